@@ -1,0 +1,62 @@
+# Pledge: `make run` for the demo, `make test` for every test. Development tools are installed at
+# pinned versions into ./bin (git-ignored) with `go install`; Chromium comes from Debian's packages.
+
+GO            ?= go
+BIN           := $(CURDIR)/bin
+STRIPE_MOCK   := github.com/stripe/stripe-mock@v0.203.0
+MAILPIT       := github.com/axllent/mailpit@v1.33.1
+DEMO_ADDR     ?= 127.0.0.1:8080
+MOCK_PORT     ?= 12111
+MOCK_TLS_PORT ?= 12112
+
+.PHONY: all build run test vet tools chromium clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/pledge ./cmd/pledge
+
+tools: $(BIN)/stripe-mock $(BIN)/mailpit
+
+$(BIN)/stripe-mock:
+	GOBIN=$(BIN) $(GO) install $(STRIPE_MOCK)
+
+$(BIN)/mailpit:
+	GOBIN=$(BIN) $(GO) install $(MAILPIT)
+
+# Debian's chromium for the browser tests: installed when running as root on Debian; elsewhere
+# the browser tests explain how to get it and skip (they fail under CI=true).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: chromium is not installed; browser tests will skip. Install it with: sudo apt-get install chromium"; \
+	fi
+
+# The demo: stripe-mock on loopback, Pledge in demo mode with SQLite in ./var. Ctrl-C stops both.
+run: build tools
+	@mkdir -p var
+	@$(BIN)/stripe-mock -http-addr 127.0.0.1:$(MOCK_PORT) -https-addr 127.0.0.1:$(MOCK_TLS_PORT) >var/stripe-mock.log 2>&1 & \
+	mock=$$!; \
+	trap 'kill $$mock 2>/dev/null; wait $$mock 2>/dev/null' EXIT; \
+	trap 'exit 0' INT TERM; \
+	echo ""; \
+	echo "  Pledge demo: http://localhost:$${DEMO_ADDR##*:}  (sample article: http://localhost:$${DEMO_ADDR##*:}/demo/article)"; \
+	echo "  stripe-mock on 127.0.0.1:$(MOCK_PORT); Ctrl-C stops both."; \
+	echo ""; \
+	PLEDGE_DEMO=1 PLEDGE_ADDR=$(DEMO_ADDR) PLEDGE_DB=./var/pledge.db \
+	PLEDGE_BASE_URL=http://localhost:$${DEMO_ADDR##*:} \
+	STRIPE_API_BASE=http://127.0.0.1:$(MOCK_PORT) \
+	$(BIN)/pledge serve
+
+vet:
+	$(GO) vet ./...
+
+test: tools chromium
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+clean:
+	rm -rf $(BIN) var

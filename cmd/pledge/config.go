@@ -1,0 +1,214 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/billing"
+)
+
+// Config is the whole service configuration: filled from the environment, overridden by flags,
+// validated once at start, then passed down explicitly. Nothing else reads the environment.
+type Config struct {
+	Addr       string
+	DB         string
+	BaseURL    string
+	Secret     string
+	ConfigFile string
+	Demo       bool
+
+	TrustedProxies string
+	EmbedOrigins   string
+	DonateLimit    string
+	RemindLimit    string
+
+	SMTPURL  string
+	MailFrom string
+
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	StripeAPIBase       string
+
+	// Derived by Validate.
+	baseURL        *url.URL
+	trustedProxies []*net.IPNet
+	embedOrigins   []string
+	webhookSecrets []string
+}
+
+// envNames maps each Config field to its environment variable; docker-compose.yml and the README
+// are checked against this table by a test.
+var envNames = []struct {
+	Name  string
+	Field func(*Config) *string
+	Usage string
+}{
+	{"PLEDGE_ADDR", func(c *Config) *string { return &c.Addr }, "listen address"},
+	{"PLEDGE_DB", func(c *Config) *string { return &c.DB }, "SQLite file"},
+	{"PLEDGE_BASE_URL", func(c *Config) *string { return &c.BaseURL }, "public URL of this service"},
+	{"PLEDGE_SECRET", func(c *Config) *string { return &c.Secret }, "key for signed cookies and links (32+ bytes)"},
+	{"PLEDGE_CONFIG", func(c *Config) *string { return &c.ConfigFile }, "optional configuration file"},
+	{"PLEDGE_TRUSTED_PROXIES", func(c *Config) *string { return &c.TrustedProxies }, "CIDRs whose X-Forwarded-For is believed"},
+	{"PLEDGE_EMBED_ORIGINS", func(c *Config) *string { return &c.EmbedOrigins }, "article origins that may embed the prompt"},
+	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
+	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
+	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
+	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
+	{"STRIPE_SECRET_KEY", func(c *Config) *string { return &c.StripeSecretKey }, "Stripe secret key"},
+	{"STRIPE_WEBHOOK_SECRET", func(c *Config) *string { return &c.StripeWebhookSecret }, "webhook signing secrets, comma-separated"},
+	{"STRIPE_API_BASE", func(c *Config) *string { return &c.StripeAPIBase }, "Stripe API URL"},
+}
+
+// DefaultConfig returns the defaults of DESIGN.md's table.
+func DefaultConfig() Config {
+	return Config{
+		Addr:        ":8080",
+		DB:          "./var/pledge.db",
+		BaseURL:     "http://localhost:8080",
+		DonateLimit: "10/10m",
+		RemindLimit: "30/10m",
+	}
+}
+
+// ConfigFromEnv reads the environment over the defaults.
+func ConfigFromEnv(getenv func(string) string) Config {
+	c := DefaultConfig()
+	for _, e := range envNames {
+		if v := getenv(e.Name); v != "" {
+			*e.Field(&c) = v
+		}
+	}
+	c.Demo = getenv("PLEDGE_DEMO") == "1" || strings.EqualFold(getenv("PLEDGE_DEMO"), "true")
+	return c
+}
+
+// RegisterFlags lets flags override every variable: PLEDGE_BASE_URL is -base-url, and so on.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	for _, e := range envNames {
+		name := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(e.Name, "PLEDGE_"), "_", "-"))
+		fs.StringVar(e.Field(c), name, *e.Field(c), e.Usage+" ("+e.Name+")")
+	}
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "demo checkout, refused with a live key (PLEDGE_DEMO)")
+}
+
+// ConfigError names the variable at fault.
+type ConfigError struct {
+	Var string
+	Msg string
+}
+
+func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
+
+// Validate checks every rule, cross-field ones included, and fills the derived fields. The first
+// problem is returned as a *ConfigError naming its variable.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return &ConfigError{"PLEDGE_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL such as https://support.news.example", c.BaseURL)}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	c.baseURL = u
+
+	if c.Demo && billing.IsLiveKey(c.StripeSecretKey) {
+		return &ConfigError{"PLEDGE_DEMO", "refusing demo mode with a live key (STRIPE_SECRET_KEY starts with sk_live_)"}
+	}
+	if c.StripeSecretKey == "" && !c.Demo {
+		return &ConfigError{"STRIPE_SECRET_KEY", "required (sk_test_... or sk_live_...) unless PLEDGE_DEMO=1"}
+	}
+	if c.StripeSecretKey == "" {
+		c.StripeSecretKey = "sk_test_demo" // stripe-mock accepts any test key
+	}
+	if err := billing.ValidateKey(c.StripeSecretKey); err != nil {
+		return &ConfigError{"STRIPE_SECRET_KEY", err.Error()}
+	}
+	c.webhookSecrets = splitList(c.StripeWebhookSecret)
+	if len(c.webhookSecrets) == 0 && !c.Demo {
+		return &ConfigError{"STRIPE_WEBHOOK_SECRET", "required (whsec_...; several, comma-separated, during rotation)"}
+	}
+	for _, s := range c.webhookSecrets {
+		if !strings.HasPrefix(s, "whsec_") {
+			return &ConfigError{"STRIPE_WEBHOOK_SECRET", "each secret must start with whsec_"}
+		}
+	}
+	if c.StripeAPIBase != "" {
+		if u, err := url.Parse(c.StripeAPIBase); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return &ConfigError{"STRIPE_API_BASE", fmt.Sprintf("%q is not an absolute http(s) URL", c.StripeAPIBase)}
+		}
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return &ConfigError{"PLEDGE_SECRET", "must be at least 32 bytes (try: openssl rand -hex 32)"}
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return &ConfigError{"PLEDGE_ADDR", fmt.Sprintf("%q is not host:port", c.Addr)}
+	}
+	if c.DB == "" {
+		return &ConfigError{"PLEDGE_DB", "required"}
+	}
+	c.trustedProxies = nil
+	for _, s := range splitList(c.TrustedProxies) {
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return &ConfigError{"PLEDGE_TRUSTED_PROXIES", fmt.Sprintf("%q is not a CIDR such as 10.0.0.0/8", s)}
+		}
+		c.trustedProxies = append(c.trustedProxies, n)
+	}
+	c.embedOrigins = []string{u.Scheme + "://" + u.Host}
+	for _, s := range splitList(c.EmbedOrigins) {
+		o, err := url.Parse(s)
+		if err != nil || (o.Scheme != "http" && o.Scheme != "https") || o.Host == "" || (o.Path != "" && o.Path != "/") {
+			return &ConfigError{"PLEDGE_EMBED_ORIGINS", fmt.Sprintf("%q is not an origin such as https://news.example", s)}
+		}
+		if origin := o.Scheme + "://" + o.Host; origin != c.embedOrigins[0] {
+			c.embedOrigins = append(c.embedOrigins, origin)
+		}
+	}
+	for _, l := range []struct{ name, v string }{{"PLEDGE_DONATE_LIMIT", c.DonateLimit}, {"PLEDGE_REMIND_LIMIT", c.RemindLimit}} {
+		if _, _, err := ParseLimit(l.v); err != nil {
+			return &ConfigError{l.name, err.Error()}
+		}
+	}
+	if (c.SMTPURL == "") != (c.MailFrom == "") {
+		if c.SMTPURL == "" {
+			return &ConfigError{"PLEDGE_SMTP_URL", "required when PLEDGE_MAIL_FROM is set"}
+		}
+		return &ConfigError{"PLEDGE_MAIL_FROM", "required when PLEDGE_SMTP_URL is set"}
+	}
+	if c.ConfigFile != "" {
+		if _, err := os.Stat(c.ConfigFile); err != nil {
+			return &ConfigError{"PLEDGE_CONFIG", fmt.Sprintf("cannot read %s", c.ConfigFile)}
+		}
+	}
+	return nil
+}
+
+// ParseLimit reads a rate limit written N/DURATION ("10/10m").
+func ParseLimit(s string) (n int, per time.Duration, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if ok {
+		n, err = strconv.Atoi(a)
+		if err == nil {
+			per, err = time.ParseDuration(b)
+		}
+	}
+	if !ok || err != nil || n <= 0 || per <= 0 {
+		return 0, 0, errors.New("must be N/DURATION, such as 10/10m")
+	}
+	return n, per, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,124 @@
+// Command pledge is the reader-support payments service: `pledge serve` runs it; the other
+// subcommands operate on its database and on Stripe. Run `pledge help` for the list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mattn/go-isatty"
+)
+
+// usage lists the subcommands.
+const usage = `pledge: reader support for newsrooms
+
+Usage: pledge COMMAND [flags]
+
+Commands:
+  serve      run the HTTP service (applies migrations first)
+  migrate    apply database migrations and print the schema version
+  help       show this text
+
+Configuration comes from the environment (see README.md); every variable has a flag too:
+run "pledge serve -h" to list them.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// Env is what a command gets from the outside world; tests pass their own.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Logger *slog.Logger
+}
+
+// Run runs one subcommand and returns the process exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv, Logger: newLogger(stderr)}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(ctx, env, rest)
+	case "migrate":
+		err = runMigrate(ctx, env, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "pledge: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	var ce *ConfigError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "pledge: configuration: %s\n", ce)
+		return 2
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "pledge %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+// errUsage marks an error already explained to the user by the flag package.
+var errUsage = errors.New("usage")
+
+// newLogger writes text to a terminal and JSON otherwise (to a log collector).
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// loadConfig reads the environment, then the flags, and validates the result.
+func loadConfig(env *Env, name string, args []string, extra func(*flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+	cfg := ConfigFromEnv(env.Getenv)
+	fs := flag.NewFlagSet("pledge "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg.RegisterFlags(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
+		return nil, nil, errUsage
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return &cfg, fs, nil
+}
+
+// newFlagSet is the flag set of a subcommand that needs no service configuration.
+func newFlagSet(env *Env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("pledge "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
+}

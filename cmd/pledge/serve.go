@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/server"
+	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/web"
+)
+
+// Main is the running service: its configuration, store and HTTP server, wired together. The
+// end-to-end tests build one the same way serve does.
+type Main struct {
+	Config *Config
+	DB     *sqlite.DB
+	Server *server.Server
+	Stripe *billing.Client
+
+	env      *Env
+	listener net.Listener
+	http     *http.Server
+}
+
+// Open opens the store, builds the adapters and starts listening (not yet serving).
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	m.DB = sqlite.NewDB(cfg.DB)
+	if err := m.DB.Open(ctx); err != nil {
+		return err
+	}
+	secret := []byte(cfg.Secret)
+	if len(secret) == 0 {
+		var err error
+		if secret, err = m.DB.Secret(ctx); err != nil {
+			return fmt.Errorf("signing secret: %w", err)
+		}
+	}
+	if cfg.Demo && len(cfg.webhookSecrets) == 0 {
+		// The demo signs its own events; a fresh secret per run is enough.
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		cfg.webhookSecrets = []string{"whsec_demo" + hex.EncodeToString(b)}
+	}
+	m.Stripe = billing.New(billing.Config{
+		SecretKey: cfg.StripeSecretKey,
+		APIBase:   cfg.StripeAPIBase,
+		Timeout:   10 * time.Second,
+		Retries:   2,
+		Logger:    m.env.Logger,
+	})
+	org := "Pledge demo newsroom"
+	srv, err := server.New(server.Config{
+		BaseURL:        cfg.baseURL,
+		Org:            org,
+		Demo:           cfg.Demo,
+		EmbedOrigins:   cfg.embedOrigins,
+		TrustedProxies: cfg.trustedProxies,
+		Secret:         secret,
+	}, web.FS, m.env.Logger)
+	if err != nil {
+		return err
+	}
+	srv.Ready = m.DB.Ready
+	srv.Checkouts = m.DB
+	m.Server = srv
+
+	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return err
+	}
+	m.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return nil
+}
+
+// Addr is the address the service listens on (useful with port 0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Serve serves until ctx ends, then lets in-flight requests finish (up to 20 seconds).
+func (m *Main) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- m.http.Serve(m.listener) }()
+	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	m.env.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := m.http.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases what Open took.
+func (m *Main) Close() error {
+	if m.listener != nil {
+		m.listener.Close()
+	}
+	if m.DB != nil {
+		return m.DB.Close()
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	cfg, _, err := loadConfig(env, "serve", args, nil)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, env: env}
+	defer m.Close()
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	if err := m.Serve(ctx); err != nil {
+		return err
+	}
+	if err := m.Close(); err != nil {
+		return err
+	}
+	m.env.Logger.Info("stopped")
+	return nil
+}
+
+func runMigrate(ctx context.Context, env *Env, args []string) error {
+	cfg := ConfigFromEnv(env.Getenv)
+	fs := newFlagSet(env, "migrate")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	db := sqlite.NewDB(cfg.DB)
+	if err := db.Open(ctx); err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "schema version %d\n", v)
+	return nil
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Layout is what every page's template shows around its content. Each page's data is a struct
+// that embeds Layout; templates read it as .Layout.
+type Layout struct {
+	Title     string
+	Org       string
+	CSRF      string
+	Demo      bool
+	RequestID string
+	Staff     *StaffView
+	Flash     string
+}
+
+// StaffView is the signed-in staff member shown in the staff pages' header.
+type StaffView struct {
+	Email string
+	Admin bool
+}
+
+// page is implemented by every page struct through its embedded Layout.
+type page interface{ layout() *Layout }
+
+func (l *Layout) layout() *Layout { return l }
+
+// renderer holds every page parsed at start: layout + partials + the page, so that a broken
+// template stops start-up instead of failing one request.
+type renderer struct {
+	pages  map[string]*template.Template
+	assets map[string]string // static path -> content hash
+}
+
+func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
+	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]string{}}
+	static, err := fs.Sub(fsys, "static")
+	if err != nil {
+		return nil, err
+	}
+	err = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		r.assets[p] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	all := template.FuncMap{"asset": r.asset}
+	for k, v := range funcs {
+		all[k] = v
+	}
+	base := template.New("").Funcs(all)
+	if base, err = base.ParseFS(fsys, "templates/layout.html"); err != nil {
+		return nil, err
+	}
+	if partials, _ := fs.Glob(fsys, "templates/partials/*.html"); len(partials) > 0 {
+		if base, err = base.ParseFS(fsys, partials...); err != nil {
+			return nil, err
+		}
+	}
+	pages, err := fs.Glob(fsys, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pages {
+		t, err := template.Must(base.Clone()).ParseFS(fsys, p)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", p, err)
+		}
+		r.pages[strings.TrimSuffix(path.Base(p), ".html")] = t
+	}
+	return r, nil
+}
+
+// asset returns the URL of a static file with its content hash, so it can be cached for good.
+func (r *renderer) asset(p string) (string, error) {
+	h, ok := r.assets[p]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", p)
+	}
+	return "/static/" + p + "?v=" + h, nil
+}
+
+// execute renders a page (through "layout") or, with a name of the form "page#block", one block of
+// a page without the layout (fragments such as the prompt).
+func (r *renderer) execute(w io.Writer, name string, data any) error {
+	pageName, block, ok := strings.Cut(name, "#")
+	if !ok {
+		block = "layout"
+	}
+	t, found := r.pages[pageName]
+	if !found {
+		return fmt.Errorf("no template %q", pageName)
+	}
+	return t.ExecuteTemplate(w, block, data)
+}
+
+// render writes a page with the given status, filling the Layout fields every page shares. The
+// page is rendered into a buffer first, so a template error never sends half a page.
+func (s *Server) render(c echo.Context, status int, name string, data page) error {
+	l := data.layout()
+	l.Org = s.cfg.Org
+	l.Demo = s.cfg.Demo
+	l.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
+	if l.CSRF == "" {
+		l.CSRF = csrfToken(c)
+	}
+	var buf bytes.Buffer
+	if err := s.renderer.execute(&buf, name, data); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// csrfToken returns the token the CSRF middleware put in the context. A browser that sends
+// Sec-Fetch-Site is checked by that header instead; its forms carry echo's marker value.
+func csrfToken(c echo.Context) string {
+	if t, ok := c.Get("csrf").(string); ok {
+		return t
+	}
+	return middleware.CSRFUsingSecFetchSite
+}

@@ -1,0 +1,235 @@
+// Package server is Pledge's HTTP side: Echo, the routes (one register function per area), thin
+// handlers, middleware, the renderer and the one error handler. Everything that knows Echo lives
+// here, so a move to Echo v5 touches this package alone.
+package server
+
+import (
+	"context"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// Config is what the HTTP side needs to know about its deployment.
+type Config struct {
+	BaseURL *url.URL
+	Org     string // the newsroom's name, shown on every page
+	Demo    bool
+	// EmbedOrigins are the article origins that may frame the prompt and post its forms.
+	EmbedOrigins   []string
+	TrustedProxies []*net.IPNet
+	// Secret signs cookies and links.
+	Secret []byte
+}
+
+// Secure reports whether the service is served over https, which switches on HSTS and Secure
+// cookies.
+func (c Config) Secure() bool { return c.BaseURL != nil && c.BaseURL.Scheme == "https" }
+
+// Server serves Pledge over HTTP. Its service fields are interfaces, set by cmd/pledge (or by
+// tests, with mocks) before Handler is called.
+type Server struct {
+	cfg      Config
+	echo     *echo.Echo
+	logger   *slog.Logger
+	renderer *renderer
+	metrics  *metrics
+	static   fs.FS
+
+	// Registry holds the service's Prometheus metrics; /metrics serves it.
+	Registry *prometheus.Registry
+	// Ready reports an error when the service cannot serve (database, migrations).
+	Ready func(ctx context.Context) error
+
+	Checkouts pledge.CheckoutService
+
+	// framable are the route paths that article pages may embed in a frame.
+	framable map[string]bool
+}
+
+// New builds the server from its configuration and the web files (web.FS, or os.DirFS("web") in
+// tests that edit templates). It parses every template now, so a broken one stops start-up.
+func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{
+		cfg:      cfg,
+		echo:     echo.New(),
+		logger:   logger,
+		Registry: prometheus.NewRegistry(),
+		framable: map[string]bool{},
+	}
+	var err error
+	if s.renderer, err = newRenderer(webFS, s.templateFuncs()); err != nil {
+		return nil, err
+	}
+	if s.static, err = fs.Sub(webFS, "static"); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(s.Registry)
+	s.echo.HideBanner, s.echo.HidePort = true, true
+	s.echo.HTTPErrorHandler = s.handleError
+	s.echo.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	return s, nil
+}
+
+// templateFuncs are the helpers every template may call.
+func (s *Server) templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"money": func(m pledge.Money) string { return m.String() },
+	}
+}
+
+// Handler registers middleware and routes and returns the http.Handler to serve. Call it once,
+// after the service fields are set.
+func (s *Server) Handler() http.Handler {
+	e := s.echo
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.logger.Error("panic", "err", err, "route", c.Path(), "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests())
+	e.Use(s.metrics.middleware())
+	e.Use(s.securityHeaders)
+	e.Use(middleware.BodyLimit("64K"))
+	e.Use(s.csrf())
+
+	s.registerHealthRoutes(e)
+	s.registerStaticRoutes(e)
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
+	return e
+}
+
+// logRequests writes one line per request: method, route pattern (never the raw URL, which can
+// carry tokens), status, latency and request id.
+func (s *Server) logRequests() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus:    true,
+		LogLatency:   true,
+		LogMethod:    true,
+		LogRoutePath: true,
+		LogRequestID: true,
+		LogError:     true,
+		HandleError:  true,
+		Skipper: func(c echo.Context) bool {
+			p := c.Path()
+			return p == "/healthz" || p == "/readyz" || p == "/metrics"
+		},
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			route := v.RoutePath
+			if route == "" {
+				route = "unmatched"
+			}
+			s.logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("method", v.Method),
+				slog.String("route", route),
+				slog.Int("status", v.Status),
+				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
+				slog.String("request_id", v.RequestID),
+			)
+			return nil
+		},
+	})
+}
+
+// csrf protects every form. Tokens travel in the _csrf field (or the X-CSRF-Token header for
+// fetch); browsers that send Sec-Fetch-Site are judged by it, and the configured article origins
+// are trusted for forms posted from the embedded prompt. Stripe's webhook carries its own
+// signature instead.
+func (s *Server) csrf() echo.MiddlewareFunc {
+	var trusted []string
+	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
+	for _, o := range s.cfg.EmbedOrigins {
+		if o != own {
+			trusted = append(trusted, o)
+		}
+	}
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     "pledge_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.cfg.Secure(),
+		CookieSameSite: http.SameSiteLaxMode,
+		TrustedOrigins: trusted,
+		Skipper: func(c echo.Context) bool {
+			// Stripe's webhook carries a signature instead; the rest carry no forms and should
+			// not set a cookie on every hit.
+			switch p := c.Request().URL.Path; {
+			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
+				p == "/healthz", p == "/readyz", p == "/metrics", p == "/embed.js":
+				return true
+			}
+			return false
+		},
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden,
+				"This form has expired or did not come from this site. Reload the page and try again.")
+		},
+	})
+}
+
+// securityHeaders sets the headers every response carries. Pages listed in s.framable may be
+// framed by the configured article origins; everything else refuses to be framed.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	ancestors := "'none'"
+	if len(s.cfg.EmbedOrigins) > 0 {
+		ancestors = "'self' " + strings.Join(s.cfg.EmbedOrigins, " ")
+	}
+	csp := func(frame string) string {
+		return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+			"connect-src 'self'; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; " +
+			"base-uri 'none'; object-src 'none'; frame-ancestors " + frame
+	}
+	framed, unframed := csp(ancestors), csp("'none'")
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		if s.framable[c.Path()] {
+			h.Set("Content-Security-Policy", framed)
+		} else {
+			h.Set("Content-Security-Policy", unframed)
+			h.Set("X-Frame-Options", "DENY")
+		}
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(self)")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+		if s.cfg.Secure() {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
+
+// ipExtractor believes X-Forwarded-For only from the configured proxies; Echo's default would
+// believe it from anyone, which would let a card tester dodge the rate limits.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// ServeHTTP lets tests drive the server without a listener.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Shutdown is a convenience for tests; serve uses an http.Server around Handler.
+func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }

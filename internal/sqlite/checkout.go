@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.CheckoutService = (*DB)(nil)
+
+// CreateCheckout stores c under a new ID. A second call with the same nonce returns the checkout
+// stored first, so that a double-clicked form makes one checkout and one Stripe session.
+func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.Checkout, error) {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	out := *c
+	out.ID = NewID("co")
+	out.Status = pledge.CheckoutPending
+	out.CreatedAt, out.UpdatedAt = tx.now, tx.now
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO checkouts (id, nonce, frequency, amount, currency, cover_fees, article, campaign,
+		                       source, reader_id, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (nonce) DO NOTHING`,
+		out.ID, out.Nonce, out.Frequency, out.Amount.Amount, out.Amount.Currency, out.CoverFees,
+		out.Article, out.Campaign, out.Source, out.ReaderID, out.Status, tx.now.Unix(), tx.now.Unix())
+	if err != nil {
+		return nil, translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		existing, err := findCheckout(ctx, tx, `nonce = ?`, c.Nonce)
+		if err != nil {
+			return nil, err
+		}
+		return existing, tx.Commit()
+	}
+	return &out, tx.Commit()
+}
+
+// FindCheckout returns one checkout by its ID.
+func (db *DB) FindCheckout(ctx context.Context, id string) (*pledge.Checkout, error) {
+	return findCheckout(ctx, db.read, `id = ?`, id)
+}
+
+// OpenCheckout records the Stripe session created for checkout id.
+func (db *DB) OpenCheckout(ctx context.Context, id, sessionID, url string) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
+		UPDATE checkouts SET stripe_session_id = ?, stripe_url = ?, updated_at = ?,
+		       status = CASE status WHEN 'pending' THEN 'open' ELSE status END
+		WHERE id = ?`, sessionID, url, tx.now.Unix(), id)
+	if err != nil {
+		return translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return pledge.Errorf(pledge.ENOTFOUND, "No such checkout.")
+	}
+	return tx.Commit()
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func findCheckout(ctx context.Context, q queryer, where string, args ...any) (*pledge.Checkout, error) {
+	var c pledge.Checkout
+	var session sql.NullString
+	var created, updated int64
+	err := q.QueryRowContext(ctx, `
+		SELECT id, nonce, frequency, amount, currency, cover_fees, article, campaign, source,
+		       reader_id, status, stripe_session_id, stripe_url, created_at, updated_at
+		FROM checkouts WHERE `+where, args...).Scan(
+		&c.ID, &c.Nonce, &c.Frequency, &c.Amount.Amount, &c.Amount.Currency, &c.CoverFees,
+		&c.Article, &c.Campaign, &c.Source, &c.ReaderID, &c.Status, &session, &c.StripeURL,
+		&created, &updated)
+	if err != nil {
+		return nil, translate(err)
+	}
+	c.StripeSessionID = session.String
+	c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	return &c, nil
+}

@@ -1,0 +1,222 @@
+// Package sqlite is Pledge's store on SQLite: one writer connection (every write transaction
+// begins IMMEDIATE, so writers queue on the busy timeout instead of failing), a pool of readers,
+// and the embedded migrations.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/migrations"
+)
+
+// DB is the store. Its methods implement the service interfaces of package pledge.
+type DB struct {
+	Path string
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+
+	write *sql.DB
+	read  *sql.DB
+	migr  fs.FS
+}
+
+// NewDB returns a store for the SQLite file at path. Call Open before use.
+func NewDB(path string) *DB {
+	return &DB{Path: path, Now: time.Now, migr: migrations.FS}
+}
+
+// dsn carries every pragma, so that each pooled connection has them (a PRAGMA run with Exec
+// reaches only the one connection that ran it).
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_foreign_keys", "on")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_synchronous", "FULL")
+	if readOnly {
+		q.Set("_query_only", "on")
+		q.Set("_txlock", "deferred")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens both pools and applies pending migrations.
+func (db *DB) Open(ctx context.Context) error {
+	if db.Path == "" {
+		return fmt.Errorf("sqlite: no database path")
+	}
+	if dir := filepath.Dir(db.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("sqlite: create %s: %w", dir, err)
+		}
+	}
+	var err error
+	if db.write, err = sql.Open("sqlite3", dsn(db.Path, false)); err != nil {
+		return err
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	if db.read, err = sql.Open("sqlite3", dsn(db.Path, true)); err != nil {
+		return err
+	}
+	n := max(4, 2*runtime.NumCPU())
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	return db.read.PingContext(ctx)
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (db *DB) provider() (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectSQLite3, db.write, db.migr, goose.WithDisableGlobalRegistry(true))
+}
+
+// Migrate applies pending migrations, each in its own transaction, and returns the schema version.
+// A failing migration is rolled back whole, leaving the database as it was before it.
+func (db *DB) Migrate(ctx context.Context) (int64, error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return 0, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// Ready reports an error unless the database answers and its schema is current.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("database does not answer: %w", err)
+	}
+	p, err := db.provider()
+	if err != nil {
+		return err
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return err
+	}
+	if current != target {
+		return fmt.Errorf("schema version %d, want %d", current, target)
+	}
+	return nil
+}
+
+// Tx is a write transaction that carries the time it began, so that every row it writes agrees
+// on "now" and tests can set it.
+type Tx struct {
+	*sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// BeginTx starts a write transaction on the single writer connection.
+func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second)}, nil
+}
+
+// Reader returns the read-only pool, for queries that need no transaction.
+func (db *DB) Reader() *sql.DB { return db.read }
+
+// Secret returns the service's signing secret, generating and storing one on first use.
+func (db *DB) Secret(ctx context.Context) ([]byte, error) {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var s string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'secret'`).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		s = hex.EncodeToString(b)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('secret', ?)`, s); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(s)
+}
+
+// unix returns t as Unix seconds, or nil for the zero time, for nullable columns.
+func unix(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
+
+// fromUnix turns a nullable Unix-seconds column back into a time (zero for NULL).
+func fromUnix(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(n.Int64, 0).UTC()
+}
+
+// translate turns driver errors into domain errors at the store's edge.
+func translate(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) {
+		return &pledge.Error{Code: pledge.ECONFLICT, Message: "That already exists."}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &pledge.Error{Code: pledge.ENOTFOUND, Message: "Not found."}
+	}
+	return err
+}
+
+// NewID returns a random identifier with a prefix, e.g. "co_5f0c...".
+func NewID(prefix string) string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + "_" + hex.EncodeToString(b)
+}

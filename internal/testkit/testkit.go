@@ -1,0 +1,217 @@
+// Package testkit starts the real processes Pledge's tests talk to (stripe-mock, mailpit,
+// headless Chromium), each on its own loopback port and stopped when the test ends, and records
+// what Pledge sends to Stripe. A missing tool fails the test with the make target that installs it.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Root returns the module's root directory (where go.mod is).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testkit: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Tool returns the path of a development tool installed in ./bin by the Makefile, failing the
+// test with the make target to run when it is missing.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(Root(t), "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("testkit: %s is not installed in ./bin: run `make tools` (it installs the pinned version)", name)
+	}
+	return p
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Start runs a process for the length of the test, its output going to the test log on failure,
+// and stops it (and waits for it) when the test ends.
+func Start(t testing.TB, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testkit: start %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("output of %s:\n%s", filepath.Base(name), out.String())
+		}
+	})
+	return cmd
+}
+
+// WaitHTTP polls url until it answers with any HTTP response, or fails the test after timeout.
+func WaitHTTP(t testing.TB, u string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testkit: %s did not answer within %s: %v", u, timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, not waiting a fixed time
+	}
+}
+
+// StripeMock starts the pinned stripe-mock on free loopback ports and returns its HTTP base URL.
+func StripeMock(t testing.TB) string {
+	t.Helper()
+	bin := Tool(t, "stripe-mock")
+	for attempt := 0; ; attempt++ {
+		port, tlsPort := FreePort(t), FreePort(t)
+		cmd := Start(t, bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port), "-https-addr", fmt.Sprintf("127.0.0.1:%d", tlsPort))
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		if waitUp(base+"/v1/customers", cmd, 30*time.Second) {
+			return base
+		}
+		if attempt == 2 {
+			t.Fatal("testkit: stripe-mock did not start")
+		}
+	}
+}
+
+// waitUp polls u until it answers; false if the process exits first (a port lost to a race).
+func waitUp(u string, cmd *exec.Cmd, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer sk_test_123")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return true
+		}
+		if cmd.ProcessState != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// Request is one request Pledge sent, as the Recorder saw it.
+type Request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Form   url.Values // the form-encoded body Stripe receives
+}
+
+// Recorder is an http.RoundTripper that remembers every request before passing it on, so a test
+// can assert exactly what reached Stripe.
+type Recorder struct {
+	Next http.RoundTripper
+
+	mu       sync.Mutex
+	requests []Request
+}
+
+// RoundTrip records r and sends it on.
+func (rec *Recorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	form, _ := url.ParseQuery(string(body))
+	rec.mu.Lock()
+	rec.requests = append(rec.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form})
+	rec.mu.Unlock()
+	next := rec.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(r)
+}
+
+// Requests returns the requests recorded so far whose method and path match (path may end in *
+// to match a prefix; "" matches anything).
+func (rec *Recorder) Requests(method, path string) []Request {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var out []Request
+	for _, r := range rec.requests {
+		if method != "" && r.Method != method {
+			continue
+		}
+		if p, prefix := strings.CutSuffix(path, "*"); path != "" && (prefix && !strings.HasPrefix(r.Path, p) || !prefix && r.Path != path) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Reset forgets what was recorded.
+func (rec *Recorder) Reset() {
+	rec.mu.Lock()
+	rec.requests = nil
+	rec.mu.Unlock()
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
