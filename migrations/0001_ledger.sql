@@ -101,7 +101,43 @@ CREATE TABLE stripe_events (
 CREATE INDEX stripe_events_object ON stripe_events (object_id);
 CREATE INDEX stripe_events_created ON stripe_events (created);
 
+-- Prompt impressions and Continue clicks, counted in memory and flushed in batches: one row per
+-- UTC day, article and campaign, so the hot path never writes.
+CREATE TABLE prompt_stats (
+    day      INTEGER NOT NULL, -- Unix seconds of the UTC day's start
+    article  TEXT NOT NULL DEFAULT '',
+    campaign TEXT NOT NULL DEFAULT '',
+    views    INTEGER NOT NULL DEFAULT 0,
+    clicks   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, article, campaign)
+) STRICT, WITHOUT ROWID;
+
+-- "Remind me later": one row per anonymous reader (repeat clicks update it), with the reminder
+-- e-mail's life when the reader left an address.
+CREATE TABLE deferrals (
+    id              INTEGER PRIMARY KEY,
+    reader_id       TEXT NOT NULL UNIQUE,
+    article         TEXT NOT NULL DEFAULT '',
+    choice          TEXT NOT NULL CHECK (choice IN ('week', 'month', 'never')),
+    frequency       TEXT NOT NULL DEFAULT '',
+    remind_at       INTEGER NOT NULL,
+    email           TEXT,
+    reminder_status TEXT NOT NULL DEFAULT 'none'
+                    CHECK (reminder_status IN ('none', 'pending', 'claimed', 'sent', 'unsubscribed', 'given_up')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    claimed_at      INTEGER,
+    claim_token     TEXT,
+    sent_at         INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deferrals_due ON deferrals (reminder_status, next_attempt_at);
+CREATE INDEX deferrals_created_at ON deferrals (created_at);
+
 -- +goose Down
+DROP TABLE deferrals;
+DROP TABLE prompt_stats;
 DROP TABLE stripe_events;
 DROP TABLE donations;
 DROP TABLE subscriptions;

@@ -57,6 +57,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger:    m.env.Logger,
 	})
 	org := "Pledge demo newsroom"
+	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
+	remindN, remindPer, _ := ParseLimit(cfg.RemindLimit)
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
 		Org:            org,
@@ -64,6 +66,8 @@ func (m *Main) Open(ctx context.Context) error {
 		EmbedOrigins:   cfg.embedOrigins,
 		TrustedProxies: cfg.trustedProxies,
 		Secret:         secret,
+		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
+		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err

@@ -30,6 +30,10 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// Secret signs cookies and links.
 	Secret []byte
+	// DonateLimit limits POST /donate per client IP (card-testing defence); RemindLimit limits
+	// POST /remind and POST /manage.
+	DonateLimit Limit
+	RemindLimit Limit
 }
 
 // Secure reports whether the service is served over https, which switches on HSTS and Secure
@@ -52,6 +56,9 @@ type Server struct {
 	Ready func(ctx context.Context) error
 
 	Checkouts pledge.CheckoutService
+	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
+	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
+	DemoPay func(ctx context.Context, c *pledge.Checkout) error
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Cookie names. The prompt decides from these alone, so its hot path needs no database.
+const (
+	cookieReader    = "pledge_reader"    // anonymous reader id
+	cookieSupporter = "pledge_supporter" // set by the thank-you page
+	cookieDeferral  = "pledge_deferral"  // set by "Remind me later"
+	cookieViews     = "pledge_views"     // prompt views, for the view cap
+)
+
+// sign returns value|expiry|mac, where mac covers the cookie's name too, so a value signed for
+// one cookie cannot be replayed as another.
+func (s *Server) sign(name, value string, expires time.Time) string {
+	payload := value + "|" + strconv.FormatInt(expires.Unix(), 10)
+	return payload + "|" + s.mac(name, payload)
+}
+
+func (s *Server) mac(name, payload string) string {
+	m := hmac.New(sha256.New, s.cfg.Secret)
+	m.Write([]byte(name))
+	m.Write([]byte{0})
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:20])
+}
+
+// verify returns the value of a signed string if its MAC is right and it has not expired.
+func (s *Server) verify(name, signed string, now time.Time) (string, bool) {
+	i := strings.LastIndexByte(signed, '|')
+	if i < 0 {
+		return "", false
+	}
+	payload, mac := signed[:i], signed[i+1:]
+	if !hmac.Equal([]byte(mac), []byte(s.mac(name, payload))) {
+		return "", false
+	}
+	j := strings.LastIndexByte(payload, '|')
+	if j < 0 {
+		return "", false
+	}
+	exp, err := strconv.ParseInt(payload[j+1:], 10, 64)
+	if err != nil || now.Unix() >= exp {
+		return "", false
+	}
+	return payload[:j], true
+}
+
+// setSigned sets a signed, HttpOnly cookie that expires at expires.
+func (s *Server) setSigned(c echo.Context, name, value string, expires time.Time) {
+	c.SetCookie(&http.Cookie{
+		Name:     name,
+		Value:    s.sign(name, value, expires),
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   int(time.Until(expires).Seconds()),
+		HttpOnly: true,
+		Secure:   s.cfg.Secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// readSigned returns a signed cookie's value; a missing, tampered or expired cookie reads as
+// absent.
+func (s *Server) readSigned(c echo.Context, name string) (string, bool) {
+	ck, err := c.Cookie(name)
+	if err != nil {
+		return "", false
+	}
+	return s.verify(name, ck.Value, time.Now())
+}
+
+// readerID returns the anonymous reader id from its cookie, creating and setting one (for a
+// year) when there is none. It identifies a browser, never a person.
+func (s *Server) readerID(c echo.Context) string {
+	if id, ok := s.readSigned(c, cookieReader); ok {
+		return id
+	}
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	id := "rd_" + hex.EncodeToString(b)
+	s.setSigned(c, cookieReader, id, time.Now().Add(365*24*time.Hour))
+	return id
+}
