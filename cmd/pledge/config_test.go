@@ -31,6 +31,7 @@ func TestConfigValidate(t *testing.T) {
 		{"missing secret key", env("STRIPE_WEBHOOK_SECRET", "whsec_a"), "STRIPE_SECRET_KEY"},
 		{"live key in demo", env("PLEDGE_DEMO", "1", "STRIPE_SECRET_KEY", "sk_live_x"), "PLEDGE_DEMO"},
 		{"malformed base URL", env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "support.news.example"), "PLEDGE_BASE_URL"},
+		{"base URL with an empty port", env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "http://localhost:"), "PLEDGE_BASE_URL"},
 		{"base URL with a query", env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "https://x.example/?a=1"), "PLEDGE_BASE_URL"},
 		{"missing webhook secret", env("STRIPE_SECRET_KEY", "sk_test_x"), "STRIPE_WEBHOOK_SECRET"},
 		{"bad webhook secret", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "nope"), "STRIPE_WEBHOOK_SECRET"},
