@@ -10,7 +10,7 @@ DEMO_PORT     := $(lastword $(subst :, ,$(DEMO_ADDR)))
 MOCK_PORT     ?= 12111
 MOCK_TLS_PORT ?= 12112
 
-.PHONY: all build run test vet tools chromium clean
+.PHONY: all build run test vet tools chromium clean bench soak fuzz
 
 all: build
 
@@ -58,6 +58,15 @@ vet:
 test: tools chromium
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# Benchmarks: the Go benchmarks of the hot functions (benchstat-friendly), then the load program,
+# which starts stripe-mock and `pledge serve` on loopback and ends with one BENCH line per row.
+# BENCHFLAGS passes flags to it, e.g. BENCHFLAGS='-rows prompt,remind -dur 2s'.
+BENCHFLAGS ?=
+bench: build tools
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	$(GO) build -o $(BIN)/pledgebench ./cmd/pledgebench
+	$(BIN)/pledgebench -pledge $(BIN)/pledge -stripe-mock $(BIN)/stripe-mock $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) var

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// loadResult sums one closed-loop attack: how many requests got the wanted status, over how long,
+// and their latencies.
+type loadResult struct {
+	OK        int
+	Total     int
+	Elapsed   time.Duration
+	Latencies []time.Duration // of the OK requests
+	Codes     map[int]int
+	Errors    map[string]int
+}
+
+// Rate is OK requests per second.
+func (r *loadResult) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.OK) / r.Elapsed.Seconds()
+}
+
+// P50 is the median latency of the OK requests.
+func (r *loadResult) P50() time.Duration { return quantile(r.Latencies, 0.5) }
+
+// add merges another attack's result (rounds of the same measurement).
+func (r *loadResult) add(o *loadResult) {
+	if r.Codes == nil {
+		r.Codes, r.Errors = map[int]int{}, map[string]int{}
+	}
+	r.OK += o.OK
+	r.Total += o.Total
+	r.Elapsed += o.Elapsed
+	r.Latencies = append(r.Latencies, o.Latencies...)
+	for k, v := range o.Codes {
+		r.Codes[k] += v
+	}
+	for k, v := range o.Errors {
+		r.Errors[k] += v
+	}
+}
+
+func (r *loadResult) String() string {
+	var codes []string
+	for c, n := range r.Codes {
+		codes = append(codes, fmt.Sprintf("%d:%d", c, n))
+	}
+	sort.Strings(codes)
+	s := fmt.Sprintf("%d ok of %d in %.1fs = %.0f/s, p50 %.2fms, codes %s", r.OK, r.Total, r.Elapsed.Seconds(),
+		r.Rate(), ms(r.P50()), strings.Join(codes, " "))
+	for e, n := range r.Errors {
+		s += fmt.Sprintf("; error x%d: %.120s", n, e)
+	}
+	return s
+}
+
+// attack runs a closed loop of `workers` concurrent clients (each on its own keep-alive
+// connection) for dur, counting a response as OK when its status is want. A targeter that
+// returns an error ends the attack early.
+func attack(name string, workers int, dur time.Duration, want int, tr vegeta.Targeter) *loadResult {
+	return attackWant(name, workers, dur, func(code int) bool { return code == want }, tr)
+}
+
+// attackWant is attack with a predicate on the status code.
+func attackWant(name string, workers int, dur time.Duration, want func(int) bool, tr vegeta.Targeter) *loadResult {
+	a := vegeta.NewAttacker(
+		vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)),
+		vegeta.Connections(workers), vegeta.MaxConnections(workers),
+		vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
+		vegeta.Timeout(30*time.Second), vegeta.MaxBody(0),
+	)
+	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
+	var first, last time.Time
+	for r := range a.Attack(tr, vegeta.ConstantPacer{}, dur, name) {
+		if r.Error == vegeta.ErrNoTargets.Error() {
+			continue
+		}
+		res.Total++
+		res.Codes[int(r.Code)]++
+		if first.IsZero() || r.Timestamp.Before(first) {
+			first = r.Timestamp
+		}
+		if end := r.End(); end.After(last) {
+			last = end
+		}
+		if want(int(r.Code)) {
+			res.OK++
+			res.Latencies = append(res.Latencies, r.Latency)
+		} else if r.Error != "" {
+			res.Errors[r.Error]++
+		}
+	}
+	res.Elapsed = last.Sub(first)
+	return res
+}
+
+// staticTargeter sends the same request every time.
+func staticTargeter(method, url string, body []byte, header http.Header) vegeta.Targeter {
+	return func(t *vegeta.Target) error {
+		t.Method, t.URL, t.Body, t.Header = method, url, body, header
+		return nil
+	}
+}
+
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

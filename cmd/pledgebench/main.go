@@ -1,0 +1,182 @@
+// Command pledgebench is `make bench`'s load program. Everything runs on loopback: it starts
+// stripe-mock and `pledge serve` as real child processes, drives them with vegeta (used as a
+// library), measures each row beside a baseline measured in the same run on the same machine,
+// and ends its output with one line per row:
+//
+//	BENCH <name> value=<figure><unit> baseline=<figure><unit> ratio=<r> target=<comparison> ok|short
+//
+// Only ratios carry over between machines: the baselines absorb how fast this one is today.
+//
+// `pledgebench plain ADDR FILE CONTENT-TYPE` is the plain net/http server the prompt row compares
+// against (the bench re-executes itself in that mode, so both servers are separate processes).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "plain" {
+		if err := runPlain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "pledgebench plain:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	flag.StringVar(&o.Pledge, "pledge", "bin/pledge", "the pledge binary")
+	flag.StringVar(&o.StripeMock, "stripe-mock", "bin/stripe-mock", "the stripe-mock binary")
+	flag.StringVar(&o.Dir, "dir", "var/bench", "working directory: run files and the cached seeded database")
+	flag.DurationVar(&o.Dur, "dur", 4*time.Second, "measuring time of one side of a row in one round")
+	flag.IntVar(&o.Rounds, "rounds", 2, "rounds per row; baseline and value alternate")
+	flag.IntVar(&o.Conns, "c", 64, "connections for the throughput rows")
+	flag.IntVar(&o.Donations, "donations", 1_000_000, "donations seeded for the dashboard row")
+	flag.StringVar(&o.Rows, "rows", "prompt,remind,memory,webhook,donate-overhead,dashboard", "rows to run")
+	flag.StringVar(&o.DashboardPath, "dashboard-path", "/staff?days=90", "the 90-day staff dashboard")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rows, err := run(ctx, &o)
+	if err != nil {
+		fmt.Printf("\npledgebench: some rows were not measured:\n%v\n", err)
+	}
+	fmt.Println()
+	for _, r := range rows {
+		fmt.Println(r.line())
+	}
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+// options are the bench's flags.
+type options struct {
+	Pledge, StripeMock, Dir string
+	Dur                     time.Duration
+	Rounds, Conns           int
+	Donations               int
+	Rows                    string
+	DashboardPath           string
+}
+
+func (o *options) want(row string) bool {
+	for _, r := range strings.Split(o.Rows, ",") {
+		if strings.TrimSpace(r) == row {
+			return true
+		}
+	}
+	return false
+}
+
+// row is one BENCH line.
+type row struct {
+	Name            string
+	Value, Baseline float64
+	Unit            string
+	Ratio           float64
+	Target          string
+	OK              bool
+}
+
+func (r row) line() string {
+	verdict := "short"
+	if r.OK {
+		verdict = "ok"
+	}
+	return fmt.Sprintf("BENCH %s value=%s%s baseline=%s%s ratio=%.2f target=%s %s",
+		r.Name, figure(r.Value), r.Unit, figure(r.Baseline), r.Unit, r.Ratio, r.Target, verdict)
+}
+
+// figure writes a number with about three significant digits.
+func figure(v float64) string {
+	switch a := abs(v); {
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// say prints a progress line (the BENCH lines come last).
+func say(format string, args ...any) {
+	fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// runPlain serves FILE's bytes with CONTENT-TYPE at ADDR, on every path: the prompt row's
+// baseline, a plain net/http handler in its own process like pledge's.
+func runPlain(args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("usage: pledgebench plain ADDR FILE CONTENT-TYPE")
+	}
+	body, err := os.ReadFile(args[1])
+	if err != nil {
+		return err
+	}
+	ctype := args[2]
+	srv := &http.Server{
+		Addr: args[0],
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			_, _ = w.Write(body)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
+// copyFile copies src to dst (the cached seeded database into the run directory).
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return err
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

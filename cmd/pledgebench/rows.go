@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/pledge-news/pledge/internal/sqlite"
+)
+
+const benchArticle = "https://news.example/2026/11/the-council-budget"
+
+// promptRow: GET /prompt at 64 connections against a plain net/http server serving the same bytes,
+// in its own process. It returns the plain server's peak RSS for the memory row's baseline.
+func (b *bench) promptRow(ctx context.Context, svc *service) (int64, error) {
+	u := svc.base + "/prompt?article=" + url.QueryEscape(benchArticle)
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0, err
+	}
+	body, ctype := readAll(resp), resp.Header.Get("Content-Type")
+	if resp.StatusCode != http.StatusOK || len(body) == 0 {
+		return 0, fmt.Errorf("GET /prompt = %d with %d bytes, want 200 with the prompt (has issue 3 landed?)", resp.StatusCode, len(body))
+	}
+	file := filepath.Join(b.dir, "prompt.body")
+	if err := os.WriteFile(file, body, 0o640); err != nil {
+		return 0, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	port, _ := freePort()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	plain, err := startProc("plain", filepath.Join(b.dir, "plain.log"), nil, self, "plain", addr, file, ctype)
+	if err != nil {
+		return 0, err
+	}
+	defer plain.stop()
+	plainURL := "http://" + addr + "/prompt?article=" + url.QueryEscape(benchArticle)
+	if err := waitHTTP(plain, plainURL, nil, 10*time.Second); err != nil {
+		return 0, err
+	}
+	say("prompt: %d bytes of %s; %d connections, %d rounds of %s each side", len(body), ctype, b.o.Conns, b.o.Rounds, b.o.Dur)
+	get := func(u string) vegeta.Targeter { return staticTargeter(http.MethodGet, u, nil, nil) }
+	attack("warm", b.o.Conns, time.Second, 200, get(plainURL))
+	attack("warm", b.o.Conns, time.Second, 200, get(u))
+	var base, val loadResult
+	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
+		r := attack("plain", b.o.Conns, b.o.Dur, 200, get(plainURL))
+		say("  plain  %s", r)
+		base.add(r)
+		r = attack("prompt", b.o.Conns, b.o.Dur, 200, get(u))
+		say("  prompt %s", r)
+		val.add(r)
+	}
+	rt := ratio(val.Rate(), base.Rate())
+	b.rows = append(b.rows, row{Name: "prompt", Value: val.Rate(), Baseline: base.Rate(), Unit: "req/s",
+		Ratio: rt, Target: ">=0.7", OK: rt >= 0.7 && val.OK > 0})
+	rss, err := peakRSS(plain.cmd.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
+	return rss, nil
+}
+
+// remindRow: durable POST /remind (a 2xx only after commit) at 64 connections against raw
+// single-row committed inserts with the same settings. Each request carries no cookie, so each is
+// a new reader and a new row.
+func (b *bench) remindRow(ctx context.Context, svc *service) error {
+	before, err := countRows(svc.db, `SELECT count(*) FROM deferrals`)
+	if err != nil {
+		return err
+	}
+	body := []byte(url.Values{"choice": {"week"}, "article": {benchArticle}}.Encode())
+	h := formHeader(svc.base)
+	h.Set("Accept", "application/json")
+	tr := staticTargeter(http.MethodPost, svc.base+"/remind", body, h)
+	say("remind: %d connections, %d rounds of %s each side", b.o.Conns, b.o.Rounds, b.o.Dur)
+	var base, val loadResult
+	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
+		r, err := b.rawInserts(ctx, fmt.Sprintf("remind-%d", i))
+		if err != nil {
+			return err
+		}
+		say("  raw inserts %s", r)
+		base.add(r)
+		r = attackOK("remind", b.o.Conns, b.o.Dur, tr)
+		say("  POST /remind %s", r)
+		val.add(r)
+	}
+	after, err := countRows(svc.db, `SELECT count(*) FROM deferrals`)
+	if err != nil {
+		return err
+	}
+	if after-before < val.OK {
+		return fmt.Errorf("%d deferrals acknowledged but only %d rows stored", val.OK, after-before)
+	}
+	rt := ratio(val.Rate(), base.Rate())
+	b.rows = append(b.rows, row{Name: "remind", Value: val.Rate(), Baseline: base.Rate(), Unit: "writes/s",
+		Ratio: rt, Target: ">=1.0", OK: rt >= 1.0 && val.OK > 0})
+	return nil
+}
+
+// webhookRow: distinct signed checkout.session.completed events for prepared checkouts, verified
+// and applied, at 64 connections, against the same raw inserts.
+func (b *bench) webhookRow(ctx context.Context, svc *service, nCheckouts int) error {
+	before, err := countRows(svc.db, `SELECT count(*) FROM stripe_events`)
+	if err != nil {
+		return err
+	}
+	var next atomic.Int64
+	tr := func(t *vegeta.Target) error {
+		i := next.Add(1) - 1
+		if i >= int64(nCheckouts) {
+			return vegeta.ErrNoTargets
+		}
+		payload := sessionCompletedEvent(b.runID, int(i), time.Now())
+		t.Method, t.URL, t.Body = http.MethodPost, svc.base+"/webhooks/stripe", payload
+		t.Header = http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {signature(payload, b.secret)}}
+		return nil
+	}
+	say("webhook: %d connections, %d rounds of %s each side", b.o.Conns, b.o.Rounds, b.o.Dur)
+	var base, val loadResult
+	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
+		r, err := b.rawInserts(ctx, fmt.Sprintf("webhook-%d", i))
+		if err != nil {
+			return err
+		}
+		say("  raw inserts %s", r)
+		base.add(r)
+		r = attackOK("webhook", b.o.Conns, b.o.Dur, tr)
+		say("  POST /webhooks/stripe %s", r)
+		val.add(r)
+	}
+	after, err := countRows(svc.db, `SELECT count(*) FROM stripe_events`)
+	if err != nil {
+		return err
+	}
+	if after-before < val.OK {
+		return fmt.Errorf("%d events acknowledged but only %d recorded", val.OK, after-before)
+	}
+	if n, err := countRows(svc.db, `SELECT count(*) FROM donations WHERE checkout_id LIKE ?`, "co_bench_"+b.runID+"%"); err == nil {
+		say("  %d donations applied from %d acknowledged events", n, val.OK)
+	}
+	rt := ratio(val.Rate(), base.Rate())
+	b.rows = append(b.rows, row{Name: "webhook", Value: val.Rate(), Baseline: base.Rate(), Unit: "events/s",
+		Ratio: rt, Target: ">=0.5", OK: rt >= 0.5 && val.OK > 0})
+	return nil
+}
+
+// donateRow: p50 of POST /donate (one reader at a time, each with a fresh form nonce) minus the
+// p50 of the bare Checkout Session call it makes, with the same parameters, to the same
+// stripe-mock.
+func (b *bench) donateRow(ctx context.Context, svc *service) error {
+	h := formHeader(svc.base)
+	tr := func(t *vegeta.Target) error {
+		t.Method, t.URL, t.Header = http.MethodPost, svc.base+"/donate", h
+		t.Body = []byte(url.Values{"frequency": {"once"}, "amount": {"10"}, "currency": {"usd"},
+			"article": {benchArticle}, "campaign": {"bench"}, "nonce": {randHex(16)}}.Encode())
+		return nil
+	}
+	api := stripeClient(b.mockURL)
+	say("donate-overhead: one client at a time, %d rounds of %s each side", b.o.Rounds, b.o.Dur)
+	attack("warm", 1, time.Second, http.StatusSeeOther, tr)
+	bareCheckouts(ctx, api, svc.base, time.Second)
+	var base, val loadResult
+	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
+		r := bareCheckouts(ctx, api, svc.base, b.o.Dur)
+		say("  bare Checkout Session %s", r)
+		base.add(r)
+		r = attack("donate", 1, b.o.Dur, http.StatusSeeOther, tr)
+		say("  POST /donate %s", r)
+		val.add(r)
+	}
+	if val.OK == 0 {
+		return fmt.Errorf("no POST /donate answered 303: %s", val.String())
+	}
+	over := ms(val.P50()) - ms(base.P50())
+	b.rows = append(b.rows, row{Name: "donate-overhead", Value: over, Baseline: ms(base.P50()), Unit: "ms",
+		Ratio: ratio(ms(val.P50()), ms(base.P50())), Target: "<=2ms", OK: over <= 2})
+	return nil
+}
+
+// bareCheckouts creates Checkout Sessions one after another for dur, with the parameters
+// POST /donate sends for a one-off gift of 10 USD.
+func bareCheckouts(ctx context.Context, api *client.API, base string, dur time.Duration) *loadResult {
+	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
+	start := time.Now()
+	for time.Since(start) < dur && ctx.Err() == nil {
+		meta := map[string]string{"pledge_checkout": "co_" + randHex(12), "frequency": "once", "article": benchArticle, "campaign": "bench"}
+		p := &stripe.CheckoutSessionParams{
+			ClientReferenceID: stripe.String(meta["pledge_checkout"]),
+			SuccessURL:        stripe.String(base + "/donate/thanks?session_id={CHECKOUT_SESSION_ID}"),
+			CancelURL:         stripe.String(base + "/donate/cancelled"),
+			LineItems: []*stripe.CheckoutSessionLineItemParams{{Quantity: stripe.Int64(1), PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
+				Currency: stripe.String("usd"), UnitAmount: stripe.Int64(1000),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String("Support for The Daily Bench")},
+			}}},
+			Metadata:          meta,
+			Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+			SubmitType:        stripe.String(string(stripe.CheckoutSessionSubmitTypeDonate)),
+			CustomerCreation:  stripe.String(string(stripe.CheckoutSessionCustomerCreationAlways)),
+			PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta},
+		}
+		p.Context = ctx
+		p.SetIdempotencyKey("pledge-checkout-" + randHex(16))
+		t := time.Now()
+		_, err := api.CheckoutSessions.New(p)
+		res.Total++
+		if err != nil {
+			res.Errors[err.Error()]++
+			continue
+		}
+		res.OK++
+		res.Codes[200]++
+		res.Latencies = append(res.Latencies, time.Since(t))
+	}
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+// stripeClient is a stripe-go client on the same stripe-mock, without retries.
+func stripeClient(base string) *client.API {
+	bc := &stripe.BackendConfig{URL: stripe.String(base), HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		MaxNetworkRetries: stripe.Int64(0), EnableTelemetry: stripe.Bool(false),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}}
+	return client.New("sk_test_bench", &stripe.Backends{
+		API: stripe.GetBackendWithConfig(stripe.APIBackend, bc), Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
+		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
+	})
+}
+
+// rawInserts is the write baseline: single-row committed inserts of a deferral into a fresh
+// SQLite file opened exactly as the service opens its own (same DSN: WAL, synchronous=FULL,
+// IMMEDIATE transactions, one writer connection), one row per transaction, from as many
+// goroutines as the load has connections (they queue on the one writer, as a naive handler's
+// would).
+func (b *bench) rawInserts(ctx context.Context, name string) (*loadResult, error) {
+	db := sqlite.NewDB(filepath.Join(b.dir, "baseline-"+name+".db"))
+	if err := db.Open(ctx); err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
+	var mu sync.Mutex
+	var seq atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < b.o.Conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(start) < b.o.Dur && ctx.Err() == nil {
+				t := time.Now()
+				err := insertDeferral(ctx, db, fmt.Sprintf("rd_base_%d", seq.Add(1)))
+				mu.Lock()
+				res.Total++
+				if err != nil {
+					res.Errors[err.Error()]++
+				} else {
+					res.OK++
+					res.Latencies = append(res.Latencies, time.Since(t))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+func insertDeferral(ctx context.Context, db *sqlite.DB, reader string) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := time.Now().Unix()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deferrals (reader_id, article, choice, remind_at, created_at, updated_at)
+		VALUES (?, ?, 'week', ?, ?, ?)`, reader, benchArticle, now+7*86400, now, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// prepareCheckouts stores n open checkouts, the ones the webhook row's events complete, before the
+// service starts.
+func prepareCheckouts(ctx context.Context, path, runID string, n int) error {
+	db := sqlite.NewDB(path)
+	if err := db.Open(ctx); err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkouts (id, nonce, frequency, amount, currency, article, campaign,
+		status, stripe_session_id, created_at, updated_at) VALUES (?, ?, 'once', 1000, 'usd', ?, 'bench', 'open', ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	now := time.Now().Unix()
+	for i := 0; i < n; i++ {
+		id := benchID(runID, i)
+		if _, err := stmt.ExecContext(ctx, "co_"+id, "nonce_"+id, benchArticle, "cs_"+id, now, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// attackOK is attack counting any 2xx as OK.
+func attackOK(name string, workers int, dur time.Duration, tr vegeta.Targeter) *loadResult {
+	return attackWant(name, workers, dur, func(code int) bool { return code >= 200 && code < 300 }, tr)
+}
+
+// formHeader is what a browser posting one of the service's own forms sends: Sec-Fetch-Site lets
+// the CSRF middleware judge it without a token.
+func formHeader(base string) http.Header {
+	return http.Header{
+		"Content-Type":   {"application/x-www-form-urlencoded"},
+		"Sec-Fetch-Site": {"same-origin"},
+		"Origin":         {base},
+	}
+}
