@@ -68,5 +68,21 @@ bench: build tools
 	$(GO) build -o $(BIN)/pledgebench ./cmd/pledgebench
 	$(BIN)/pledgebench -pledge $(BIN)/pledge -stripe-mock $(BIN)/stripe-mock $(BENCHFLAGS)
 
+# Reliability: the soak (200 clients), the kill -9 crash and the Stripe faults, for a minute
+# (make test runs them for a few seconds).
+SOAK_DURATION ?= 60s
+soak: tools
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -count=1 -v -timeout 30m ./internal/soak
+
+# Fuzzing: each target for FUZZTIME; the seed corpora in testdata/fuzz run in every make test.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./internal/pledge:FuzzParseMinor
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 clean:
 	rm -rf $(BIN) var

@@ -1,0 +1,28 @@
+package billing
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+)
+
+// BenchmarkVerifySignature is the signature check every webhook delivery pays: HMAC-SHA256 over
+// a typical checkout.session.completed payload, the tolerance and API version checks, and the
+// decoding of the event envelope.
+func BenchmarkVerifySignature(b *testing.B) {
+	const secret = "whsec_bench_0123456789"
+	payload := []byte(fmt.Sprintf(`{"id":"evt_1","object":"event","api_version":"2023-10-16","created":%d,"livemode":false,`+
+		`"type":"checkout.session.completed","data":{"object":{"id":"cs_test_1","object":"checkout.session","mode":"payment",`+
+		`"payment_status":"paid","status":"complete","amount_total":1000,"currency":"usd","customer":"cus_1",`+
+		`"payment_intent":"pi_1","metadata":{"pledge_checkout":"co_1","frequency":"once","article":"https://news.example/a","campaign":""}}}}`,
+		time.Now().Unix()))
+	header := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: time.Now()}).Header
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		if _, err := webhook.ConstructEvent(payload, header, secret); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
