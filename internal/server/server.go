@@ -34,6 +34,13 @@ type Config struct {
 	// POST /remind and POST /manage.
 	DonateLimit Limit
 	RemindLimit Limit
+	// MailEnabled is whether e-mail is configured; without it /remind offers no e-mail field.
+	MailEnabled bool
+	// PromptViewCap silences the prompt after N showings within Per (default 4 in 30 days;
+	// a negative N switches the cap off). RemindEmailLimit limits POST /remind per e-mail address
+	// (default 5 an hour).
+	PromptViewCap    Limit
+	RemindEmailLimit Limit
 }
 
 // Secure reports whether the service is served over https, which switches on HSTS and Secure
@@ -56,6 +63,8 @@ type Server struct {
 	Ready func(ctx context.Context) error
 
 	Checkouts pledge.CheckoutService
+	// Deferrals stores "Remind me later" and cancels reminder e-mails.
+	Deferrals pledge.DeferralService
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
@@ -117,6 +126,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
+	s.registerRemindRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
@@ -179,6 +189,10 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			switch p := c.Request().URL.Path; {
 			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
 				p == "/healthz", p == "/readyz", p == "/metrics", p == "/embed.js":
+				return true
+			case p == "/reminders/unsubscribe":
+				// Its signed token authorises it, and mail clients' one-click POST (RFC 8058)
+				// carries no CSRF token.
 				return true
 			}
 			return false
