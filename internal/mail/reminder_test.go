@@ -51,11 +51,13 @@ func newReminders(t *testing.T, q pledge.ReminderQueue, smtpURL string) *mail.Re
 		t.Fatal(err)
 	}
 	return &mail.Reminders{
-		Queue:          q,
-		Mailer:         m,
-		UnsubscribeURL: func(id int64) string { return fmt.Sprintf("https://support.news.example/reminders/unsubscribe?token=t%d", id) },
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Batch:          3,
+		Queue:  q,
+		Mailer: m,
+		UnsubscribeURL: func(id int64) string {
+			return fmt.Sprintf("https://support.news.example/reminders/unsubscribe?token=t%d", id)
+		},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Batch:  3,
 	}
 }
 
