@@ -173,3 +173,23 @@ type ReminderQueue interface {
 	// their sender crashed or hung, and whether their e-mail left is unknown.
 	GiveUpStaleClaims(ctx context.Context, lease time.Duration) (int, error)
 }
+
+// SourceReminder is the checkout Source of a donation reached from a reminder e-mail's link
+// (/donate?utm_source=reminder), so reports can count reminders that turned into support.
+const SourceReminder = "reminder"
+
+// CleanSource returns the checkout Source for a utm_source (or hidden "source" field) value: a
+// short lower-case token, or "" for anything else, so a URL cannot write arbitrary text into
+// reports.
+func CleanSource(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) == 0 || len(s) > 32 {
+		return ""
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' {
+			return ""
+		}
+	}
+	return s
+}
