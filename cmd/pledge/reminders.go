@@ -98,3 +98,18 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 	}
 	return err
 }
+
+// manageLinkSender e-mails a supporter their /manage links. Its error names no address (the
+// server logs it).
+func manageLinkSender(mailer *mail.Mailer) func(ctx context.Context, to, manageURL, cancelURL string) error {
+	return func(ctx context.Context, to, manageURL, cancelURL string) error {
+		msg, err := mailer.ManageLinkMessage(to, manageURL, cancelURL)
+		if err != nil {
+			return err
+		}
+		if err := mailer.Send(ctx, msg); err != nil {
+			return errors.New(mail.SafeError(err))
+		}
+		return nil
+	}
+}

@@ -85,6 +85,11 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Ready = m.DB.Ready
 	srv.Checkouts = m.DB
 	srv.Deferrals = m.DB
+	srv.Manage = m.DB
+	srv.Portal = m.Stripe
+	if mailer != nil {
+		srv.SendManageLink = manageLinkSender(mailer)
+	}
 	m.Server = srv
 
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -128,6 +133,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err := m.http.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	m.Server.Wait() // e-mails that requests started in the background
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

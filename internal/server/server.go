@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -41,6 +42,8 @@ type Config struct {
 	// (default 5 an hour).
 	PromptViewCap    Limit
 	RemindEmailLimit Limit
+	// ManageEmailLimit limits POST /manage per e-mail address (default 5 an hour).
+	ManageEmailLimit Limit
 }
 
 // Secure reports whether the service is served over https, which switches on HSTS and Secure
@@ -65,12 +68,19 @@ type Server struct {
 	Checkouts pledge.CheckoutService
 	// Deferrals stores "Remind me later" and cancels reminder e-mails.
 	Deferrals pledge.DeferralService
+	// Manage finds supporters for /manage and spends its single-use links; Portal creates Stripe
+	// billing-portal sessions; SendManageLink e-mails a supporter their links (nil without SMTP).
+	Manage         pledge.ManageService
+	Portal         pledge.PortalService
+	SendManageLink func(ctx context.Context, to, manageURL, cancelURL string) error
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool
+	// background tracks work that outlives its request (the /manage e-mails); see Wait.
+	background sync.WaitGroup
 }
 
 // New builds the server from its configuration and the web files (web.FS, or os.DirFS("web") in
@@ -127,6 +137,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
 	s.registerRemindRoutes(e)
+	s.registerManageRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
