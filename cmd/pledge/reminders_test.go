@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -22,38 +20,14 @@ import (
 // delivers none; the unsubscribe link answers.
 func TestRemindersSendEndToEnd(t *testing.T) {
 	mp := testkit.Mailpit(t)
-	port := testkit.FreePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	vars := map[string]string{
 		"PLEDGE_DEMO":      "1",
-		"PLEDGE_ADDR":      fmt.Sprintf("127.0.0.1:%d", port),
-		"PLEDGE_BASE_URL":  base,
-		"PLEDGE_DB":        filepath.Join(t.TempDir(), "pledge.db"),
 		"PLEDGE_SECRET":    strings.Repeat("s", 32),
 		"PLEDGE_SMTP_URL":  mp.SMTPURL,
 		"PLEDGE_MAIL_FROM": "Pledge <support@news.example>",
 	}
+	_, base := startMain(t, vars)
 	getenv := func(k string) string { return vars[k] }
-	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: getenv, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	cfg, _, err := loadConfig(env, "serve", nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &Main{Config: cfg, env: env}
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- m.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-		m.Close()
-	})
-	testkit.WaitHTTP(t, base+"/healthz", 10*time.Second)
 
 	// The reader asks to be reminded in a week, by e-mail.
 	form := url.Values{"choice": {"week"}, "email": {"reader@example.com"}, "consent": {"yes"}, "article": {"https://news.example/story"}}
