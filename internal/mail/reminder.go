@@ -85,7 +85,8 @@ type Reminders struct {
 	UnsubscribeURL func(deferralID int64) string
 	Logger         *slog.Logger
 
-	// Batch is how many reminders one round claims (default 50); Lease is how long a claim may
+	// Batch is how many reminders one claim takes (default 10, and never more than can be sent
+	// within half the lease at the mailer's timeout each); Lease is how long a claim may
 	// stay unreported before it counts as crashed (default 10 minutes: far longer than one send's
 	// timeout); Backoff is the first retry's delay, doubled per attempt (default 5 minutes);
 	// MaxAttempts is when to give up (default 5).
@@ -109,7 +110,12 @@ func (s *Reminders) SendDue(ctx context.Context) (Result, error) {
 		lease = 10 * time.Minute
 	}
 	if batch <= 0 {
-		batch = 50
+		batch = 10
+	}
+	// A batch must be sent well within the lease, even if every send takes its full timeout, or
+	// another sender would give up reminders that are still being sent.
+	if t := s.Mailer.cfg.Timeout; time.Duration(batch)*t > lease/2 {
+		batch = max(1, int(lease/2/t))
 	}
 	n, err := s.Queue.GiveUpStaleClaims(ctx, lease)
 	if err != nil {
