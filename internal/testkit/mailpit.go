@@ -21,17 +21,19 @@ type MailpitServer struct {
 
 // Mailpit starts the pinned mailpit on free loopback ports (SMTP without authentication or TLS,
 // its own database in a temporary directory) and returns it; it is stopped when the test ends.
-func Mailpit(t testing.TB) *MailpitServer {
+// extra are more mailpit flags (e.g. --smtp-allowed-recipients to make it refuse some).
+func Mailpit(t testing.TB, extra ...string) *MailpitServer {
 	t.Helper()
 	bin := Tool(t, "mailpit")
 	for attempt := 0; ; attempt++ {
 		smtpPort, httpPort := FreePort(t), FreePort(t)
-		cmd := Start(t, bin,
+		args := append([]string{
 			"--smtp", fmt.Sprintf("127.0.0.1:%d", smtpPort),
 			"--listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
 			"--database", filepath.Join(t.TempDir(), "mailpit.db"),
 			"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--smtp-disable-rdns",
-			"--disable-version-check", "--quiet")
+			"--disable-version-check", "--quiet"}, extra...)
+		cmd := Start(t, bin, args...)
 		m := &MailpitServer{
 			SMTPURL: fmt.Sprintf("smtp://127.0.0.1:%d", smtpPort),
 			APIBase: fmt.Sprintf("http://127.0.0.1:%d/api/v1", httpPort),
