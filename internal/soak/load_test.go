@@ -28,6 +28,7 @@ type load struct {
 	readers      map[string]bool // reader ids whose "Remind me later" got a 2xx
 	acked        map[int]bool    // events answered 2xx
 	unacked      map[int]bool    // events sent without a 2xx (errors, crash)
+	errSamples   []string
 	transportOK  atomic.Int64
 	transportErr atomic.Int64
 }
@@ -70,7 +71,7 @@ func (l *load) one(ctx context.Context, hc *http.Client) {
 		// A card-like number in a stray field: it must never reach the logs.
 		resp, err := postForm(ctx, hc, l.base, "/remind", url.Values{"choice": {"week"}, "article": {article},
 			"note": {"4242 4242 4242 4242"}}, "application/json")
-		if !l.done("/remind", resp, err) {
+		if !l.done(ctx, "/remind", resp, err) {
 			return
 		}
 		if resp.StatusCode/100 == 2 {
@@ -83,7 +84,7 @@ func (l *load) one(ctx context.Context, hc *http.Client) {
 	case n < l.weights.Prompt+l.weights.Remind+l.weights.Donate:
 		resp, err := postForm(ctx, hc, l.base, "/donate", url.Values{"frequency": {"once"}, "amount": {"10"},
 			"currency": {"usd"}, "article": {article}, "campaign": {"soak"}, "nonce": {nonce()}}, "text/html")
-		l.done("/donate", resp, err)
+		l.done(ctx, "/donate", resp, err)
 	default:
 		l.event(ctx, hc)
 	}
@@ -114,6 +115,9 @@ func (l *load) event(ctx context.Context, hc *http.Client) {
 	if err != nil {
 		if ctx.Err() == nil {
 			l.transportErr.Add(1)
+			if len(l.errSamples) < 5 {
+				l.errSamples = append(l.errSamples, "/webhooks/stripe: "+err.Error())
+			}
 		}
 		if !l.acked[i] {
 			l.unacked[i] = true
@@ -133,14 +137,19 @@ func (l *load) event(ctx context.Context, hc *http.Client) {
 func (l *load) get(ctx context.Context, hc *http.Client, route, path string) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
 	resp, err := hc.Do(req)
-	l.done(route, resp, err)
+	l.done(ctx, route, resp, err)
 }
 
 // done records a response (closing its body); false when there was none.
-func (l *load) done(route string, resp *http.Response, err error) bool {
+func (l *load) done(ctx context.Context, route string, resp *http.Response, err error) bool {
 	if err != nil {
-		if ctx := strings.Contains(err.Error(), "context canceled"); !ctx {
+		if ctx.Err() == nil { // not the end of the load cutting a request short
 			l.transportErr.Add(1)
+			l.mu.Lock()
+			if len(l.errSamples) < 5 {
+				l.errSamples = append(l.errSamples, route+": "+err.Error())
+			}
+			l.mu.Unlock()
 		}
 		return false
 	}

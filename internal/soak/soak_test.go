@@ -32,7 +32,7 @@ func TestSoak(t *testing.T) {
 		t.Errorf("5xx answers: %v", bad)
 	}
 	if n := l.transportErr.Load(); n > 0 {
-		t.Errorf("%d requests got no answer at all", n)
+		t.Errorf("%d requests got no answer at all, e.g. %v", n, l.errSamples)
 	}
 	for _, want := range []string{"/prompt 200", "/remind 201", "/donate 303", "/webhooks/stripe 200"} {
 		if !strings.Contains(l.tally.String(), want+":") {
