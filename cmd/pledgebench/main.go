@@ -42,7 +42,7 @@ func main() {
 	flag.IntVar(&o.Conns, "c", 64, "connections for the throughput rows")
 	flag.IntVar(&o.Donations, "donations", 1_000_000, "donations seeded for the dashboard row")
 	flag.StringVar(&o.Rows, "rows", "prompt,remind,memory,webhook,donate-overhead,dashboard", "rows to run")
-	flag.StringVar(&o.DashboardPath, "dashboard-path", "/staff?days=90", "the 90-day staff dashboard")
+	flag.StringVar(&o.DashboardPath, "dashboard-path", "/staff?period=90d", "the 90-day staff dashboard")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
