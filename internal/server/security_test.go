@@ -62,9 +62,9 @@ func TestEveryFormRefusesAPostWithoutCSRF(t *testing.T) {
 	}
 }
 
-// TestStaffPagesNeedASession walks the router: every staff route but the login form sends a
+// TestEveryStaffRouteNeedsASession walks the router: every staff route but the login form sends a
 // visitor without a session to the login page (or refuses), whatever the method.
-func TestStaffPagesNeedASession(t *testing.T) {
+func TestEveryStaffRouteNeedsASession(t *testing.T) {
 	s := newTestServer(t)
 	h := s.Handler()
 	n := 0
