@@ -1,18 +1,43 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 // routeParam matches the :param and * parts of an Echo route, replaced by a harmless value to
 // request it.
 var routeParam = regexp.MustCompile(`:[A-Za-z_]+|\*`)
+
+// newWiredServer is newTestServer with every service field that the SQLite store implements set
+// to a real store in a temporary file, so that routes behave as in production up to the store.
+func newWiredServer(t *testing.T, mutate ...func(*Config)) *Server {
+	t.Helper()
+	s := newTestServer(t, mutate...)
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s.Ready = db.Ready
+	v, dbv := reflect.ValueOf(s).Elem(), reflect.ValueOf(db)
+	for i := range v.NumField() {
+		if f := v.Field(i); f.CanSet() && f.Kind() == reflect.Interface && f.IsNil() && dbv.Type().Implements(f.Type()) {
+			f.Set(dbv)
+		}
+	}
+	return s
+}
 
 // routes returns the registered routes of a method, with concrete paths to request.
 func routes(s *Server, method string) []string {
@@ -31,7 +56,7 @@ func routes(s *Server, method string) []string {
 // whose token is the authority) refuses a post that has neither a token nor a browser's
 // same-origin word, and one from a foreign site.
 func TestEveryFormRefusesAPostWithoutCSRF(t *testing.T) {
-	s := newTestServer(t)
+	s := newWiredServer(t)
 	h := s.Handler()
 	posts := routes(s, http.MethodPost)
 	for _, want := range []string{"/donate", "/remind", "/manage", "/staff/login"} {
@@ -65,7 +90,7 @@ func TestEveryFormRefusesAPostWithoutCSRF(t *testing.T) {
 // TestEveryStaffRouteNeedsASession walks the router: every staff route but the login form sends a
 // visitor without a session to the login page (or refuses), whatever the method.
 func TestEveryStaffRouteNeedsASession(t *testing.T) {
-	s := newTestServer(t)
+	s := newWiredServer(t)
 	h := s.Handler()
 	n := 0
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
@@ -101,7 +126,7 @@ func TestEveryStaffRouteNeedsASession(t *testing.T) {
 // TestEveryPostRefusesOversizeBodies: a body over the limit is refused before any handler or
 // store sees it.
 func TestEveryPostRefusesOversizeBodies(t *testing.T) {
-	s := newTestServer(t)
+	s := newWiredServer(t)
 	h := s.Handler()
 	big := "a=" + strings.Repeat("x", 1<<20)
 	for _, p := range routes(s, http.MethodPost) {
@@ -120,7 +145,7 @@ func TestEveryPostRefusesOversizeBodies(t *testing.T) {
 // carries CSP with frame-ancestors, nosniff, a Referrer-Policy and (over https) HSTS; only the
 // framable routes let the article origins frame them.
 func TestEveryPageCarriesTheSecurityHeaders(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.BaseURL, _ = url.Parse("https://pledge.test") })
+	s := newWiredServer(t, func(c *Config) { c.BaseURL, _ = url.Parse("https://pledge.test") })
 	h := s.Handler()
 	for _, r := range s.echo.Routes() {
 		if r.Method != http.MethodGet {
