@@ -188,3 +188,41 @@ func TestMoneyGrouped(t *testing.T) {
 		}
 	}
 }
+
+func TestCurrencyFor(t *testing.T) {
+	c := DefaultCatalogue()
+	tests := []struct {
+		name, asked, lang string
+		want              Currency
+	}{
+		{"asked", "eur", "en-US", "eur"},
+		{"asked in capitals", "GBP", "", "gbp"},
+		{"asked but not offered", "jpy", "en-GB,en;q=0.8", "gbp"},
+		{"language region", "", "de-DE,de;q=0.9,en;q=0.5", "eur"},
+		{"second language", "", "ja-JP,en-GB;q=0.8", "gbp"},
+		{"script subtag", "", "zh-Hant-TW, fr-FR;q=0.5", "eur"},
+		{"no region", "", "fr,en;q=0.5", "usd"},
+		{"nothing", "", "", "usd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.CurrencyFor(tt.asked, tt.lang); got != tt.want {
+				t.Fatalf("CurrencyFor(%q, %q) = %q, want %q", tt.asked, tt.lang, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCleanArticle(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://news.example/a/b?id=3#top": "https://news.example/a/b?id=3",
+		"javascript:alert(1)":               "",
+		"/relative":                         "",
+		"https://user:pw@news.example/":     "",
+		"http://news.example/x":             "http://news.example/x",
+	} {
+		if got := CleanArticle(in); got != want {
+			t.Errorf("CleanArticle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

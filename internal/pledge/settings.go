@@ -9,7 +9,9 @@ type Settings struct {
 	Heading   string // the prompt's heading
 	Message   string // the newsroom's message under it
 	Catalogue Catalogue
-	Fees      Fees
+	// DefaultFrequency is the frequency preselected on the prompt.
+	DefaultFrequency Frequency
+	Fees             Fees
 	// ViewCap is how many times one reader sees the prompt before it rests (0: no cap).
 	ViewCap int
 }
@@ -21,7 +23,8 @@ func DefaultSettings() Settings {
 		Heading: "Support independent journalism",
 		Message: "Our reporting is free for everyone to read, because readers like you pay for it. " +
 			"If you value it, give what you can, once or every month.",
-		Catalogue: DefaultCatalogue(),
+		Catalogue:        DefaultCatalogue(),
+		DefaultFrequency: Monthly,
 		Fees: Fees{
 			Enabled:     true,
 			BasisPoints: 290,
@@ -42,6 +45,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("heading: required")
 	case len(s.Message) > 1000:
 		return fmt.Errorf("message: at most 1000 characters")
+	case s.DefaultFrequency != Once && s.DefaultFrequency != Monthly && s.DefaultFrequency != Annual:
+		return fmt.Errorf("default_frequency: must be once, monthly or annual")
 	case s.ViewCap < 0:
 		return fmt.Errorf("view_cap: must not be negative")
 	case s.Fees.BasisPoints < 0 || s.Fees.BasisPoints >= 5000:
