@@ -56,12 +56,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Retries:   2,
 		Logger:    m.env.Logger,
 	})
-	org := "Pledge demo newsroom"
 	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
 	remindN, remindPer, _ := ParseLimit(cfg.RemindLimit)
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
-		Org:            org,
+		Org:            cfg.giving.Org,
+		Giving:         cfg.giving,
 		Demo:           cfg.Demo,
 		EmbedOrigins:   cfg.embedOrigins,
 		TrustedProxies: cfg.trustedProxies,
@@ -74,6 +74,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	srv.Ready = m.DB.Ready
 	srv.Checkouts = m.DB
+	srv.Payments = m.Stripe
+	srv.PromptStats = m.DB
 	m.Server = srv
 
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -115,10 +117,15 @@ func (m *Main) Serve(ctx context.Context) error {
 	return nil
 }
 
-// Close releases what Open took.
+// Close releases what Open took. The server's counters are flushed before the store closes.
 func (m *Main) Close() error {
 	if m.listener != nil {
 		m.listener.Close()
+	}
+	if m.Server != nil {
+		if err := m.Server.Close(); err != nil {
+			m.env.Logger.Error("closing server", "err", err)
+		}
 	}
 	if m.DB != nil {
 		return m.DB.Close()

@@ -2,6 +2,8 @@ package pledge
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
@@ -59,7 +61,6 @@ func (g *Giving) Validate(ch Choice) (*Checkout, error) {
 		return nil, FieldErrorf("nonce", "This form has expired. Please reload the page and try again.")
 	}
 	co := &Checkout{
-		Nonce:     ch.Nonce,
 		Frequency: f,
 		Amount:    Money{Amount: amount, Currency: cur},
 		Article:   CleanArticle(ch.Article),
@@ -71,6 +72,7 @@ func (g *Giving) Validate(ch Choice) (*Checkout, error) {
 		co.CoverFees = g.Settings.Fees.Cover(co.Amount)
 		co.Amount.Amount += co.CoverFees
 	}
+	co.Nonce = choiceKey(ch.Nonce, co)
 	return co, nil
 }
 
@@ -123,6 +125,16 @@ func (g *Giving) Completed(ctx context.Context, sessionID string) (*Checkout, er
 		return nil, Errorf(ENOTFOUND, "We could not find that payment.")
 	}
 	return co, err
+}
+
+// choiceKey ties a checkout to the rendered form and to what was chosen on it: the same form
+// submitted twice makes one checkout (and one Stripe session), while a reader who goes back and
+// changes the amount on the same form gets a new one rather than the old amount.
+func choiceKey(nonce string, co *Checkout) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%d|%s|%d|%s|%s", nonce, co.Frequency, co.Amount.Amount, co.Amount.Currency,
+		co.CoverFees, co.Article, co.Campaign)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // validNonce accepts the 32 hex digits the form renders.
