@@ -23,6 +23,8 @@ type Main struct {
 	DB     *sqlite.DB
 	Server *server.Server
 	Stripe *billing.Client
+	// StripeTransport, when set, carries the calls to Stripe (tests record them with it).
+	StripeTransport http.RoundTripper
 
 	env      *Env
 	listener net.Listener
@@ -54,6 +56,7 @@ func (m *Main) Open(ctx context.Context) error {
 		APIBase:   cfg.StripeAPIBase,
 		Timeout:   10 * time.Second,
 		Retries:   2,
+		Transport: m.StripeTransport,
 		Logger:    m.env.Logger,
 	})
 	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
