@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -23,7 +24,7 @@ import (
 // givingFixture is a real Server on a real SQLite file, with the payment service of the test's
 // choosing, driven through ServeHTTP with a cookie jar like a browser's.
 type givingFixture struct {
-	t   *testing.T
+	t   testing.TB
 	srv *Server
 	db  *sqlite.DB
 	jar http.CookieJar
@@ -32,7 +33,10 @@ type givingFixture struct {
 
 type fixtureOption func(*Config, *Server)
 
-func newGivingFixture(t *testing.T, payments pledge.PaymentService, opts ...fixtureOption) *givingFixture {
+// quiet drops the server's log lines (benchmarks would measure the terminal otherwise).
+func quiet(_ *Config, s *Server) { s.logger = slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newGivingFixture(t testing.TB, payments pledge.PaymentService, opts ...fixtureOption) *givingFixture {
 	t.Helper()
 	ctx := context.Background()
 	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
@@ -53,7 +57,7 @@ func newGivingFixture(t *testing.T, payments pledge.PaymentService, opts ...fixt
 	for _, o := range opts {
 		o(&cfg, s)
 	}
-	srv, err := New(cfg, web.FS, nil)
+	srv, err := New(cfg, web.FS, s.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +115,7 @@ func (f *givingFixture) form(page string, fields url.Values) url.Values {
 	return v
 }
 
-func mergeHidden(t *testing.T, body string, fields url.Values) url.Values {
+func mergeHidden(t testing.TB, body string, fields url.Values) url.Values {
 	t.Helper()
 	v := url.Values{}
 	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -377,5 +378,35 @@ func TestDemoRoutes(t *testing.T) {
 	}
 	if len(paid) != 1 || paid[0] != co.ID {
 		t.Fatalf("DemoPay calls: %v", paid)
+	}
+}
+
+func TestPromptPrerenderedMatchesTemplate(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	for _, article := range []string{"", "https://news.example/a?b=1&c='x'<y>", "https://news.example/story"} {
+		for _, q := range []string{"", "&frequency=annual&currency=gbp", "&frequency=once&currency=eur&campaign=spring&source=mail"} {
+			target := "/prompt?article=" + url.QueryEscape(article) + q
+			resp, fast := f.do(http.MethodGet, target, nil, "Sec-Fetch-Site", "cross-site")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d", target, resp.StatusCode)
+			}
+			hidden := mergeHidden(t, fast, nil)
+			if hidden.Get("article") != pledge.CleanArticle(article) {
+				t.Fatalf("article round trip: %q, want %q", hidden.Get("article"), article)
+			}
+			req, _ := http.NewRequest(http.MethodGet, "http://pledge.test"+target, nil)
+			c := f.srv.echo.NewContext(req, httptest.NewRecorder())
+			ch := f.srv.choiceFromQuery(c)
+			ch.Nonce = hidden.Get("nonce")
+			p := f.srv.givingPage(ch, true, nil)
+			p.Layout.Org, p.Layout.CSRF = f.srv.cfg.Org, hidden.Get("_csrf")
+			var slow strings.Builder
+			if err := f.srv.renderer.execute(&slow, "prompt#document", p); err != nil {
+				t.Fatal(err)
+			}
+			if fast != slow.String() {
+				t.Fatalf("%s: pre-rendered prompt differs from the template's:\n%s\n----\n%s", target, fast, slow.String())
+			}
+		}
 	}
 }

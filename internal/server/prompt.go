@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/pledge-news/pledge/internal/pledge"
 )
 
 // handlePrompt is the prompt an article frames: a small document with the donation form. It
@@ -17,7 +19,19 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	if s.promptSilenced(c) {
 		return c.NoContent(http.StatusNoContent)
 	}
-	p := s.givingPage(s.choiceFromQuery(c), true, nil)
+	ch := s.choiceFromQuery(c)
+	f, err := pledge.ParseFrequency(ch.Frequency)
+	if err != nil {
+		f = s.cfg.Giving.DefaultFrequency
+	}
+	if pr := s.prompts[promptKey{pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
+		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
+			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanCampaign(ch.Source)}
+		s.stats.view(v.article, v.campaign)
+		return c.HTMLBlob(http.StatusOK, pr.write(v))
+	}
+	// A preset amount from the query: render it the ordinary way.
+	p := s.givingPage(ch, true, nil)
 	s.stats.view(p.Article, p.Campaign)
 	return s.render(c, http.StatusOK, "prompt#document", p)
 }

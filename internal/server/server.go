@@ -76,6 +76,7 @@ type Server struct {
 
 	giving        *pledge.Giving
 	views         map[pledge.Currency]*currencyView
+	prompts       map[promptKey]*prerendered
 	stats         *statsBatcher
 	donateLimited echo.HandlerFunc
 }
@@ -112,6 +113,9 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	s.cfg.Org = s.cfg.Giving.Org
 	if s.views, err = buildViews(s.cfg.Giving); err != nil {
+		return nil, err
+	}
+	if s.prompts, err = s.prerenderPrompts(); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(s.Registry)
