@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/pledge-news/pledge/internal/testkit"
 )
@@ -81,9 +82,15 @@ func TestBrowserGiveFromArticle(t *testing.T) {
 	frame := promptFrame(ctx, t)
 	screenshot(ctx, t, "pledge-article.png")
 	var amount, location string
+	var annual bool
 	err := chromedp.Run(ctx,
+		// The frequency control is a radio group: the arrow keys move the choice.
+		chromedp.Focus(`#frequency-monthly`, chromedp.ByQuery, chromedp.FromNode(frame)),
+		chromedp.KeyEvent(kb.ArrowRight),
+		chromedp.WaitReady(`input[name="amount"][value="200"]`, chromedp.ByQuery, chromedp.FromNode(frame)),
+		chromedp.JavascriptAttribute(`#frequency-annual`, "checked", &annual, chromedp.ByQuery, chromedp.FromNode(frame)),
 		chromedp.Click(`label[for="frequency-once"]`, chromedp.ByQuery, chromedp.FromNode(frame)),
-		chromedp.WaitVisible(`label[for="amount-3"]`, chromedp.ByQuery, chromedp.FromNode(frame)),
+		chromedp.WaitReady(`input[name="amount"][value="50"]`, chromedp.ByQuery, chromedp.FromNode(frame)),
 		chromedp.Click(`label[for="frequency-monthly"]`, chromedp.ByQuery, chromedp.FromNode(frame)),
 		// The presets were swapped in place: $20 is the monthly tier's top preset.
 		chromedp.WaitReady(`input[name="amount"][value="20"]`, chromedp.ByQuery, chromedp.FromNode(frame)),
@@ -95,6 +102,9 @@ func TestBrowserGiveFromArticle(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !annual {
+		t.Error("ArrowRight from Monthly did not choose Annual")
 	}
 	if amount != "$10.00" || !strings.Contains(location, "/demo/checkout/co_") {
 		t.Fatalf("arrived at %s showing %q, want the demo checkout for $10.00", location, amount)
@@ -205,6 +215,7 @@ func TestBrowserGiveWithoutJavaScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	screenshot(ctx, t, "pledge-donate-422.png")
 	if msg != "The minimum one-off amount is $2.00." || invalid != "true" {
 		t.Fatalf("message %q, aria-invalid %q", msg, invalid)
 	}
