@@ -238,3 +238,51 @@ func screenshot(ctx context.Context, t *testing.T, name string) {
 		t.Fatal(err)
 	}
 }
+
+func TestBrowserRemindLaterHidesThePrompt(t *testing.T) {
+	base, _ := demoService(t)
+	ctx := testkit.Browser(t)
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/demo/article")); err != nil {
+		t.Fatal(err)
+	}
+	frame := promptFrame(ctx, t)
+	var frames []*cdp.Node
+	err := chromedp.Run(ctx,
+		chromedp.Click(`.remind-later a`, chromedp.ByQuery, chromedp.FromNode(frame)),
+		// The frame now holds /remind (same origin in the demo, so the test may look inside).
+		chromedp.Poll(`(function () {
+			var d = document.querySelector("[data-pledge-prompt] iframe").contentDocument;
+			return !!(d && d.querySelector("#choice-week"));
+		})()`, nil),
+		chromedp.Nodes(`[data-pledge-prompt] iframe`, &frames, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state, until string
+	err = chromedp.Run(ctx,
+		chromedp.Click(`#choice-week`, chromedp.ByQuery, chromedp.FromNode(frames[0])),
+		chromedp.Click(`form[data-pledge-remind] button[type=submit]`, chromedp.ByQuery, chromedp.FromNode(frames[0])),
+		chromedp.WaitNotVisible(`[data-pledge-prompt]`, chromedp.ByQuery),
+		chromedp.AttributeValue(`[data-pledge-prompt]`, "data-pledge-state", &state, nil, chromedp.ByQuery),
+		chromedp.Evaluate(`localStorage.getItem("pledge:hiddenUntil") || ""`, &until),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state != "deferred" || until == "" {
+		t.Fatalf("state %q, remembered until %q", state, until)
+	}
+	// A later visit: the prompt is not even requested.
+	err = chromedp.Run(ctx,
+		chromedp.Reload(),
+		chromedp.WaitReady(`[data-pledge-prompt][data-pledge-state="deferred"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var iframes int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("[data-pledge-prompt] iframe").length`, &iframes)); err != nil || iframes != 0 {
+		t.Fatalf("%d frames after a deferral (%v), want 0", iframes, err)
+	}
+}

@@ -21,7 +21,6 @@ type givingFile struct {
 	Message          *string        `yaml:"message"`
 	DefaultCurrency  *string        `yaml:"default_currency"`
 	DefaultFrequency *string        `yaml:"default_frequency"`
-	ViewCap          *int           `yaml:"view_cap"`
 	CoverFees        *coverFeesFile `yaml:"cover_fees"`
 	Currencies       yaml.Node      `yaml:"currencies"`
 }
@@ -78,9 +77,6 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 	set(&st.Org, f.Organisation)
 	set(&st.Heading, f.Heading)
 	set(&st.Message, f.Message)
-	if f.ViewCap != nil {
-		st.ViewCap = *f.ViewCap
-	}
 	if f.DefaultFrequency != nil {
 		st.DefaultFrequency = pledge.Frequency(strings.TrimSpace(*f.DefaultFrequency))
 	}

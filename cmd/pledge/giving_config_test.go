@@ -16,7 +16,6 @@ heading: Keep the Ledger independent
 message: We are funded by our readers.
 default_currency: eur
 default_frequency: annual
-view_cap: 5
 cover_fees:
   enabled: true
   percent: 1.5
@@ -37,7 +36,7 @@ func TestLoadGivingSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Org != "The Riverside Ledger" || st.Heading != "Keep the Ledger independent" || st.ViewCap != 5 ||
+	if st.Org != "The Riverside Ledger" || st.Heading != "Keep the Ledger independent" ||
 		st.DefaultFrequency != pledge.Annual || st.Catalogue.Default != "eur" {
 		t.Fatalf("settings = %+v", st)
 	}
@@ -77,7 +76,7 @@ func TestLoadGivingSettingsErrorsNameTheField(t *testing.T) {
 		{"bad percent", "cover_fees: {percent: lots}\n", "cover_fees.percent"},
 		{"bad frequency", "default_frequency: weekly\n", "default_frequency"},
 		{"empty organisation", "organisation: \"\"\n", "organisation"},
-		{"negative view cap", "view_cap: -1\n", "view_cap"},
+		{"view cap lives in the environment", "view_cap: 3\n", "view_cap"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,11 +89,11 @@ func TestLoadGivingSettingsErrorsNameTheField(t *testing.T) {
 }
 
 func TestConfigValidateReadsGivingFile(t *testing.T) {
-	env := map[string]string{"PLEDGE_DEMO": "1", "PLEDGE_CONFIG": writeTemp(t, "view_cap: -3\n")}
+	env := map[string]string{"PLEDGE_DEMO": "1", "PLEDGE_CONFIG": writeTemp(t, "default_frequency: weekly\n")}
 	cfg := ConfigFromEnv(func(k string) string { return env[k] })
 	var ce *ConfigError
-	if err := cfg.Validate(); !errors.As(err, &ce) || ce.Var != "PLEDGE_CONFIG" || !strings.Contains(ce.Msg, "view_cap") {
-		t.Fatalf("Validate() = %v, want a PLEDGE_CONFIG error naming view_cap", err)
+	if err := cfg.Validate(); !errors.As(err, &ce) || ce.Var != "PLEDGE_CONFIG" || !strings.Contains(ce.Msg, "default_frequency") {
+		t.Fatalf("Validate() = %v, want a PLEDGE_CONFIG error naming default_frequency", err)
 	}
 	env["PLEDGE_CONFIG"] = filepath.Join(t.TempDir(), "missing.yaml")
 	cfg = ConfigFromEnv(func(k string) string { return env[k] })

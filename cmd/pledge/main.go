@@ -24,6 +24,8 @@ Usage: pledge COMMAND [flags]
 Commands:
   serve      run the HTTP service (applies migrations first)
   migrate    apply database migrations and print the schema version
+  reminders send [--now RFC3339]
+             send the reminder e-mails that are due (serve also does this every minute)
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -60,6 +62,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runServe(ctx, env, rest)
 	case "migrate":
 		err = runMigrate(ctx, env, rest)
+	case "reminders":
+		err = runReminders(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/mail"
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/web"
@@ -23,6 +24,8 @@ type Main struct {
 	DB     *sqlite.DB
 	Server *server.Server
 	Stripe *billing.Client
+	// Reminders sends due reminder e-mails on a timer while serving; nil without SMTP.
+	Reminders *mail.Reminders
 	// StripeTransport, when set, carries the calls to Stripe (tests record them with it).
 	StripeTransport http.RoundTripper
 
@@ -38,12 +41,16 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.DB.Open(ctx); err != nil {
 		return err
 	}
-	secret := []byte(cfg.Secret)
-	if len(secret) == 0 {
-		var err error
-		if secret, err = m.DB.Secret(ctx); err != nil {
-			return fmt.Errorf("signing secret: %w", err)
-		}
+	secret, err := signingSecret(ctx, cfg, m.DB)
+	if err != nil {
+		return err
+	}
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		return &ConfigError{"PLEDGE_SMTP_URL", err.Error()}
+	}
+	if mailer != nil {
+		m.Reminders = newReminders(cfg, m.DB, mailer, secret, m.env)
 	}
 	if cfg.Demo && len(cfg.webhookSecrets) == 0 {
 		// The demo signs its own events; a fresh secret per run is enough.
@@ -61,9 +68,10 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
 	remindN, remindPer, _ := ParseLimit(cfg.RemindLimit)
+	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
-		Org:            cfg.giving.Org,
+		Org:            cfg.orgName(),
 		Giving:         cfg.giving,
 		Demo:           cfg.Demo,
 		EmbedOrigins:   cfg.embedOrigins,
@@ -71,6 +79,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Secret:         secret,
 		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
 		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
+		MailEnabled:    mailer != nil,
+		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err
@@ -79,6 +89,12 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Checkouts = m.DB
 	srv.Payments = m.Stripe
 	srv.PromptStats = m.DB
+	srv.Deferrals = m.DB
+	srv.Manage = m.DB
+	srv.Portal = m.Stripe
+	if mailer != nil {
+		srv.SendManageLink = manageLinkSender(mailer)
+	}
 	m.Server = srv
 
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -102,6 +118,14 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 func (m *Main) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.http.Serve(m.listener) }()
+	if m.Reminders != nil {
+		// The reminder timer stops with ctx and finishes its round first, so no claim is left
+		// behind by a clean shutdown.
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { m.Reminders.Run(rctx, reminderInterval); close(done) }()
+		defer func() { stop(); <-done }()
+	}
 	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:
@@ -114,6 +138,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err := m.http.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	m.Server.Wait() // e-mails that requests started in the background
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// Choice is what a reader submitted on the prompt or the donation page, as typed.
-type Choice struct {
+// GiftChoice is what a reader submitted on the prompt or the donation page, as typed.
+type GiftChoice struct {
 	Frequency string
 	Currency  string
 	Amount    string // a preset, in major units ("10")
@@ -34,7 +34,7 @@ type Giving struct {
 
 // Validate reads a choice against the catalogue and returns the checkout it asks for (not yet
 // stored). Every problem is an EINVALID error naming its field.
-func (g *Giving) Validate(ch Choice) (*Checkout, error) {
+func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 	f, err := ParseFrequency(ch.Frequency)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (g *Giving) Validate(ch Choice) (*Checkout, error) {
 // Begin validates a choice, stores its checkout (once per form nonce) and creates its hosted
 // payment page. A second submit of the same form returns the first checkout and its page. When
 // the provider fails, the checkout stays pending and the error is returned.
-func (g *Giving) Begin(ctx context.Context, ch Choice) (*Checkout, error) {
+func (g *Giving) Begin(ctx context.Context, ch GiftChoice) (*Checkout, error) {
 	co, err := g.Validate(ch)
 	if err != nil {
 		return nil, err

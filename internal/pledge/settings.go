@@ -2,8 +2,9 @@ package pledge
 
 import "fmt"
 
-// Settings is how a newsroom has set up giving: its name and words, the amount catalogue, the
-// fee-cover formula and how often the prompt may show. PLEDGE_CONFIG overrides the defaults.
+// Settings is how a newsroom has set up giving: its name and words, the amount catalogue and the
+// fee-cover formula. PLEDGE_CONFIG overrides the defaults. (How often the prompt may show is
+// PLEDGE_PROMPT_VIEW_CAP.)
 type Settings struct {
 	Org       string
 	Heading   string // the prompt's heading
@@ -12,8 +13,6 @@ type Settings struct {
 	// DefaultFrequency is the frequency preselected on the prompt.
 	DefaultFrequency Frequency
 	Fees             Fees
-	// ViewCap is how many times one reader sees the prompt before it rests (0: no cap).
-	ViewCap int
 }
 
 // DefaultSettings are the built-in settings.
@@ -30,7 +29,6 @@ func DefaultSettings() Settings {
 			BasisPoints: 290,
 			Fixed:       map[Currency]int64{"usd": 30, "eur": 25, "gbp": 20},
 		},
-		ViewCap: 0,
 	}
 }
 
@@ -47,8 +45,6 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("message: at most 1000 characters")
 	case s.DefaultFrequency != Once && s.DefaultFrequency != Monthly && s.DefaultFrequency != Annual:
 		return fmt.Errorf("default_frequency: must be once, monthly or annual")
-	case s.ViewCap < 0:
-		return fmt.Errorf("view_cap: must not be negative")
 	case s.Fees.BasisPoints < 0 || s.Fees.BasisPoints >= 5000:
 		return fmt.Errorf("cover_fees.percent: must be at least 0 and below 50")
 	}

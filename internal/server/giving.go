@@ -32,7 +32,6 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	e.GET("/donate/cancelled", s.handleCancelled)
 	e.GET("/prompt", s.handlePrompt)
 	e.GET("/embed.js", s.handleEmbedJS)
-	e.GET("/remind", s.handleRemindInfo)
 	s.framable["/prompt"] = true
 	if s.cfg.Demo {
 		e.GET("/demo/article", s.handleDemoArticle)
@@ -43,9 +42,9 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 
 // choiceFromQuery reads a preset choice from a link (?frequency=monthly&amount=10&currency=eur)
 // or the prompt's query; the currency falls back to the reader's language, then the default.
-func (s *Server) choiceFromQuery(c echo.Context) pledge.Choice {
+func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
 	q := c.QueryParams()
-	return pledge.Choice{
+	return pledge.GiftChoice{
 		Frequency: q.Get("frequency"),
 		Currency:  string(s.cfg.Giving.Catalogue.CurrencyFor(q.Get("currency"), c.Request().Header.Get("Accept-Language"))),
 		Amount:    q.Get("amount"),
@@ -56,8 +55,8 @@ func (s *Server) choiceFromQuery(c echo.Context) pledge.Choice {
 }
 
 // choiceFromForm reads the posted form.
-func (s *Server) choiceFromForm(c echo.Context) pledge.Choice {
-	return pledge.Choice{
+func (s *Server) choiceFromForm(c echo.Context) pledge.GiftChoice {
+	return pledge.GiftChoice{
 		Frequency: c.FormValue("frequency"),
 		Currency:  c.FormValue("currency"),
 		Amount:    c.FormValue("amount"),
@@ -111,7 +110,7 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 }
 
 // paymentUnavailable answers 503 with a page that offers to try again with the same choice.
-func (s *Server) paymentUnavailable(c echo.Context, ch pledge.Choice, err error) error {
+func (s *Server) paymentUnavailable(c echo.Context, ch pledge.GiftChoice, err error) error {
 	s.logger.Error("checkout session failed", "err", err,
 		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	retry := url.Values{"frequency": {ch.Frequency}, "currency": {ch.Currency}, "amount": {firstNonEmpty(ch.Other, ch.Amount)}}
@@ -174,18 +173,4 @@ func (s *Server) handleCancelled(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, "cancelled", p)
-}
-
-// remindInfoPage explains "Remind me later" until the reminders work lands.
-type remindInfoPage struct {
-	Layout
-	Article string
-}
-
-// handleRemindInfo says what "Remind me later" will do.
-func (s *Server) handleRemindInfo(c echo.Context) error {
-	return s.render(c, http.StatusOK, "remind_info", &remindInfoPage{
-		Layout:  Layout{Title: "Remind me later"},
-		Article: pledge.CleanArticle(c.QueryParam("article")),
-	})
 }

@@ -98,6 +98,25 @@ func TestPromptIsFramableAndCounted(t *testing.T) {
 	}
 }
 
+func TestPromptSilencedIsNotCounted(t *testing.T) {
+	f := newGivingFixture(t, okPayments(), func(c *Config, _ *Server) { c.PromptViewCap = Limit{N: 2, Per: time.Hour} })
+	var statuses []int
+	for range 3 {
+		resp, _ := f.do(http.MethodGet, "/prompt?article=https://news.example/story", nil)
+		statuses = append(statuses, resp.StatusCode)
+	}
+	if fmt.Sprint(statuses) != "[200 200 204]" {
+		t.Fatalf("statuses %v, want [200 200 204] with a view cap of 2", statuses)
+	}
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := f.db.PromptStats(context.Background())
+	if err != nil || len(stats) != 1 || stats[0].Views != 2 {
+		t.Fatalf("stats %+v (%v), want 2 views: a silenced prompt is not a view", stats, err)
+	}
+}
+
 func TestPromptShownWithoutArticle(t *testing.T) {
 	f := newGivingFixture(t, okPayments())
 	resp, body := f.do(http.MethodGet, "/prompt", nil)

@@ -147,7 +147,7 @@ func newNonce() string {
 }
 
 // givingPage builds the form for a reader's (possibly partial, possibly wrong) choice.
-func (s *Server) givingPage(ch pledge.Choice, embed bool, err error) *givingPage {
+func (s *Server) givingPage(ch pledge.GiftChoice, embed bool, err error) *givingPage {
 	st := s.cfg.Giving
 	cur := pledge.Currency(ch.Currency)
 	if !st.Catalogue.Offers(cur) {
@@ -205,9 +205,9 @@ func (s *Server) givingPage(ch pledge.Choice, embed bool, err error) *givingPage
 		p.Error, p.ErrorField = pledge.ErrorMessage(err), pledge.ErrorField(err)
 		p.Title = "Please check your gift"
 	}
-	p.RemindURL = "/remind"
+	p.RemindURL = "/remind?frequency=" + string(f)
 	if p.Article != "" {
-		p.RemindURL += "?article=" + url.QueryEscape(p.Article)
+		p.RemindURL += "&article=" + url.QueryEscape(p.Article)
 	}
 	return p
 }

@@ -19,6 +19,7 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	if s.promptSilenced(c) {
 		return c.NoContent(http.StatusNoContent)
 	}
+	s.countPromptView(c)
 	ch := s.choiceFromQuery(c)
 	f, err := pledge.ParseFrequency(ch.Frequency)
 	if err != nil {

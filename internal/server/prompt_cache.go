@@ -47,7 +47,7 @@ func (v promptValues) slot(name string) string {
 		if v.article == "" {
 			return ""
 		}
-		return "?article=" + url.QueryEscape(v.article)
+		return "&amp;article=" + url.QueryEscape(v.article)
 	case "campaign":
 		return v.campaign // CleanCampaign allows only [A-Za-z0-9._-]
 	case "source":
@@ -61,14 +61,14 @@ func (s *Server) prerenderPrompts() (map[promptKey]*prerendered, error) {
 	out := map[promptKey]*prerendered{}
 	for _, cur := range s.cfg.Giving.Catalogue.Currencies {
 		for _, f := range pledge.Frequencies {
-			p := s.givingPage(pledge.Choice{Currency: string(cur), Frequency: string(f)}, true, nil)
+			p := s.givingPage(pledge.GiftChoice{Currency: string(cur), Frequency: string(f)}, true, nil)
 			p.Layout.Org = s.cfg.Org
 			p.Layout.CSRF = slotMark + "csrfX"
 			p.Nonce = slotMark + "nonceX"
 			p.Article = slotMark + "articleX"
 			p.Campaign = slotMark + "campaignX"
 			p.Source = slotMark + "sourceX"
-			p.RemindURL = "/remind" + slotMark + "remindX"
+			p.RemindURL = "/remind?frequency=" + string(f) + slotMark + "remindX"
 			var buf bytes.Buffer
 			if err := s.renderer.execute(&buf, "prompt#document", p); err != nil {
 				return nil, err
