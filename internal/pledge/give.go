@@ -65,7 +65,7 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 		Amount:    Money{Amount: amount, Currency: cur},
 		Article:   CleanArticle(ch.Article),
 		Campaign:  CleanCampaign(ch.Campaign),
-		Source:    CleanCampaign(ch.Source),
+		Source:    CleanSource(ch.Source),
 		ReaderID:  ch.ReaderID,
 	}
 	if ch.CoverFees {

@@ -40,8 +40,9 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	}
 }
 
-// choiceFromQuery reads a preset choice from a link (?frequency=monthly&amount=10&currency=eur)
-// or the prompt's query; the currency falls back to the reader's language, then the default.
+// choiceFromQuery reads a preset choice from a link (?frequency=monthly&amount=10&currency=eur,
+// utm_campaign and utm_source too, as the reminder e-mail's link carries) or the prompt's query;
+// the currency falls back to the reader's language, then the default.
 func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
 	q := c.QueryParams()
 	return pledge.GiftChoice{
@@ -49,8 +50,8 @@ func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
 		Currency:  string(s.cfg.Giving.Catalogue.CurrencyFor(q.Get("currency"), c.Request().Header.Get("Accept-Language"))),
 		Amount:    q.Get("amount"),
 		Article:   q.Get("article"),
-		Campaign:  q.Get("campaign"),
-		Source:    q.Get("source"),
+		Campaign:  firstNonEmpty(q.Get("campaign"), q.Get("utm_campaign")),
+		Source:    firstNonEmpty(q.Get("source"), q.Get("utm_source")),
 	}
 }
 

@@ -429,3 +429,17 @@ func TestPromptPrerenderedMatchesTemplate(t *testing.T) {
 		}
 	}
 }
+
+func TestDonateFromReminderLinkRecordsSource(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	form := f.form("/donate?utm_source=reminder&utm_campaign=spring", url.Values{"frequency": {"monthly"}, "amount": {"5"}, "currency": {"usd"}})
+	if form.Get("source") != pledge.SourceReminder || form.Get("campaign") != "spring" {
+		t.Fatalf("form carries source %q campaign %q", form.Get("source"), form.Get("campaign"))
+	}
+	if resp, _ := f.do(http.MethodPost, "/donate", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if co := f.onlyCheckout(); co.Source != pledge.SourceReminder || co.Campaign != "spring" || co.Frequency != pledge.Monthly {
+		t.Fatalf("checkout %+v, want source reminder, campaign spring", co)
+	}
+}

@@ -171,7 +171,7 @@ func (s *Server) givingPage(ch pledge.GiftChoice, embed bool, err error) *giving
 		CoverFees: ch.CoverFees,
 		Article:   pledge.CleanArticle(ch.Article),
 		Campaign:  pledge.CleanCampaign(ch.Campaign),
-		Source:    pledge.CleanCampaign(ch.Source),
+		Source:    pledge.CleanSource(ch.Source),
 		Nonce:     ch.Nonce,
 		Catalogue: v.json,
 	}

@@ -27,7 +27,7 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	}
 	if pr := s.prompts[promptKey{pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
 		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
-			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanCampaign(ch.Source)}
+			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
 		s.stats.view(v.article, v.campaign)
 		return c.HTMLBlob(http.StatusOK, pr.write(v))
 	}

@@ -51,7 +51,7 @@ func (v promptValues) slot(name string) string {
 	case "campaign":
 		return v.campaign // CleanCampaign allows only [A-Za-z0-9._-]
 	case "source":
-		return v.source
+		return v.source // CleanSource allows only [a-z0-9_-]
 	}
 	return ""
 }
