@@ -109,6 +109,7 @@ func TestBrowserGiveFromArticle(t *testing.T) {
 	if amount != "$10.00" || !strings.Contains(location, "/demo/checkout/co_") {
 		t.Fatalf("arrived at %s showing %q, want the demo checkout for $10.00", location, amount)
 	}
+	screenshot(ctx, t, "pledge-demo-checkout.png")
 	reqs := rec.Requests(http.MethodPost, "/v1/checkout/sessions")
 	if len(reqs) != 1 {
 		t.Fatalf("%d session requests, want 1", len(reqs))
@@ -130,6 +131,7 @@ func TestBrowserGiveFromArticle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	screenshot(ctx, t, "pledge-thanks.png")
 	if !strings.Contains(thanks, "$10.00") || !strings.Contains(thanks, "every month") {
 		t.Fatalf("thank-you page says %q", thanks)
 	}
