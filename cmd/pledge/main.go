@@ -24,6 +24,9 @@ Usage: pledge COMMAND [flags]
 Commands:
   serve      run the HTTP service (applies migrations first)
   migrate    apply database migrations and print the schema version
+  reconcile  apply the Stripe events of the last 72h (--since) not yet recorded
+  trigger    post a realistic, signed Stripe event: trigger TYPE [--url URL] [--checkout ID]
+  export     the ledger to standard output: export donations|supporters [--from] [--to] [--format csv|json]
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -60,6 +63,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runServe(ctx, env, rest)
 	case "migrate":
 		err = runMigrate(ctx, env, rest)
+	case "reconcile":
+		err = runReconcile(ctx, env, rest)
+	case "trigger":
+		err = runTrigger(ctx, env, rest)
+	case "export":
+		err = runExport(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -74,6 +74,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	srv.Ready = m.DB.Ready
 	srv.Checkouts = m.DB
+	srv.Webhooks = m.newWebhooks()
+	if cfg.Demo {
+		srv.DemoPay = m.demoPay
+	}
 	m.Server = srv
 
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -97,6 +101,9 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 func (m *Main) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.http.Serve(m.listener) }()
+	reconcileCtx, stopReconcile := context.WithCancel(ctx)
+	reconciled := m.startReconcile(reconcileCtx)
+	defer func() { stopReconcile(); <-reconciled }()
 	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:

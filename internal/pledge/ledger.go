@@ -162,6 +162,21 @@ type FraudWarning struct {
 	PaymentIntent string
 }
 
+// WebhookResult is what became of one webhook delivery: which event, and its outcome.
+type WebhookResult struct {
+	EventID string
+	Type    string
+	Outcome Outcome
+}
+
+// WebhookService receives Stripe's webhook deliveries.
+type WebhookService interface {
+	// Receive verifies payload against the Stripe-Signature header and applies the event. A bad,
+	// missing or stale signature is an EUNAUTHORIZED error and nothing is stored; any other error
+	// means nothing was stored and the delivery should be retried.
+	Receive(ctx context.Context, payload []byte, signature string) (WebhookResult, error)
+}
+
 // LedgerService keeps the ledger of supporters, donations and subscriptions.
 type LedgerService interface {
 	// ApplyEvent records the event and applies its fact in one transaction. It answers

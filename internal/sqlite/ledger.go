@@ -55,8 +55,8 @@ func (db *DB) HasEvent(ctx context.Context, id string) (bool, error) {
 	return n > 0, err
 }
 
-// SubscriptionMeta returns the Pledge metadata of a stored subscription, so that an invoice whose
-// payload lacks it can still be settled without asking Stripe.
+// SubscriptionMeta returns the Pledge metadata of a stored subscription (every stored subscription
+// is Pledge's), so that an invoice whose payload lacks it can be settled without asking Stripe.
 func (db *DB) SubscriptionMeta(ctx context.Context, stripeID string) (pledge.Metadata, error) {
 	var m pledge.Metadata
 	var checkout sql.NullString
@@ -67,10 +67,6 @@ func (db *DB) SubscriptionMeta(ctx context.Context, stripeID string) (pledge.Met
 		return m, translate(err)
 	}
 	m.CheckoutID = checkout.String
-	if m.CheckoutID == "" {
-		// A subscription Pledge stored is Pledge's even if its checkout row is gone.
-		m.CheckoutID = "unknown"
-	}
 	return m, nil
 }
 
