@@ -229,7 +229,7 @@ func subscriptionEvents(c *pledge.Checkout, n int) []*pledge.LedgerEvent {
 		ev(id("completed"), "checkout.session.completed", t0.Add(2*time.Second), &pledge.CheckoutCompleted{
 			SessionID: fmt.Sprintf("cs_%d", n), CheckoutID: c.ID, Meta: m, Paid: true,
 			Customer: pledge.Customer{StripeID: cus, Email: "monthly@example.com", Name: "Ann Reader"},
-			Amount: c.Amount, Subscription: sub, Invoice: inv}),
+			Amount:   c.Amount, Subscription: sub, Invoice: inv}),
 		ev(id("updated"), "customer.subscription.updated", t0.Add(3*time.Second), subAt("active", true, t0.Add(3*time.Second), "cancellation_requested")),
 		ev(id("deleted"), "customer.subscription.deleted", t0.Add(10*24*time.Hour), subAt("canceled", true, t0.Add(3*time.Second), "cancellation_requested")),
 	}
