@@ -30,7 +30,7 @@ type webhookEnv struct {
 	logs *bytes.Buffer
 }
 
-func newWebhookEnv(t *testing.T) *webhookEnv {
+func newWebhookEnv(t testing.TB) *webhookEnv {
 	t.Helper()
 	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
 	if err := db.Open(context.Background()); err != nil {
@@ -49,7 +49,7 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 	return &webhookEnv{db: db, srv: srv, h: srv.Handler(), logs: logs}
 }
 
-func (e *webhookEnv) post(t *testing.T, payload []byte, signature string) *httptest.ResponseRecorder {
+func (e *webhookEnv) post(t testing.TB, payload []byte, signature string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", bytes.NewReader(payload))
 	r.Header.Set("Content-Type", "application/json")
@@ -222,4 +222,25 @@ func TestWebhookFailureRollsBackAndRetryAppliesOnce(t *testing.T) {
 	if got := e.count(t, "donations"); got != 1 {
 		t.Fatalf("donations after retries = %d, want 1", got)
 	}
+}
+
+// BenchmarkWebhook measures distinct, signed one-off events applied through the handler into a
+// real SQLite file (synchronous=FULL: each commit is on disk).
+func BenchmarkWebhook(b *testing.B) {
+	e := newWebhookEnv(b)
+	payloads := make([][]byte, b.N)
+	headers := make([]string, b.N)
+	c := &pledge.Checkout{ID: "co_bench", Frequency: pledge.Once, Amount: pledge.Money{Amount: 500, Currency: "usd"}}
+	for i := range payloads {
+		payloads[i], _ = billing.BuildEvent("checkout.session.completed", billing.EventParams{Checkout: c})
+		headers[i] = billing.SignatureHeader(payloads[i], secret, time.Now())
+	}
+	b.ResetTimer()
+	for i := range payloads {
+		if w := e.post(b, payloads[i], headers[i]); w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
