@@ -1,7 +1,8 @@
 -- Webhooks and the ledger (issue 4): what the event handlers need beyond 0001. Events name their
 -- checkout; subscriptions keep a second state stamp for their fields (status and fields are each
 -- the newest seen, so any order of events ends the same); charges hold refund, dispute and fraud
--- facts even when they arrive before the donation they belong to; failed invoice attempts are kept.
+-- facts even when they arrive before the donation they belong to; refunds and failed invoice
+-- attempts are kept.
 
 -- +goose Up
 ALTER TABLE stripe_events ADD COLUMN checkout_id TEXT NOT NULL DEFAULT '';
@@ -27,6 +28,17 @@ CREATE TABLE charges (
 CREATE INDEX charges_payment_intent ON charges (stripe_payment_intent_id) WHERE stripe_payment_intent_id <> '';
 CREATE INDEX charges_invoice ON charges (stripe_invoice_id) WHERE stripe_invoice_id <> '';
 
+-- One row per refund seen in charge.refund.updated: a refund Stripe reports succeeded or pending
+-- counts even if charge.refunded was missed, and a failed one stops counting.
+CREATE TABLE refunds (
+    stripe_refund_id TEXT PRIMARY KEY,
+    stripe_charge_id TEXT NOT NULL,
+    amount           INTEGER NOT NULL CHECK (amount >= 0),
+    status           TEXT NOT NULL,
+    status_at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX refunds_charge ON refunds (stripe_charge_id);
+
 CREATE TABLE invoice_attempts (
     id                     INTEGER PRIMARY KEY,
     stripe_invoice_id      TEXT NOT NULL,
@@ -43,6 +55,7 @@ CREATE INDEX invoice_attempts_subscription ON invoice_attempts (stripe_subscript
 
 -- +goose Down
 DROP TABLE invoice_attempts;
+DROP TABLE refunds;
 DROP TABLE charges;
 ALTER TABLE subscriptions DROP COLUMN fields_at;
 ALTER TABLE subscriptions DROP COLUMN fields_status;

@@ -71,7 +71,8 @@ func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
 	case "charge.refund.updated":
 		var r stripe.Refund
 		if err = json.Unmarshal(raw, &r); err == nil {
-			le.Fact = &pledge.RefundUpdated{RefundID: r.ID, ChargeID: idOf(r.Charge), PaymentIntent: idOf(r.PaymentIntent), Status: string(r.Status)}
+			le.Fact = &pledge.RefundUpdated{RefundID: r.ID, ChargeID: idOf(r.Charge), PaymentIntent: idOf(r.PaymentIntent),
+				Amount: r.Amount, Status: string(r.Status)}
 		}
 	case "charge.dispute.created", "charge.dispute.closed":
 		var d stripe.Dispute

@@ -107,8 +107,8 @@ func (w *Webhooks) Apply(ctx context.Context, ev *stripe.Event) (pledge.WebhookR
 }
 
 // settle completes a fact the payload left open: an invoice whose subscription metadata is not in
-// the payload (look for the subscription here, then ask Stripe), and a failed refund (the charge's
-// refunded total must be read again).
+// the payload (look for the subscription here, then ask Stripe), and a failed or canceled refund
+// (the charge's refunded total went down: read it again).
 func (w *Webhooks) settle(ctx context.Context, le *pledge.LedgerEvent) error {
 	var sub string
 	var meta *pledge.Metadata
@@ -127,7 +127,8 @@ func (w *Webhooks) settle(ctx context.Context, le *pledge.LedgerEvent) error {
 		if err != nil {
 			return fmt.Errorf("fetch charge after a failed refund: %w", err)
 		}
-		le.Fact = chargeFact(ch)
+		f.Charge = chargeFact(ch)
+		f.Charge.ChargeID = f.ChargeID // the one asked for, whatever a test double answers
 		return nil
 	default:
 		return nil

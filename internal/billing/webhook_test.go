@@ -219,6 +219,32 @@ func TestInvoiceWithoutMetadataIsSettledLocallyThenFromStripe(t *testing.T) {
 	}
 }
 
+func TestFailedRefundRereadsTheCharge(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	rec := &testkit.Recorder{}
+	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db,
+		Stripe: billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: testkit.StripeMock(t), Transport: rec})}
+	var m map[string]any
+	_ = json.Unmarshal(build(t, "charge.refund.updated", billing.EventParams{Checkout: checkout(pledge.Once, 500), ChargeID: "ch_failed"}), &m)
+	m["data"].(map[string]any)["object"].(map[string]any)["status"] = "failed"
+	p, _ := json.Marshal(m)
+	if _, err := w.Receive(ctx, p, billing.SignatureHeader(p, secret, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Requests("GET", "/v1/charges/ch_failed"); len(got) != 1 {
+		t.Fatalf("charge fetched %d times, want 1", len(got))
+	}
+	// A succeeded refund needs no fetch.
+	p = build(t, "charge.refund.updated", billing.EventParams{Checkout: checkout(pledge.Once, 500), ChargeID: "ch_ok"})
+	if _, err := w.Receive(ctx, p, billing.SignatureHeader(p, secret, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Requests("GET", "/v1/charges/*"); len(got) != 1 {
+		t.Fatalf("%d charge fetches, want still 1", len(got))
+	}
+}
+
 // pagingProxy stands in front of stripe-mock: it records each request's query and, on the first
 // page, says has_more so that the client must ask for the next page.
 type pagingProxy struct {

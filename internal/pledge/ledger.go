@@ -137,13 +137,15 @@ type ChargeRefunded struct {
 }
 
 // RefundUpdated is a refund whose status changed (charge.refund.updated). A succeeded or pending
-// refund is already counted by charge.refunded; a failed or canceled one means the charge must
-// be read again.
+// refund counts toward its charge's refunded total; a failed or canceled one stops counting, and
+// the charge is read again from Stripe (Charge) since its total changed.
 type RefundUpdated struct {
 	RefundID      string
 	ChargeID      string
 	PaymentIntent string
+	Amount        int64
 	Status        string
+	Charge        *ChargeRefunded // the charge as fetched after a failure, nil otherwise
 }
 
 // DisputeChanged is a dispute opened or closed on a charge; Status is Stripe's dispute status

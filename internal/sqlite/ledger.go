@@ -85,15 +85,17 @@ func applyFact(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outco
 		return applySubscriptionChanged(ctx, tx, f, at)
 	case *pledge.ChargeRefunded:
 		return applyCharge(ctx, tx, chargeFact{id: f.ChargeID, pi: f.PaymentIntent, invoice: f.Invoice, ours: f.Meta.CheckoutID != "",
-			merge: func(c *chargeRow) {
-				if at > c.refundedAt || at == c.refundedAt && f.AmountRefunded > c.refunded {
-					c.refunded, c.refundedAt = f.AmountRefunded, at
-				}
-			}})
+			merge: refundedMerge(f.AmountRefunded, at)})
 	case *pledge.RefundUpdated:
-		// A succeeded or pending refund is counted by charge.refunded; a failed one arrives here
-		// as a ChargeRefunded read from Stripe. Nothing else to do.
-		return pledge.OutcomeApplied, nil
+		if err := upsertRefund(ctx, tx, f, at); err != nil {
+			return "", err
+		}
+		fact := chargeFact{id: f.ChargeID, pi: f.PaymentIntent, merge: func(*chargeRow) {}}
+		if c := f.Charge; c != nil { // read again after a failure: the charge's total as of this event
+			fact = chargeFact{id: c.ChargeID, pi: c.PaymentIntent, invoice: c.Invoice, ours: c.Meta.CheckoutID != "",
+				merge: refundedMerge(c.AmountRefunded, at)}
+		}
+		return applyCharge(ctx, tx, fact)
 	case *pledge.DisputeChanged:
 		return applyCharge(ctx, tx, chargeFact{id: f.ChargeID, pi: f.PaymentIntent,
 			merge: func(c *chargeRow) {
@@ -110,6 +112,52 @@ func applyFact(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outco
 	default:
 		return pledge.OutcomeFailed, fmt.Errorf("unknown fact %T", f)
 	}
+}
+
+// refundedMerge keeps the newest refunded total reported for a charge (the larger on a tie).
+func refundedMerge(total, at int64) func(*chargeRow) {
+	return func(c *chargeRow) {
+		if at > c.refundedAt || at == c.refundedAt && total > c.refunded {
+			c.refunded, c.refundedAt = total, at
+		}
+	}
+}
+
+// refundRank orders refund statuses at the same instant: failed and canceled are final.
+func refundRank(status string) int {
+	switch status {
+	case "failed", "canceled":
+		return 3
+	case "succeeded":
+		return 2
+	case "requires_action":
+		return 1
+	}
+	return 0
+}
+
+// upsertRefund keeps each refund's newest status (final ones outrank the rest).
+func upsertRefund(ctx context.Context, tx *Tx, f *pledge.RefundUpdated, at int64) error {
+	if f.RefundID == "" || f.ChargeID == "" {
+		return nil
+	}
+	var status string
+	var statusAt int64
+	err := tx.QueryRowContext(ctx, `SELECT status, status_at FROM refunds WHERE stripe_refund_id = ?`, f.RefundID).Scan(&status, &statusAt)
+	if err == nil {
+		newer := pledge.StateKey{Terminal: refundRank(f.Status) == 3, At: at, Rank: refundRank(f.Status)}
+		old := pledge.StateKey{Terminal: refundRank(status) == 3, At: statusAt, Rank: refundRank(status)}
+		if newer.Less(old) || !old.Less(newer) {
+			return nil
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO refunds (stripe_refund_id, stripe_charge_id, amount, status, status_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (stripe_refund_id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at`,
+		f.RefundID, f.ChargeID, f.Amount, f.Status, at)
+	return err
 }
 
 // localCheckout returns the stored checkout named by metadata, or nil when there is none here
@@ -586,14 +634,19 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 }
 
 // syncDonation recomputes a donation's refunds, dispute, fraud flag and status from the charges
-// that belong to it (by charge, payment intent or invoice).
+// that belong to it (by charge, payment intent or invoice). A charge's refunded total is the
+// newest total Stripe reported for it, or the sum of its live refunds if that is more (a
+// refund seen in charge.refund.updated whose charge.refunded was missed).
 func syncDonation(ctx context.Context, tx *Tx, id int64) error {
 	var amount, refunded int64
 	var dispute string
 	var fraud bool
 	var charge sql.NullString
 	err := tx.QueryRowContext(ctx, `
-		SELECT d.amount, COALESCE(SUM(c.amount_refunded), 0),
+		SELECT d.amount,
+		       COALESCE(SUM(MAX(c.amount_refunded, COALESCE((SELECT SUM(r.amount) FROM refunds r
+		                 WHERE r.stripe_charge_id = c.stripe_charge_id
+		                   AND r.status IN ('pending', 'requires_action', 'succeeded')), 0))), 0),
 		       COALESCE(MAX(CASE WHEN c.dispute_status IN ('won', 'lost', 'warning_closed') THEN '2' ELSE '1' END
 		                    || c.dispute_status) FILTER (WHERE c.dispute_status <> ''), ''),
 		       COALESCE(MAX(c.fraud_warning), 0), MIN(c.stripe_charge_id)

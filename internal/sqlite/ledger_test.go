@@ -390,3 +390,37 @@ func TestEventForUnknownCheckoutStillCounts(t *testing.T) {
 		t.Fatalf("donation = %s, want %s", got, want)
 	}
 }
+
+func TestRefundUpdatesInAnyOrder(t *testing.T) {
+	for _, reversed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reversed %v", reversed), func(t *testing.T) {
+			db := openDB(t)
+			c := newCheckout(t, db, pledge.Once, 1000)
+			events := []*pledge.LedgerEvent{
+				ev("evt_paid", "checkout.session.completed", t0, oneOff(c, "pi_r", "cus_r", "r@example.com")),
+				// Only the refund's own event arrives (charge.refunded was missed): it still counts.
+				ev("evt_re1", "charge.refund.updated", t0.Add(time.Hour), &pledge.RefundUpdated{RefundID: "re_1", ChargeID: "ch_r", PaymentIntent: "pi_r", Amount: 200, Status: "succeeded"}),
+			}
+			for _, e := range events {
+				apply(t, db, e)
+			}
+			if got, want := query(t, db, `SELECT amount_refunded, status FROM donations`), "200|partially_refunded"; got != want {
+				t.Fatalf("after a succeeded refund: %s, want %s", got, want)
+			}
+			// The refund fails; the charge read again from Stripe says nothing is refunded.
+			fail := ev("evt_re1_failed", "charge.refund.updated", t0.Add(2*time.Hour), &pledge.RefundUpdated{RefundID: "re_1", ChargeID: "ch_r", PaymentIntent: "pi_r", Amount: 200, Status: "failed",
+				Charge: &pledge.ChargeRefunded{ChargeID: "ch_r", PaymentIntent: "pi_r", Amount: c.Amount, AmountRefunded: 0}})
+			late := ev("evt_refunded_late", "charge.refunded", t0.Add(90*time.Minute), &pledge.ChargeRefunded{ChargeID: "ch_r", PaymentIntent: "pi_r", Amount: c.Amount, AmountRefunded: 200})
+			if reversed {
+				apply(t, db, fail)
+				apply(t, db, late)
+			} else {
+				apply(t, db, late)
+				apply(t, db, fail)
+			}
+			if got, want := query(t, db, `SELECT amount_refunded, status FROM donations`), "0|succeeded"; got != want {
+				t.Fatalf("after the refund failed: %s, want %s", got, want)
+			}
+		})
+	}
+}
