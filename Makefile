@@ -6,6 +6,7 @@ BIN           := $(CURDIR)/bin
 STRIPE_MOCK   := github.com/stripe/stripe-mock@v0.203.0
 MAILPIT       := github.com/axllent/mailpit@v1.33.1
 DEMO_ADDR     ?= 127.0.0.1:8080
+DEMO_PORT     := $(lastword $(subst :, ,$(DEMO_ADDR)))
 MOCK_PORT     ?= 12111
 MOCK_TLS_PORT ?= 12112
 
@@ -43,11 +44,11 @@ run: build tools
 	trap 'kill $$mock 2>/dev/null; wait $$mock 2>/dev/null' EXIT; \
 	trap 'exit 0' INT TERM; \
 	echo ""; \
-	echo "  Pledge demo: http://localhost:$${DEMO_ADDR##*:}  (sample article: http://localhost:$${DEMO_ADDR##*:}/demo/article)"; \
+	echo "  Pledge demo: http://localhost:$(DEMO_PORT)  (sample article: http://localhost:$(DEMO_PORT)/demo/article)"; \
 	echo "  stripe-mock on 127.0.0.1:$(MOCK_PORT); Ctrl-C stops both."; \
 	echo ""; \
 	PLEDGE_DEMO=1 PLEDGE_ADDR=$(DEMO_ADDR) PLEDGE_DB=./var/pledge.db \
-	PLEDGE_BASE_URL=http://localhost:$${DEMO_ADDR##*:} \
+	PLEDGE_BASE_URL=http://localhost:$(DEMO_PORT) \
 	STRIPE_API_BASE=http://127.0.0.1:$(MOCK_PORT) \
 	$(BIN)/pledge serve
 

@@ -110,7 +110,7 @@ func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
 // problem is returned as a *ConfigError naming its variable.
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(u.Host, ":") || u.RawQuery != "" || u.Fragment != "" {
 		return &ConfigError{"PLEDGE_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL such as https://support.news.example", c.BaseURL)}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
