@@ -61,7 +61,7 @@ func (e *webhookEnv) post(t testing.TB, payload []byte, signature string) *httpt
 	return w
 }
 
-func (e *webhookEnv) count(t *testing.T, table string) int {
+func (e *webhookEnv) count(t testing.TB, table string) int {
 	t.Helper()
 	var n int
 	if err := e.db.Reader().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
@@ -243,4 +243,32 @@ func BenchmarkWebhook(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkWebhookParallel is Stripe's burst: many distinct events delivered at once, which the
+// store's group commit turns into shared fsyncs.
+func BenchmarkWebhookParallel(b *testing.B) {
+	e := newWebhookEnv(b)
+	c := &pledge.Checkout{ID: "co_bench", Frequency: pledge.Once, Amount: pledge.Money{Amount: 500, Currency: "usd"}}
+	next := make(chan []byte, b.N)
+	for i := 0; i < b.N; i++ {
+		p, _ := billing.BuildEvent("checkout.session.completed", billing.EventParams{Checkout: c})
+		next <- p
+	}
+	close(next)
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p := <-next
+			if w := e.post(b, p, billing.SignatureHeader(p, secret, time.Now())); w.Code != http.StatusOK {
+				b.Errorf("status %d", w.Code)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if got := e.count(b, "donations"); got != b.N {
+		b.Fatalf("%d donations for %d events", got, b.N)
+	}
 }

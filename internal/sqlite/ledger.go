@@ -19,11 +19,22 @@ var _ pledge.LedgerService = (*DB)(nil)
 // whatever order Stripe delivers in. On any error the whole transaction rolls back: nothing of
 // the event is kept and Stripe's retry applies it afresh.
 func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (pledge.Outcome, error) {
-	tx, err := db.BeginTx(ctx)
+	// Group commit: events arriving together (Stripe sends bursts) share one durable commit, each
+	// under its own savepoint, so one event's failure rolls back that event alone.
+	var outcome pledge.Outcome
+	err := db.WriteGrouped(ctx, func(tx *Tx) error {
+		var err error
+		outcome, err = applyEvent(ctx, tx, e)
+		return err
+	})
 	if err != nil {
 		return pledge.OutcomeFailed, err
 	}
-	defer tx.Rollback()
+	return outcome, nil
+}
+
+// applyEvent records the event, or finds it recorded (a duplicate), and applies its fact.
+func applyEvent(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outcome, error) {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO stripe_events (id, type, created, livemode, object_id, checkout_id, outcome, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
@@ -40,9 +51,6 @@ func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (pledge.Out
 		return pledge.OutcomeFailed, fmt.Errorf("apply %s: %w", e.Type, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE stripe_events SET outcome = ? WHERE id = ?`, outcome, e.ID); err != nil {
-		return pledge.OutcomeFailed, err
-	}
-	if err := tx.Commit(); err != nil {
 		return pledge.OutcomeFailed, err
 	}
 	return outcome, nil
@@ -638,6 +646,14 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 // newest total Stripe reported for it, or the sum of its live refunds if that is more (a
 // refund seen in charge.refund.updated whose charge.refunded was missed).
 func syncDonation(ctx context.Context, tx *Tx, id int64) error {
+	// Most donations have no charge facts: a cheap indexed look first.
+	var known bool
+	if err := tx.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM donations d, charges c WHERE d.id = ? AND (c.stripe_charge_id = d.stripe_charge_id
+		   OR (c.stripe_payment_intent_id <> '' AND c.stripe_payment_intent_id = d.stripe_payment_intent_id)
+		   OR (c.stripe_invoice_id <> '' AND c.stripe_invoice_id = d.stripe_invoice_id)))`, id).Scan(&known); err != nil || !known {
+		return err
+	}
 	var amount, refunded int64
 	var dispute string
 	var fraud bool
