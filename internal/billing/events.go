@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -25,7 +26,7 @@ import (
 var templates embed.FS
 
 // EventParams describes the payment an event is about. Zero fields are made up: random ids, a
-// 5.00 USD one-off.
+// 5.00 USD one-off (monthly for invoice and subscription events).
 type EventParams struct {
 	Checkout *pledge.Checkout // metadata, amount and frequency; nil: a made-up one-off
 	Email    string
@@ -80,6 +81,10 @@ func loadTemplate(name string) (map[string]any, error) {
 // BuildEvent returns a realistic event of the given type in the 2023-10-16 shape, as Stripe would
 // send it about p's payment. It supports the handled types (HandledTypes).
 func BuildEvent(typ string, p EventParams) ([]byte, error) {
+	if p.Checkout == nil && (strings.HasPrefix(typ, "invoice.") || strings.HasPrefix(typ, "customer.subscription.")) {
+		p.Checkout = &pledge.Checkout{ID: randomID("co_trigger"), Frequency: pledge.Monthly,
+			Amount: pledge.Money{Amount: 500, Currency: "usd"}}
+	}
 	p.fill()
 	obj, err := buildObject(typ, &p)
 	if err != nil {

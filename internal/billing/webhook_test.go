@@ -376,3 +376,14 @@ func TestBuildEventRejectsUnknownTypes(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestEveryHandledTypeBuildsAVerifiableEvent(t *testing.T) {
+	for _, typ := range billing.HandledTypes {
+		t.Run(typ, func(t *testing.T) {
+			le := translate(t, build(t, typ, billing.EventParams{}))
+			if le.Type != typ || le.Fact == nil || le.ObjectID == "" {
+				t.Fatalf("%s translated to %+v", typ, le)
+			}
+		})
+	}
+}
