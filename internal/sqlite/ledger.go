@@ -250,7 +250,7 @@ func applyCheckoutCompleted(ctx context.Context, tx *Tx, f *pledge.CheckoutCompl
 			}
 			return pledge.OutcomeApplied, syncDonation(ctx, tx, id)
 		}
-	case f.PaymentIntent != "":
+	case f.PaymentIntent != "" && f.Amount.Amount > 0: // a fully discounted session is no gift
 		o.frequency = pledge.Once
 		id, err := upsertDonation(ctx, tx, donation{
 			key: "stripe_payment_intent_id", keyValue: f.PaymentIntent, supporter: supporter,

@@ -424,3 +424,19 @@ func TestRefundUpdatesInAnyOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestZeroAmountsMakeNoDonation(t *testing.T) {
+	db := openDB(t)
+	c := newCheckout(t, db, pledge.Once, 500)
+	free := oneOff(c, "pi_free", "cus_free", "free@example.com")
+	free.Amount.Amount = 0
+	if got := apply(t, db, ev("evt_free", "checkout.session.completed", t0, free)); got != pledge.OutcomeApplied {
+		t.Fatalf("outcome %s", got)
+	}
+	m := newCheckout(t, db, pledge.Monthly, 500)
+	apply(t, db, ev("evt_trial", "invoice.paid", t0, &pledge.InvoicePaid{InvoiceID: "in_trial", Subscription: "sub_trial", Meta: meta(m),
+		Customer: pledge.Customer{StripeID: "cus_t"}, Amount: pledge.Money{Currency: "usd"}, Interval: "month"}))
+	if got, want := query(t, db, `SELECT (SELECT count(*) FROM donations), (SELECT count(*) FROM subscriptions)`), "0|1"; got != want {
+		t.Fatalf("donations|subscriptions = %s, want %s", got, want)
+	}
+}
