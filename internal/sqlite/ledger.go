@@ -273,10 +273,11 @@ func advanceCheckout(ctx context.Context, tx *Tx, id, session string, status ple
 	_, err := tx.ExecContext(ctx, `
 		UPDATE checkouts SET
 			status = CASE WHEN (CASE status WHEN 'open' THEN 1 WHEN 'abandoned' THEN 2 WHEN 'failed' THEN 3
-			                                 WHEN 'paid' THEN 4 ELSE 0 END) < ? THEN ? ELSE status END,
-			stripe_session_id = COALESCE(stripe_session_id, NULLIF(?, '')),
-			updated_at = ?
-		WHERE id = ?`, pledge.CheckoutRank(status), status, session, tx.now.Unix(), id)
+			                                 WHEN 'paid' THEN 4 ELSE 0 END) < ?1 THEN ?2 ELSE status END,
+			stripe_session_id = COALESCE(stripe_session_id,
+				(SELECT NULLIF(?3, '') WHERE NOT EXISTS (SELECT 1 FROM checkouts WHERE stripe_session_id = ?3))),
+			updated_at = ?4
+		WHERE id = ?5`, pledge.CheckoutRank(status), status, session, tx.now.Unix(), id)
 	return err
 }
 
@@ -680,9 +681,11 @@ func syncDonation(ctx context.Context, tx *Tx, id int64) error {
 	}
 	refunded = min(refunded, amount)
 	_, err = tx.ExecContext(ctx, `
-		UPDATE donations SET amount_refunded = ?, dispute_status = ?, fraud_warning = ?, status = ?,
-		       stripe_charge_id = COALESCE(stripe_charge_id, ?), updated_at = ?
-		WHERE id = ?`,
+		UPDATE donations SET amount_refunded = ?1, dispute_status = ?2, fraud_warning = ?3, status = ?4,
+		       stripe_charge_id = COALESCE(stripe_charge_id,
+		           (SELECT ?5 WHERE NOT EXISTS (SELECT 1 FROM donations WHERE stripe_charge_id = ?5))),
+		       updated_at = ?6
+		WHERE id = ?7`,
 		refunded, dispute, fraud, pledge.DonationStatus(amount, refunded, dispute), charge, tx.now.Unix(), id)
 	return err
 }

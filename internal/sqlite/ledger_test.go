@@ -440,3 +440,21 @@ func TestZeroAmountsMakeNoDonation(t *testing.T) {
 		t.Fatalf("donations|subscriptions = %s, want %s", got, want)
 	}
 }
+
+func TestConflictingIDsNeverFailForEver(t *testing.T) {
+	db := openDB(t)
+	a := newCheckout(t, db, pledge.Once, 500)
+	b := newCheckout(t, db, pledge.Once, 700)
+	if err := db.OpenCheckout(context.Background(), a.ID, "cs_shared", "https://checkout.example/a"); err != nil {
+		t.Fatal(err)
+	}
+	// An event naming checkout b with a's session (inconsistent, but it must not fail for ever).
+	f := oneOff(b, "pi_b", "cus_b", "b@example.com")
+	f.SessionID = "cs_shared"
+	if got := apply(t, db, ev("evt_b", "checkout.session.completed", t0, f)); got != pledge.OutcomeApplied {
+		t.Fatalf("outcome %s", got)
+	}
+	if got, want := query(t, db, `SELECT id = ?, status, COALESCE(stripe_session_id, '') FROM checkouts ORDER BY id = ? DESC`, a.ID, a.ID), "1|open|cs_shared\n0|paid|"; got != want {
+		t.Fatalf("checkouts = %q, want %q", got, want)
+	}
+}
