@@ -22,6 +22,9 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if since <= 0 {
+		return fmt.Errorf("--since must be a positive duration such as 72h")
+	}
 	m := &Main{Config: cfg, env: env}
 	if err := m.openStore(ctx); err != nil {
 		return err

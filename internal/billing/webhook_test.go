@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -386,4 +387,72 @@ func TestEveryHandledTypeBuildsAVerifiableEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryOrderThroughTranslation delivers the five events of a monthly subscription's life, as
+// built and signed like Stripe's, in all 120 orders: every order ends in the same ledger.
+func TestEveryOrderThroughTranslation(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db}
+	types := []string{"customer.subscription.created", "invoice.paid", "checkout.session.completed",
+		"customer.subscription.updated", "customer.subscription.deleted"}
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	perms := permutations(len(types))
+	var want string
+	for n, perm := range perms {
+		c := checkout(pledge.Monthly, 900)
+		p := billing.EventParams{Checkout: c, Email: "p@example.com", CustomerID: fmt.Sprintf("cus_%d", n),
+			SubscriptionID: fmt.Sprintf("sub_%d", n), InvoiceID: fmt.Sprintf("in_%d", n), PaymentIntentID: fmt.Sprintf("pi_%d", n),
+			ChargeID: fmt.Sprintf("ch_%d", n), SessionID: fmt.Sprintf("cs_%d", n)}
+		payloads := make([][]byte, len(types))
+		for i, typ := range types {
+			q := p
+			q.EventID, q.Created = fmt.Sprintf("evt_%d_%d", n, i), t0.Add(time.Duration(i)*time.Minute)
+			payloads[i] = build(t, typ, q)
+		}
+		for _, i := range perm {
+			if res, err := w.Receive(ctx, payloads[i], billing.SignatureHeader(payloads[i], secret, time.Now())); err != nil || res.Outcome != pledge.OutcomeApplied {
+				t.Fatalf("order %v, %s: %+v %v", perm, types[i], res, err)
+			}
+		}
+		var sub, don string
+		if err := db.Reader().QueryRow(`
+			SELECT s.status || '|' || s.cancel_at_period_end || '|' || (s.current_period_end - ?) || '|' ||
+			       (s.canceled_at - ?) || '|' || s.cancellation_reason || '|' || s.amount || '|' || s.frequency || '|' ||
+			       COALESCE(p.email, '')
+			FROM subscriptions s LEFT JOIN supporters p ON p.id = s.supporter_id WHERE s.stripe_subscription_id = ?`,
+			t0.Unix(), t0.Unix(), p.SubscriptionID).Scan(&sub); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Reader().QueryRow(`
+			SELECT count(*) || '|' || sum(amount) || '|' || min(status) || '|' || min(paid_at - ?)
+			FROM donations WHERE stripe_invoice_id = ?`, t0.Unix(), p.InvoiceID).Scan(&don); err != nil {
+			t.Fatal(err)
+		}
+		got := sub + "\n" + don
+		if n == 0 {
+			want = got
+		} else if got != want {
+			t.Fatalf("order %v ends in\n%s\nwant\n%s", perm, got, want)
+		}
+	}
+	// Canceled by the deleted event (4 minutes in), one donation of 9.00 paid by the invoice (1 minute in).
+	if w := "canceled|0|" + fmt.Sprint(int64(4*60)+int64(t0.AddDate(0, 1, 0).Sub(t0).Seconds())) + "|240|cancellation_requested|900|monthly|p@example.com\n1|900|succeeded|60"; want != w {
+		t.Fatalf("final state\n%s\nwant\n%s", want, w)
+	}
+}
+
+func permutations(n int) [][]int {
+	if n == 1 {
+		return [][]int{{0}}
+	}
+	var out [][]int
+	for _, p := range permutations(n - 1) {
+		for i := 0; i <= len(p); i++ {
+			q := append(append(append([]int{}, p[:i]...), n-1), p[i:]...)
+			out = append(out, q)
+		}
+	}
+	return out
 }
