@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -28,6 +29,7 @@ type Config struct {
 	EmbedOrigins   string
 	DonateLimit    string
 	RemindLimit    string
+	PromptViewCap  string
 
 	SMTPURL  string
 	MailFrom string
@@ -59,6 +61,7 @@ var envNames = []struct {
 	{"PLEDGE_EMBED_ORIGINS", func(c *Config) *string { return &c.EmbedOrigins }, "article origins that may embed the prompt"},
 	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
+	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
 	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
 	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
 	{"STRIPE_SECRET_KEY", func(c *Config) *string { return &c.StripeSecretKey }, "Stripe secret key"},
@@ -69,11 +72,12 @@ var envNames = []struct {
 // DefaultConfig returns the defaults of DESIGN.md's table.
 func DefaultConfig() Config {
 	return Config{
-		Addr:        ":8080",
-		DB:          "./var/pledge.db",
-		BaseURL:     "http://localhost:8080",
-		DonateLimit: "10/10m",
-		RemindLimit: "30/10m",
+		Addr:          ":8080",
+		DB:            "./var/pledge.db",
+		BaseURL:       "http://localhost:8080",
+		DonateLimit:   "10/10m",
+		RemindLimit:   "30/10m",
+		PromptViewCap: "4/720h",
 	}
 }
 
@@ -169,7 +173,7 @@ func (c *Config) Validate() error {
 			c.embedOrigins = append(c.embedOrigins, origin)
 		}
 	}
-	for _, l := range []struct{ name, v string }{{"PLEDGE_DONATE_LIMIT", c.DonateLimit}, {"PLEDGE_REMIND_LIMIT", c.RemindLimit}} {
+	for _, l := range []struct{ name, v string }{{"PLEDGE_DONATE_LIMIT", c.DonateLimit}, {"PLEDGE_REMIND_LIMIT", c.RemindLimit}, {"PLEDGE_PROMPT_VIEW_CAP", c.PromptViewCap}} {
 		if _, _, err := ParseLimit(l.v); err != nil {
 			return &ConfigError{l.name, err.Error()}
 		}
@@ -179,6 +183,14 @@ func (c *Config) Validate() error {
 			return &ConfigError{"PLEDGE_SMTP_URL", "required when PLEDGE_MAIL_FROM is set"}
 		}
 		return &ConfigError{"PLEDGE_MAIL_FROM", "required when PLEDGE_SMTP_URL is set"}
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
+			return &ConfigError{"PLEDGE_SMTP_URL", "must look like smtp://host:port or smtps://user:pass@host:port"}
+		}
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			return &ConfigError{"PLEDGE_MAIL_FROM", "must be an address such as \"Newsroom <support@news.example>\""}
+		}
 	}
 	if c.ConfigFile != "" {
 		if _, err := os.Stat(c.ConfigFile); err != nil {

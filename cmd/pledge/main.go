@@ -24,6 +24,8 @@ Usage: pledge COMMAND [flags]
 Commands:
   serve      run the HTTP service (applies migrations first)
   migrate    apply database migrations and print the schema version
+  reminders send [--now RFC3339]
+             send the reminder e-mails that are due (serve also does this every minute)
   reconcile  apply the Stripe events of the last 72h (--since) not yet recorded
   trigger    post a realistic, signed Stripe event: trigger TYPE [--url URL] [--checkout ID]
   export     the ledger to standard output: export donations|supporters [--from] [--to] [--format csv|json]
@@ -63,6 +65,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runServe(ctx, env, rest)
 	case "migrate":
 		err = runMigrate(ctx, env, rest)
+	case "reminders":
+		err = runReminders(ctx, env, rest)
 	case "reconcile":
 		err = runReconcile(ctx, env, rest)
 	case "trigger":
