@@ -292,7 +292,7 @@ func upsertSupporter(ctx context.Context, tx *Tx, c pledge.Customer, at int64) (
 			return nil, nil
 		}
 		err := tx.QueryRowContext(ctx, `
-			SELECT id FROM supporters WHERE stripe_customer_id IS NULL AND email = ? AND erased_at IS NULL`,
+			SELECT id FROM supporters WHERE stripe_customer_id IS NULL AND email = ? COLLATE NOCASE AND erased_at IS NULL`,
 			c.Email).Scan(&id)
 		if err == nil {
 			return id, nil
