@@ -458,3 +458,13 @@ func TestConflictingIDsNeverFailForEver(t *testing.T) {
 		t.Fatalf("checkouts = %q, want %q", got, want)
 	}
 }
+
+func TestGiftsWithoutStripeCustomerShareASupporterByEmail(t *testing.T) {
+	db := openLedgerDB(t)
+	c := newCheckout(t, db, pledge.Once, 500)
+	apply(t, db, ev("evt_n1", "checkout.session.completed", lt0, oneOff(c, "pi_n1", "", "Guest@Example.com")))
+	apply(t, db, ev("evt_n2", "checkout.session.completed", lt0.Add(time.Hour), oneOff(c, "pi_n2", "", "guest@example.com")))
+	if got, want := query(t, db, `SELECT count(*), count(DISTINCT supporter_id), min(supporter_id IS NOT NULL) FROM donations`), "2|1|1"; got != want {
+		t.Fatalf("donations|supporters|linked = %s, want %s", got, want)
+	}
+}
