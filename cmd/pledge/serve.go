@@ -95,6 +95,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if mailer != nil {
 		srv.SendManageLink = manageLinkSender(mailer)
 	}
+	srv.Webhooks = m.newWebhooks()
+	if cfg.Demo {
+		srv.DemoPay = m.demoPay
+	}
 	m.Server = srv
 
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -126,6 +130,9 @@ func (m *Main) Serve(ctx context.Context) error {
 		go func() { m.Reminders.Run(rctx, reminderInterval); close(done) }()
 		defer func() { stop(); <-done }()
 	}
+	reconcileCtx, stopReconcile := context.WithCancel(ctx)
+	reconciled := m.startReconcile(reconcileCtx)
+	defer func() { stopReconcile(); <-reconciled }()
 	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:

@@ -87,6 +87,8 @@ type Server struct {
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
+	// Webhooks receives Stripe's events at POST /webhooks/stripe.
+	Webhooks pledge.WebhookService
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool
@@ -173,6 +175,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerGivingRoutes(e)
 	s.registerRemindRoutes(e)
 	s.registerManageRoutes(e)
+	s.registerWebhookRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
