@@ -241,6 +241,8 @@ func screenshot(ctx context.Context, t *testing.T, name string) {
 	}
 }
 
+// The reader changes currency in the frame, then chooses "Remind me later": embed.js hides the
+// prompt and, on the next visit, does not even ask for it.
 func TestBrowserRemindLaterHidesThePrompt(t *testing.T) {
 	base, _ := demoService(t)
 	ctx := testkit.Browser(t)
@@ -249,7 +251,25 @@ func TestBrowserRemindLaterHidesThePrompt(t *testing.T) {
 	}
 	frame := promptFrame(ctx, t)
 	var frames []*cdp.Node
+	// The reader switches to euros: the frame reloads in the new currency.
 	err := chromedp.Run(ctx,
+		chromedp.Evaluate(`(function () {
+			var sel = document.querySelector("[data-pledge-prompt] iframe").contentDocument.querySelector("#currency");
+			sel.value = "eur";
+			sel.dispatchEvent(new Event("change", { bubbles: true }));
+		})()`, nil),
+		chromedp.Poll(`(function () {
+			var d = document.querySelector("[data-pledge-prompt] iframe").contentDocument;
+			var l = d && d.querySelector('label[for="amount-1"]');
+			return !!(l && l.textContent === "€5");
+		})()`, nil),
+		chromedp.Nodes(`[data-pledge-prompt] iframe`, &frames, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("switching currency: %v", err)
+	}
+	frame = frames[0]
+	err = chromedp.Run(ctx,
 		chromedp.Click(`.remind-later a`, chromedp.ByQuery, chromedp.FromNode(frame)),
 		// The frame now holds /remind (same origin in the demo, so the test may look inside).
 		chromedp.Poll(`(function () {

@@ -115,3 +115,27 @@ func writeTemp(t *testing.T, content string) string {
 	}
 	return p
 }
+
+// The README's example file is the one a newsroom will copy: it must load.
+func TestReadmeGivingExampleLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Giving\n")
+	if !ok {
+		t.Fatal("README has no Giving section")
+	}
+	_, rest, ok := strings.Cut(section, "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README's Giving section has no yaml example")
+	}
+	st, err := LoadGivingSettings(writeTemp(t, example))
+	if err != nil {
+		t.Fatalf("README example: %v", err)
+	}
+	if st.Org == pledge.DefaultSettings().Org || len(st.Catalogue.Currencies) == 0 {
+		t.Fatalf("README example configured nothing: %+v", st)
+	}
+}
