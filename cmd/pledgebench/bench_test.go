@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -22,7 +23,7 @@ func TestAttackCountsOnlyTheWantedStatus(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	}))
 	defer srv.Close()
-	res := attack("t", 4, 200*time.Millisecond, http.StatusCreated, staticTargeter("POST", srv.URL, []byte("a=1"), nil))
+	res := attack(context.Background(), "t", 4, 200*time.Millisecond, http.StatusCreated, staticTargeter("POST", srv.URL, []byte("a=1"), nil))
 	if res.Total == 0 || int64(res.Total) != hits.Load() {
 		t.Fatalf("attack counted %d requests, the server saw %d", res.Total, hits.Load())
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -67,12 +68,12 @@ func (r *loadResult) String() string {
 // attack runs a closed loop of `workers` concurrent clients (each on its own keep-alive
 // connection) for dur, counting a response as OK when its status is want. A targeter that
 // returns an error ends the attack early.
-func attack(name string, workers int, dur time.Duration, want int, tr vegeta.Targeter) *loadResult {
-	return attackWant(name, workers, dur, func(code int) bool { return code == want }, tr)
+func attack(ctx context.Context, name string, workers int, dur time.Duration, want int, tr vegeta.Targeter) *loadResult {
+	return attackWant(ctx, name, workers, dur, func(code int) bool { return code == want }, tr)
 }
 
 // attackWant is attack with a predicate on the status code.
-func attackWant(name string, workers int, dur time.Duration, want func(int) bool, tr vegeta.Targeter) *loadResult {
+func attackWant(ctx context.Context, name string, workers int, dur time.Duration, want func(int) bool, tr vegeta.Targeter) *loadResult {
 	a := vegeta.NewAttacker(
 		vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)),
 		vegeta.Connections(workers), vegeta.MaxConnections(workers),
@@ -81,6 +82,8 @@ func attackWant(name string, workers int, dur time.Duration, want func(int) bool
 	)
 	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
 	var first, last time.Time
+	stop := context.AfterFunc(ctx, func() { a.Stop() })
+	defer stop()
 	for r := range a.Attack(tr, vegeta.ConstantPacer{}, dur, name) {
 		if r.Error == vegeta.ErrNoTargets.Error() {
 			continue

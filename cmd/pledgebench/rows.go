@@ -53,14 +53,14 @@ func (b *bench) promptRow(ctx context.Context, svc *service) (int64, error) {
 	}
 	say("prompt: %d bytes of %s; %d connections, %d rounds of %s each side", len(body), ctype, b.o.Conns, b.o.Rounds, b.o.Dur)
 	get := func(u string) vegeta.Targeter { return staticTargeter(http.MethodGet, u, nil, nil) }
-	attack("warm", b.o.Conns, time.Second, 200, get(plainURL))
-	attack("warm", b.o.Conns, time.Second, 200, get(u))
+	attack(ctx, "warm", b.o.Conns, time.Second, 200, get(plainURL))
+	attack(ctx, "warm", b.o.Conns, time.Second, 200, get(u))
 	var base, val loadResult
 	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
-		r := attack("plain", b.o.Conns, b.o.Dur, 200, get(plainURL))
+		r := attack(ctx, "plain", b.o.Conns, b.o.Dur, 200, get(plainURL))
 		say("  plain  %s", r)
 		base.add(r)
-		r = attack("prompt", b.o.Conns, b.o.Dur, 200, get(u))
+		r = attack(ctx, "prompt", b.o.Conns, b.o.Dur, 200, get(u))
 		say("  prompt %s", r)
 		val.add(r)
 	}
@@ -95,7 +95,7 @@ func (b *bench) remindRow(ctx context.Context, svc *service) error {
 		}
 		say("  raw inserts %s", r)
 		base.add(r)
-		r = attackOK("remind", b.o.Conns, b.o.Dur, tr)
+		r = attackOK(ctx, "remind", b.o.Conns, b.o.Dur, tr)
 		say("  POST /remind %s", r)
 		val.add(r)
 	}
@@ -139,7 +139,7 @@ func (b *bench) webhookRow(ctx context.Context, svc *service, nCheckouts int) er
 		}
 		say("  raw inserts %s", r)
 		base.add(r)
-		r = attackOK("webhook", b.o.Conns, b.o.Dur, tr)
+		r = attackOK(ctx, "webhook", b.o.Conns, b.o.Dur, tr)
 		say("  POST /webhooks/stripe %s", r)
 		val.add(r)
 	}
@@ -172,14 +172,14 @@ func (b *bench) donateRow(ctx context.Context, svc *service) error {
 	}
 	api := stripeClient(b.mockURL)
 	say("donate-overhead: one client at a time, %d rounds of %s each side", b.o.Rounds, b.o.Dur)
-	attack("warm", 1, time.Second, http.StatusSeeOther, tr)
+	attack(ctx, "warm", 1, time.Second, http.StatusSeeOther, tr)
 	bareCheckouts(ctx, api, svc.base, time.Second)
 	var base, val loadResult
 	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
 		r := bareCheckouts(ctx, api, svc.base, b.o.Dur)
 		say("  bare Checkout Session %s", r)
 		base.add(r)
-		r = attack("donate", 1, b.o.Dur, http.StatusSeeOther, tr)
+		r = attack(ctx, "donate", 1, b.o.Dur, http.StatusSeeOther, tr)
 		say("  POST /donate %s", r)
 		val.add(r)
 	}
@@ -325,8 +325,8 @@ func prepareCheckouts(ctx context.Context, path, runID string, n int) error {
 }
 
 // attackOK is attack counting any 2xx as OK.
-func attackOK(name string, workers int, dur time.Duration, tr vegeta.Targeter) *loadResult {
-	return attackWant(name, workers, dur, func(code int) bool { return code >= 200 && code < 300 }, tr)
+func attackOK(ctx context.Context, name string, workers int, dur time.Duration, tr vegeta.Targeter) *loadResult {
+	return attackWant(ctx, name, workers, dur, func(code int) bool { return code >= 200 && code < 300 }, tr)
 }
 
 // formHeader is what a browser posting one of the service's own forms sends: Sec-Fetch-Site lets
