@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -12,6 +13,13 @@ import (
 )
 
 var _ pledge.PaymentService = (*Client)(nil)
+
+// CheckoutWait bounds how long a reader who pressed Continue waits for Stripe, retries included.
+// Stripe answers a session creation in well under a second; past this the reader gets the
+// "try again" page at once rather than after every retry's full client timeout (a hung
+// connection would otherwise hold them for three 10-second timeouts). The retry of the same form
+// sends the same idempotency key, so a session Stripe made meanwhile is the one they get.
+const CheckoutWait = 5 * time.Second
 
 // CreateCheckoutSession creates the Stripe Checkout Session for a checkout: a one-off payment
 // (mode=payment, submit_type=donate, a Customer always created) or a subscription with a monthly
@@ -47,6 +55,8 @@ func (c *Client) CreateCheckoutSession(ctx context.Context, co *pledge.Checkout,
 		params.CustomerCreation = stripe.String(string(stripe.CheckoutSessionCustomerCreationAlways))
 		params.PaymentIntentData = &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta}
 	}
+	ctx, cancel := context.WithTimeout(ctx, CheckoutWait)
+	defer cancel()
 	params.Context = ctx
 	if req.IdempotencyKey != "" {
 		params.SetIdempotencyKey(req.IdempotencyKey)
