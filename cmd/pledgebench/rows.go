@@ -57,11 +57,13 @@ func (b *bench) promptRow(ctx context.Context, svc *service) (int64, error) {
 	attack(ctx, "warm", b.o.Conns, time.Second, 200, get(u))
 	var base, val loadResult
 	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
+		c0 := cpuTime(plain.cmd.Process.Pid)
 		r := attack(ctx, "plain", b.o.Conns, b.o.Dur, 200, get(plainURL))
-		say("  plain  %s", r)
+		say("  plain  %s; server CPU %.0fµs/request", r, perRequest(cpuTime(plain.cmd.Process.Pid)-c0, r.Total))
 		base.add(r)
+		c0 = cpuTime(svc.cmd.Process.Pid)
 		r = attack(ctx, "prompt", b.o.Conns, b.o.Dur, 200, get(u))
-		say("  prompt %s", r)
+		say("  prompt %s; server CPU %.0fµs/request", r, perRequest(cpuTime(svc.cmd.Process.Pid)-c0, r.Total))
 		val.add(r)
 	}
 	rt := ratio(val.Rate(), base.Rate())
@@ -72,6 +74,14 @@ func (b *bench) promptRow(ctx context.Context, svc *service) (int64, error) {
 		return 0, err
 	}
 	return rss, nil
+}
+
+// perRequest is CPU time per request in microseconds.
+func perRequest(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
 }
 
 // remindRow: durable POST /remind (a 2xx only after commit) at 64 connections against raw

@@ -181,7 +181,10 @@ func (s *Server) Handler() http.Handler {
 }
 
 // logRequests writes one line per request: method, route pattern (never the raw URL, which can
-// carry tokens), status, latency and request id.
+// carry tokens), status, latency and request id. The article-view paths (/prompt, /embed.js,
+// static files) are logged only when they fail: they run on every page view of the news site,
+// their volume is in /metrics and prompt_stats, and a line each would cost more than serving
+// them (make bench's prompt row).
 func (s *Server) logRequests() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus:    true,
@@ -196,6 +199,9 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 			return p == "/healthz" || p == "/readyz" || p == "/metrics"
 		},
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			if v.Status < 400 && hotPath(v.RoutePath) {
+				return nil
+			}
 			route := v.RoutePath
 			if route == "" {
 				route = "unmatched"
@@ -210,6 +216,11 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// hotPath reports whether a route serves article page views.
+func hotPath(route string) bool {
+	return route == "/prompt" || route == "/embed.js" || route == "/static/*"
 }
 
 // csrf protects every form. Tokens travel in the _csrf field (or the X-CSRF-Token header for
