@@ -83,7 +83,8 @@ soak: tools
 
 # Fuzzing: each target for FUZZTIME; the seed corpora in testdata/fuzz run in every make test.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./internal/pledge:FuzzParseMinor
+FUZZ_TARGETS := ./internal/pledge:FuzzParseMinor ./internal/pledge:FuzzParseAmount ./internal/pledge:FuzzGiftChoice \
+                ./internal/pledge:FuzzDeferRequest ./internal/server:FuzzWebhookHandler
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
