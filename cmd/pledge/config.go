@@ -28,6 +28,7 @@ type Config struct {
 	EmbedOrigins   string
 	DonateLimit    string
 	RemindLimit    string
+	StaffIdle      string
 
 	SMTPURL  string
 	MailFrom string
@@ -41,6 +42,7 @@ type Config struct {
 	trustedProxies []*net.IPNet
 	embedOrigins   []string
 	webhookSecrets []string
+	staffIdle      time.Duration
 }
 
 // envNames maps each Config field to its environment variable; docker-compose.yml and the README
@@ -59,6 +61,7 @@ var envNames = []struct {
 	{"PLEDGE_EMBED_ORIGINS", func(c *Config) *string { return &c.EmbedOrigins }, "article origins that may embed the prompt"},
 	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
+	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
 	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
 	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
 	{"STRIPE_SECRET_KEY", func(c *Config) *string { return &c.StripeSecretKey }, "Stripe secret key"},
@@ -74,6 +77,7 @@ func DefaultConfig() Config {
 		BaseURL:     "http://localhost:8080",
 		DonateLimit: "10/10m",
 		RemindLimit: "30/10m",
+		StaffIdle:   "12h",
 	}
 }
 
@@ -173,6 +177,9 @@ func (c *Config) Validate() error {
 		if _, _, err := ParseLimit(l.v); err != nil {
 			return &ConfigError{l.name, err.Error()}
 		}
+	}
+	if c.staffIdle, err = time.ParseDuration(c.StaffIdle); err != nil || c.staffIdle < time.Minute {
+		return &ConfigError{"PLEDGE_STAFF_IDLE", fmt.Sprintf("%q is not a duration of a minute or more, such as 12h", c.StaffIdle)}
 	}
 	if (c.SMTPURL == "") != (c.MailFrom == "") {
 		if c.SMTPURL == "" {

@@ -33,6 +33,7 @@ type Main struct {
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
 	m.DB = sqlite.NewDB(cfg.DB)
+	m.DB.StaffIdle = cfg.staffIdle
 	if err := m.DB.Open(ctx); err != nil {
 		return err
 	}
@@ -68,12 +69,14 @@ func (m *Main) Open(ctx context.Context) error {
 		Secret:         secret,
 		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
 		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
+		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err
 	}
 	srv.Ready = m.DB.Ready
 	srv.Checkouts = m.DB
+	srv.Staff, srv.Reports, srv.Supporters = m.DB, m.DB, m.DB
 	m.Server = srv
 
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -34,6 +35,8 @@ type Config struct {
 	// POST /remind and POST /manage.
 	DonateLimit Limit
 	RemindLimit Limit
+	// StripeLive links the staff pages to Stripe's live dashboard instead of its test one.
+	StripeLive bool
 }
 
 // Secure reports whether the service is served over https, which switches on HSTS and Secure
@@ -56,6 +59,10 @@ type Server struct {
 	Ready func(ctx context.Context) error
 
 	Checkouts pledge.CheckoutService
+	// Staff, Reports and Supporters serve the staff area.
+	Staff      pledge.StaffService
+	Reports    pledge.ReportService
+	Supporters pledge.SupporterService
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
@@ -95,6 +102,27 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 func (s *Server) templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"money": func(m pledge.Money) string { return m.String() },
+		"mask":  maskEmail,
+		"list":  func(v ...string) []string { return v },
+		"moneyOf": func(amount int64, c pledge.Currency) pledge.Money {
+			return pledge.Money{Amount: amount, Currency: c}
+		},
+		"periodName": func(p string) string {
+			return map[string]string{"7d": "7 days", "30d": "30 days", "90d": "90 days", "mtd": "Month to date", "custom": "Custom"}[p]
+		},
+		"stripeLink": stripeLink,
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "–"
+			}
+			return t.UTC().Format("2 Jan 2006")
+		},
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return "–"
+			}
+			return t.UTC().Format("2 Jan 2006 15:04 UTC")
+		},
 	}
 }
 
@@ -117,6 +145,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
+	s.registerStaffRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
