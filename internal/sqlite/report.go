@@ -113,8 +113,9 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		return nil, err
 	}
 
-	// New supporters: first seen in the period, counted in the currency of their first gift
-	// (each is one index probe on donations_supporter_currency).
+	// New supporters: first seen in the period, each counted once, under a currency they gave in
+	// (the alphabetically first for the rare one who gave in several): one index probe each on
+	// donations_supporter_currency.
 	rows, err = db.read.QueryContext(ctx, `
 		SELECT c, count(*) FROM (
 			SELECT (SELECT currency FROM donations INDEXED BY donations_supporter_currency
