@@ -93,21 +93,22 @@ type funnelView struct {
 
 type dashboardPage struct {
 	Layout
-	Form        periodForm
-	Label       string
-	PrevLabel   string
-	Currencies  []currencyView
-	Funnel      template.HTML
-	FunnelRows  []funnelView
-	Articles    []funnelView
-	Campaigns   []funnelView
-	ConvChart   template.HTML
-	Deferrals   pledge.Deferrals
-	DeferChart  template.HTML
-	Recovery    pledge.Recovery
-	PrevRecov   pledge.Recovery
-	ExportQuery string
-	Error       string
+	Form       periodForm
+	Label      string
+	PrevLabel  string
+	Currencies []currencyView
+	Funnel     template.HTML
+	FunnelRows []funnelView
+	Articles   []funnelView
+	Campaigns  []funnelView
+	ConvChart  template.HTML
+	Deferrals  pledge.Deferrals
+	DeferChart template.HTML
+	Recovery   pledge.Recovery
+	PrevRecov  pledge.Recovery
+	ExportFrom string
+	ExportTo   string
+	Error      string
 }
 
 func (s *Server) handleDashboard(c echo.Context) error {
@@ -184,8 +185,31 @@ func trend(cur, prev int64) (string, string) {
 func moneyKPI(key, label, hint string, cur, prev int64, c pledge.Currency) kpiView {
 	t, d := trend(cur, prev)
 	m := pledge.Money{Amount: cur, Currency: c}
-	return kpiView{Key: key, Label: label, Value: m.String(), Raw: m.Major(), Hint: hint,
-		Previous: pledge.Money{Amount: prev, Currency: c}.String(), Trend: t, Delta: d}
+	return kpiView{Key: key, Label: label, Value: grouped(m), Raw: m.Major(), Hint: hint,
+		Previous: grouped(pledge.Money{Amount: prev, Currency: c}), Trend: t, Delta: d}
+}
+
+// grouped writes money for a headline: thousands separated by a thin space, so large figures
+// read at a glance ("$19 089.96").
+func grouped(m pledge.Money) string {
+	s := m.String()
+	start := strings.IndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' })
+	if start < 0 {
+		return s
+	}
+	end := start
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	digits := s[start:end]
+	var b strings.Builder
+	for i, r := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(r)
+	}
+	return s[:start] + b.String() + s[end:]
 }
 
 func countKPI(key, label, hint string, cur, prev int) kpiView {
@@ -197,7 +221,7 @@ func countKPI(key, label, hint string, cur, prev int) kpiView {
 func dashboardView(d *pledge.Dashboard) *dashboardPage {
 	pg := &dashboardPage{Label: dayLabel(d.Period), PrevLabel: dayLabel(d.Previous),
 		Deferrals: d.Deferrals, Recovery: d.Recovery, PrevRecov: d.PrevRecovery,
-		ExportQuery: "from=" + d.Period.From.Format(dateForm) + "&to=" + d.Period.To.Add(-24*time.Hour).Format(dateForm)}
+		ExportFrom: d.Period.From.Format(dateForm), ExportTo: d.Period.To.Add(-24 * time.Hour).Format(dateForm)}
 	for _, r := range d.Currencies {
 		pg.Currencies = append(pg.Currencies, currencyViewOf(r, d))
 	}

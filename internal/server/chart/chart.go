@@ -32,7 +32,7 @@ const (
 	height  = 260.0
 	padL    = 64.0
 	padR    = 12.0
-	padT    = 14.0
+	padT    = 30.0
 	padB    = 30.0
 	plotW   = width - padL - padR
 	plotH   = height - padT - padB
@@ -141,10 +141,10 @@ func StackedBars(c Chart, labels []string, series []Series) template.HTML {
 func legend(series []Series) string {
 	var b strings.Builder
 	b.WriteString(`<g class="legend" aria-hidden="true">`)
-	x := padL + 8
+	x := padL
 	for _, s := range series {
-		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="10" height="10"/><text x="%.1f" y="%.1f">%s</text>`,
-			esc(s.Class), x, padT, x+14, padT+9, esc(s.Name))
+		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="4" width="10" height="10" rx="2"/><text x="%.1f" y="13">%s</text>`,
+			esc(s.Class), x, x+14, esc(s.Name))
 		x += 24 + 7*float64(len([]rune(s.Name)))
 	}
 	b.WriteString(`</g>`)
@@ -197,7 +197,7 @@ type Bar struct {
 func HBars(c Chart, bars []Bar, funnel bool) template.HTML {
 	var b strings.Builder
 	const rowH, labelW, textW = 30.0, 230.0, 150.0
-	h := padT + rowH*float64(len(bars)) + 6
+	h := 8 + rowH*float64(len(bars)) + 6
 	c.open(&b, width, h, "hbars")
 	var top float64
 	for _, r := range bars {
@@ -208,7 +208,7 @@ func HBars(c Chart, bars []Bar, funnel bool) template.HTML {
 	}
 	barW := width - labelW - textW - padR
 	for i, r := range bars {
-		yy := padT + rowH*float64(i)
+		yy := 8 + rowH*float64(i)
 		label := r.Label
 		if len([]rune(label)) > 34 {
 			label = string([]rune(label)[:33]) + "…"

@@ -47,7 +47,7 @@ func TestChartsAreAccessibleAndEscaped(t *testing.T) {
 func TestStackedBarHeights(t *testing.T) {
 	svg := string(StackedBars(Chart{ID: "h"}, []string{"a", "b"}, []Series{{Name: "x", Class: "s1", Values: []float64{100, 50}}}))
 	// The scale tops out at 100, so the first bar fills the plot and the second half of it.
-	if !strings.Contains(svg, `height="216.00"`) || !strings.Contains(svg, `height="108.00"`) {
+	if !strings.Contains(svg, `height="200.00"`) || !strings.Contains(svg, `height="100.00"`) {
 		t.Errorf("bar heights are off:\n%s", svg)
 	}
 }
