@@ -53,6 +53,8 @@ CREATE TABLE donations_daily (
     day       INTEGER NOT NULL, -- Unix seconds of the UTC day's start
     currency  TEXT NOT NULL,
     frequency TEXT NOT NULL,
+    -- supporters whose first donation this day was, in this currency and frequency
+    new_supporters INTEGER NOT NULL DEFAULT 0,
     donations INTEGER NOT NULL DEFAULT 0,
     gross     INTEGER NOT NULL DEFAULT 0,
     refunded  INTEGER NOT NULL DEFAULT 0,
@@ -76,7 +78,9 @@ CREATE TABLE donations_sources (
     PRIMARY KEY (day, article, campaign, currency)
 ) STRICT, WITHOUT ROWID;
 
-INSERT INTO donations_daily
+CREATE INDEX donations_supporter_paid ON donations (supporter_id, paid_at, id, currency, frequency);
+
+INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed)
 SELECT paid_at - paid_at % 86400, currency, frequency, count(*), sum(amount), sum(amount_refunded), sum(amount_refunded > 0), sum(status = 'disputed'),
        sum(CASE WHEN status = 'disputed' THEN amount ELSE 0 END)
 FROM donations GROUP BY 1, 2, 3;
@@ -102,6 +106,21 @@ CREATE TRIGGER donations_rollup_insert AFTER INSERT ON donations BEGIN
         donations = donations + excluded.donations, gross = gross + excluded.gross,
         refunded = refunded + excluded.refunded, refunds = refunds + excluded.refunds,
         disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed;
+    -- A new supporter? (after the upserts above, so this day's row exists)
+    UPDATE donations_daily SET new_supporters = new_supporters - 1
+    WHERE (day, currency, frequency) = (
+        SELECT paid_at - paid_at % 86400, currency, frequency FROM donations INDEXED BY donations_supporter_paid
+        WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+      AND NEW.supporter_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = NEW.supporter_id AND id <> NEW.id
+                        AND (paid_at < NEW.paid_at OR (paid_at = NEW.paid_at AND id < NEW.id)));
+    UPDATE donations_daily SET new_supporters = new_supporters + 1
+    WHERE day = NEW.paid_at - NEW.paid_at % 86400 AND currency = NEW.currency AND frequency = NEW.frequency
+      AND NEW.supporter_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = NEW.supporter_id AND id <> NEW.id
+                        AND (paid_at < NEW.paid_at OR (paid_at = NEW.paid_at AND id < NEW.id)));
 END;
 -- +goose StatementEnd
 
@@ -150,19 +169,190 @@ CREATE TRIGGER donations_rollup_delete AFTER DELETE ON donations BEGIN
 END;
 -- +goose StatementEnd
 
--- A supporter's first currency, for "new supporters" per currency.
-CREATE INDEX donations_supporter_currency ON donations (supporter_id, currency);
--- Recurring revenue at a moment: live subscriptions (canceled_at IS NULL) plus those cancelled
+
+-- A supporter's first donation marks a new supporter (on its day, in its currency). Webhooks may
+-- arrive out of order: a donation older than the supporter's first so far takes the mark over.
+
+UPDATE donations_daily SET new_supporters = (
+    SELECT count(*) FROM donations d
+    WHERE d.paid_at - d.paid_at % 86400 = donations_daily.day AND d.currency = donations_daily.currency
+      AND d.frequency = donations_daily.frequency AND d.supporter_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM donations e WHERE e.supporter_id = d.supporter_id
+                      AND (e.paid_at < d.paid_at OR (e.paid_at = d.paid_at AND e.id < d.id))));
+
+-- +goose StatementBegin
+CREATE TRIGGER donations_new_supporter_linked AFTER UPDATE OF supporter_id ON donations
+WHEN OLD.supporter_id IS NULL AND NEW.supporter_id IS NOT NULL BEGIN
+    UPDATE donations_daily SET new_supporters = new_supporters - 1
+    WHERE (day, currency, frequency) = (
+        SELECT paid_at - paid_at % 86400, currency, frequency FROM donations INDEXED BY donations_supporter_paid
+        WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+      AND NEW.supporter_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = NEW.supporter_id AND id <> NEW.id
+                        AND (paid_at < NEW.paid_at OR (paid_at = NEW.paid_at AND id < NEW.id)));
+    UPDATE donations_daily SET new_supporters = new_supporters + 1
+    WHERE day = NEW.paid_at - NEW.paid_at % 86400 AND currency = NEW.currency AND frequency = NEW.frequency
+      AND NEW.supporter_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = NEW.supporter_id AND id <> NEW.id
+                        AND (paid_at < NEW.paid_at OR (paid_at = NEW.paid_at AND id < NEW.id)));
+END;
+-- +goose StatementEnd
+
+-- Recurring revenue over time: each subscription adds itself on the day it started and takes
+-- itself away on the day it was cancelled, so the revenue live at any moment is a sum over a few
+-- rows a day of history, not over every subscription. Subscriptions whose first payment never
+-- went through (incomplete) never count.
+CREATE TABLE subscriptions_daily (
+    day           INTEGER NOT NULL,
+    currency      TEXT NOT NULL,
+    frequency     TEXT NOT NULL,
+    subscriptions INTEGER NOT NULL DEFAULT 0, -- change in the number live
+    amount        INTEGER NOT NULL DEFAULT 0, -- change in the sum of their amounts
+    PRIMARY KEY (day, currency, frequency)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+SELECT day, currency, frequency, sum(n), sum(a) FROM (
+    SELECT started_at - started_at % 86400 AS day, currency, frequency, 1 AS n, amount AS a FROM subscriptions
+    WHERE started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired')
+    UNION ALL
+    SELECT canceled_at - canceled_at % 86400, currency, frequency, -1, -amount FROM subscriptions
+    WHERE canceled_at IS NOT NULL AND started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired')
+) GROUP BY day, currency, frequency;
+
+-- +goose StatementBegin
+CREATE TRIGGER subscriptions_rollup_insert AFTER INSERT ON subscriptions BEGIN
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT NEW.started_at - NEW.started_at % 86400, NEW.currency, NEW.frequency, 1, 1 * NEW.amount
+    WHERE NEW.started_at IS NOT NULL AND NEW.started_at IS NOT NULL AND NEW.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT NEW.canceled_at - NEW.canceled_at % 86400, NEW.currency, NEW.frequency, -1, -1 * NEW.amount
+    WHERE NEW.canceled_at IS NOT NULL AND NEW.started_at IS NOT NULL AND NEW.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER subscriptions_rollup_update AFTER UPDATE OF started_at, canceled_at, status, amount, currency, frequency
+ON subscriptions BEGIN
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT OLD.started_at - OLD.started_at % 86400, OLD.currency, OLD.frequency, -1, -1 * OLD.amount
+    WHERE OLD.started_at IS NOT NULL AND OLD.started_at IS NOT NULL AND OLD.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT OLD.canceled_at - OLD.canceled_at % 86400, OLD.currency, OLD.frequency, 1, 1 * OLD.amount
+    WHERE OLD.canceled_at IS NOT NULL AND OLD.started_at IS NOT NULL AND OLD.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT NEW.started_at - NEW.started_at % 86400, NEW.currency, NEW.frequency, 1, 1 * NEW.amount
+    WHERE NEW.started_at IS NOT NULL AND NEW.started_at IS NOT NULL AND NEW.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT NEW.canceled_at - NEW.canceled_at % 86400, NEW.currency, NEW.frequency, -1, -1 * NEW.amount
+    WHERE NEW.canceled_at IS NOT NULL AND NEW.started_at IS NOT NULL AND NEW.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER subscriptions_rollup_delete AFTER DELETE ON subscriptions BEGIN
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT OLD.started_at - OLD.started_at % 86400, OLD.currency, OLD.frequency, -1, -1 * OLD.amount
+    WHERE OLD.started_at IS NOT NULL AND OLD.started_at IS NOT NULL AND OLD.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+    INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+    SELECT OLD.canceled_at - OLD.canceled_at % 86400, OLD.currency, OLD.frequency, 1, 1 * OLD.amount
+    WHERE OLD.canceled_at IS NOT NULL AND OLD.started_at IS NOT NULL AND OLD.status NOT IN ('incomplete', 'incomplete_expired')
+    ON CONFLICT (day, currency, frequency) DO UPDATE SET
+        subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount;
+END;
+-- +goose StatementEnd
+
+-- Checkouts per day, article and campaign, for the funnel and the reminders' conversions.
+CREATE TABLE checkouts_daily (
+    day           INTEGER NOT NULL,
+    article       TEXT NOT NULL,
+    campaign      TEXT NOT NULL,
+    checkouts     INTEGER NOT NULL DEFAULT 0,
+    paid          INTEGER NOT NULL DEFAULT 0,
+    reminder      INTEGER NOT NULL DEFAULT 0, -- reached from a reminder e-mail
+    reminder_paid INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, article, campaign)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO checkouts_daily
+SELECT created_at - created_at % 86400, article, campaign, count(*), sum(status = 'paid'), sum(source = 'reminder'),
+       sum(source = 'reminder' AND status = 'paid')
+FROM checkouts GROUP BY 1, 2, 3;
+
+-- +goose StatementBegin
+CREATE TRIGGER checkouts_rollup_insert AFTER INSERT ON checkouts BEGIN
+    INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
+    VALUES (NEW.created_at - NEW.created_at % 86400, NEW.article, NEW.campaign, 1, 1 * (NEW.status = 'paid'),
+            1 * (NEW.source = 'reminder'), 1 * (NEW.source = 'reminder' AND NEW.status = 'paid'))
+    ON CONFLICT (day, article, campaign) DO UPDATE SET
+        checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
+        reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER checkouts_rollup_update AFTER UPDATE OF created_at, article, campaign, status, source ON checkouts BEGIN
+    INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
+    VALUES (OLD.created_at - OLD.created_at % 86400, OLD.article, OLD.campaign, -1, -1 * (OLD.status = 'paid'),
+            -1 * (OLD.source = 'reminder'), -1 * (OLD.source = 'reminder' AND OLD.status = 'paid'))
+    ON CONFLICT (day, article, campaign) DO UPDATE SET
+        checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
+        reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid;
+    INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
+    VALUES (NEW.created_at - NEW.created_at % 86400, NEW.article, NEW.campaign, 1, 1 * (NEW.status = 'paid'),
+            1 * (NEW.source = 'reminder'), 1 * (NEW.source = 'reminder' AND NEW.status = 'paid'))
+    ON CONFLICT (day, article, campaign) DO UPDATE SET
+        checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
+        reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER checkouts_rollup_delete AFTER DELETE ON checkouts BEGIN
+    INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
+    VALUES (OLD.created_at - OLD.created_at % 86400, OLD.article, OLD.campaign, -1, -1 * (OLD.status = 'paid'),
+            -1 * (OLD.source = 'reminder'), -1 * (OLD.source = 'reminder' AND OLD.status = 'paid'))
+    ON CONFLICT (day, article, campaign) DO UPDATE SET
+        checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
+        reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid;
+END;
+-- +goose StatementEnd
+
+-- Cancellations in a period; a moment's live subscriptions (canceled_at IS NULL, or cancelled
+-- after it) when a report needs the rows themselves. (canceled_at IS NULL) plus those cancelled
 -- after it; cancellations in a period.
 CREATE INDEX subscriptions_life ON subscriptions (canceled_at, started_at, currency, frequency, amount, status);
-CREATE INDEX subscriptions_started ON subscriptions (started_at, currency, frequency, amount, canceled_at, status);
-CREATE INDEX checkouts_report ON checkouts (created_at, article, campaign, status, source);
 CREATE INDEX deferrals_report ON deferrals (created_at, choice, reminder_status);
 CREATE INDEX deferrals_email ON deferrals (email) WHERE email IS NOT NULL;
 CREATE INDEX stripe_events_type ON stripe_events (type, created, object_id);
 
 -- +goose Down
-DROP INDEX donations_supporter_currency;
+DROP TRIGGER checkouts_rollup_delete;
+DROP TRIGGER checkouts_rollup_update;
+DROP TRIGGER checkouts_rollup_insert;
+DROP TABLE checkouts_daily;
+DROP TRIGGER subscriptions_rollup_delete;
+DROP TRIGGER subscriptions_rollup_update;
+DROP TRIGGER subscriptions_rollup_insert;
+DROP TABLE subscriptions_daily;
+DROP TRIGGER donations_new_supporter_linked;
+DROP INDEX donations_supporter_paid;
 DROP TRIGGER donations_rollup_delete;
 DROP TRIGGER donations_rollup_update;
 DROP TRIGGER donations_rollup_insert;
@@ -171,8 +361,6 @@ DROP TABLE donations_daily;
 DROP INDEX stripe_events_type;
 DROP INDEX deferrals_email;
 DROP INDEX deferrals_report;
-DROP INDEX checkouts_report;
-DROP INDEX subscriptions_started;
 DROP INDEX subscriptions_life;
 DROP TABLE audit_log;
 DROP TABLE login_attempts;

@@ -113,15 +113,11 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		return nil, err
 	}
 
-	// New supporters: first seen in the period, each counted once, under a currency they gave in
-	// (the alphabetically first for the rare one who gave in several): one index probe each on
-	// donations_supporter_currency.
+	// New supporters: those whose first donation fell in the period, in its currency (kept by
+	// the rollup's triggers).
 	rows, err = db.read.QueryContext(ctx, `
-		SELECT c, count(*) FROM (
-			SELECT (SELECT currency FROM donations INDEXED BY donations_supporter_currency
-			        WHERE supporter_id = s.id LIMIT 1) AS c
-			FROM supporters s WHERE s.created_at >= ? AND s.created_at < ?)
-		WHERE c IS NOT NULL GROUP BY c`, from, to)
+		SELECT currency, sum(new_supporters) FROM donations_daily WHERE day >= ? AND day < ?
+		GROUP BY currency`, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +128,9 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		if err := rows.Scan(&c, &n); err != nil {
 			return nil, err
 		}
-		get(c).NewSupporters = n
+		if n != 0 {
+			get(c).NewSupporters = n
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -178,22 +176,12 @@ type live struct {
 // gifts make $1 of MRR rather than twelve times a rounded-down cent.
 func (l live) mrr() int64 { return l.monthlySum + l.annualSum/12 }
 
-// subscriptionLive is the rule for "live at t": started by t, not cancelled by t, and not a
-// subscription whose first payment never went through.
-const subscriptionLive = `started_at <= ? AND status NOT IN ('incomplete', 'incomplete_expired')`
-
-// liveSubscriptions returns the recurring revenue live at t, per currency. It reads the
-// subscriptions not cancelled yet and those cancelled after t: both ranges of subscriptions_life,
-// neither growing with cancelled history.
+// liveSubscriptions returns the recurring revenue live at t (a day's start), per currency: the
+// sum of the starts and cancellations of every day before t, a few rows a day of history.
 func (db *DB) liveSubscriptions(ctx context.Context, t time.Time) (map[pledge.Currency]*live, error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, frequency, count(*), sum(amount) FROM (
-			SELECT currency, frequency, amount FROM subscriptions INDEXED BY subscriptions_life
-			WHERE canceled_at IS NULL AND `+subscriptionLive+`
-			UNION ALL
-			SELECT currency, frequency, amount FROM subscriptions INDEXED BY subscriptions_life
-			WHERE canceled_at > ? AND `+subscriptionLive+`
-		) GROUP BY currency, frequency`, t.Unix(), t.Unix(), t.Unix())
+		SELECT currency, frequency, sum(subscriptions), sum(amount) FROM subscriptions_daily
+		WHERE day < ? GROUP BY currency, frequency`, t.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +194,9 @@ func (db *DB) liveSubscriptions(ctx context.Context, t time.Time) (map[pledge.Cu
 		var sum int64
 		if err := rows.Scan(&c, &f, &n, &sum); err != nil {
 			return nil, err
+		}
+		if n == 0 && sum == 0 {
+			continue
 		}
 		l, ok := out[c]
 		if !ok {
@@ -272,17 +263,15 @@ func (db *DB) dailyMoney(ctx context.Context, p pledge.Period) (map[pledge.Curre
 	return out, rows.Err()
 }
 
-// mrrSeries returns MRR at the end of each day of p, per currency: the MRR live at the start,
-// then the starts and cancellations of the period applied day by day.
+// mrrSeries returns MRR at the end of each day of p, per currency: what was live at the start,
+// then each day's starts and cancellations.
 func (db *DB) mrrSeries(ctx context.Context, p pledge.Period) (map[pledge.Currency][]pledge.MRRPoint, error) {
-	start, err := db.liveSubscriptions(ctx, p.From.Add(-time.Second))
+	start, err := db.liveSubscriptions(ctx, p.From)
 	if err != nil {
 		return nil, err
 	}
 	n := p.Days()
-	type deltas struct {
-		monthly, annual []int64
-	}
+	type deltas struct{ monthly, annual []int64 }
 	ds := map[pledge.Currency]*deltas{}
 	get := func(c pledge.Currency) *deltas {
 		d, ok := ds[c]
@@ -295,9 +284,23 @@ func (db *DB) mrrSeries(ctx context.Context, p pledge.Period) (map[pledge.Curren
 	for c := range start {
 		get(c)
 	}
-	apply := func(c pledge.Currency, f pledge.Frequency, i int, amount int64) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT day, currency, frequency, amount FROM subscriptions_daily
+		WHERE day >= ? AND day < ? AND amount <> 0`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t, amount int64
+		var c pledge.Currency
+		var f pledge.Frequency
+		if err := rows.Scan(&t, &c, &f, &amount); err != nil {
+			return nil, err
+		}
+		i := dayIndex(p, t)
 		if i < 0 || i >= n {
-			return
+			continue
 		}
 		d := get(c)
 		if f == pledge.Annual {
@@ -305,44 +308,6 @@ func (db *DB) mrrSeries(ctx context.Context, p pledge.Period) (map[pledge.Curren
 		} else {
 			d.monthly[i] += amount
 		}
-	}
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT started_at, currency, frequency, amount FROM subscriptions INDEXED BY subscriptions_started
-		WHERE started_at >= ? AND started_at < ? AND status NOT IN ('incomplete', 'incomplete_expired')`,
-		p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t, amount int64
-		var c pledge.Currency
-		var f pledge.Frequency
-		if err := rows.Scan(&t, &c, &f, &amount); err != nil {
-			return nil, err
-		}
-		apply(c, f, dayIndex(p, t), amount)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = db.read.QueryContext(ctx, `
-		SELECT canceled_at, currency, frequency, amount FROM subscriptions INDEXED BY subscriptions_life
-		WHERE canceled_at >= ? AND canceled_at < ? AND started_at < canceled_at
-		  AND status NOT IN ('incomplete', 'incomplete_expired')`,
-		p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t, amount int64
-		var c pledge.Currency
-		var f pledge.Frequency
-		if err := rows.Scan(&t, &c, &f, &amount); err != nil {
-			return nil, err
-		}
-		apply(c, f, dayIndex(p, t), -amount)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -397,9 +362,8 @@ func (db *DB) funnel(ctx context.Context, p pledge.Period, d *pledge.Dashboard) 
 		return err
 	}
 	rows, err = db.read.QueryContext(ctx, `
-		SELECT article, campaign, count(*), coalesce(sum(status = 'paid'), 0)
-		FROM checkouts INDEXED BY checkouts_report
-		WHERE created_at >= ? AND created_at < ? GROUP BY article, campaign`, p.From.Unix(), p.To.Unix())
+		SELECT article, campaign, sum(checkouts), sum(paid) FROM checkouts_daily
+		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p.From.Unix(), p.To.Unix())
 	if err != nil {
 		return err
 	}
@@ -539,8 +503,8 @@ func (db *DB) deferralStats(ctx context.Context, p pledge.Period) (pledge.Deferr
 		return d, err
 	}
 	err = db.read.QueryRowContext(ctx, `
-		SELECT count(*), coalesce(sum(status = 'paid'), 0) FROM checkouts INDEXED BY checkouts_report
-		WHERE created_at >= ? AND created_at < ? AND source = 'reminder'`, from, to).Scan(
+		SELECT coalesce(sum(reminder), 0), coalesce(sum(reminder_paid), 0) FROM checkouts_daily
+		WHERE day >= ? AND day < ?`, from, to).Scan(
 		&d.ReminderCheckouts, &d.ReminderPaid)
 	return d, err
 }
