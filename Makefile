@@ -6,8 +6,11 @@ BIN           := $(CURDIR)/bin
 STRIPE_MOCK   := github.com/stripe/stripe-mock@v0.203.0
 MAILPIT       := github.com/axllent/mailpit@v1.33.1
 DEMO_ADDR     ?= 127.0.0.1:8080
+DEMO_PORT     := $(lastword $(subst :, ,$(DEMO_ADDR)))
 MOCK_PORT     ?= 12111
 MOCK_TLS_PORT ?= 12112
+SMTP_PORT     ?= 1025
+MAILBOX_PORT  ?= 8025
 
 .PHONY: all build run test vet tools chromium clean
 
@@ -35,20 +38,25 @@ chromium:
 		echo "NOTE: chromium is not installed; browser tests will skip. Install it with: sudo apt-get install chromium"; \
 	fi
 
-# The demo: stripe-mock on loopback, Pledge in demo mode with SQLite in ./var. Ctrl-C stops both.
+# The demo: stripe-mock and mailpit on loopback, Pledge in demo mode with SQLite in ./var.
+# Ctrl-C stops all three.
 run: build tools
 	@mkdir -p var
 	@$(BIN)/stripe-mock -http-addr 127.0.0.1:$(MOCK_PORT) -https-addr 127.0.0.1:$(MOCK_TLS_PORT) >var/stripe-mock.log 2>&1 & \
 	mock=$$!; \
-	trap 'kill $$mock 2>/dev/null; wait $$mock 2>/dev/null' EXIT; \
+	$(BIN)/mailpit --smtp 127.0.0.1:$(SMTP_PORT) --listen 127.0.0.1:$(MAILBOX_PORT) --smtp-disable-rdns >var/mailpit.log 2>&1 & \
+	mailpit=$$!; \
+	trap 'kill $$mock $$mailpit 2>/dev/null; wait $$mock $$mailpit 2>/dev/null' EXIT; \
 	trap 'exit 0' INT TERM; \
 	echo ""; \
-	echo "  Pledge demo: http://localhost:$${DEMO_ADDR##*:}  (sample article: http://localhost:$${DEMO_ADDR##*:}/demo/article)"; \
-	echo "  stripe-mock on 127.0.0.1:$(MOCK_PORT); Ctrl-C stops both."; \
+	echo "  Pledge demo:     http://localhost:$(DEMO_PORT)   (sample article: http://localhost:$(DEMO_PORT)/demo/article)"; \
+	echo "  Reminder e-mail: http://127.0.0.1:$(MAILBOX_PORT)   (mailpit's inbox)"; \
+	echo "  stripe-mock on 127.0.0.1:$(MOCK_PORT). Ctrl-C stops everything."; \
 	echo ""; \
 	PLEDGE_DEMO=1 PLEDGE_ADDR=$(DEMO_ADDR) PLEDGE_DB=./var/pledge.db \
-	PLEDGE_BASE_URL=http://localhost:$${DEMO_ADDR##*:} \
+	PLEDGE_BASE_URL=http://localhost:$(DEMO_PORT) \
 	STRIPE_API_BASE=http://127.0.0.1:$(MOCK_PORT) \
+	PLEDGE_SMTP_URL=smtp://127.0.0.1:$(SMTP_PORT) PLEDGE_MAIL_FROM="Pledge demo <support@localhost>" \
 	$(BIN)/pledge serve
 
 vet:

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -29,6 +30,7 @@ type Config struct {
 	DonateLimit    string
 	RemindLimit    string
 	StaffIdle      string
+	PromptViewCap  string
 
 	SMTPURL  string
 	MailFrom string
@@ -62,6 +64,7 @@ var envNames = []struct {
 	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
 	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
+	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
 	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
 	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
 	{"STRIPE_SECRET_KEY", func(c *Config) *string { return &c.StripeSecretKey }, "Stripe secret key"},
@@ -72,12 +75,13 @@ var envNames = []struct {
 // DefaultConfig returns the defaults of DESIGN.md's table.
 func DefaultConfig() Config {
 	return Config{
-		Addr:        ":8080",
-		DB:          "./var/pledge.db",
-		BaseURL:     "http://localhost:8080",
-		DonateLimit: "10/10m",
-		RemindLimit: "30/10m",
-		StaffIdle:   "12h",
+		Addr:          ":8080",
+		DB:            "./var/pledge.db",
+		BaseURL:       "http://localhost:8080",
+		DonateLimit:   "10/10m",
+		RemindLimit:   "30/10m",
+		StaffIdle:     "12h",
+		PromptViewCap: "4/720h",
 	}
 }
 
@@ -114,7 +118,7 @@ func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
 // problem is returned as a *ConfigError naming its variable.
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(u.Host, ":") || u.RawQuery != "" || u.Fragment != "" {
 		return &ConfigError{"PLEDGE_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL such as https://support.news.example", c.BaseURL)}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -173,7 +177,7 @@ func (c *Config) Validate() error {
 			c.embedOrigins = append(c.embedOrigins, origin)
 		}
 	}
-	for _, l := range []struct{ name, v string }{{"PLEDGE_DONATE_LIMIT", c.DonateLimit}, {"PLEDGE_REMIND_LIMIT", c.RemindLimit}} {
+	for _, l := range []struct{ name, v string }{{"PLEDGE_DONATE_LIMIT", c.DonateLimit}, {"PLEDGE_REMIND_LIMIT", c.RemindLimit}, {"PLEDGE_PROMPT_VIEW_CAP", c.PromptViewCap}} {
 		if _, _, err := ParseLimit(l.v); err != nil {
 			return &ConfigError{l.name, err.Error()}
 		}
@@ -186,6 +190,14 @@ func (c *Config) Validate() error {
 			return &ConfigError{"PLEDGE_SMTP_URL", "required when PLEDGE_MAIL_FROM is set"}
 		}
 		return &ConfigError{"PLEDGE_MAIL_FROM", "required when PLEDGE_SMTP_URL is set"}
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
+			return &ConfigError{"PLEDGE_SMTP_URL", "must look like smtp://host:port or smtps://user:pass@host:port"}
+		}
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			return &ConfigError{"PLEDGE_MAIL_FROM", "must be an address such as \"Newsroom <support@news.example>\""}
+		}
 	}
 	if c.ConfigFile != "" {
 		if _, err := os.Stat(c.ConfigFile); err != nil {

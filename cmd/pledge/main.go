@@ -28,6 +28,8 @@ Commands:
              staff disable EMAIL
   erase      erase EMAIL: anonymise a supporter, keeping amounts and dates
   seed       seed --donations N: realistic demo and benchmark data
+  reminders send [--now RFC3339]
+             send the reminder e-mails that are due (serve also does this every minute)
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -70,6 +72,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runErase(ctx, env, rest)
 	case "seed":
 		err = runSeed(ctx, env, rest)
+	case "reminders":
+		err = runReminders(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/mail"
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/web"
@@ -23,6 +24,8 @@ type Main struct {
 	DB     *sqlite.DB
 	Server *server.Server
 	Stripe *billing.Client
+	// Reminders sends due reminder e-mails on a timer while serving; nil without SMTP.
+	Reminders *mail.Reminders
 
 	env      *Env
 	listener net.Listener
@@ -37,12 +40,16 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.DB.Open(ctx); err != nil {
 		return err
 	}
-	secret := []byte(cfg.Secret)
-	if len(secret) == 0 {
-		var err error
-		if secret, err = m.DB.Secret(ctx); err != nil {
-			return fmt.Errorf("signing secret: %w", err)
-		}
+	secret, err := signingSecret(ctx, cfg, m.DB)
+	if err != nil {
+		return err
+	}
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		return &ConfigError{"PLEDGE_SMTP_URL", err.Error()}
+	}
+	if mailer != nil {
+		m.Reminders = newReminders(cfg, m.DB, mailer, secret, m.env)
 	}
 	if cfg.Demo && len(cfg.webhookSecrets) == 0 {
 		// The demo signs its own events; a fresh secret per run is enough.
@@ -57,9 +64,10 @@ func (m *Main) Open(ctx context.Context) error {
 		Retries:   2,
 		Logger:    m.env.Logger,
 	})
-	org := "Pledge demo newsroom"
+	org := cfg.orgName()
 	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
 	remindN, remindPer, _ := ParseLimit(cfg.RemindLimit)
+	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
 		Org:            org,
@@ -70,6 +78,8 @@ func (m *Main) Open(ctx context.Context) error {
 		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
 		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
 		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
+		MailEnabled:    mailer != nil,
+		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err
@@ -77,6 +87,12 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Ready = m.DB.Ready
 	srv.Checkouts = m.DB
 	srv.Staff, srv.Reports, srv.Supporters = m.DB, m.DB, m.DB
+	srv.Deferrals = m.DB
+	srv.Manage = m.DB
+	srv.Portal = m.Stripe
+	if mailer != nil {
+		srv.SendManageLink = manageLinkSender(mailer)
+	}
 	m.Server = srv
 
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -100,6 +116,14 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 func (m *Main) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.http.Serve(m.listener) }()
+	if m.Reminders != nil {
+		// The reminder timer stops with ctx and finishes its round first, so no claim is left
+		// behind by a clean shutdown.
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { m.Reminders.Run(rctx, reminderInterval); close(done) }()
+		defer func() { stop(); <-done }()
+	}
 	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:
@@ -112,6 +136,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err := m.http.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	m.Server.Wait() // e-mails that requests started in the background
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

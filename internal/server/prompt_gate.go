@@ -1,11 +1,75 @@
 package server
 
-import "github.com/labstack/echo/v4"
+import (
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// The view cap's default: the prompt shows at most 4 times in 30 days, then stays quiet until the
+// window that began with the first of those views ends.
+const (
+	defaultViewCap    = 4
+	defaultViewWindow = 30 * 24 * time.Hour
+)
+
+// viewCap returns the configured view cap, or the default; a negative N switches it off.
+func (s *Server) viewCap() Limit {
+	if s.cfg.PromptViewCap.N == 0 {
+		return Limit{N: defaultViewCap, Per: defaultViewWindow}
+	}
+	return s.cfg.PromptViewCap
+}
 
 // promptSilenced reports whether GET /prompt should answer 204 for this reader: a valid deferral
 // or supporter cookie, or past the view cap. It reads signed cookies only: no database on the
-// prompt's hot path. (The remind-me-later work fills in the rules.)
+// prompt's hot path. A tampered or expired cookie reads as absent. It never counts a view: the
+// prompt handler calls countPromptView when it does show the prompt.
 func (s *Server) promptSilenced(c echo.Context) bool {
-	_ = c
-	return false
+	if _, ok := s.readSigned(c, cookieDeferral); ok {
+		return true
+	}
+	if _, ok := s.readSigned(c, cookieSupporter); ok {
+		return true
+	}
+	capacity := s.viewCap()
+	if capacity.N < 0 {
+		return false
+	}
+	n, _, ok := s.promptViews(c)
+	return ok && n >= capacity.N
+}
+
+// countPromptView counts one showing of the prompt in the signed view-count cookie. The window
+// starts with the first counted view and does not slide: the cookie keeps its first expiry.
+func (s *Server) countPromptView(c echo.Context) {
+	capacity := s.viewCap()
+	if capacity.N < 0 {
+		return
+	}
+	n, exp, ok := s.promptViews(c)
+	if !ok {
+		n, exp = 0, time.Now().Add(capacity.Per)
+	}
+	s.setSigned(c, cookieViews, strconv.Itoa(n+1), exp)
+}
+
+// promptViews reads the view-count cookie: the count and when its window ends.
+func (s *Server) promptViews(c echo.Context) (n int, expires time.Time, ok bool) {
+	ck, err := c.Cookie(cookieViews)
+	if err != nil {
+		return 0, time.Time{}, false
+	}
+	v, ok := s.verify(cookieViews, ck.Value, time.Now())
+	if !ok {
+		return 0, time.Time{}, false
+	}
+	n, err = strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, time.Time{}, false
+	}
+	// verify checked the expiry; read it back to keep the window fixed.
+	exp, _ := signedExpiry(ck.Value)
+	return n, exp, true
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,6 +38,15 @@ type Config struct {
 	RemindLimit Limit
 	// StripeLive links the staff pages to Stripe's live dashboard instead of its test one.
 	StripeLive bool
+	// MailEnabled is whether e-mail is configured; without it /remind offers no e-mail field.
+	MailEnabled bool
+	// PromptViewCap silences the prompt after N showings within Per (default 4 in 30 days;
+	// a negative N switches the cap off). RemindEmailLimit limits POST /remind per e-mail address
+	// (default 5 an hour).
+	PromptViewCap    Limit
+	RemindEmailLimit Limit
+	// ManageEmailLimit limits POST /manage per e-mail address (default 5 an hour).
+	ManageEmailLimit Limit
 }
 
 // Secure reports whether the service is served over https, which switches on HSTS and Secure
@@ -63,12 +73,21 @@ type Server struct {
 	Staff      pledge.StaffService
 	Reports    pledge.ReportService
 	Supporters pledge.SupporterService
+	// Deferrals stores "Remind me later" and cancels reminder e-mails.
+	Deferrals pledge.DeferralService
+	// Manage finds supporters for /manage and spends its single-use links; Portal creates Stripe
+	// billing-portal sessions; SendManageLink e-mails a supporter their links (nil without SMTP).
+	Manage         pledge.ManageService
+	Portal         pledge.PortalService
+	SendManageLink func(ctx context.Context, to, manageURL, cancelURL string) error
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool
+	// background tracks work that outlives its request (the /manage e-mails); see Wait.
+	background sync.WaitGroup
 }
 
 // New builds the server from its configuration and the web files (web.FS, or os.DirFS("web") in
@@ -146,6 +165,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
 	s.registerStaffRoutes(e)
+	s.registerRemindRoutes(e)
+	s.registerManageRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
@@ -208,6 +229,10 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			switch p := c.Request().URL.Path; {
 			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
 				p == "/healthz", p == "/readyz", p == "/metrics", p == "/embed.js":
+				return true
+			case p == "/reminders/unsubscribe":
+				// Its signed token authorises it, and mail clients' one-click POST (RFC 8058)
+				// carries no CSRF token.
 				return true
 			}
 			return false

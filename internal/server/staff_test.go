@@ -367,7 +367,6 @@ func TestViewerCannotSeeReadersData(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string { return pledge.FormatMinor(n, 0) }
 
 func TestAdminErasesWithConfirmation(t *testing.T) {
 	e := newStaffEnv(t, "http://localhost")

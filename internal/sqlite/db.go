@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -35,6 +36,12 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	migr  fs.FS
+
+	group       chan *groupWrite
+	groupMu     sync.RWMutex
+	groupClosed bool
+	closing     chan struct{}
+	groupDone   chan struct{}
 }
 
 // NewDB returns a store for the SQLite file at path. Call Open before use.
@@ -88,11 +95,28 @@ func (db *DB) Open(ctx context.Context) error {
 	n := max(4, 2*runtime.NumCPU())
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
-	return db.read.PingContext(ctx)
+	if err := db.read.PingContext(ctx); err != nil {
+		return err
+	}
+	db.group = make(chan *groupWrite, maxGroup)
+	db.closing = make(chan struct{})
+	db.groupDone = make(chan struct{})
+	go db.runGroupCommit()
+	return nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.groupMu.Lock()
+	if db.closing != nil && !db.groupClosed {
+		db.groupClosed = true
+		close(db.closing)
+		db.groupMu.Unlock()
+		<-db.groupDone
+	} else {
+		db.groupClosed = true
+		db.groupMu.Unlock()
+	}
 	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.Close())

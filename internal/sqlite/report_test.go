@@ -8,16 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-func openTestDB(t testing.TB) *DB {
-	t.Helper()
-	db := NewDB(t.TempDir() + "/pledge.db")
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 func at(s string) int64 {
 	t, err := time.Parse("2006-01-02 15:04:05", s)
 	if err != nil {

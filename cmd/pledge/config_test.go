@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     func(string) string
+		wantVar string // "" when valid
+	}{
+		{"demo needs no keys", env("PLEDGE_DEMO", "1"), ""},
+		{"test keys", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_a"), ""},
+		{"rotation", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b"), ""},
+		{"missing secret key", env("STRIPE_WEBHOOK_SECRET", "whsec_a"), "STRIPE_SECRET_KEY"},
+		{"live key in demo", env("PLEDGE_DEMO", "1", "STRIPE_SECRET_KEY", "sk_live_x"), "PLEDGE_DEMO"},
+		{"malformed base URL", env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "support.news.example"), "PLEDGE_BASE_URL"},
+		{"base URL with an empty port", env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "http://localhost:"), "PLEDGE_BASE_URL"},
+		{"base URL with a query", env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "https://x.example/?a=1"), "PLEDGE_BASE_URL"},
+		{"missing webhook secret", env("STRIPE_SECRET_KEY", "sk_test_x"), "STRIPE_WEBHOOK_SECRET"},
+		{"bad webhook secret", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "nope"), "STRIPE_WEBHOOK_SECRET"},
+		{"bad key", env("PLEDGE_DEMO", "1", "STRIPE_SECRET_KEY", "pk_test_x"), "STRIPE_SECRET_KEY"},
+		{"short secret", env("PLEDGE_DEMO", "1", "PLEDGE_SECRET", "short"), "PLEDGE_SECRET"},
+		{"bad proxy", env("PLEDGE_DEMO", "1", "PLEDGE_TRUSTED_PROXIES", "10.0.0.1"), "PLEDGE_TRUSTED_PROXIES"},
+		{"bad origin", env("PLEDGE_DEMO", "1", "PLEDGE_EMBED_ORIGINS", "news.example"), "PLEDGE_EMBED_ORIGINS"},
+		{"bad limit", env("PLEDGE_DEMO", "1", "PLEDGE_DONATE_LIMIT", "10 per minute"), "PLEDGE_DONATE_LIMIT"},
+		{"smtp without from", env("PLEDGE_DEMO", "1", "PLEDGE_SMTP_URL", "smtp://localhost:1025"), "PLEDGE_MAIL_FROM"},
+		{"bad addr", env("PLEDGE_DEMO", "1", "PLEDGE_ADDR", "8080"), "PLEDGE_ADDR"},
+		{"bad API base", env("PLEDGE_DEMO", "1", "STRIPE_API_BASE", "localhost:12111"), "STRIPE_API_BASE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := ConfigFromEnv(tt.env)
+			err := cfg.Validate()
+			var ce *ConfigError
+			switch {
+			case tt.wantVar == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantVar != "" && !errors.As(err, &ce):
+				t.Fatalf("error = %v, want a ConfigError naming %s", err, tt.wantVar)
+			case tt.wantVar != "" && ce.Var != tt.wantVar:
+				t.Fatalf("error names %s (%v), want %s", ce.Var, ce, tt.wantVar)
+			}
+		})
+	}
+}
+
+func TestConfigDerived(t *testing.T) {
+	cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "https://support.news.example/",
+		"PLEDGE_EMBED_ORIGINS", "https://news.example, https://www.news.example/", "PLEDGE_TRUSTED_PROXIES", "10.0.0.0/8"))
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.embedOrigins, []string{"https://support.news.example", "https://news.example", "https://www.news.example"}; !slices.Equal(got, want) {
+		t.Errorf("embed origins = %v, want %v", got, want)
+	}
+	if cfg.baseURL.String() != "https://support.news.example" {
+		t.Errorf("base URL = %q", cfg.baseURL)
+	}
+	if len(cfg.trustedProxies) != 1 {
+		t.Errorf("trusted proxies = %v", cfg.trustedProxies)
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	var stderr strings.Builder
+	e := &Env{Stderr: &stderr, Getenv: env("PLEDGE_DEMO", "1", "PLEDGE_ADDR", ":9000")}
+	cfg, _, err := loadConfig(e, "serve", []string{"-addr", "127.0.0.1:9100", "-base-url", "https://x.example"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9100" || cfg.BaseURL != "https://x.example" {
+		t.Errorf("flags did not override: %+v", cfg)
+	}
+}
+
+// TestDockerComposeAgreesWithConfig keeps docker-compose.yml honest: its services exist, every
+// variable it gives Pledge is one Config reads, and the addresses point at the services.
+func TestDockerComposeAgreesWithConfig(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Build       any               `yaml:"build"`
+			Ports       []string          `yaml:"ports"`
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &compose); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pledge", "stripe-mock", "mailpit"} {
+		if _, ok := compose.Services[name]; !ok {
+			t.Fatalf("docker-compose.yml has no %s service", name)
+		}
+	}
+	known := map[string]bool{"PLEDGE_DEMO": true}
+	for _, e := range envNames {
+		known[e.Name] = true
+	}
+	p := compose.Services["pledge"]
+	for k := range p.Environment {
+		if !known[k] {
+			t.Errorf("docker-compose.yml sets %s, which Config does not read", k)
+		}
+	}
+	cfg := ConfigFromEnv(func(k string) string { return p.Environment[k] })
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the compose environment does not validate: %v", err)
+	}
+	_, port, _ := strings.Cut(cfg.Addr, ":")
+	if !slices.Contains(p.Ports, port+":"+port) {
+		t.Errorf("pledge listens on %s but publishes %v", cfg.Addr, p.Ports)
+	}
+	if want := "http://stripe-mock:12111"; cfg.StripeAPIBase != want {
+		t.Errorf("STRIPE_API_BASE = %q, want %q (the stripe-mock service)", cfg.StripeAPIBase, want)
+	}
+	if !slices.Contains(compose.Services["stripe-mock"].Ports, "12111:12111") {
+		t.Error("stripe-mock does not publish 12111")
+	}
+	if !strings.Contains(compose.Services["stripe-mock"].Image, "v0.203.0") || !strings.Contains(compose.Services["mailpit"].Image, "v1.33.1") {
+		t.Error("compose images are not at the versions the Makefile pins")
+	}
+	if cfg.SMTPURL != "" && !strings.Contains(cfg.SMTPURL, "mailpit:1025") {
+		t.Errorf("PLEDGE_SMTP_URL = %q, want the mailpit service", cfg.SMTPURL)
+	}
+}

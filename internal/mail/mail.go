@@ -1,0 +1,135 @@
+// Package mail sends Pledge's e-mail over SMTP (github.com/wneessen/go-mail): the reminder
+// e-mails of "Remind me later" and the links that let supporters manage their support.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Config says where and as whom to send.
+type Config struct {
+	// URL is smtp://[user:pass@]host[:port] (STARTTLS when the server offers it, port 587 by
+	// default) or smtps://[user:pass@]host[:port] (TLS from the start, port 465 by default).
+	URL string
+	// From is the sender address, e.g. "Newsroom <support@news.example>".
+	From string
+	// Org is the newsroom's name, shown in every e-mail.
+	Org string
+	// BaseURL is the public URL of the service, for links.
+	BaseURL *url.URL
+	// Timeout bounds one connection and delivery; default 30 seconds.
+	Timeout time.Duration
+}
+
+// Message is one e-mail to send.
+type Message struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	Headers map[string]string
+}
+
+// Mailer sends e-mail through one SMTP server.
+type Mailer struct {
+	cfg  Config
+	opts []gomail.Option
+	host string
+}
+
+// New checks the configuration and returns a Mailer. It does not connect yet.
+func New(cfg Config) (*Mailer, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
+		return nil, errors.New("mail: the SMTP URL must look like smtp://host:port or smtps://user:pass@host:port")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
+	port := 587
+	if u.Scheme == "smtps" {
+		port = 465
+		opts = append(opts, gomail.WithSSL())
+	} else {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil {
+			return nil, fmt.Errorf("mail: bad port %q in the SMTP URL", p)
+		}
+	}
+	opts = append(opts, gomail.WithPort(port))
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	}
+	m := gomail.NewMsg()
+	if err := m.From(cfg.From); err != nil {
+		return nil, fmt.Errorf("mail: the sender %q is not an address", cfg.From)
+	}
+	return &Mailer{cfg: cfg, opts: opts, host: u.Hostname()}, nil
+}
+
+// Org is the newsroom's name the mailer signs with.
+func (m *Mailer) Org() string { return m.cfg.Org }
+
+// Send delivers one message in its own SMTP session. A *gomail.SendError tells what failed.
+func (m *Mailer) Send(ctx context.Context, msg *Message) error {
+	g := gomail.NewMsg()
+	if err := g.From(m.cfg.From); err != nil {
+		return err
+	}
+	if err := g.To(msg.To); err != nil {
+		return fmt.Errorf("mail: recipient: %w", err)
+	}
+	g.Subject(msg.Subject)
+	g.SetDate()
+	g.SetMessageID()
+	for k, v := range msg.Headers {
+		g.SetGenHeader(gomail.Header(k), v)
+	}
+	g.SetBodyString(gomail.TypeTextPlain, msg.Text)
+	if msg.HTML != "" {
+		g.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	}
+	c, err := gomail.NewClient(m.host, m.opts...)
+	if err != nil {
+		return fmt.Errorf("mail: client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	defer cancel()
+	return c.DialAndSendWithContext(ctx, g)
+}
+
+// link returns BASE + path (path may carry a query).
+func (m *Mailer) link(path string) string {
+	return m.cfg.BaseURL.String() + path
+}
+
+// SafeError describes a sending error for the log without the recipient's address, which a
+// *gomail.SendError (and the SMTP server's reply inside it) may carry.
+func SafeError(err error) string {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		kind := "permanent"
+		if se.IsTemp() {
+			kind = "temporary"
+		}
+		return fmt.Sprintf("smtp %s failure: %s (code %d)", kind, se.Reason, se.ErrorCode())
+	}
+	var oe *net.OpError
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &oe) {
+		return err.Error() // no address in these: a cancelled send or a connection failure
+	}
+	return "smtp failure (details withheld: they may name the recipient)"
+}

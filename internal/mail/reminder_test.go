@@ -1,0 +1,226 @@
+package mail_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/mail"
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var t0 = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+
+func openDB(t *testing.T, path string, clk *clock) *sqlite.DB {
+	t.Helper()
+	db := sqlite.NewDB(path)
+	db.Now = clk.Now
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newReminders(t *testing.T, q pledge.ReminderQueue, smtpURL string) *mail.Reminders {
+	t.Helper()
+	base, _ := url.Parse("https://support.news.example")
+	m, err := mail.New(mail.Config{URL: smtpURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mail.Reminders{
+		Queue:  q,
+		Mailer: m,
+		UnsubscribeURL: func(id int64) string {
+			return fmt.Sprintf("https://support.news.example/reminders/unsubscribe?token=t%d", id)
+		},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Batch:  3,
+	}
+}
+
+func defer1(t *testing.T, db *sqlite.DB, reader, email string, f pledge.Frequency) *pledge.Deferral {
+	t.Helper()
+	d, err := db.Defer(context.Background(), &pledge.Deferral{ReaderID: reader, Choice: pledge.ChoiceWeek, Email: email,
+		Frequency: f, Article: "https://news.example/story"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestReminderEmailContent(t *testing.T) {
+	ctx := context.Background()
+	mp := testkit.Mailpit(t)
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	d := defer1(t, db, "rd_1", "reader@example.com", pledge.Monthly)
+	rem := newReminders(t, db, mp.SMTPURL)
+
+	clk.Add(8 * 24 * time.Hour)
+	res, err := rem.SendDue(ctx)
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("SendDue = %+v, %v; want 1 sent", res, err)
+	}
+	msgs := mp.WaitMessages(1, 10*time.Second)
+	msg := mp.Message(msgs[0].ID)
+	if len(msg.To) != 1 || msg.To[0].Address != "reader@example.com" {
+		t.Fatalf("to = %+v", msg.To)
+	}
+	if !strings.Contains(msg.Subject, "Daily Bugle") {
+		t.Fatalf("subject %q lacks the newsroom's name", msg.Subject)
+	}
+	unsub := fmt.Sprintf("https://support.news.example/reminders/unsubscribe?token=t%d", d.ID)
+	if got := msg.Header("List-Unsubscribe"); got != "<"+unsub+">" {
+		t.Fatalf("List-Unsubscribe = %q", got)
+	}
+	if got := msg.Header("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
+		t.Fatalf("List-Unsubscribe-Post = %q", got)
+	}
+	links := strings.Join(msg.Links(), "\n")
+	donate := "https://support.news.example/donate?article=https%3A%2F%2Fnews.example%2Fstory&frequency=monthly&utm_source=reminder"
+	for _, want := range []string{donate, unsub, "https://support.news.example/manage"} {
+		if !strings.Contains(links, want) {
+			t.Errorf("HTML links lack %s:\n%s", want, links)
+		}
+		if !strings.Contains(msg.Text, want) {
+			t.Errorf("text part lacks %s", want)
+		}
+	}
+
+	// A second run sends nothing, and the address is gone from the row.
+	if res, err := rem.SendDue(ctx); err != nil || res.Sent != 0 {
+		t.Fatalf("second SendDue = %+v, %v", res, err)
+	}
+	if n := len(mp.Messages()); n != 1 {
+		t.Fatalf("mailpit holds %d messages after a second run, want 1", n)
+	}
+	got, _ := db.FindDeferral(ctx, d.ID)
+	if got.Status != pledge.ReminderSent || got.Email != "" {
+		t.Fatalf("after sending: status %q email %q", got.Status, got.Email)
+	}
+}
+
+// Two senders on the same database (as serve's timer and `pledge reminders send`) deliver every
+// due reminder exactly once between them.
+func TestRemindersTwoSendersAtMostOnce(t *testing.T) {
+	ctx := context.Background()
+	mp := testkit.Mailpit(t)
+	clk := &clock{t: t0}
+	path := filepath.Join(t.TempDir(), "p.db")
+	db1 := openDB(t, path, clk)
+	db2 := openDB(t, path, clk)
+	const n = 12
+	for i := range n {
+		defer1(t, db1, fmt.Sprintf("rd_%d", i), fmt.Sprintf("r%d@example.com", i), "")
+	}
+	clk.Add(8 * 24 * time.Hour)
+	var wg sync.WaitGroup
+	results := make([]mail.Result, 2)
+	for i, db := range []*sqlite.DB{db1, db2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if results[i], err = newReminders(t, db, mp.SMTPURL).SendDue(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := results[0].Sent + results[1].Sent; got != n {
+		t.Fatalf("sent %d+%d, want %d in all", results[0].Sent, results[1].Sent, n)
+	}
+	msgs := mp.WaitMessages(n, 10*time.Second)
+	seen := map[string]int{}
+	for _, m := range msgs {
+		seen[m.To[0].Address]++
+	}
+	for addr, c := range seen {
+		if c != 1 {
+			t.Errorf("%s got %d reminders", addr, c)
+		}
+	}
+	if len(msgs) != n || len(seen) != n {
+		t.Fatalf("%d messages to %d addresses, want %d each", len(msgs), len(seen), n)
+	}
+}
+
+// A sender that crashed between claim and send leaves a claim behind: the next run gives it up
+// (recorded, address erased) instead of sending it, since the first may have sent it already.
+func TestRemindersCrashBetweenClaimAndSend(t *testing.T) {
+	ctx := context.Background()
+	mp := testkit.Mailpit(t)
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	d := defer1(t, db, "rd_1", "crash@example.com", "")
+	clk.Add(8 * 24 * time.Hour)
+	if claimed, err := db.ClaimDueReminders(ctx, "crashed-sender", 10); err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %d %v", len(claimed), err)
+	}
+	rem := newReminders(t, db, mp.SMTPURL)
+	if res, err := rem.SendDue(ctx); err != nil || res.Sent != 0 || res.Stale != 0 {
+		t.Fatalf("within the lease: %+v %v; want nothing sent or given up", res, err)
+	}
+	clk.Add(11 * time.Minute)
+	if res, err := rem.SendDue(ctx); err != nil || res.Sent != 0 || res.Stale != 1 {
+		t.Fatalf("past the lease: %+v %v; want 1 given up, 0 sent", res, err)
+	}
+	if n := len(mp.Messages()); n != 0 {
+		t.Fatalf("mailpit holds %d messages, want 0", n)
+	}
+	got, _ := db.FindDeferral(ctx, d.ID)
+	if got.Status != pledge.ReminderGivenUp || got.Email != "" {
+		t.Fatalf("status %q email %q, want given_up and no address", got.Status, got.Email)
+	}
+}
+
+// A send that fails is retried after backoff and delivered once the server is back.
+func TestRemindersRetryAfterFailure(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	d := defer1(t, db, "rd_1", "retry@example.com", "")
+	clk.Add(8 * 24 * time.Hour)
+	down := newReminders(t, db, fmt.Sprintf("smtp://127.0.0.1:%d", testkit.FreePort(t)))
+	down.Backoff = time.Minute
+	if res, err := down.SendDue(ctx); err != nil || res.Retried != 1 || res.Sent != 0 {
+		t.Fatalf("with SMTP down: %+v %v; want 1 retried", res, err)
+	}
+	got, _ := db.FindDeferral(ctx, d.ID)
+	if got.Status != pledge.ReminderPending || got.Email == "" || !got.NextAttemptAt.Equal(clk.Now().Add(time.Minute)) {
+		t.Fatalf("after a failure: %+v; want pending, address kept, next attempt in a minute", got)
+	}
+	mp := testkit.Mailpit(t)
+	up := newReminders(t, db, mp.SMTPURL)
+	if res, _ := up.SendDue(ctx); res.Sent != 0 {
+		t.Fatal("retried before the backoff")
+	}
+	clk.Add(time.Minute)
+	if res, err := up.SendDue(ctx); err != nil || res.Sent != 1 {
+		t.Fatalf("after the backoff: %+v %v", res, err)
+	}
+	mp.WaitMessages(1, 10*time.Second)
+}

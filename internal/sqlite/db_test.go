@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/migrations"
+)
+
+// openTestDB opens a fresh database file in the test's temp dir.
+func openTestDB(t *testing.T) *DB {
+	t.Helper()
+	db := NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestPragmasOnEveryConnection(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	// Hold several reader connections at once so the pool must open distinct ones.
+	var conns []interface{ Close() error }
+	for i := 0; i < 4; i++ {
+		conn, err := db.read.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		var fk, busy int
+		var mode string
+		if err := conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if fk != 1 || busy < 5000 || mode != "wal" {
+			t.Errorf("reader conn %d: foreign_keys=%d busy_timeout=%d journal_mode=%s", i, fk, busy, mode)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	var sync int
+	if err := db.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if sync != 2 { // FULL
+		t.Errorf("writer synchronous = %d, want 2 (FULL)", sync)
+	}
+	if _, err := db.read.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('x', 'y')`); err == nil {
+		t.Error("the reader pool accepted a write")
+	}
+}
+
+func TestMigrateTwiceIsNoOp(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	v1, err := db.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := db.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1 != v2 || v1 < 1 {
+		t.Fatalf("versions %d then %d", v1, v2)
+	}
+	if err := db.Ready(ctx); err != nil {
+		t.Fatalf("Ready after migrate: %v", err)
+	}
+}
+
+func TestFailingMigrationLeavesDatabaseAsItWas(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pledge.db")
+	ctx := context.Background()
+	db := NewDB(path)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := db.Migrate(ctx)
+	db.Close()
+
+	// The real migrations plus one that creates a table and then fails.
+	fsys := fstest.MapFS{}
+	entries, _ := migrations.FS.ReadDir(".")
+	for _, e := range entries {
+		b, _ := migrations.FS.ReadFile(e.Name())
+		fsys[e.Name()] = &fstest.MapFile{Data: b}
+	}
+	fsys["9999_broken.sql"] = &fstest.MapFile{Data: []byte(
+		"-- +goose Up\nCREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n-- +goose Down\nDROP TABLE half_done;\n")}
+	broken := NewDB(path)
+	broken.migr = fsys
+	if err := broken.Open(ctx); err == nil {
+		t.Fatal("Open with a broken migration succeeded")
+	}
+	broken.Close()
+
+	db = NewDB(path)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	after, _ := db.Migrate(ctx)
+	if after != before {
+		t.Errorf("version after failed migration = %d, want %d", after, before)
+	}
+	var n int
+	db.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'half_done'`).Scan(&n)
+	if n != 0 {
+		t.Error("the failed migration left its table behind")
+	}
+}
+
+func TestCreateCheckoutIsIdempotentByNonce(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	db.Now = func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
+	in := &pledge.Checkout{Nonce: "n1", Frequency: pledge.Monthly, Amount: pledge.Money{Amount: 500, Currency: "usd"}, Article: "https://news.example/a"}
+
+	// Concurrent double submits: one row, one ID.
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := db.CreateCheckout(ctx, in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i] = c.ID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids[1:] {
+		if id != ids[0] {
+			t.Fatalf("double submit made distinct checkouts: %v", ids)
+		}
+	}
+	var n int
+	db.read.QueryRowContext(ctx, `SELECT count(*) FROM checkouts`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d checkout rows, want 1", n)
+	}
+
+	if err := db.OpenCheckout(ctx, ids[0], "cs_test_1", "https://checkout.stripe.com/c/pay/cs_test_1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindCheckout(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != pledge.CheckoutOpen || got.StripeSessionID != "cs_test_1" || got.Amount.Amount != 500 ||
+		got.Frequency != pledge.Monthly || !got.CreatedAt.Equal(db.Now()) {
+		t.Errorf("stored checkout = %+v", got)
+	}
+	if _, err := db.FindCheckout(ctx, "co_missing"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+		t.Errorf("FindCheckout(missing) error = %v, want ENOTFOUND", err)
+	}
+	if err := db.OpenCheckout(ctx, "co_missing", "cs_x", ""); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+		t.Errorf("OpenCheckout(missing) error = %v, want ENOTFOUND", err)
+	}
+}
+
+func TestSecretIsGeneratedOnceAndKept(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	a, err := db.Secret(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Secret(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 32 || string(a) != string(b) {
+		t.Fatalf("secret changed or has the wrong size: %d bytes", len(a))
+	}
+}

@@ -1,0 +1,205 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var (
+	_ pledge.DeferralService = (*DB)(nil)
+	_ pledge.ReminderQueue   = (*DB)(nil)
+)
+
+// Defer stores d as its reader's one deferral: a repeat click replaces the reader's previous
+// choice, address and reminder state in the same row.
+func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, error) {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	out := *d
+	out.RemindAt = tx.now.Add(d.Choice.Duration())
+	out.Status = pledge.ReminderNone
+	var email, next any
+	if d.Email != "" {
+		out.Status, email, next = pledge.ReminderPending, d.Email, out.RemindAt.Unix()
+		out.NextAttemptAt = out.RemindAt
+	}
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO deferrals (reader_id, article, choice, frequency, remind_at, email, reminder_status,
+		                       next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (reader_id) DO UPDATE SET
+			article = excluded.article, choice = excluded.choice, frequency = excluded.frequency,
+			remind_at = excluded.remind_at, email = excluded.email,
+			reminder_status = excluded.reminder_status, attempts = 0,
+			next_attempt_at = excluded.next_attempt_at, claimed_at = NULL, claim_token = NULL,
+			sent_at = NULL, updated_at = excluded.updated_at
+		RETURNING id`,
+		d.ReaderID, d.Article, d.Choice, d.Frequency, out.RemindAt.Unix(), email, out.Status, next,
+		tx.now.Unix(), tx.now.Unix()).Scan(&out.ID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	found, err := findDeferral(ctx, tx, out.ID)
+	if err != nil {
+		return nil, err
+	}
+	return found, tx.Commit()
+}
+
+// FindDeferral returns one deferral by ID.
+func (db *DB) FindDeferral(ctx context.Context, id int64) (*pledge.Deferral, error) {
+	return findDeferral(ctx, db.read, id)
+}
+
+func findDeferral(ctx context.Context, q queryer, id int64) (*pledge.Deferral, error) {
+	var d pledge.Deferral
+	var email sql.NullString
+	var remind, created, updated int64
+	var next, sent sql.NullInt64
+	err := q.QueryRowContext(ctx, `
+		SELECT id, reader_id, article, choice, frequency, remind_at, email, reminder_status, attempts,
+		       next_attempt_at, sent_at, created_at, updated_at
+		FROM deferrals WHERE id = ?`, id).Scan(
+		&d.ID, &d.ReaderID, &d.Article, &d.Choice, &d.Frequency, &remind, &email, &d.Status,
+		&d.Attempts, &next, &sent, &created, &updated)
+	if err != nil {
+		return nil, translate(err)
+	}
+	d.Email = email.String
+	d.RemindAt = time.Unix(remind, 0).UTC()
+	d.NextAttemptAt, d.SentAt = fromUnix(next), fromUnix(sent)
+	d.CreatedAt, d.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	return &d, nil
+}
+
+// UnsubscribeReminder cancels a pending (or in-flight) reminder and erases its address. A
+// reminder that already served, or a deferral without one, is left as it is: there is nothing to
+// cancel, and the answer is the same.
+func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE deferrals SET reminder_status = 'unsubscribed', email = NULL, claim_token = NULL,
+		       next_attempt_at = NULL, updated_at = ?
+		WHERE id = ? AND reminder_status IN ('pending', 'claimed')`, tx.now.Unix(), id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ClaimDueReminders claims up to limit due reminders for one sender in a single write
+// transaction. SQLite serialises writers (one writer connection here, and IMMEDIATE transactions
+// across processes), so two senders can never claim the same row.
+func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) ([]*pledge.Reminder, error) {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `
+		UPDATE deferrals SET reminder_status = 'claimed', claim_token = ?, claimed_at = ?,
+		       attempts = attempts + 1, updated_at = ?
+		WHERE id IN (SELECT id FROM deferrals
+		             WHERE reminder_status = 'pending' AND next_attempt_at <= ? AND email IS NOT NULL
+		             ORDER BY next_attempt_at LIMIT ?)
+		RETURNING id, email, article, frequency, attempts`,
+		token, tx.now.Unix(), tx.now.Unix(), tx.now.Unix(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*pledge.Reminder
+	for rows.Next() {
+		r := &pledge.Reminder{Token: token}
+		if err := rows.Scan(&r.DeferralID, &r.Email, &r.Article, &r.Frequency, &r.Attempts); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, tx.Commit()
+}
+
+// MarkReminderSent records a delivered reminder and erases its address. A claim that is no longer
+// this sender's (the reader unsubscribed or deferred again meanwhile) is left alone.
+func (db *DB) MarkReminderSent(ctx context.Context, r *pledge.Reminder) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE deferrals SET reminder_status = 'sent', sent_at = ?, email = NULL, claim_token = NULL,
+		       next_attempt_at = NULL, updated_at = ?
+		WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
+		tx.now.Unix(), tx.now.Unix(), r.DeferralID, r.Token); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// MarkReminderFailed puts a failed reminder back in the queue after backoff doubled per attempt
+// (capped at a day), or gives it up and erases the address once maxAttempts were made.
+func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backoff time.Duration, maxAttempts int) (bool, error) {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	gaveUp := r.Attempts >= maxAttempts
+	if gaveUp {
+		_, err = tx.ExecContext(ctx, `
+			UPDATE deferrals SET reminder_status = 'given_up', email = NULL, claim_token = NULL,
+			       next_attempt_at = NULL, updated_at = ?
+			WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
+			tx.now.Unix(), r.DeferralID, r.Token)
+	} else {
+		wait := backoff << max(0, r.Attempts-1)
+		if wait <= 0 || wait > 24*time.Hour {
+			wait = 24 * time.Hour
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE deferrals SET reminder_status = 'pending', claim_token = NULL, claimed_at = NULL,
+			       next_attempt_at = ?, updated_at = ?
+			WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
+			tx.now.Add(wait).Unix(), tx.now.Unix(), r.DeferralID, r.Token)
+	}
+	if err != nil {
+		return false, err
+	}
+	return gaveUp, tx.Commit()
+}
+
+// GiveUpStaleClaims gives up reminders whose claim is older than lease. Their sender stopped
+// between claiming and reporting, so the e-mail may or may not have left: resending could send it
+// twice, and at most once is the promise, so they are recorded as given up and their addresses
+// erased.
+func (db *DB) GiveUpStaleClaims(ctx context.Context, lease time.Duration) (int, error) {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
+		UPDATE deferrals SET reminder_status = 'given_up', email = NULL, claim_token = NULL,
+		       next_attempt_at = NULL, updated_at = ?
+		WHERE reminder_status = 'claimed' AND claimed_at <= ?`,
+		tx.now.Unix(), tx.now.Add(-lease).Unix())
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), tx.Commit()
+}

@@ -1,0 +1,61 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.ManageService = (*DB)(nil)
+
+// FindSupportAccount returns the most recently updated supporter with a Stripe customer and this
+// address (compared without regard to case), with their newest active subscription.
+func (db *DB) FindSupportAccount(ctx context.Context, email string) (*pledge.SupportAccount, error) {
+	return findSupportAccount(ctx, db.read, `s.email = ? COLLATE NOCASE`, email)
+}
+
+// FindSupportAccountByID returns a supporter with a Stripe customer by id.
+func (db *DB) FindSupportAccountByID(ctx context.Context, supporterID int64) (*pledge.SupportAccount, error) {
+	return findSupportAccount(ctx, db.read, `s.id = ?`, supporterID)
+}
+
+func findSupportAccount(ctx context.Context, q queryer, where string, arg any) (*pledge.SupportAccount, error) {
+	var a pledge.SupportAccount
+	var sub sql.NullString
+	err := q.QueryRowContext(ctx, `
+		SELECT s.id, s.stripe_customer_id,
+		       (SELECT b.stripe_subscription_id FROM subscriptions b
+		        WHERE b.supporter_id = s.id AND b.status IN ('active', 'trialing', 'past_due')
+		        ORDER BY b.created_at DESC, b.id DESC LIMIT 1)
+		FROM supporters s
+		WHERE `+where+` AND s.stripe_customer_id IS NOT NULL AND s.erased_at IS NULL
+		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`, arg).Scan(&a.SupporterID, &a.CustomerID, &sub)
+	if err != nil {
+		return nil, translate(err)
+	}
+	a.SubscriptionID = sub.String
+	return &a, nil
+}
+
+// UseManageToken spends a single-use link: the first call for tokenID succeeds, every later one
+// is an ECONFLICT error. Rows of links that have expired anyway are pruned on the way.
+func (db *DB) UseManageToken(ctx context.Context, tokenID string, expires time.Time) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM manage_tokens_used WHERE expires_at < ?`, tx.now.Unix()); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO manage_tokens_used (id, used_at, expires_at) VALUES (?, ?, ?)`,
+		tokenID, tx.now.Unix(), expires.Unix()); err != nil {
+		if pledge.ErrorCode(translate(err)) == pledge.ECONFLICT {
+			return pledge.Errorf(pledge.ECONFLICT, "This link has already been used.")
+		}
+		return err
+	}
+	return tx.Commit()
+}
