@@ -108,9 +108,12 @@ CREATE TRIGGER donations_rollup_insert AFTER INSERT ON donations BEGIN
         disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed;
     -- A new supporter? (after the upserts above, so this day's row exists)
     UPDATE donations_daily SET new_supporters = new_supporters - 1
-    WHERE (day, currency, frequency) = (
-        SELECT paid_at - paid_at % 86400, currency, frequency FROM donations INDEXED BY donations_supporter_paid
-        WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+    WHERE day = (SELECT paid_at - paid_at % 86400 FROM donations INDEXED BY donations_supporter_paid
+                 WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+      AND currency = (SELECT currency FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+      AND frequency = (SELECT frequency FROM donations INDEXED BY donations_supporter_paid
+                       WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
       AND NEW.supporter_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
                       WHERE supporter_id = NEW.supporter_id AND id <> NEW.id
@@ -166,6 +169,24 @@ CREATE TRIGGER donations_rollup_delete AFTER DELETE ON donations BEGIN
         refunds = refunds - (OLD.amount_refunded > 0), disputes = disputes - (OLD.status = 'disputed'),
         disputed = disputed - CASE WHEN OLD.status = 'disputed' THEN OLD.amount ELSE 0 END
     WHERE day = OLD.paid_at - OLD.paid_at % 86400 AND article = OLD.article AND campaign = OLD.campaign AND currency = OLD.currency;
+    -- The supporter's first donation went: the mark moves to the next one, if any.
+    UPDATE donations_daily SET new_supporters = new_supporters - 1
+    WHERE day = OLD.paid_at - OLD.paid_at % 86400 AND currency = OLD.currency AND frequency = OLD.frequency
+      AND OLD.supporter_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = OLD.supporter_id
+                        AND (paid_at < OLD.paid_at OR (paid_at = OLD.paid_at AND id < OLD.id)));
+    UPDATE donations_daily SET new_supporters = new_supporters + 1
+    WHERE day = (SELECT paid_at - paid_at % 86400 FROM donations INDEXED BY donations_supporter_paid
+                    WHERE supporter_id = OLD.supporter_id ORDER BY paid_at, id LIMIT 1)
+      AND currency = (SELECT currency FROM donations INDEXED BY donations_supporter_paid
+                    WHERE supporter_id = OLD.supporter_id ORDER BY paid_at, id LIMIT 1)
+      AND frequency = (SELECT frequency FROM donations INDEXED BY donations_supporter_paid
+                    WHERE supporter_id = OLD.supporter_id ORDER BY paid_at, id LIMIT 1)
+      AND OLD.supporter_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = OLD.supporter_id
+                        AND (paid_at < OLD.paid_at OR (paid_at = OLD.paid_at AND id < OLD.id)));
 END;
 -- +goose StatementEnd
 
@@ -184,9 +205,12 @@ UPDATE donations_daily SET new_supporters = (
 CREATE TRIGGER donations_new_supporter_linked AFTER UPDATE OF supporter_id ON donations
 WHEN OLD.supporter_id IS NULL AND NEW.supporter_id IS NOT NULL BEGIN
     UPDATE donations_daily SET new_supporters = new_supporters - 1
-    WHERE (day, currency, frequency) = (
-        SELECT paid_at - paid_at % 86400, currency, frequency FROM donations INDEXED BY donations_supporter_paid
-        WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+    WHERE day = (SELECT paid_at - paid_at % 86400 FROM donations INDEXED BY donations_supporter_paid
+                 WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+      AND currency = (SELECT currency FROM donations INDEXED BY donations_supporter_paid
+                      WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
+      AND frequency = (SELECT frequency FROM donations INDEXED BY donations_supporter_paid
+                       WHERE supporter_id = NEW.supporter_id AND id <> NEW.id ORDER BY paid_at, id LIMIT 1)
       AND NEW.supporter_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM donations INDEXED BY donations_supporter_paid
                       WHERE supporter_id = NEW.supporter_id AND id <> NEW.id
