@@ -126,6 +126,9 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	}
 	pg := dashboardView(d)
 	pg.Layout, pg.Form = staffLayout(c, "Dashboard"), f
+	if f.Period != "custom" {
+		pg.Form.From, pg.Form.To = pg.ExportFrom, pg.ExportTo // a starting point for custom dates
+	}
 	return s.render(c, http.StatusOK, "staff_dashboard", pg)
 }
 
