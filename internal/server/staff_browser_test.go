@@ -112,4 +112,19 @@ func TestStaffBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Signing out from the header's form ends the session: /staff sends the browser to the login.
+	var loc string
+	if err := chromedp.Run(ctx,
+		chromedp.Click(`form.logout button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#password`, chromedp.ByQuery),
+		chromedp.Navigate(e.http.URL+"/staff"),
+		chromedp.WaitVisible(`#password`, chromedp.ByQuery),
+		chromedp.Location(&loc),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(loc, "/staff/login") {
+		t.Errorf("after signing out, /staff led to %s", loc)
+	}
+
 }

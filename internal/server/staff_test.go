@@ -367,7 +367,6 @@ func TestViewerCannotSeeReadersData(t *testing.T) {
 	}
 }
 
-
 func TestAdminErasesWithConfirmation(t *testing.T) {
 	e := newStaffEnv(t, "http://localhost")
 	ctx := context.Background()
