@@ -315,11 +315,11 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyView {
 	v := currencyView{Code: code, Name: string(c)}
 	v.KPIs = []kpiView{
 		moneyKPI("net", "Money in, net of refunds", fmt.Sprintf("%s charged, %s refunded",
-			pledge.Money{Amount: k.Gross, Currency: c}, pledge.Money{Amount: k.Refunded, Currency: c}), k.Net, pk.Net, c),
+			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c})), k.Net, pk.Net, c),
 		moneyKPI("gross", "Charged", "before refunds", k.Gross, pk.Gross, c),
 		countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),
 		moneyKPI("average", "Average gift", "net, per donation", k.Average, pk.Average, c),
-		countKPI("new", "New supporters", "first gift in this currency", k.NewSupporters, pk.NewSupporters),
+		countKPI("new", "New supporters", "first donation in the period", k.NewSupporters, pk.NewSupporters),
 		countKPI("active", "Recurring supporters", fmt.Sprintf("%d monthly, %d annual, at the period's end", k.ActiveMonthly, k.ActiveAnnual), k.Active(), pk.Active()),
 		moneyKPI("mrr", "MRR", "monthly + annual ÷ 12", k.MRR, pk.MRR, c),
 		moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
