@@ -7,12 +7,12 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/pledge"
 )
 
 // Config is the whole service configuration: filled from the environment, overridden by flags,
@@ -45,6 +45,7 @@ type Config struct {
 	embedOrigins   []string
 	webhookSecrets []string
 	staffIdle      time.Duration
+	giving         pledge.Settings
 }
 
 // envNames maps each Config field to its environment variable; docker-compose.yml and the README
@@ -199,10 +200,8 @@ func (c *Config) Validate() error {
 			return &ConfigError{"PLEDGE_MAIL_FROM", "must be an address such as \"Newsroom <support@news.example>\""}
 		}
 	}
-	if c.ConfigFile != "" {
-		if _, err := os.Stat(c.ConfigFile); err != nil {
-			return &ConfigError{"PLEDGE_CONFIG", fmt.Sprintf("cannot read %s", c.ConfigFile)}
-		}
+	if c.giving, err = LoadGivingSettings(c.ConfigFile); err != nil {
+		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
 	return nil
 }

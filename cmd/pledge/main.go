@@ -30,6 +30,9 @@ Commands:
   seed       seed --donations N: realistic demo and benchmark data
   reminders send [--now RFC3339]
              send the reminder e-mails that are due (serve also does this every minute)
+  reconcile  apply the Stripe events of the last 72h (--since) not yet recorded
+  trigger    post a realistic, signed Stripe event: trigger TYPE [--url URL] [--checkout ID]
+  export     the ledger to standard output: export donations|supporters [--from] [--to] [--format csv|json]
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -74,6 +77,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runSeed(ctx, env, rest)
 	case "reminders":
 		err = runReminders(ctx, env, rest)
+	case "reconcile":
+		err = runReconcile(ctx, env, rest)
+	case "trigger":
+		err = runTrigger(ctx, env, rest)
+	case "export":
+		err = runExport(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

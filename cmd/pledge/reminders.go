@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/mail"
+	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
 )
@@ -16,7 +17,12 @@ import (
 const reminderInterval = time.Minute
 
 // orgName is the newsroom's name shown on pages and in e-mail.
-func (c *Config) orgName() string { return "Pledge demo newsroom" }
+func (c *Config) orgName() string {
+	if c.giving.Org != "" {
+		return c.giving.Org
+	}
+	return pledge.DefaultSettings().Org
+}
 
 // newMailer returns the SMTP mailer, or nil when e-mail is not configured.
 func newMailer(cfg *Config) (*mail.Mailer, error) {

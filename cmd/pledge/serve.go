@@ -26,6 +26,8 @@ type Main struct {
 	Stripe *billing.Client
 	// Reminders sends due reminder e-mails on a timer while serving; nil without SMTP.
 	Reminders *mail.Reminders
+	// StripeTransport, when set, carries the calls to Stripe (tests record them with it).
+	StripeTransport http.RoundTripper
 
 	env      *Env
 	listener net.Listener
@@ -62,15 +64,16 @@ func (m *Main) Open(ctx context.Context) error {
 		APIBase:   cfg.StripeAPIBase,
 		Timeout:   10 * time.Second,
 		Retries:   2,
+		Transport: m.StripeTransport,
 		Logger:    m.env.Logger,
 	})
-	org := cfg.orgName()
 	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
 	remindN, remindPer, _ := ParseLimit(cfg.RemindLimit)
 	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
-		Org:            org,
+		Org:            cfg.orgName(),
+		Giving:         cfg.giving,
 		Demo:           cfg.Demo,
 		EmbedOrigins:   cfg.embedOrigins,
 		TrustedProxies: cfg.trustedProxies,
@@ -86,12 +89,18 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	srv.Ready = m.DB.Ready
 	srv.Checkouts = m.DB
-	srv.Staff, srv.Reports, srv.Supporters = m.DB, m.DB, m.DB
+	srv.Staff, srv.Reports, srv.Supporters, srv.Exports = m.DB, m.DB, m.DB, m.DB
+	srv.Payments = m.Stripe
+	srv.PromptStats = m.DB
 	srv.Deferrals = m.DB
 	srv.Manage = m.DB
 	srv.Portal = m.Stripe
 	if mailer != nil {
 		srv.SendManageLink = manageLinkSender(mailer)
+	}
+	srv.Webhooks = m.newWebhooks()
+	if cfg.Demo {
+		srv.DemoPay = m.demoPay
 	}
 	m.Server = srv
 
@@ -124,6 +133,9 @@ func (m *Main) Serve(ctx context.Context) error {
 		go func() { m.Reminders.Run(rctx, reminderInterval); close(done) }()
 		defer func() { stop(); <-done }()
 	}
+	reconcileCtx, stopReconcile := context.WithCancel(ctx)
+	reconciled := m.startReconcile(reconcileCtx)
+	defer func() { stopReconcile(); <-reconciled }()
 	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:
@@ -143,10 +155,15 @@ func (m *Main) Serve(ctx context.Context) error {
 	return nil
 }
 
-// Close releases what Open took.
+// Close releases what Open took. The server's counters are flushed before the store closes.
 func (m *Main) Close() error {
 	if m.listener != nil {
 		m.listener.Close()
+	}
+	if m.Server != nil {
+		if err := m.Server.Close(); err != nil {
+			m.env.Logger.Error("closing server", "err", err)
+		}
 	}
 	if m.DB != nil {
 		return m.DB.Close()

@@ -48,4 +48,7 @@ type CheckoutService interface {
 	FindCheckout(ctx context.Context, id string) (*Checkout, error)
 	// OpenCheckout records the Stripe session made for a checkout.
 	OpenCheckout(ctx context.Context, id, sessionID, url string) error
+	// FindCheckoutBySession returns the checkout whose Stripe session is sessionID, or an
+	// ENOTFOUND error.
+	FindCheckoutBySession(ctx context.Context, sessionID string) (*Checkout, error)
 }

@@ -1,95 +1,218 @@
 package pledge
 
 import (
+	"context"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 )
 
-// DonationsCSVHeader is the donations export's header, part of the outside contract.
+// ExportFilter limits an export to a time range: donations by when they were paid, supporters by
+// when they first appeared. Zero times leave that side open; To is exclusive.
+type ExportFilter struct {
+	From time.Time
+	To   time.Time
+}
+
+// DonationRecord is one row of the donations export.
+type DonationRecord struct {
+	PaidAt         time.Time
+	Email          string // "" once the supporter is erased
+	Amount         Money
+	AmountRefunded int64
+	Frequency      Frequency
+	Status         string // succeeded, partially_refunded, refunded, disputed
+	StripeID       string // the payment intent (one-off) or the invoice (recurring)
+	Article        string
+	Campaign       string
+}
+
+// SupporterRecord is one row of the supporters export.
+type SupporterRecord struct {
+	CreatedAt           time.Time
+	Email               string
+	Name                string
+	StripeCustomerID    string
+	Donations           int
+	Totals              []Money // net of refunds, one per currency, by currency code
+	FirstDonation       time.Time
+	LastDonation        time.Time
+	ActiveSubscriptions int
+}
+
+// ExportService streams the ledger row by row, so an export of any size holds one row in memory.
+type ExportService interface {
+	// EachDonation calls fn for every donation paid in the range, oldest first.
+	EachDonation(ctx context.Context, f ExportFilter, fn func(*DonationRecord) error) error
+	// EachSupporter calls fn for every supporter created in the range, oldest first.
+	EachSupporter(ctx context.Context, f ExportFilter, fn func(*SupporterRecord) error) error
+}
+
+// DonationsCSVHeader is the donations export's header, part of Pledge's outside contract.
 var DonationsCSVHeader = []string{"date", "email", "amount", "currency", "frequency", "status", "stripe_id", "article", "campaign"}
 
 // SupportersCSVHeader is the supporters export's header.
-var SupportersCSVHeader = []string{"created", "id", "email", "name", "stripe_customer_id", "recurring", "status", "erased"}
+var SupportersCSVHeader = []string{"created", "email", "name", "stripe_customer_id", "donations", "totals", "first_donation", "last_donation", "active_subscriptions"}
 
-// CSVWriter writes the exports as CSV, one row at a time, so a large export streams. `pledge
-// export` and the staff pages both use it, so the two cannot drift apart.
-type CSVWriter struct {
-	w      *csv.Writer
-	header []string
-	wrote  bool
+// Export formats.
+const (
+	FormatCSV  = "csv"
+	FormatJSON = "json"
+)
+
+// exportTime writes times as RFC 3339 in UTC ("2026-11-28T09:30:00Z"), "" for none.
+func exportTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
-// NewDonationsCSV returns a writer of the donations export.
-func NewDonationsCSV(w io.Writer) *CSVWriter {
-	return &CSVWriter{w: csv.NewWriter(w), header: DonationsCSVHeader}
+// TotalsString writes per-currency totals as "15.00 usd; 5.00 eur".
+func TotalsString(totals []Money) string {
+	parts := make([]string, len(totals))
+	for i, m := range totals {
+		parts[i] = m.Major() + " " + string(m.Currency)
+	}
+	return strings.Join(parts, "; ")
 }
 
-// NewSupportersCSV returns a writer of the supporters export.
-func NewSupportersCSV(w io.Writer) *CSVWriter {
-	return &CSVWriter{w: csv.NewWriter(w), header: SupportersCSVHeader}
+// donationJSON and supporterJSON are the JSON export's objects: the CSV's columns, plus minor
+// units so that programs need not parse decimals.
+type donationJSON struct {
+	Date          string `json:"date"`
+	Email         string `json:"email"`
+	Amount        string `json:"amount"`
+	AmountMinor   int64  `json:"amount_minor"`
+	RefundedMinor int64  `json:"amount_refunded_minor"`
+	Currency      string `json:"currency"`
+	Frequency     string `json:"frequency"`
+	Status        string `json:"status"`
+	StripeID      string `json:"stripe_id"`
+	Article       string `json:"article"`
+	Campaign      string `json:"campaign"`
 }
 
-// csvTime is how the exports write times: RFC 3339 in UTC.
-const csvTime = time.RFC3339
+type supporterJSON struct {
+	Created             string            `json:"created"`
+	Email               string            `json:"email"`
+	Name                string            `json:"name"`
+	StripeCustomerID    string            `json:"stripe_customer_id"`
+	Donations           int               `json:"donations"`
+	Totals              map[string]string `json:"totals"`
+	FirstDonation       string            `json:"first_donation"`
+	LastDonation        string            `json:"last_donation"`
+	ActiveSubscriptions int               `json:"active_subscriptions"`
+}
 
-func (c *CSVWriter) row(rec []string) error {
-	if !c.wrote {
-		c.wrote = true
-		if err := c.w.Write(c.header); err != nil {
+// WriteDonations writes the donations export to w as CSV (the header DonationsCSVHeader, amounts
+// in major units) or as a JSON array. `pledge export donations` and the staff area's
+// /staff/export/donations.csv both call it, so the two never drift apart.
+func WriteDonations(ctx context.Context, w io.Writer, svc ExportService, f ExportFilter, format string) error {
+	switch format {
+	case FormatCSV:
+		cw := csv.NewWriter(w)
+		if err := cw.Write(DonationsCSVHeader); err != nil {
 			return err
 		}
-	}
-	for i, v := range rec {
-		rec[i] = csvSafe(v)
-	}
-	return c.w.Write(rec)
-}
-
-// csvSafe defuses cells a spreadsheet would run as a formula (CSV injection through an article
-// URL or a name).
-func csvSafe(v string) string {
-	if v != "" {
-		switch v[0] {
-		case '=', '+', '-', '@', '\t', '\r':
-			return "'" + v
-		}
-	}
-	return v
-}
-
-// WriteDonation writes one donation (and the header before the first).
-func (c *CSVWriter) WriteDonation(r DonationRow) error {
-	return c.row([]string{r.PaidAt.UTC().Format(csvTime), r.Email, r.Amount.Major(), string(r.Amount.Currency),
-		string(r.Frequency), r.Status, r.StripeID, r.Article, r.Campaign})
-}
-
-// WriteSupporter writes one supporter (and the header before the first).
-func (c *CSVWriter) WriteSupporter(r SupporterRow) error {
-	erased := "false"
-	if r.Erased {
-		erased = "true"
-	}
-	return c.row([]string{r.CreatedAt.UTC().Format(csvTime), itoa(r.ID), r.Email, r.Name, r.StripeCustomerID,
-		string(r.Recurring), r.Status, erased})
-}
-
-// Close writes the header if no row was written, and flushes.
-func (c *CSVWriter) Close() error {
-	if !c.wrote {
-		c.wrote = true
-		if err := c.w.Write(c.header); err != nil {
+		err := svc.EachDonation(ctx, f, func(d *DonationRecord) error {
+			return cw.Write([]string{exportTime(d.PaidAt), d.Email, d.Amount.Major(), string(d.Amount.Currency),
+				string(d.Frequency), d.Status, d.StripeID, d.Article, d.Campaign})
+		})
+		cw.Flush()
+		if err != nil {
 			return err
 		}
+		return cw.Error()
+	case FormatJSON:
+		return writeJSONArray(w, func(emit func(any) error) error {
+			return svc.EachDonation(ctx, f, func(d *DonationRecord) error {
+				return emit(donationJSON{exportTime(d.PaidAt), d.Email, d.Amount.Major(), d.Amount.Amount, d.AmountRefunded,
+					string(d.Amount.Currency), string(d.Frequency), d.Status, d.StripeID, d.Article, d.Campaign})
+			})
+		})
 	}
-	c.w.Flush()
-	return c.w.Error()
+	return Errorf(EINVALID, "Unknown export format %q: use csv or json.", format)
 }
 
-// Flush sends buffered rows to the underlying writer (call it every so often while streaming).
-func (c *CSVWriter) Flush() error {
-	c.w.Flush()
-	return c.w.Error()
+// WriteSupporters writes the supporters export to w as CSV (SupportersCSVHeader) or a JSON array.
+// Used by `pledge export supporters` and /staff/export/supporters.csv.
+func WriteSupporters(ctx context.Context, w io.Writer, svc ExportService, f ExportFilter, format string) error {
+	switch format {
+	case FormatCSV:
+		cw := csv.NewWriter(w)
+		if err := cw.Write(SupportersCSVHeader); err != nil {
+			return err
+		}
+		err := svc.EachSupporter(ctx, f, func(s *SupporterRecord) error {
+			return cw.Write([]string{exportTime(s.CreatedAt), s.Email, s.Name, s.StripeCustomerID,
+				strconv.Itoa(s.Donations), TotalsString(s.Totals), exportTime(s.FirstDonation),
+				exportTime(s.LastDonation), strconv.Itoa(s.ActiveSubscriptions)})
+		})
+		cw.Flush()
+		if err != nil {
+			return err
+		}
+		return cw.Error()
+	case FormatJSON:
+		return writeJSONArray(w, func(emit func(any) error) error {
+			return svc.EachSupporter(ctx, f, func(s *SupporterRecord) error {
+				totals := map[string]string{}
+				for _, m := range s.Totals {
+					totals[string(m.Currency)] = m.Major()
+				}
+				return emit(supporterJSON{exportTime(s.CreatedAt), s.Email, s.Name, s.StripeCustomerID, s.Donations,
+					totals, exportTime(s.FirstDonation), exportTime(s.LastDonation), s.ActiveSubscriptions})
+			})
+		})
+	}
+	return Errorf(EINVALID, "Unknown export format %q: use csv or json.", format)
 }
 
-func itoa(n int64) string { return FormatMinor(n, 0) }
+// writeJSONArray streams a JSON array, one element per line.
+func writeJSONArray(w io.Writer, each func(emit func(any) error) error) error {
+	if _, err := io.WriteString(w, "["); err != nil {
+		return err
+	}
+	n := 0
+	err := each(func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		sep := ",\n"
+		if n == 0 {
+			sep = "\n"
+		}
+		n++
+		_, err = fmt.Fprintf(w, "%s%s", sep, b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n]\n")
+	return err
+}
+
+// ParseExportDate reads an export bound: a day (YYYY-MM-DD, UTC) or an RFC 3339 time. With
+// endOfDay a bare day means the end of that day, so --to 2026-11-30 includes the 30th.
+func ParseExportDate(s string, endOfDay bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if endOfDay {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, Errorf(EINVALID, "%q is not a date (YYYY-MM-DD) or an RFC 3339 time.", s)
+}

@@ -80,40 +80,12 @@ type SupporterFilter struct {
 	Limit     int
 }
 
-// DonationRow is one line of the donations export (CSV and JSON).
-type DonationRow struct {
-	PaidAt    time.Time
-	Email     string
-	Amount    Money
-	Frequency Frequency
-	Status    string
-	StripeID  string // the payment intent, else the invoice, else the charge
-	Article   string
-	Campaign  string
-}
-
-// SupporterRow is one line of the supporters export.
-type SupporterRow struct {
-	ID               int64
-	CreatedAt        time.Time
-	Email            string
-	Name             string
-	StripeCustomerID string
-	Recurring        Frequency
-	Status           string
-	Erased           bool
-}
-
-// SupporterService finds supporters, exports the ledger and answers data requests.
+// SupporterService finds supporters and answers data requests (the exports are ExportService).
 type SupporterService interface {
 	// ListSupporters returns one page of supporters, newest first.
 	ListSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, error)
 	// FindSupporter returns a supporter with donations, subscriptions and events.
 	FindSupporter(ctx context.Context, id int64) (*SupporterDetail, error)
-	// ExportDonations calls fn for each donation paid in p, oldest first, as it reads them.
-	ExportDonations(ctx context.Context, p Period, fn func(DonationRow) error) error
-	// ExportSupporters calls fn for each supporter first seen in p, oldest first.
-	ExportSupporters(ctx context.Context, p Period, fn func(SupporterRow) error) error
 	// SupporterData returns everything held about a supporter, for a data request, and audits it.
 	SupporterData(ctx context.Context, actor string, id int64) (*SupporterData, error)
 	// EraseSupporter anonymises a supporter and deletes their address's deferrals, and audits it.

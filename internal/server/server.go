@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -38,6 +39,11 @@ type Config struct {
 	RemindLimit Limit
 	// StripeLive links the staff pages to Stripe's live dashboard instead of its test one.
 	StripeLive bool
+	// Giving is the newsroom's words, amount catalogue and fee formula (PLEDGE_CONFIG); the
+	// zero value means pledge.DefaultSettings with Org as the name.
+	Giving pledge.Settings
+	// StatsFlush is how often prompt views and clicks are written to the store (default 10s).
+	StatsFlush time.Duration
 	// MailEnabled is whether e-mail is configured; without it /remind offers no e-mail field.
 	MailEnabled bool
 	// PromptViewCap silences the prompt after N showings within Per (default 4 in 30 days;
@@ -73,6 +79,12 @@ type Server struct {
 	Staff      pledge.StaffService
 	Reports    pledge.ReportService
 	Supporters pledge.SupporterService
+	// Exports streams the ledger for /staff/export (the same writer as `pledge export`).
+	Exports pledge.ExportService
+	// Payments creates and fetches Stripe Checkout Sessions.
+	Payments pledge.PaymentService
+	// PromptStats stores prompt views and clicks, written in batches; nil counts nothing.
+	PromptStats pledge.PromptStatService
 	// Deferrals stores "Remind me later" and cancels reminder e-mails.
 	Deferrals pledge.DeferralService
 	// Manage finds supporters for /manage and spends its single-use links; Portal creates Stripe
@@ -83,9 +95,17 @@ type Server struct {
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
+	// Webhooks receives Stripe's events at POST /webhooks/stripe.
+	Webhooks pledge.WebhookService
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool
+
+	giving        *pledge.Giving
+	views         map[pledge.Currency]*currencyView
+	prompts       map[promptKey]*prerendered
+	stats         *statsBatcher
+	donateLimited echo.HandlerFunc
 	// background tracks work that outlives its request (the /manage e-mails); see Wait.
 	background sync.WaitGroup
 }
@@ -108,6 +128,23 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	if s.static, err = fs.Sub(webFS, "static"); err != nil {
+		return nil, err
+	}
+	if len(s.cfg.Giving.Catalogue.Currencies) == 0 {
+		st := pledge.DefaultSettings()
+		if cfg.Org != "" {
+			st.Org = cfg.Org
+		}
+		s.cfg.Giving = st
+	}
+	if err := s.cfg.Giving.Validate(); err != nil {
+		return nil, fmt.Errorf("giving settings: %w", err)
+	}
+	s.cfg.Org = s.cfg.Giving.Org
+	if s.views, err = buildViews(s.cfg.Giving); err != nil {
+		return nil, err
+	}
+	if s.prompts, err = s.prerenderPrompts(); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(s.Registry)
@@ -165,8 +202,10 @@ func (s *Server) Handler() http.Handler {
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
 	s.registerStaffRoutes(e)
+	s.registerGivingRoutes(e)
 	s.registerRemindRoutes(e)
 	s.registerManageRoutes(e)
+	s.registerWebhookRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
@@ -291,6 +330,10 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 
 // ServeHTTP lets tests drive the server without a listener.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Close writes what is still counted in memory (prompt statistics). Call it after the HTTP
+// server has stopped and before the store closes.
+func (s *Server) Close() error { return s.stats.Close() }
 
 // Shutdown is a convenience for tests; serve uses an http.Server around Handler.
 func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }

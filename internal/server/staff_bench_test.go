@@ -44,7 +44,7 @@ func BenchmarkDashboard90d(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv.Staff, srv.Reports, srv.Supporters, srv.Checkouts = db, db, db, db
+	srv.Staff, srv.Reports, srv.Supporters, srv.Checkouts, srv.Exports = db, db, db, db, db
 	h := srv.Handler()
 	b.Run("render", func(b *testing.B) {
 		for b.Loop() {

@@ -64,8 +64,8 @@ type kpiView struct {
 	Hint     string
 }
 
-// currencyView is one currency's section of the dashboard.
-type currencyView struct {
+// currencyReportView is one currency's section of the dashboard.
+type currencyReportView struct {
 	Code      string
 	Name      string
 	KPIs      []kpiView
@@ -96,7 +96,7 @@ type dashboardPage struct {
 	Form       periodForm
 	Label      string
 	PrevLabel  string
-	Currencies []currencyView
+	Currencies []currencyReportView
 	Funnel     template.HTML
 	FunnelRows []funnelView
 	Articles   []funnelView
@@ -309,10 +309,10 @@ func funnelViewOf(name string, f pledge.FunnelRow) funnelView {
 	return v
 }
 
-func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyView {
+func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReportView {
 	c, k, pk := r.Current.Currency, r.Current, r.Previous
 	code := strings.ToUpper(string(c))
-	v := currencyView{Code: code, Name: string(c)}
+	v := currencyReportView{Code: code, Name: string(c)}
 	v.KPIs = []kpiView{
 		moneyKPI("net", "Money in, net of refunds", fmt.Sprintf("%s charged, %s refunded",
 			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c})), k.Net, pk.Net, c),

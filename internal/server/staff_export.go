@@ -1,46 +1,30 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-// exportForm is an export's period: inclusive dates, both optional (all of history).
+// exportForm is an export's period: inclusive dates (YYYY-MM-DD), both optional.
 type exportForm struct {
 	From string `query:"from"`
 	To   string `query:"to"`
 }
 
-func (f exportForm) period() (pledge.Period, error) {
-	p := pledge.Period{From: time.Unix(0, 0).UTC(), To: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
-	if f.From != "" {
-		t, err := time.Parse(dateForm, f.From)
-		if err != nil {
-			return p, pledge.FieldErrorf("from", "Give the start date as YYYY-MM-DD.")
-		}
-		p.From = t
+// filter reads the dates as `pledge export` does: --to names the last day included.
+func (f exportForm) filter() (pledge.ExportFilter, error) {
+	from, err := pledge.ParseExportDate(f.From, false)
+	if err != nil {
+		return pledge.ExportFilter{}, err
 	}
-	if f.To != "" {
-		t, err := time.Parse(dateForm, f.To)
-		if err != nil {
-			return p, pledge.FieldErrorf("to", "Give the end date as YYYY-MM-DD.")
-		}
-		p.To = t.Add(24 * time.Hour)
-	}
-	return p, nil
-}
-
-// startCSV sends the headers of a CSV download; rows follow as they are read.
-func startCSV(c echo.Context, name string, f exportForm) {
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s-%s.csv"`, name, orAll(f.From), orAll(f.To)))
-	c.Response().WriteHeader(http.StatusOK)
+	to, err := pledge.ParseExportDate(f.To, true)
+	return pledge.ExportFilter{From: from, To: to}, err
 }
 
 func orAll(s string) string {
@@ -50,55 +34,40 @@ func orAll(s string) string {
 	return s
 }
 
+// handleExportDonations streams the donations CSV (written as rows are read) through the one
+// writer `pledge export` uses, after writing the export to the audit log.
 func (s *Server) handleExportDonations(c echo.Context) error {
-	var f exportForm
-	_ = c.Bind(&f)
-	p, err := f.period()
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	if err := s.Supporters.Audit(ctx, pledge.AuditEntry{Actor: staffOf(c).Staff.Email, Action: "export donations",
-		Subject: "donations " + orAll(f.From) + " to " + orAll(f.To)}); err != nil {
-		return err
-	}
-	startCSV(c, "donations", f)
-	w := pledge.NewDonationsCSV(c.Response())
-	n := 0
-	err = s.Supporters.ExportDonations(ctx, p, func(r pledge.DonationRow) error {
-		if n++; n%1000 == 0 {
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			c.Response().Flush()
-		}
-		return w.WriteDonation(r)
-	})
-	if err != nil {
-		// The status is sent: all that can be done is to stop, leaving a visibly cut file.
-		s.logger.Error("donations export failed", "err", err)
-		return nil
-	}
-	return w.Close()
+	return s.export(c, "donations", pledge.WriteDonations)
 }
 
 func (s *Server) handleExportSupporters(c echo.Context) error {
+	return s.export(c, "supporters", pledge.WriteSupporters)
+}
+
+// exportWriter is pledge.WriteDonations or pledge.WriteSupporters.
+type exportWriter func(ctx context.Context, w io.Writer, svc pledge.ExportService, f pledge.ExportFilter, format string) error
+
+func (s *Server) export(c echo.Context, name string, write exportWriter) error {
 	var f exportForm
-	_ = c.Bind(&f)
-	p, err := f.period()
+	if err := c.Bind(&f); err != nil {
+		return pledge.Errorf(pledge.EINVALID, "The dates could not be read.")
+	}
+	filter, err := f.filter()
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	if err := s.Supporters.Audit(ctx, pledge.AuditEntry{Actor: staffOf(c).Staff.Email, Action: "export supporters",
-		Subject: "supporters " + orAll(f.From) + " to " + orAll(f.To)}); err != nil {
+	if err := s.Supporters.Audit(ctx, pledge.AuditEntry{Actor: staffOf(c).Staff.Email, Action: "export " + name,
+		Subject: name + " " + orAll(f.From) + " to " + orAll(f.To)}); err != nil {
 		return err
 	}
-	startCSV(c, "supporters", f)
-	w := pledge.NewSupportersCSV(c.Response())
-	if err := s.Supporters.ExportSupporters(ctx, p, w.WriteSupporter); err != nil {
-		s.logger.Error("supporters export failed", "err", err)
-		return nil
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s-%s.csv"`, name, orAll(f.From), orAll(f.To)))
+	c.Response().WriteHeader(http.StatusOK)
+	if err := write(ctx, c.Response(), s.Exports, filter, pledge.FormatCSV); err != nil {
+		// The status is sent: all that can be done is to stop, leaving a visibly cut file.
+		s.logger.Error("export failed", "export", name, "err", err)
 	}
-	return w.Close()
+	return nil
 }

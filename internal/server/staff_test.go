@@ -59,7 +59,7 @@ func newStaffEnv(t testing.TB, baseURL string) *staffEnv {
 		t.Fatal(err)
 	}
 	srv.Ready = db.Ready
-	srv.Checkouts, srv.Staff, srv.Reports, srv.Supporters = db, db, db, db
+	srv.Checkouts, srv.Staff, srv.Reports, srv.Supporters, srv.Exports = db, db, db, db, db
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &staffEnv{t: t, db: db, srv: srv, http: hs, clock: clock}

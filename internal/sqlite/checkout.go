@@ -89,3 +89,8 @@ func findCheckout(ctx context.Context, q queryer, where string, args ...any) (*p
 	c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
 	return &c, nil
 }
+
+// FindCheckoutBySession returns the checkout whose Stripe session is sessionID.
+func (db *DB) FindCheckoutBySession(ctx context.Context, sessionID string) (*pledge.Checkout, error) {
+	return findCheckout(ctx, db.read, `stripe_session_id = ?`, sessionID)
+}

@@ -57,6 +57,8 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_synchronous", "FULL")
+	// Reuse prepared statements: preparing is a third of the CPU of a webhook event otherwise.
+	q.Set("_stmt_cache_size", "64")
 	if readOnly {
 		q.Set("_query_only", "on")
 		q.Set("_txlock", "deferred")

@@ -192,59 +192,6 @@ func (db *DB) donationsOf(ctx context.Context, supporterID int64, limit int) ([]
 	return out, rows.Err()
 }
 
-// ExportDonations streams the donations paid in p, oldest first, calling fn as each row is read.
-func (db *DB) ExportDonations(ctx context.Context, p pledge.Period, fn func(pledge.DonationRow) error) error {
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT d.paid_at, coalesce(s.email, ''), d.amount, d.currency, d.frequency, d.status,
-		       coalesce(d.stripe_payment_intent_id, d.stripe_invoice_id, d.stripe_charge_id, ''),
-		       d.article, d.campaign
-		FROM donations d INDEXED BY donations_paid_at LEFT JOIN supporters s ON s.id = d.supporter_id
-		WHERE d.paid_at >= ? AND d.paid_at < ?
-		ORDER BY d.paid_at, d.id`, p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r pledge.DonationRow
-		var paid int64
-		if err := rows.Scan(&paid, &r.Email, &r.Amount.Amount, &r.Amount.Currency, &r.Frequency, &r.Status,
-			&r.StripeID, &r.Article, &r.Campaign); err != nil {
-			return err
-		}
-		r.PaidAt = time.Unix(paid, 0).UTC()
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// ExportSupporters streams the supporters first seen in p, oldest first.
-func (db *DB) ExportSupporters(ctx context.Context, p pledge.Period, fn func(pledge.SupporterRow) error) error {
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
-		       0, `+latestSubscription+`
-		FROM supporters s WHERE s.created_at >= ? AND s.created_at < ?
-		ORDER BY s.created_at, s.id`, p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		s, err := scanSupporter(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(pledge.SupporterRow{ID: s.ID, CreatedAt: s.CreatedAt, Email: s.Email, Name: s.Name,
-			StripeCustomerID: s.StripeCustomerID, Recurring: s.Recurring, Status: s.Status,
-			Erased: !s.ErasedAt.IsZero()}); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // SupporterData gathers what is held about a supporter for a data request, and audits it.
 func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledge.SupporterData, error) {
 	d, err := db.FindSupporter(ctx, id)

@@ -37,9 +37,16 @@ func Browser(t testing.TB, extraFlags ...chromedp.ExecAllocatorOption) context.C
 		}
 		t.Skip("SKIPPING BROWSER TEST: " + msg)
 	}
+	// The profile is removed by our own cleanup, not t.TempDir's: Chromium's helper processes may
+	// still be writing to it for a moment after the browser exits, which fails t.TempDir's
+	// RemoveAll ("directory not empty").
+	profile, err := os.MkdirTemp("", "pledge-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
@@ -60,9 +67,18 @@ func Browser(t testing.TB, extraFlags ...chromedp.ExecAllocatorOption) context.C
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
+		removeAllSettled(profile, 10*time.Second)
 	})
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("testkit: start Chromium: %v", err)
 	}
 	return ctx
+}
+
+// removeAllSettled removes dir, retrying while something is still writing into it.
+func removeAllSettled(dir string, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for os.RemoveAll(dir) != nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // polling a condition: the directory is gone
+	}
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/sqlite"
+)
+
+// runExport writes the donations or supporters ledger to standard output.
+func runExport(ctx context.Context, env *Env, args []string) error {
+	cfg := ConfigFromEnv(env.Getenv)
+	what := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		what, args = args[0], args[1:]
+	}
+	fs := newFlagSet(env, "export")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	from := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or RFC 3339 time, inclusive")
+	to := fs.String("to", "", "last day (YYYY-MM-DD, UTC, inclusive) or RFC 3339 time (exclusive)")
+	format := fs.String("format", pledge.FormatCSV, "csv or json")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: pledge export donations|supporters [--from DATE] [--to DATE] [--format csv|json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if what == "" {
+		what = fs.Arg(0)
+	}
+	var f pledge.ExportFilter
+	var err error
+	if f.From, err = pledge.ParseExportDate(*from, false); err != nil {
+		return fmt.Errorf("--from: %s", pledge.ErrorMessage(err))
+	}
+	if f.To, err = pledge.ParseExportDate(*to, true); err != nil {
+		return fmt.Errorf("--to: %s", pledge.ErrorMessage(err))
+	}
+	if *format != pledge.FormatCSV && *format != pledge.FormatJSON {
+		return fmt.Errorf("--format must be csv or json")
+	}
+	write := pledge.WriteDonations
+	switch what {
+	case "donations":
+	case "supporters":
+		write = pledge.WriteSupporters
+	default:
+		fs.Usage()
+		return errUsage
+	}
+	db := sqlite.NewDB(cfg.DB)
+	if err := db.Open(ctx); err != nil {
+		return err
+	}
+	defer db.Close()
+	w := bufio.NewWriterSize(env.Stdout, 64<<10)
+	if err := write(ctx, w, db, f, *format); err != nil {
+		return err
+	}
+	return w.Flush()
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// givingFile is the PLEDGE_CONFIG file. Every field is optional; what is left out keeps its
+// built-in default. Amounts are written in major units ("2.50", 10), as a reader would.
+type givingFile struct {
+	Organisation     *string        `yaml:"organisation"`
+	Heading          *string        `yaml:"heading"`
+	Message          *string        `yaml:"message"`
+	DefaultCurrency  *string        `yaml:"default_currency"`
+	DefaultFrequency *string        `yaml:"default_frequency"`
+	CoverFees        *coverFeesFile `yaml:"cover_fees"`
+	Currencies       yaml.Node      `yaml:"currencies"`
+}
+
+type coverFeesFile struct {
+	Enabled *bool             `yaml:"enabled"`
+	Percent *string           `yaml:"percent"`
+	Fixed   map[string]string `yaml:"fixed"`
+}
+
+type tierSet struct {
+	Once    *tierFile `yaml:"once"`
+	Monthly *tierFile `yaml:"monthly"`
+	Annual  *tierFile `yaml:"annual"`
+}
+
+type tierFile struct {
+	Presets []string `yaml:"presets"`
+	Default string   `yaml:"default"`
+	Min     string   `yaml:"min"`
+	Max     string   `yaml:"max"`
+}
+
+// LoadGivingSettings reads the PLEDGE_CONFIG file over the built-in settings and validates the
+// result; errors name the field at fault ("currencies.eur.monthly.min: ..."). An empty path
+// returns the defaults.
+func LoadGivingSettings(path string) (pledge.Settings, error) {
+	st := pledge.DefaultSettings()
+	if path == "" {
+		return st, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return st, fmt.Errorf("cannot read %s", path)
+	}
+	if err := applyGivingFile(&st, b); err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
+}
+
+func applyGivingFile(st *pledge.Settings, b []byte) error {
+	var f givingFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	set(&st.Org, f.Organisation)
+	set(&st.Heading, f.Heading)
+	set(&st.Message, f.Message)
+	if f.DefaultFrequency != nil {
+		st.DefaultFrequency = pledge.Frequency(strings.TrimSpace(*f.DefaultFrequency))
+	}
+	if f.Currencies.Kind != 0 {
+		cat, err := catalogueFromNode(&f.Currencies)
+		if err != nil {
+			return err
+		}
+		cat.Default = cat.Currencies[0]
+		st.Catalogue = cat
+	}
+	if f.DefaultCurrency != nil {
+		st.Catalogue.Default = pledge.Currency(strings.ToLower(strings.TrimSpace(*f.DefaultCurrency)))
+	}
+	if cf := f.CoverFees; cf != nil {
+		if cf.Enabled != nil {
+			st.Fees.Enabled = *cf.Enabled
+		}
+		if cf.Percent != nil {
+			bps, err := pledge.ParseMinor(strings.TrimSpace(*cf.Percent), 2)
+			if err != nil {
+				return fmt.Errorf("cover_fees.percent: %q is not a percentage such as 2.9", *cf.Percent)
+			}
+			st.Fees.BasisPoints = bps
+		}
+		if cf.Fixed != nil {
+			st.Fees.Fixed = map[pledge.Currency]int64{}
+			for code, v := range cf.Fixed {
+				cur := pledge.Currency(strings.ToLower(code))
+				n, err := pledge.ParseMinor(strings.TrimSpace(v), cur.Decimals())
+				if err != nil {
+					return fmt.Errorf("cover_fees.fixed.%s: %q is not an amount in %s", code, v, cur.Upper())
+				}
+				st.Fees.Fixed[cur] = n
+			}
+		}
+	}
+	return st.Validate()
+}
+
+// catalogueFromNode reads currencies in the file's order, so the currency menu follows it.
+func catalogueFromNode(n *yaml.Node) (pledge.Catalogue, error) {
+	cat := pledge.Catalogue{Tiers: map[pledge.Currency]map[pledge.Frequency]pledge.Tier{}}
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return cat, fmt.Errorf("currencies: line %d: a map of currency codes (usd: ...) is required", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		code := strings.ToLower(n.Content[i].Value)
+		cur := pledge.Currency(code)
+		if _, ok := pledge.LookupCurrency(code); !ok {
+			return cat, fmt.Errorf("currencies.%s: unknown currency code", code)
+		}
+		var ts tierSet
+		val := n.Content[i+1]
+		if err := decodeStrict(val, &ts); err != nil {
+			return cat, fmt.Errorf("currencies.%s: %w", code, err)
+		}
+		cat.Currencies = append(cat.Currencies, cur)
+		cat.Tiers[cur] = map[pledge.Frequency]pledge.Tier{}
+		for j, tf := range []*tierFile{ts.Once, ts.Monthly, ts.Annual} {
+			f := pledge.Frequencies[j]
+			if tf == nil {
+				return cat, fmt.Errorf("currencies.%s.%s: missing", code, f)
+			}
+			t, err := tf.tier(cur)
+			if err != nil {
+				return cat, fmt.Errorf("currencies.%s.%s.%w", code, f, err)
+			}
+			cat.Tiers[cur][f] = t
+		}
+	}
+	return cat, nil
+}
+
+// decodeStrict decodes a node refusing unknown fields, as the file's top level does.
+func decodeStrict(n *yaml.Node, v any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("line %d: %s", n.Line, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+func (tf *tierFile) tier(cur pledge.Currency) (pledge.Tier, error) {
+	var t pledge.Tier
+	d := cur.Decimals()
+	amount := func(field, s string) (int64, error) {
+		n, err := pledge.ParseMinor(strings.TrimSpace(s), d)
+		if err != nil || s == "" {
+			return 0, fmt.Errorf("%s: %q is not an amount in %s (major units, at most %d decimals)", field, s, cur.Upper(), d)
+		}
+		return n, nil
+	}
+	var err error
+	for i, p := range tf.Presets {
+		n, err := amount(fmt.Sprintf("presets[%d]", i), p)
+		if err != nil {
+			return t, err
+		}
+		t.Presets = append(t.Presets, n)
+	}
+	if t.Default, err = amount("default", tf.Default); err != nil {
+		return t, err
+	}
+	if t.Min, err = amount("min", tf.Min); err != nil {
+		return t, err
+	}
+	if t.Max, err = amount("max", tf.Max); err != nil {
+		return t, err
+	}
+	return t, nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+const exampleGivingConfig = `
+organisation: The Riverside Ledger
+heading: Keep the Ledger independent
+message: We are funded by our readers.
+default_currency: eur
+default_frequency: annual
+cover_fees:
+  enabled: true
+  percent: 1.5
+  fixed: {eur: "0.25", jpy: 40}
+currencies:
+  eur:
+    once:    {presets: [5, 10, 25, 50], default: 10, min: 2, max: 10000}
+    monthly: {presets: [3, 6, 12], default: 6, min: 2.50, max: 1000}
+    annual:  {presets: [60, 120], default: 60, min: 20, max: 10000}
+  jpy:
+    once:    {presets: [500, 1000, 3000], default: 1000, min: 300, max: 1000000}
+    monthly: {presets: [500, 1000], default: 500, min: 300, max: 100000}
+    annual:  {presets: [5000, 10000], default: 5000, min: 3000, max: 1000000}
+`
+
+func TestLoadGivingSettings(t *testing.T) {
+	st, err := LoadGivingSettings(writeTemp(t, exampleGivingConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Org != "The Riverside Ledger" || st.Heading != "Keep the Ledger independent" ||
+		st.DefaultFrequency != pledge.Annual || st.Catalogue.Default != "eur" {
+		t.Fatalf("settings = %+v", st)
+	}
+	if got := strings.Join([]string{string(st.Catalogue.Currencies[0]), string(st.Catalogue.Currencies[1])}, ","); got != "eur,jpy" || len(st.Catalogue.Currencies) != 2 {
+		t.Fatalf("currencies %v, want eur,jpy in the file's order", st.Catalogue.Currencies)
+	}
+	if tier := st.Catalogue.Tier("eur", pledge.Monthly); tier.Min != 250 || tier.Default != 600 || len(tier.Presets) != 3 {
+		t.Fatalf("eur monthly = %+v", tier)
+	}
+	if tier := st.Catalogue.Tier("jpy", pledge.Once); tier.Min != 300 || tier.Max != 1000000 || tier.Presets[2] != 3000 {
+		t.Fatalf("jpy once = %+v (zero-decimal amounts must not be multiplied)", tier)
+	}
+	if st.Fees.BasisPoints != 150 || st.Fees.Fixed["eur"] != 25 || st.Fees.Fixed["jpy"] != 40 {
+		t.Fatalf("fees = %+v", st.Fees)
+	}
+	if def, err := LoadGivingSettings(""); err != nil || def.Org != pledge.DefaultSettings().Org {
+		t.Fatalf("no file: %+v, %v", def.Org, err)
+	}
+	if _, err := LoadGivingSettings(writeTemp(t, "")); err != nil {
+		t.Fatalf("an empty file: %v", err)
+	}
+}
+
+func TestLoadGivingSettingsErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown field", "organization: typo\n", "organization"},
+		{"min above max", strings.Replace(exampleGivingConfig, "min: 2.50, max: 1000", "min: 2000, max: 1000", 1), "currencies.eur.monthly.max"},
+		{"default not a preset", strings.Replace(exampleGivingConfig, "default: 6,", "default: 7,", 1), "currencies.eur.monthly.default"},
+		{"yen with decimals", strings.Replace(exampleGivingConfig, "min: 300, max: 100000}", "min: 300.5, max: 100000}", 1), "currencies.jpy.monthly.min"},
+		{"not an amount", strings.Replace(exampleGivingConfig, "[5, 10, 25, 50]", "[5, ten, 25, 50]", 1), "currencies.eur.once.presets[1]"},
+		{"unknown currency", "currencies:\n  xyz: {}\n", "currencies.xyz"},
+		{"missing frequency", "currencies:\n  usd:\n    once: {presets: [5], default: 5, min: 2, max: 10}\n", "currencies.usd.monthly"},
+		{"unknown tier field", "currencies:\n  usd:\n    once: {presets: [5], default: 5, min: 2, max: 10, maximum: 3}\n", "currencies.usd"},
+		{"default currency not offered", strings.Replace(exampleGivingConfig, "default_currency: eur", "default_currency: usd", 1), "default_currency"},
+		{"bad percent", "cover_fees: {percent: lots}\n", "cover_fees.percent"},
+		{"bad frequency", "default_frequency: weekly\n", "default_frequency"},
+		{"empty organisation", "organisation: \"\"\n", "organisation"},
+		{"view cap lives in the environment", "view_cap: 3\n", "view_cap"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadGivingSettings(writeTemp(t, tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigValidateReadsGivingFile(t *testing.T) {
+	env := map[string]string{"PLEDGE_DEMO": "1", "PLEDGE_CONFIG": writeTemp(t, "default_frequency: weekly\n")}
+	cfg := ConfigFromEnv(func(k string) string { return env[k] })
+	var ce *ConfigError
+	if err := cfg.Validate(); !errors.As(err, &ce) || ce.Var != "PLEDGE_CONFIG" || !strings.Contains(ce.Msg, "default_frequency") {
+		t.Fatalf("Validate() = %v, want a PLEDGE_CONFIG error naming default_frequency", err)
+	}
+	env["PLEDGE_CONFIG"] = filepath.Join(t.TempDir(), "missing.yaml")
+	cfg = ConfigFromEnv(func(k string) string { return env[k] })
+	if err := cfg.Validate(); !errors.As(err, &ce) || ce.Var != "PLEDGE_CONFIG" {
+		t.Fatalf("missing file: %v", err)
+	}
+	env["PLEDGE_CONFIG"] = writeTemp(t, exampleGivingConfig)
+	cfg = ConfigFromEnv(func(k string) string { return env[k] })
+	if err := cfg.Validate(); err != nil || cfg.giving.Org != "The Riverside Ledger" {
+		t.Fatalf("Validate() = %v, org %q", err, cfg.giving.Org)
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "pledge.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The README's example file is the one a newsroom will copy: it must load.
+func TestReadmeGivingExampleLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Giving\n")
+	if !ok {
+		t.Fatal("README has no Giving section")
+	}
+	_, rest, ok := strings.Cut(section, "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README's Giving section has no yaml example")
+	}
+	st, err := LoadGivingSettings(writeTemp(t, example))
+	if err != nil {
+		t.Fatalf("README example: %v", err)
+	}
+	if st.Org == pledge.DefaultSettings().Org || len(st.Catalogue.Currencies) == 0 {
+		t.Fatalf("README example configured nothing: %+v", st)
+	}
+}

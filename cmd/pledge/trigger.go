@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/sqlite"
+)
+
+// runTrigger posts one realistic, correctly signed event to a webhook URL, for local work and
+// demos. With --checkout the event is about that stored checkout (metadata, amount, frequency).
+func runTrigger(ctx context.Context, env *Env, args []string) error {
+	typ := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		typ, args = args[0], args[1:]
+	}
+	var target, checkoutID, email string
+	cfg, fs, err := loadConfig(env, "trigger", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&target, "url", "", "webhook URL (default: PLEDGE_BASE_URL/webhooks/stripe)")
+		fs.StringVar(&checkoutID, "checkout", "", "id of a stored checkout the event is about")
+		fs.StringVar(&email, "email", "", "the supporter's e-mail address in the event")
+	})
+	if err != nil {
+		return err
+	}
+	if typ == "" {
+		typ = fs.Arg(0)
+	}
+	if typ == "" {
+		fmt.Fprintf(env.Stderr, "Usage: pledge trigger EVENT_TYPE [--url URL] [--checkout ID]\nTypes: %v\n", billing.HandledTypes)
+		return errUsage
+	}
+	if len(cfg.webhookSecrets) == 0 {
+		return &ConfigError{"STRIPE_WEBHOOK_SECRET", "required: trigger signs with the first secret"}
+	}
+	if target == "" {
+		target = cfg.baseURL.String() + "/webhooks/stripe"
+	}
+	p := billing.EventParams{Email: email}
+	if checkoutID != "" {
+		db := sqlite.NewDB(cfg.DB)
+		if err := db.Open(ctx); err != nil {
+			return err
+		}
+		p.Checkout, err = db.FindCheckout(ctx, checkoutID)
+		db.Close()
+		if err != nil {
+			return fmt.Errorf("checkout %s: %w", checkoutID, err)
+		}
+		p.SessionID = p.Checkout.StripeSessionID
+	}
+	payload, err := billing.BuildEvent(typ, p)
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if err := billing.PostEvent(ctx, hc, target, cfg.webhookSecrets[0], payload); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "posted %s to %s\n", typ, target)
+	return nil
+}

@@ -1,0 +1,104 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.PaymentService = (*Client)(nil)
+
+// CreateCheckoutSession creates the Stripe Checkout Session for a checkout: a one-off payment
+// (mode=payment, submit_type=donate, a Customer always created) or a subscription with a monthly
+// or yearly price made inline. The checkout's id and choices travel as metadata on the session
+// and on the payment intent or subscription it makes, so webhooks can find their way back.
+func (c *Client) CreateCheckoutSession(ctx context.Context, co *pledge.Checkout, req pledge.SessionRequest) (*pledge.Session, error) {
+	meta := map[string]string{
+		"pledge_checkout": co.ID,
+		"frequency":       string(co.Frequency),
+		"article":         co.Article,
+		"campaign":        co.Campaign,
+	}
+	price := &stripe.CheckoutSessionLineItemPriceDataParams{
+		Currency:    stripe.String(string(co.Amount.Currency)),
+		UnitAmount:  stripe.Int64(co.Amount.Amount),
+		ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(req.ProductName)},
+	}
+	params := &stripe.CheckoutSessionParams{
+		ClientReferenceID: stripe.String(co.ID),
+		SuccessURL:        stripe.String(req.SuccessURL),
+		CancelURL:         stripe.String(req.CancelURL),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{PriceData: price, Quantity: stripe.Int64(1)}},
+		Metadata:          meta,
+	}
+	if co.Frequency.Recurring() {
+		params.Mode = stripe.String(string(stripe.CheckoutSessionModeSubscription))
+		price.Recurring = &stripe.CheckoutSessionLineItemPriceDataRecurringParams{Interval: stripe.String(co.Frequency.Interval())}
+		params.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta}
+		// No submit_type: with mode=subscription the API accepts it only from 2024-11-20.
+	} else {
+		params.Mode = stripe.String(string(stripe.CheckoutSessionModePayment))
+		params.SubmitType = stripe.String(string(stripe.CheckoutSessionSubmitTypeDonate))
+		params.CustomerCreation = stripe.String(string(stripe.CheckoutSessionCustomerCreationAlways))
+		params.PaymentIntentData = &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta}
+	}
+	params.Context = ctx
+	if req.IdempotencyKey != "" {
+		params.SetIdempotencyKey(req.IdempotencyKey)
+	}
+	s, err := c.api.CheckoutSessions.New(params)
+	if err != nil {
+		return nil, translate("create checkout session", err)
+	}
+	return session(s), nil
+}
+
+// CheckoutSession fetches a Checkout Session by id.
+func (c *Client) CheckoutSession(ctx context.Context, id string) (*pledge.Session, error) {
+	params := &stripe.CheckoutSessionParams{}
+	params.Context = ctx
+	s, err := c.api.CheckoutSessions.Get(id, params)
+	if err != nil {
+		return nil, translate("fetch checkout session", err)
+	}
+	return session(s), nil
+}
+
+func session(s *stripe.CheckoutSession) *pledge.Session {
+	return &pledge.Session{
+		ID:                s.ID,
+		URL:               s.URL,
+		ClientReferenceID: s.ClientReferenceID,
+		Status:            string(s.Status),
+		PaymentStatus:     string(s.PaymentStatus),
+	}
+}
+
+// translate turns a Stripe failure into a domain error: EUNAVAILABLE when Stripe could not be
+// reached, was overloaded or failed on its side (the reader may try again), ENOTFOUND for a
+// missing object, EINTERNAL (our request was wrong) otherwise. Stripe's message is kept for the
+// log, never shown.
+func translate(op string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		switch {
+		case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500:
+			return fmt.Errorf("stripe: %s: status %d (request %s): %w", op, se.HTTPStatusCode, se.RequestID, unavailable())
+		case se.HTTPStatusCode == http.StatusNotFound:
+			return fmt.Errorf("stripe: %s: %w", op, &pledge.Error{Code: pledge.ENOTFOUND, Message: "We could not find that payment."})
+		}
+		return fmt.Errorf("stripe: %s: status %d, %s (request %s)", op, se.HTTPStatusCode, se.Msg, se.RequestID)
+	}
+	// Anything else is the network: refused, reset, timed out.
+	return fmt.Errorf("stripe: %s: %v: %w", op, err, unavailable())
+}
+
+func unavailable() error {
+	return &pledge.Error{Code: pledge.EUNAVAILABLE,
+		Message: "We couldn't reach our payment provider just now. No payment was taken. Please try again in a moment."}
+}

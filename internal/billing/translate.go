@@ -1,0 +1,303 @@
+package billing
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// MetaCheckout is the metadata key that marks a Stripe object as Pledge's.
+const MetaCheckout = "pledge_checkout"
+
+// metadataOf reads Pledge's metadata; ok is false for an object Pledge did not create.
+func metadataOf(m map[string]string) (pledge.Metadata, bool) {
+	id := m[MetaCheckout]
+	if id == "" {
+		return pledge.Metadata{}, false
+	}
+	f := pledge.Frequency(m["frequency"])
+	if _, err := pledge.ParseFrequency(string(f)); err != nil {
+		f = ""
+	}
+	return pledge.Metadata{CheckoutID: id, Frequency: f, Article: m["article"], Campaign: m["campaign"]}, true
+}
+
+func money(amount int64, cur stripe.Currency) pledge.Money {
+	return pledge.Money{Amount: amount, Currency: pledge.Currency(cur)}
+}
+
+func unixTime(n int64) time.Time {
+	if n <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+// Translate turns a Stripe event into a ledger event. Objects without Pledge's metadata, and
+// types Pledge does not handle, translate to a nil Fact: recorded, then ignored. Listed events of
+// other API versions translate too: the few fields that moved since 2023-10-16 are read from
+// either place.
+func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
+	le := &pledge.LedgerEvent{ID: ev.ID, Type: string(ev.Type), Created: unixTime(ev.Created), Livemode: ev.Livemode}
+	if ev.Data == nil || len(ev.Data.Raw) == 0 {
+		return le, nil
+	}
+	raw := ev.Data.Raw
+	var head struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return nil, fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	le.ObjectID = head.ID
+	var err error
+	switch ev.Type {
+	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
+		"checkout.session.async_payment_failed", "checkout.session.expired":
+		le.Fact, err = translateSession(ev.Type, raw)
+	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required":
+		le.Fact, err = translateInvoice(ev.Type, raw)
+	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
+		le.Fact, err = translateSubscription(raw)
+	case "charge.refunded":
+		var ch stripe.Charge
+		if err = json.Unmarshal(raw, &ch); err == nil {
+			le.Fact = chargeFact(&ch)
+		}
+	case "charge.refund.updated":
+		var r stripe.Refund
+		if err = json.Unmarshal(raw, &r); err == nil {
+			le.Fact = &pledge.RefundUpdated{RefundID: r.ID, ChargeID: idOf(r.Charge), PaymentIntent: idOf(r.PaymentIntent),
+				Amount: r.Amount, Status: string(r.Status)}
+		}
+	case "charge.dispute.created", "charge.dispute.closed":
+		var d stripe.Dispute
+		if err = json.Unmarshal(raw, &d); err == nil {
+			le.Fact = &pledge.DisputeChanged{DisputeID: d.ID, ChargeID: idOf(d.Charge), PaymentIntent: idOf(d.PaymentIntent), Status: string(d.Status)}
+		}
+	case "radar.early_fraud_warning.created":
+		var w stripe.RadarEarlyFraudWarning
+		if err = json.Unmarshal(raw, &w); err == nil {
+			le.Fact = &pledge.FraudWarning{WarningID: w.ID, ChargeID: idOf(w.Charge), PaymentIntent: idOf(w.PaymentIntent)}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("event %s (%s): %w", ev.ID, ev.Type, err)
+	}
+	return le, nil
+}
+
+// idOf returns the id of an expandable field, "" when absent. stripe-go decodes a bare id string
+// into a struct with only ID set.
+func idOf[T interface {
+	*stripe.Charge | *stripe.PaymentIntent | *stripe.Invoice | *stripe.Customer | *stripe.Subscription
+}](v T) string {
+	switch o := any(v).(type) {
+	case *stripe.Charge:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.PaymentIntent:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.Invoice:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.Customer:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.Subscription:
+		if o != nil {
+			return o.ID
+		}
+	}
+	return ""
+}
+
+func translateSession(typ stripe.EventType, raw json.RawMessage) (any, error) {
+	var s stripe.CheckoutSession
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	meta, ours := metadataOf(s.Metadata)
+	if !ours {
+		return nil, nil
+	}
+	switch typ {
+	case "checkout.session.async_payment_failed":
+		return &pledge.CheckoutClosed{SessionID: s.ID, CheckoutID: meta.CheckoutID, Status: pledge.CheckoutFailed}, nil
+	case "checkout.session.expired":
+		return &pledge.CheckoutClosed{SessionID: s.ID, CheckoutID: meta.CheckoutID, Status: pledge.CheckoutAbandoned}, nil
+	}
+	f := &pledge.CheckoutCompleted{
+		SessionID: s.ID, CheckoutID: meta.CheckoutID, Meta: meta,
+		Paid:          s.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid,
+		Customer:      pledge.Customer{StripeID: idOf(s.Customer), Email: s.CustomerEmail},
+		Amount:        money(s.AmountTotal, s.Currency),
+		PaymentIntent: idOf(s.PaymentIntent),
+		Subscription:  idOf(s.Subscription),
+		Invoice:       idOf(s.Invoice),
+	}
+	if d := s.CustomerDetails; d != nil {
+		if d.Email != "" {
+			f.Customer.Email = d.Email
+		}
+		f.Customer.Name = d.Name
+	}
+	if s.Mode == stripe.CheckoutSessionModeSubscription {
+		f.PaymentIntent = ""
+	}
+	return f, nil
+}
+
+// invoiceParent is where API versions after 2023-10-16 put an invoice's subscription.
+type invoiceParent struct {
+	Parent *struct {
+		SubscriptionDetails *struct {
+			Subscription string            `json:"subscription"`
+			Metadata     map[string]string `json:"metadata"`
+		} `json:"subscription_details"`
+	} `json:"parent"`
+}
+
+func translateInvoice(typ stripe.EventType, raw json.RawMessage) (any, error) {
+	var inv stripe.Invoice
+	if err := json.Unmarshal(raw, &inv); err != nil {
+		return nil, err
+	}
+	sub := idOf(inv.Subscription)
+	var meta pledge.Metadata
+	ours := false
+	if inv.SubscriptionDetails != nil {
+		meta, ours = metadataOf(inv.SubscriptionDetails.Metadata)
+	}
+	var interval string
+	var period *stripe.Period
+	if inv.Lines != nil {
+		for _, l := range inv.Lines.Data {
+			if !ours {
+				meta, ours = metadataOf(l.Metadata)
+			}
+			if sub == "" {
+				sub = idOf(l.Subscription)
+			}
+			if interval == "" && l.Price != nil && l.Price.Recurring != nil {
+				interval = string(l.Price.Recurring.Interval)
+			}
+			if interval == "" && l.Plan != nil {
+				interval = string(l.Plan.Interval)
+			}
+			if period == nil {
+				period = l.Period
+			}
+		}
+	}
+	if sub == "" || !ours {
+		var p invoiceParent
+		if err := json.Unmarshal(raw, &p); err == nil && p.Parent != nil && p.Parent.SubscriptionDetails != nil {
+			if sub == "" {
+				sub = p.Parent.SubscriptionDetails.Subscription
+			}
+			if !ours {
+				meta, ours = metadataOf(p.Parent.SubscriptionDetails.Metadata)
+			}
+		}
+	}
+	if sub == "" {
+		return nil, nil // an invoice of no subscription is not Pledge's
+	}
+	// Without metadata in the payload the fact goes on with an empty Meta; Webhooks.settle looks
+	// the subscription up and drops the fact if it is not Pledge's.
+	if typ != "invoice.paid" {
+		return &pledge.InvoiceFailed{
+			InvoiceID: inv.ID, Subscription: sub, Meta: meta, Amount: money(inv.AmountDue, inv.Currency),
+			AttemptCount: inv.AttemptCount, ActionRequired: typ == "invoice.payment_action_required",
+			NextAttempt: unixTime(inv.NextPaymentAttempt),
+		}, nil
+	}
+	f := &pledge.InvoicePaid{
+		InvoiceID: inv.ID, Subscription: sub, Meta: meta,
+		Customer:      pledge.Customer{StripeID: idOf(inv.Customer), Email: inv.CustomerEmail, Name: inv.CustomerName},
+		Amount:        money(inv.AmountPaid, inv.Currency),
+		PaymentIntent: idOf(inv.PaymentIntent),
+		Charge:        idOf(inv.Charge),
+		Interval:      interval,
+	}
+	if inv.StatusTransitions != nil {
+		f.PaidAt = unixTime(inv.StatusTransitions.PaidAt)
+	}
+	if period != nil {
+		f.PeriodStart, f.PeriodEnd = unixTime(period.Start), unixTime(period.End)
+	}
+	return f, nil
+}
+
+// itemPeriod is where API versions after 2023-10-16 put a subscription's current period.
+type itemPeriod struct {
+	Items *struct {
+		Data []struct {
+			CurrentPeriodEnd int64 `json:"current_period_end"`
+		} `json:"data"`
+	} `json:"items"`
+}
+
+func translateSubscription(raw json.RawMessage) (any, error) {
+	var s stripe.Subscription
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	meta, ours := metadataOf(s.Metadata)
+	if !ours {
+		return nil, nil
+	}
+	f := &pledge.SubscriptionChanged{
+		SubscriptionID:    s.ID,
+		Meta:              meta,
+		Customer:          pledge.Customer{StripeID: idOf(s.Customer)},
+		Status:            string(s.Status),
+		CancelAtPeriodEnd: s.CancelAtPeriodEnd,
+		CurrentPeriodEnd:  unixTime(s.CurrentPeriodEnd),
+		StartedAt:         unixTime(s.StartDate),
+		CanceledAt:        unixTime(s.CanceledAt),
+		Amount:            pledge.Money{Currency: pledge.Currency(s.Currency)},
+	}
+	if s.CancellationDetails != nil {
+		f.CancellationReason = string(s.CancellationDetails.Reason)
+	}
+	if s.Items != nil && len(s.Items.Data) > 0 {
+		it := s.Items.Data[0]
+		q := max(it.Quantity, 1)
+		if it.Price != nil {
+			f.Amount.Amount = it.Price.UnitAmount * q
+			if it.Price.Recurring != nil {
+				f.Interval = string(it.Price.Recurring.Interval)
+			}
+			if f.Amount.Currency == "" {
+				f.Amount.Currency = pledge.Currency(it.Price.Currency)
+			}
+		}
+	}
+	if f.CurrentPeriodEnd.IsZero() {
+		var p itemPeriod
+		if err := json.Unmarshal(raw, &p); err == nil && p.Items != nil && len(p.Items.Data) > 0 {
+			f.CurrentPeriodEnd = unixTime(p.Items.Data[0].CurrentPeriodEnd)
+		}
+	}
+	return f, nil
+}
+
+// chargeFact is a charge's refunded total as a ledger fact.
+func chargeFact(ch *stripe.Charge) *pledge.ChargeRefunded {
+	meta, _ := metadataOf(ch.Metadata)
+	return &pledge.ChargeRefunded{
+		ChargeID: ch.ID, PaymentIntent: idOf(ch.PaymentIntent), Invoice: idOf(ch.Invoice),
+		Amount: money(ch.Amount, ch.Currency), AmountRefunded: ch.AmountRefunded, Meta: meta,
+	}
+}

@@ -1,0 +1,180 @@
+package pledge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// GiftChoice is what a reader submitted on the prompt or the donation page, as typed.
+type GiftChoice struct {
+	Frequency string
+	Currency  string
+	Amount    string // a preset, in major units ("10")
+	Other     string // "Other amount" as typed; wins over Amount when not blank
+	CoverFees bool
+	Article   string
+	Campaign  string
+	Nonce     string
+	ReaderID  string
+	Source    string
+}
+
+// Giving turns a reader's choice into a checkout and a hosted payment page.
+type Giving struct {
+	Settings  Settings
+	Checkouts CheckoutService
+	Payments  PaymentService
+	// BaseURL is the service's public URL, for Stripe's return addresses.
+	BaseURL string
+}
+
+// Validate reads a choice against the catalogue and returns the checkout it asks for (not yet
+// stored). Every problem is an EINVALID error naming its field.
+func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
+	f, err := ParseFrequency(ch.Frequency)
+	if err != nil {
+		return nil, err
+	}
+	cur := Currency(strings.ToLower(strings.TrimSpace(ch.Currency)))
+	if !g.Settings.Catalogue.Offers(cur) {
+		return nil, FieldErrorf("currency", "Please choose one of the currencies offered.")
+	}
+	typed, field := ch.Amount, "amount"
+	if strings.TrimSpace(ch.Other) != "" {
+		typed, field = ch.Other, "other_amount"
+	}
+	amount, err := ParseAmount(typed, cur)
+	if err == nil {
+		err = g.Settings.Catalogue.Check(f, Money{Amount: amount, Currency: cur})
+	}
+	if err != nil {
+		if ErrorField(err) == "amount" {
+			return nil, FieldErrorf(field, "%s", ErrorMessage(err))
+		}
+		return nil, err
+	}
+	if !validNonce(ch.Nonce) {
+		return nil, FieldErrorf("nonce", "This form has expired. Please reload the page and try again.")
+	}
+	co := &Checkout{
+		Frequency: f,
+		Amount:    Money{Amount: amount, Currency: cur},
+		Article:   CleanArticle(ch.Article),
+		Campaign:  CleanCampaign(ch.Campaign),
+		Source:    CleanSource(ch.Source),
+		ReaderID:  ch.ReaderID,
+	}
+	if ch.CoverFees {
+		co.CoverFees = g.Settings.Fees.Cover(co.Amount)
+		co.Amount.Amount += co.CoverFees
+	}
+	co.Nonce = choiceKey(ch.Nonce, co)
+	return co, nil
+}
+
+// Begin validates a choice, stores its checkout (once per form nonce) and creates its hosted
+// payment page. A second submit of the same form returns the first checkout and its page. When
+// the provider fails, the checkout stays pending and the error is returned.
+func (g *Giving) Begin(ctx context.Context, ch GiftChoice) (*Checkout, error) {
+	co, err := g.Validate(ch)
+	if err != nil {
+		return nil, err
+	}
+	if co, err = g.Checkouts.CreateCheckout(ctx, co); err != nil {
+		return nil, err
+	}
+	if co.StripeURL != "" {
+		return co, nil
+	}
+	sess, err := g.Payments.CreateCheckoutSession(ctx, co, SessionRequest{
+		ProductName:    fmt.Sprintf("%s support for %s", co.Frequency.Label(), g.Settings.Org),
+		SuccessURL:     g.BaseURL + "/donate/thanks?session_id={CHECKOUT_SESSION_ID}",
+		CancelURL:      g.BaseURL + "/donate/cancelled?checkout=" + url.QueryEscape(co.ID),
+		IdempotencyKey: "pledge-checkout-" + co.Nonce,
+	})
+	if err != nil {
+		return co, err
+	}
+	if err := g.Checkouts.OpenCheckout(ctx, co.ID, sess.ID, sess.URL); err != nil {
+		return co, err
+	}
+	co.StripeSessionID, co.StripeURL, co.Status = sess.ID, sess.URL, CheckoutOpen
+	return co, nil
+}
+
+// Completed returns the checkout behind a finished hosted payment page: it fetches the session
+// from the provider and finds our checkout by the session id we stored, or by the session's
+// client reference.
+func (g *Giving) Completed(ctx context.Context, sessionID string) (*Checkout, error) {
+	if !strings.HasPrefix(sessionID, "cs_") || len(sessionID) > 255 {
+		return nil, Errorf(ENOTFOUND, "We could not find that payment.")
+	}
+	sess, err := g.Payments.CheckoutSession(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	co, err := g.Checkouts.FindCheckoutBySession(ctx, sess.ID)
+	if ErrorCode(err) == ENOTFOUND && sess.ClientReferenceID != "" {
+		co, err = g.Checkouts.FindCheckout(ctx, sess.ClientReferenceID)
+	}
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "We could not find that payment.")
+	}
+	return co, err
+}
+
+// choiceKey ties a checkout to the rendered form and to what was chosen on it: the same form
+// submitted twice makes one checkout (and one Stripe session), while a reader who goes back and
+// changes the amount on the same form gets a new one rather than the old amount.
+func choiceKey(nonce string, co *Checkout) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%d|%s|%d|%s|%s", nonce, co.Frequency, co.Amount.Amount, co.Amount.Currency,
+		co.CoverFees, co.Article, co.Campaign)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// validNonce accepts the 32 hex digits the form renders.
+func validNonce(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// CleanArticle returns the article URL as Pledge records it: an absolute http(s) URL without
+// its fragment, at most 1000 bytes; "" for anything else.
+func CleanArticle(s string) string {
+	if s == "" || len(s) > 1000 {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
+}
+
+// CleanCampaign returns a campaign or source tag as Pledge records it: up to 64 letters, digits,
+// '-', '_' or '.'; "" for anything else.
+func CleanCampaign(s string) string {
+	if len(s) > 64 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return ""
+		}
+	}
+	return s
+}

@@ -1,0 +1,48 @@
+package pledge
+
+import (
+	"context"
+	"time"
+)
+
+// SessionRequest is what the payment provider needs besides the checkout to make a hosted
+// payment page for it.
+type SessionRequest struct {
+	ProductName string // the line the reader sees, e.g. "Monthly support for The Daily"
+	SuccessURL  string // may hold {CHECKOUT_SESSION_ID}
+	CancelURL   string
+	// IdempotencyKey makes a repeated request (a double submit, a retry) yield one session.
+	IdempotencyKey string
+}
+
+// Session is a hosted payment page as the provider describes it.
+type Session struct {
+	ID                string
+	URL               string
+	ClientReferenceID string // our checkout id
+	Status            string // open, complete, expired
+	PaymentStatus     string // paid, unpaid, no_payment_required
+}
+
+// PaymentService makes and fetches hosted checkout sessions (Stripe Checkout). Its errors carry
+// EUNAVAILABLE when the provider could not be reached or was overloaded, so the reader can be
+// asked to try again.
+type PaymentService interface {
+	CreateCheckoutSession(ctx context.Context, c *Checkout, req SessionRequest) (*Session, error)
+	CheckoutSession(ctx context.Context, id string) (*Session, error)
+}
+
+// PromptStat counts what happened to the prompt under one article and campaign on one UTC day.
+type PromptStat struct {
+	Day      time.Time // the UTC day's start
+	Article  string
+	Campaign string
+	Views    int64
+	Clicks   int64
+}
+
+// PromptStatService adds counts to the stored prompt statistics.
+type PromptStatService interface {
+	// AddPromptStats adds each stat's views and clicks to the stored ones for its key.
+	AddPromptStats(ctx context.Context, stats []PromptStat) error
+}

@@ -1,0 +1,134 @@
+package pledge
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSubscriptionStatusKeyOrder(t *testing.T) {
+	t0 := time.Unix(1790000000, 0)
+	cases := []struct {
+		name         string
+		older, newer StateKey
+	}{
+		{"later time wins", SubscriptionStatusKey("past_due", t0), SubscriptionStatusKey("active", t0.Add(time.Second))},
+		{"same second: further along wins", SubscriptionStatusKey("incomplete", t0), SubscriptionStatusKey("active", t0)},
+		{"canceled is final even if older", SubscriptionStatusKey("active", t0.Add(time.Hour)), SubscriptionStatusKey("canceled", t0)},
+		{"incomplete_expired is final", SubscriptionStatusKey("past_due", t0.Add(time.Hour)), SubscriptionStatusKey("incomplete_expired", t0)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !c.older.Less(c.newer) || c.newer.Less(c.older) {
+				t.Fatalf("%+v should order before %+v", c.older, c.newer)
+			}
+		})
+	}
+	a := (&SubscriptionChanged{Status: "active", CancelAtPeriodEnd: false}).Key(t0)
+	b := (&SubscriptionChanged{Status: "active", CancelAtPeriodEnd: true}).Key(t0)
+	if !a.Less(b) || b.Less(a) {
+		t.Fatal("equal status and time must still order by the other fields")
+	}
+}
+
+func TestDonationStatus(t *testing.T) {
+	cases := []struct {
+		amount, refunded int64
+		dispute, want    string
+	}{
+		{500, 0, "", DonationSucceeded},
+		{500, 1, "", DonationPartiallyRefunded},
+		{500, 500, "", DonationRefunded},
+		{500, 0, "needs_response", DonationDisputed},
+		{500, 0, "lost", DonationDisputed},
+		{500, 0, "won", DonationSucceeded},
+		{500, 100, "warning_closed", DonationPartiallyRefunded},
+	}
+	for _, c := range cases {
+		if got := DonationStatus(c.amount, c.refunded, c.dispute); got != c.want {
+			t.Errorf("DonationStatus(%d, %d, %q) = %s, want %s", c.amount, c.refunded, c.dispute, got, c.want)
+		}
+	}
+}
+
+func TestParseExportDate(t *testing.T) {
+	cases := []struct {
+		in       string
+		endOfDay bool
+		want     string
+		ok       bool
+	}{
+		{"", false, "0001-01-01T00:00:00Z", true},
+		{"2026-11-30", false, "2026-11-30T00:00:00Z", true},
+		{"2026-11-30", true, "2026-12-01T00:00:00Z", true},
+		{"2026-11-30T10:00:00+01:00", true, "2026-11-30T09:00:00Z", true},
+		{"30/11/2026", false, "", false},
+	}
+	for _, c := range cases {
+		got, err := ParseExportDate(c.in, c.endOfDay)
+		if (err == nil) != c.ok || c.ok && got.Format(time.RFC3339) != c.want {
+			t.Errorf("ParseExportDate(%q, %v) = %v, %v; want %s", c.in, c.endOfDay, got, err, c.want)
+		}
+	}
+}
+
+type fakeExport struct {
+	donations  []DonationRecord
+	supporters []SupporterRecord
+}
+
+func (f fakeExport) EachDonation(_ context.Context, _ ExportFilter, fn func(*DonationRecord) error) error {
+	for i := range f.donations {
+		if err := fn(&f.donations[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fakeExport) EachSupporter(_ context.Context, _ ExportFilter, fn func(*SupporterRecord) error) error {
+	for i := range f.supporters {
+		if err := fn(&f.supporters[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestWriteExports(t *testing.T) {
+	at := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	svc := fakeExport{
+		donations: []DonationRecord{
+			{PaidAt: at, Email: "a@example.com", Amount: Money{500, "usd"}, Frequency: Once, Status: DonationSucceeded, StripeID: "pi_1", Article: "https://news.example/a?x=1,2", Campaign: "spring"},
+			{PaidAt: at, Amount: Money{1500, "jpy"}, Frequency: Monthly, Status: DonationPartiallyRefunded, StripeID: "in_1"},
+		},
+		supporters: []SupporterRecord{{CreatedAt: at, Email: "a@example.com", StripeCustomerID: "cus_1", Donations: 2,
+			Totals: []Money{{1500, "jpy"}, {500, "usd"}}, FirstDonation: at, LastDonation: at, ActiveSubscriptions: 1}},
+	}
+	var b strings.Builder
+	if err := WriteDonations(context.Background(), &b, svc, ExportFilter{}, FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	want := "date,email,amount,currency,frequency,status,stripe_id,article,campaign\n" +
+		"2026-11-28T09:30:00Z,a@example.com,5.00,usd,once,succeeded,pi_1,\"https://news.example/a?x=1,2\",spring\n" +
+		"2026-11-28T09:30:00Z,,1500,jpy,monthly,partially_refunded,in_1,,\n"
+	if b.String() != want {
+		t.Fatalf("donations CSV:\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteSupporters(context.Background(), &b, svc, ExportFilter{}, FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	if want := "created,email,name,stripe_customer_id,donations,totals,first_donation,last_donation,active_subscriptions\n" +
+		"2026-11-28T09:30:00Z,a@example.com,,cus_1,2,1500 jpy; 5.00 usd,2026-11-28T09:30:00Z,2026-11-28T09:30:00Z,1\n"; b.String() != want {
+		t.Fatalf("supporters CSV:\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteDonations(context.Background(), &b, fakeExport{}, ExportFilter{}, FormatJSON); err != nil || b.String() != "[\n]\n" {
+		t.Fatalf("empty JSON export %q, %v", b.String(), err)
+	}
+	if err := WriteDonations(context.Background(), &b, svc, ExportFilter{}, "xml"); ErrorCode(err) != EINVALID {
+		t.Fatalf("xml format: %v", err)
+	}
+}

@@ -1,0 +1,78 @@
+package pledge
+
+import "fmt"
+
+// Settings is how a newsroom has set up giving: its name and words, the amount catalogue and the
+// fee-cover formula. PLEDGE_CONFIG overrides the defaults. (How often the prompt may show is
+// PLEDGE_PROMPT_VIEW_CAP.)
+type Settings struct {
+	Org       string
+	Heading   string // the prompt's heading
+	Message   string // the newsroom's message under it
+	Catalogue Catalogue
+	// DefaultFrequency is the frequency preselected on the prompt.
+	DefaultFrequency Frequency
+	Fees             Fees
+}
+
+// DefaultSettings are the built-in settings.
+func DefaultSettings() Settings {
+	return Settings{
+		Org:     "Pledge demo newsroom",
+		Heading: "Support independent journalism",
+		Message: "Our reporting is free for everyone to read, because readers like you pay for it. " +
+			"If you value it, give what you can, once or every month.",
+		Catalogue:        DefaultCatalogue(),
+		DefaultFrequency: Monthly,
+		Fees: Fees{
+			Enabled:     true,
+			BasisPoints: 290,
+			Fixed:       map[Currency]int64{"usd": 30, "eur": 25, "gbp": 20},
+		},
+	}
+}
+
+// Validate checks the settings, naming the field at fault as the configuration file spells it.
+func (s Settings) Validate() error {
+	switch {
+	case s.Org == "":
+		return fmt.Errorf("organisation: required")
+	case len(s.Org) > 120:
+		return fmt.Errorf("organisation: at most 120 characters")
+	case s.Heading == "":
+		return fmt.Errorf("heading: required")
+	case len(s.Message) > 1000:
+		return fmt.Errorf("message: at most 1000 characters")
+	case s.DefaultFrequency != Once && s.DefaultFrequency != Monthly && s.DefaultFrequency != Annual:
+		return fmt.Errorf("default_frequency: must be once, monthly or annual")
+	case s.Fees.BasisPoints < 0 || s.Fees.BasisPoints >= 5000:
+		return fmt.Errorf("cover_fees.percent: must be at least 0 and below 50")
+	}
+	for cur, v := range s.Fees.Fixed {
+		if v < 0 {
+			return fmt.Errorf("cover_fees.fixed.%s: must not be negative", cur)
+		}
+	}
+	return s.Catalogue.Validate()
+}
+
+// Fees is the "cover the transaction costs" formula: a percentage of the gift plus a fixed part
+// per currency, such as Stripe's 2.9% + 30¢.
+type Fees struct {
+	Enabled     bool
+	BasisPoints int64 // hundredths of a percent: 290 is 2.9%
+	Fixed       map[Currency]int64
+}
+
+// Cover returns what to add to m so that, after a fee of the percentage plus the fixed part is
+// taken from the total, the newsroom receives m: ceil((m + fixed) / (1 - p)) - m. Zero when
+// the formula is off.
+func (f Fees) Cover(m Money) int64 {
+	if !f.Enabled || m.Amount <= 0 {
+		return 0
+	}
+	num := (m.Amount + f.Fixed[m.Currency]) * 10000
+	den := 10000 - f.BasisPoints
+	gross := (num + den - 1) / den
+	return gross - m.Amount
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"io/fs"
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// handlePrompt is the prompt an article frames: a small document with the donation form. It
+// decides from signed cookies alone and counts the view in memory: no database on this path.
+func (s *Server) handlePrompt(c echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	s.allowEmbedOrigin(c)
+	if s.promptSilenced(c) {
+		return c.NoContent(http.StatusNoContent)
+	}
+	s.countPromptView(c)
+	ch := s.choiceFromQuery(c)
+	f, err := pledge.ParseFrequency(ch.Frequency)
+	if err != nil {
+		f = s.cfg.Giving.DefaultFrequency
+	}
+	if pr := s.prompts[promptKey{pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
+		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
+			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
+		s.stats.view(v.article, v.campaign)
+		return c.HTMLBlob(http.StatusOK, pr.write(v))
+	}
+	// A preset amount from the query: render it the ordinary way.
+	p := s.givingPage(ch, true, nil)
+	s.stats.view(p.Article, p.Campaign)
+	return s.render(c, http.StatusOK, "prompt#document", p)
+}
+
+// allowEmbedOrigin lets the configured article origins read the response from script (CORS), for
+// newsrooms that fetch the prompt rather than frame it.
+func (s *Server) allowEmbedOrigin(c echo.Context) {
+	h := c.Response().Header()
+	h.Add("Vary", "Origin")
+	if o := c.Request().Header.Get("Origin"); o != "" && slices.Contains(s.cfg.EmbedOrigins, o) {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+}
+
+// handleEmbedJS serves the script article pages include. Its URL cannot carry a content hash (it
+// is pasted into the newsroom's templates), so it is cached for an hour and revalidated by ETag.
+func (s *Server) handleEmbedJS(c echo.Context) error {
+	b, err := fs.ReadFile(s.static, "js/embed.js")
+	if err != nil {
+		return err
+	}
+	etag := `"` + s.renderer.assets["js/embed.js"] + `"`
+	h := c.Response().Header()
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("ETag", etag)
+	s.allowEmbedOrigin(c)
+	if c.Request().Header.Get("If-None-Match") == etag {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", b)
+}

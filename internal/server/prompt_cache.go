@@ -1,0 +1,106 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"net/url"
+	"regexp"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// The prompt is pre-rendered at start for every currency and frequency, with markers where the
+// per-request values go (CSRF token, nonce, article, campaign, source); a request then only
+// splices escaped values between the fixed parts. The template engine is off the hot path.
+
+const slotMark = "PLEDGESLOT"
+
+var slotRE = regexp.MustCompile(slotMark + `([a-z]+)X`)
+
+type promptKey struct {
+	cur pledge.Currency
+	f   pledge.Frequency
+}
+
+// prerendered is a page split at its slots: parts[0] slots[0] parts[1] ... parts[n].
+type prerendered struct {
+	parts []string
+	slots []string
+	size  int
+}
+
+// promptValues are what differs between two readers' prompts.
+type promptValues struct {
+	csrf, nonce, article, campaign, source string
+}
+
+func (v promptValues) slot(name string) string {
+	switch name {
+	case "csrf":
+		return html.EscapeString(v.csrf)
+	case "nonce":
+		return v.nonce
+	case "article":
+		return html.EscapeString(v.article)
+	case "remind":
+		if v.article == "" {
+			return ""
+		}
+		return "&amp;article=" + url.QueryEscape(v.article)
+	case "campaign":
+		return v.campaign // CleanCampaign allows only [A-Za-z0-9._-]
+	case "source":
+		return v.source // CleanSource allows only [a-z0-9_-]
+	}
+	return ""
+}
+
+// prerenderPrompts renders the prompt for every currency and frequency with slot markers.
+func (s *Server) prerenderPrompts() (map[promptKey]*prerendered, error) {
+	out := map[promptKey]*prerendered{}
+	for _, cur := range s.cfg.Giving.Catalogue.Currencies {
+		for _, f := range pledge.Frequencies {
+			p := s.givingPage(pledge.GiftChoice{Currency: string(cur), Frequency: string(f)}, true, nil)
+			p.Layout.Org = s.cfg.Org
+			p.Layout.CSRF = slotMark + "csrfX"
+			p.Nonce = slotMark + "nonceX"
+			p.Article = slotMark + "articleX"
+			p.Campaign = slotMark + "campaignX"
+			p.Source = slotMark + "sourceX"
+			p.RemindURL = "/remind?frequency=" + string(f) + slotMark + "remindX"
+			var buf bytes.Buffer
+			if err := s.renderer.execute(&buf, "prompt#document", p); err != nil {
+				return nil, err
+			}
+			pr := &prerendered{}
+			page := buf.String()
+			last := 0
+			for _, m := range slotRE.FindAllStringSubmatchIndex(page, -1) {
+				pr.parts = append(pr.parts, page[last:m[0]])
+				pr.slots = append(pr.slots, page[m[2]:m[3]])
+				last = m[1]
+			}
+			pr.parts = append(pr.parts, page[last:])
+			pr.size = len(page)
+			if len(pr.slots) != 6 {
+				return nil, fmt.Errorf("prompt template: %d slots rendered, want 6", len(pr.slots))
+			}
+			out[promptKey{cur, f}] = pr
+		}
+	}
+	return out, nil
+}
+
+// write splices the values into the page.
+func (pr *prerendered) write(v promptValues) []byte {
+	var b bytes.Buffer
+	b.Grow(pr.size + 2*len(v.article) + 64)
+	for i, part := range pr.parts {
+		b.WriteString(part)
+		if i < len(pr.slots) {
+			b.WriteString(v.slot(pr.slots[i]))
+		}
+	}
+	return b.Bytes()
+}

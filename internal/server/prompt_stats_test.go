@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// flakyStats fails its first write, then records.
+type flakyStats struct {
+	mu     sync.Mutex
+	fail   bool
+	writes [][]pledge.PromptStat
+}
+
+func (f *flakyStats) AddPromptStats(_ context.Context, stats []pledge.PromptStat) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		f.fail = false
+		return errors.New("disk full")
+	}
+	f.writes = append(f.writes, stats)
+	return nil
+}
+
+func TestStatsBatcherKeepsCountsAcrossAFailedFlush(t *testing.T) {
+	store := &flakyStats{fail: true}
+	b := newStatsBatcher(store, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	day := time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC)
+	b.now = func() time.Time { return day }
+	for range 3 {
+		b.view("https://news.example/a", "")
+	}
+	b.click("https://news.example/a", "")
+	if err := b.flush(context.Background()); err == nil {
+		t.Fatal("the failing write was not reported")
+	}
+	b.now = func() time.Time { return day.Add(2 * time.Minute) } // the next day
+	b.view("https://news.example/a", "")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.writes) != 1 || len(store.writes[0]) != 2 {
+		t.Fatalf("writes = %+v, want one batch with two days", store.writes)
+	}
+	got := map[int]pledge.PromptStat{}
+	for _, st := range store.writes[0] {
+		got[st.Day.Day()] = st
+	}
+	if got[1].Views != 3 || got[1].Clicks != 1 || got[2].Views != 1 || got[2].Clicks != 0 {
+		t.Fatalf("counts by day = %+v, want 3 views and 1 click on the 1st, 1 view on the 2nd", got)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestStatsBatcherFlushesOnItsInterval(t *testing.T) {
+	store := &flakyStats{}
+	b := newStatsBatcher(store, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer b.Close()
+	b.view("https://news.example/a", "spring")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		store.mu.Lock()
+		n := len(store.writes)
+		store.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no flush within 5s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition
+	}
+}
+
+func TestStatsBatcherBoundsItsKeys(t *testing.T) {
+	store := &flakyStats{}
+	b := newStatsBatcher(store, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for i := range maxStatKeys + 50 {
+		b.view("https://news.example/"+string(rune('a'+i%26))+time.Duration(i).String(), "")
+	}
+	b.mu.Lock()
+	n, other := len(b.counts), int64(0)
+	for k, c := range b.counts {
+		if k.article == "" {
+			other = c.views
+		}
+	}
+	b.mu.Unlock()
+	if n > maxStatKeys+1 || other != 50 {
+		t.Fatalf("%d keys, %d views under \"\"; want at most %d keys and the overflow counted under \"\"", n, other, maxStatKeys+1)
+	}
+	b.Close()
+}

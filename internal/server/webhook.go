@@ -1,0 +1,60 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// maxWebhookBody is the largest event Pledge reads (Stripe's events are a few KiB); the global
+// BodyLimit middleware enforces the same figure before the handler runs.
+const maxWebhookBody = 64 << 10
+
+// registerWebhookRoutes adds Stripe's webhook. It carries its own signature, so the CSRF
+// middleware skips /webhooks/ and no cookie is read or set.
+func (s *Server) registerWebhookRoutes(e *echo.Echo) {
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pledge_webhook_events_total",
+		Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, failed; rejected for a bad signature).",
+	}, []string{"type", "outcome"})
+	s.Registry.MustRegister(events)
+	e.POST("/webhooks/stripe", s.handleStripeWebhook(events))
+}
+
+// handleStripeWebhook answers 200 once the event is recorded (applied, ignored or a duplicate),
+// 400 for a bad signature (nothing stored), 413 for an oversize body and 500 when applying failed
+// (rolled back), so that Stripe delivers it again.
+func (s *Server) handleStripeWebhook(events *prometheus.CounterVec) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.Webhooks == nil {
+			return pledge.Errorf(pledge.EUNAVAILABLE, "Webhooks are not configured.")
+		}
+		// The body comes through BodyLimit's reader, which fails past 64 KiB; the LimitReader
+		// keeps the bound even if that middleware moves.
+		payload, err := io.ReadAll(io.LimitReader(c.Request().Body, maxWebhookBody+1))
+		var he *echo.HTTPError
+		if errors.As(err, &he) || len(payload) > maxWebhookBody {
+			return echo.ErrStatusRequestEntityTooLarge
+		} else if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "The body could not be read.")
+		}
+		res, err := s.Webhooks.Receive(c.Request().Context(), payload, c.Request().Header.Get("Stripe-Signature"))
+		switch {
+		case pledge.ErrorCode(err) == pledge.EUNAUTHORIZED:
+			events.WithLabelValues("unverified", "rejected").Inc()
+			s.logger.Warn("webhook rejected", "reason", pledge.ErrorMessage(err))
+			return c.JSON(http.StatusBadRequest, map[string]string{"error": pledge.ErrorMessage(err)})
+		case err != nil:
+			events.WithLabelValues(res.Type, string(pledge.OutcomeFailed)).Inc()
+			s.logger.Error("webhook event failed", "event_id", res.EventID, "type", res.Type, "err", err)
+			return c.JSON(http.StatusInternalServerError, map[string]string{"error": "not applied; retry"})
+		}
+		events.WithLabelValues(res.Type, string(res.Outcome)).Inc()
+		return c.JSON(http.StatusOK, map[string]string{"outcome": string(res.Outcome)})
+	}
+}

@@ -1,0 +1,103 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.ExportService = (*DB)(nil)
+
+// bounds turns a filter into Unix-second bounds [from, to).
+func bounds(f pledge.ExportFilter) (from, to int64) {
+	from, to = math.MinInt64, math.MaxInt64
+	if !f.From.IsZero() {
+		from = f.From.Unix()
+	}
+	if !f.To.IsZero() {
+		to = f.To.Unix()
+	}
+	return from, to
+}
+
+// EachDonation streams the donations paid in the range, oldest first, from the read pool.
+func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.DonationRecord) error) error {
+	from, to := bounds(f)
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT d.paid_at, COALESCE(s.email, ''), d.amount, d.amount_refunded, d.currency, d.frequency, d.status,
+		       COALESCE(d.stripe_invoice_id, d.stripe_payment_intent_id, ''), d.article, d.campaign
+		FROM donations d LEFT JOIN supporters s ON s.id = d.supporter_id
+		WHERE d.paid_at >= ? AND d.paid_at < ?
+		ORDER BY d.paid_at, d.id`, from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var d pledge.DonationRecord
+	for rows.Next() {
+		var paid int64
+		if err := rows.Scan(&paid, &d.Email, &d.Amount.Amount, &d.AmountRefunded, &d.Amount.Currency,
+			&d.Frequency, &d.Status, &d.StripeID, &d.Article, &d.Campaign); err != nil {
+			return err
+		}
+		d.PaidAt = time.Unix(paid, 0).UTC()
+		if err := fn(&d); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EachSupporter streams the supporters created in the range, oldest first, with their donation
+// counts, net totals per currency and live subscriptions.
+func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.SupporterRecord) error) error {
+	from, to := bounds(f)
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT s.created_at, COALESCE(s.email, ''), s.name, COALESCE(s.stripe_customer_id, ''),
+		       (SELECT count(*) FROM donations WHERE supporter_id = s.id),
+		       (SELECT group_concat(currency || ' ' || net, ';') FROM
+		           (SELECT currency, SUM(amount - amount_refunded) AS net FROM donations
+		            WHERE supporter_id = s.id GROUP BY currency ORDER BY currency)),
+		       (SELECT MIN(paid_at) FROM donations WHERE supporter_id = s.id),
+		       (SELECT MAX(paid_at) FROM donations WHERE supporter_id = s.id),
+		       (SELECT count(*) FROM subscriptions WHERE supporter_id = s.id
+		          AND status IN ('active', 'trialing', 'past_due'))
+		FROM supporters s
+		WHERE s.created_at >= ? AND s.created_at < ?
+		ORDER BY s.created_at, s.id`, from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s pledge.SupporterRecord
+		var created int64
+		var totals sql.NullString
+		var first, last sql.NullInt64
+		if err := rows.Scan(&created, &s.Email, &s.Name, &s.StripeCustomerID, &s.Donations, &totals,
+			&first, &last, &s.ActiveSubscriptions); err != nil {
+			return err
+		}
+		s.CreatedAt, s.FirstDonation, s.LastDonation = time.Unix(created, 0).UTC(), fromUnix(first), fromUnix(last)
+		for _, part := range strings.Split(totals.String, ";") {
+			cur, n, ok := strings.Cut(part, " ")
+			if !ok {
+				continue
+			}
+			amount, err := strconv.ParseInt(n, 10, 64)
+			if err != nil {
+				return err
+			}
+			s.Totals = append(s.Totals, pledge.Money{Amount: amount, Currency: pledge.Currency(cur)})
+		}
+		if err := fn(&s); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.PromptStatService = (*DB)(nil)
+
+// AddPromptStats adds a batch of prompt counts in one transaction: one write per flush, not
+// one per view.
+func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, st := range stats {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (day, article, campaign)
+			DO UPDATE SET views = views + excluded.views, clicks = clicks + excluded.clicks`,
+			st.Day.UTC().Unix(), st.Article, st.Campaign, st.Views, st.Clicks)
+		if err != nil {
+			return translate(err)
+		}
+	}
+	return tx.Commit()
+}
+
+// PromptStats returns the stored counts, oldest day first (for tests and reports).
+func (db *DB) PromptStats(ctx context.Context) ([]pledge.PromptStat, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT day, article, campaign, views, clicks FROM prompt_stats ORDER BY day, article, campaign`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.PromptStat
+	for rows.Next() {
+		var st pledge.PromptStat
+		var day int64
+		if err := rows.Scan(&day, &st.Article, &st.Campaign, &st.Views, &st.Clicks); err != nil {
+			return nil, err
+		}
+		st.Day = time.Unix(day, 0).UTC()
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}

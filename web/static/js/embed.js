@@ -1,0 +1,80 @@
+// Pledge's embed script. On an article page:
+//   <div data-pledge-prompt></div>
+//   <script src="https://support.news.example/embed.js" data-article="https://news.example/story" async></script>
+// It frames the prompt in each [data-pledge-prompt] element, sizes the frame to the prompt's
+// height, and keeps the element hidden when the prompt answers 204 (nothing to show). When the
+// reader chooses "Remind me later" in the frame, it hides the prompt and remembers until when in
+// this site's own storage, so the choice holds where a browser blocks third-party cookies.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var base = new URL(script.src).origin;
+  var KEY = "pledge:hiddenUntil";
+
+  function deferred() {
+    try {
+      var until = Date.parse(window.localStorage.getItem(KEY) || "");
+      return until > Date.now();
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function remember(until) {
+    try {
+      if (until) window.localStorage.setItem(KEY, until);
+    } catch (e) { /* storage blocked: the cookie still holds on Pledge's side */ }
+  }
+
+  function opt(el, name) {
+    return el.getAttribute("data-" + name) || script.getAttribute("data-" + name) || "";
+  }
+
+  function mount(el) {
+    if (el.getAttribute("data-pledge-state")) return;
+    el.setAttribute("data-pledge-state", "loading");
+    el.hidden = true; // shown once the prompt says it has something to show
+    if (deferred()) {
+      el.setAttribute("data-pledge-state", "deferred");
+      return;
+    }
+    var q = new URLSearchParams();
+    q.set("article", opt(el, "article") || location.href.split("#")[0]);
+    ["campaign", "currency", "frequency"].forEach(function (k) {
+      var v = opt(el, k);
+      if (v) q.set(k, v);
+    });
+    var frame = document.createElement("iframe");
+    frame.src = base + "/prompt?" + q.toString();
+    frame.title = "Support our journalism";
+    frame.style.width = "100%";
+    frame.style.border = "0";
+    frame.style.height = "0";
+    frame.style.display = "block";
+    window.addEventListener("message", function (e) {
+      if (e.origin !== base || e.source !== frame.contentWindow) return;
+      var d = e.data;
+      if (d && d.type === "pledge:hide") {
+        el.hidden = true;
+        el.setAttribute("data-pledge-state", "deferred");
+        remember(d.remindAt);
+        return;
+      }
+      if (!d || d.pledge !== "height" || typeof d.height !== "number") return;
+      frame.style.height = Math.ceil(d.height) + "px";
+      el.hidden = false;
+      el.setAttribute("data-pledge-state", "shown");
+    });
+    el.appendChild(frame);
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-pledge-prompt]"), mount);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
