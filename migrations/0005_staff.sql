@@ -364,7 +364,8 @@ END;
 CREATE INDEX subscriptions_life ON subscriptions (canceled_at, started_at, currency, frequency, amount, status);
 CREATE INDEX deferrals_report ON deferrals (created_at, choice, reminder_status);
 CREATE INDEX deferrals_email ON deferrals (email) WHERE email IS NOT NULL;
-CREATE INDEX stripe_events_type ON stripe_events (type, created, object_id);
+-- Failed recurring payments in a period, per currency (issue 4's invoice_attempts).
+CREATE INDEX invoice_attempts_failed ON invoice_attempts (failed_at, currency, stripe_invoice_id);
 
 -- +goose Down
 DROP TRIGGER checkouts_rollup_delete;
@@ -382,7 +383,7 @@ DROP TRIGGER donations_rollup_update;
 DROP TRIGGER donations_rollup_insert;
 DROP TABLE donations_sources;
 DROP TABLE donations_daily;
-DROP INDEX stripe_events_type;
+DROP INDEX invoice_attempts_failed;
 DROP INDEX deferrals_email;
 DROP INDEX deferrals_report;
 DROP INDEX subscriptions_life;

@@ -45,6 +45,8 @@ type KPIs struct {
 	MRR            int64 // monthly amounts plus annual amounts / 12, at the period's end
 	ARR            int64 // MRR * 12
 	Cancellations  int   // subscriptions cancelled in the period
+	FailedPayments int   // recurring invoices whose payment failed in the period
+	Recovered      int   // of those, the ones paid on a later attempt
 	Refunds        int   // donations of the period with a refund
 	Disputes       int   // donations of the period that were disputed
 	DisputedAmount int64
@@ -102,13 +104,6 @@ type Deferrals struct {
 	ReminderPaid       int
 }
 
-// Recovery counts failed recurring payments (invoices whose payment failed in the period) and
-// how many of them were paid later.
-type Recovery struct {
-	Failed    int
-	Recovered int
-}
-
 // CurrencyReport is everything the dashboard shows for one currency.
 type CurrencyReport struct {
 	Current  KPIs
@@ -128,8 +123,6 @@ type Dashboard struct {
 	TopArticles  []TopRow         // by net money, per currency
 	TopCampaigns []TopRow
 	Deferrals    Deferrals
-	Recovery     Recovery
-	PrevRecovery Recovery
 }
 
 // ReportService computes the staff reports from the ledger.

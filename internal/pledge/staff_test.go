@@ -40,7 +40,9 @@ func (r rows) EachDonation(_ context.Context, _ ExportFilter, fn func(*DonationR
 	return nil
 }
 
-func (r rows) EachSupporter(context.Context, ExportFilter, func(*SupporterRecord) error) error { return nil }
+func (r rows) EachSupporter(context.Context, ExportFilter, func(*SupporterRecord) error) error {
+	return nil
+}
 
 // TestDonationsCSVRoundTrip writes awkward rows with the shared export writer and reads them back.
 func TestDonationsCSVRoundTrip(t *testing.T) {

@@ -104,8 +104,6 @@ type dashboardPage struct {
 	ConvChart  template.HTML
 	Deferrals  pledge.Deferrals
 	DeferChart template.HTML
-	Recovery   pledge.Recovery
-	PrevRecov  pledge.Recovery
 	ExportFrom string
 	ExportTo   string
 	Error      string
@@ -223,7 +221,7 @@ func countKPI(key, label, hint string, cur, prev int) kpiView {
 
 func dashboardView(d *pledge.Dashboard) *dashboardPage {
 	pg := &dashboardPage{Label: dayLabel(d.Period), PrevLabel: dayLabel(d.Previous),
-		Deferrals: d.Deferrals, Recovery: d.Recovery, PrevRecov: d.PrevRecovery,
+		Deferrals:  d.Deferrals,
 		ExportFrom: d.Period.From.Format(dateForm), ExportTo: d.Period.To.Add(-24 * time.Hour).Format(dateForm)}
 	for _, r := range d.Currencies {
 		pg.Currencies = append(pg.Currencies, currencyViewOf(r, d))
@@ -324,13 +322,14 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 		moneyKPI("mrr", "MRR", "monthly + annual ÷ 12", k.MRR, pk.MRR, c),
 		moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
 		countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),
+		countKPI("failed", "Failed payments", fmt.Sprintf("%d paid on a later attempt", k.Recovered), k.FailedPayments, pk.FailedPayments),
 		countKPI("refunds", "Refunds", pledge.Money{Amount: k.Refunded, Currency: c}.String()+" refunded", k.Refunds, pk.Refunds),
 		countKPI("disputes", "Disputes", pledge.Money{Amount: k.DisputedAmount, Currency: c}.String()+" disputed", k.Disputes, pk.Disputes),
 	}
 	// Fewer-is-better figures read the other way round.
 	for i := range v.KPIs {
 		switch v.KPIs[i].Key {
-		case "cancellations", "refunds", "disputes":
+		case "cancellations", "failed", "refunds", "disputes":
 			v.KPIs[i].Trend = map[string]string{"up": "bad", "down": "good", "flat": "flat"}[v.KPIs[i].Trend]
 		}
 	}

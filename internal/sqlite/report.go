@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"sort"
 	"time"
 
@@ -63,12 +62,6 @@ func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (*pledge.Dashboard
 		return nil, err
 	}
 	if d.Deferrals, err = db.deferralStats(ctx, p); err != nil {
-		return nil, err
-	}
-	if d.Recovery, err = db.recovery(ctx, p); err != nil {
-		return nil, err
-	}
-	if d.PrevRecovery, err = db.recovery(ctx, d.Previous); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -163,7 +156,10 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		}
 		get(c).Cancellations = n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, db.recovery(ctx, p, get)
 }
 
 // live is the recurring revenue of one currency at a moment: counts and amounts by frequency.
@@ -509,17 +505,27 @@ func (db *DB) deferralStats(ctx context.Context, p pledge.Period) (pledge.Deferr
 	return d, err
 }
 
-// recovery counts invoices whose payment failed in p and, of those, how many were paid later
-// (a donation exists for the same invoice). Stripe retries the same invoice, so a recovered
-// payment is the same invoice paid.
-func (db *DB) recovery(ctx context.Context, p pledge.Period) (pledge.Recovery, error) {
-	var r pledge.Recovery
-	var recovered sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `
-		SELECT count(*), sum(EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = f.object_id))
-		FROM (SELECT DISTINCT object_id FROM stripe_events INDEXED BY stripe_events_type
-		      WHERE type = 'invoice.payment_failed' AND created >= ? AND created < ?) f`,
-		p.From.Unix(), p.To.Unix()).Scan(&r.Failed, &recovered)
-	r.Recovered = int(recovered.Int64)
-	return r, err
+// recovery counts, per currency, the recurring invoices whose payment failed in p (from the
+// webhook's invoice_attempts) and, of those, how many were paid later: Stripe retries the same
+// invoice, so a recovered payment is a donation for that invoice.
+func (db *DB) recovery(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT currency, count(*), sum(EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = f.invoice))
+		FROM (SELECT DISTINCT currency, stripe_invoice_id AS invoice FROM invoice_attempts INDEXED BY invoice_attempts_failed
+		      WHERE failed_at >= ? AND failed_at < ?) f
+		GROUP BY currency`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c pledge.Currency
+		var failed, recovered int
+		if err := rows.Scan(&c, &failed, &recovered); err != nil {
+			return err
+		}
+		k := get(c)
+		k.FailedPayments, k.Recovered = failed, recovered
+	}
+	return rows.Err()
 }

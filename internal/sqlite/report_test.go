@@ -68,6 +68,16 @@ func fixtureLedger(t *testing.T, db *DB) {
 		exec(t, db, `INSERT INTO stripe_events (id, type, created, object_id, outcome, received_at) VALUES (?, ?, ?, ?, 'applied', ?)`,
 			id, typ, at(when), object, at(when))
 	}
+	fail := func(invoice, currency string, attempt int, when string) {
+		exec(t, db, `INSERT INTO invoice_attempts (stripe_invoice_id, stripe_subscription_id, attempt, amount, currency, failed_at)
+			VALUES (?, 'sub_x', ?, 500, ?, ?)`, invoice, attempt, currency, at(when))
+	}
+	fail("in_A", "usd", 1, "2026-03-02 00:00:00")
+	fail("in_A", "usd", 2, "2026-03-04 00:00:00")
+	fail("in_B", "usd", 1, "2026-03-03 00:00:00")
+	fail("in_C", "usd", 1, "2026-02-27 00:00:00")
+	fail("in_D", "eur", 1, "2026-03-07 23:59:59")
+	fail("in_E", "eur", 1, "2026-03-08 00:00:00") // the day after
 	ev("evt_1", "invoice.payment_failed", "in_A", "2026-03-02 00:00:00")
 	ev("evt_2", "invoice.payment_failed", "in_A", "2026-03-04 00:00:00") // a retry: the same invoice
 	ev("evt_3", "invoice.payment_failed", "in_B", "2026-03-03 00:00:00")
@@ -145,8 +155,12 @@ func TestDashboardKPIs(t *testing.T) {
 		{"eur new supporters", int64(eur.Current.NewSupporters), 1},
 		{"eur MRR", eur.Current.MRR, 1000},
 		{"eur previous gross", eur.Previous.Gross, 0},
-		{"failed payments", int64(d.Recovery.Failed), 2},
-		{"recovered", int64(d.Recovery.Recovered), 1},
+		// in_A failed twice (one invoice) and was paid; in_B was not; in_C failed before the period.
+		{"usd failed payments", int64(usd.Current.FailedPayments), 2},
+		{"usd recovered", int64(usd.Current.Recovered), 1},
+		{"eur failed payments", int64(eur.Current.FailedPayments), 1},
+		{"eur recovered", int64(eur.Current.Recovered), 0},
+		{"usd previous failed", int64(usd.Previous.FailedPayments), 1},
 		{"funnel views", d.Funnel.Views, 1000},
 		{"funnel clicks", d.Funnel.Clicks, 50},
 		{"funnel checkouts", d.Funnel.Checkouts, 4},

@@ -69,6 +69,8 @@ var seedSQL = map[string]string{
 	"donation": `INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, amount_refunded,
 		currency, status, dispute_status, stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, article,
 		campaign, source, paid_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"attempt": `INSERT INTO invoice_attempts (stripe_invoice_id, stripe_subscription_id, attempt, amount, currency,
+		failed_at) VALUES (?, ?, 1, ?, ?, ?)`,
 	"event": `INSERT INTO stripe_events (id, type, created, object_id, outcome, received_at) VALUES (?, ?, ?, ?, 'applied', ?)`,
 	"stats": `INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (day, article, campaign) DO UPDATE SET views = views + excluded.views, clicks = clicks + excluded.clicks`,
@@ -444,6 +446,9 @@ func (s *seeder) subscription(sid int64, checkoutID string, t int64, freq string
 		if k > 0 && s.rng.IntN(25) == 0 {
 			failedAt := at
 			if err := s.exec("event", s.id("evt"), "invoice.payment_failed", failedAt, invoice, failedAt); err != nil {
+				return err
+			}
+			if err := s.exec("attempt", invoice, stripeID, amount, currency, failedAt); err != nil {
 				return err
 			}
 			if s.rng.IntN(4) == 0 { // never recovered
