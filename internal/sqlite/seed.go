@@ -191,10 +191,13 @@ func (s *seeder) begin() error {
 // seedBase is where the run's rows begin: every row above it is new.
 type seedBase struct{ donation, checkout, supporter, subscription int64 }
 
-// dropRollupTriggers drops the triggers on the tables the seed fills and returns their SQL.
+// dropRollupTriggers drops the rollups' insert triggers and returns their SQL.
 func (s *seeder) dropRollupTriggers() ([]string, error) {
+	// Only migration 0005's rollup triggers, whose work rollUp redoes in bulk; any other trigger
+	// keeps firing row by row.
 	rows, err := s.tx.QueryContext(s.ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
-		AND tbl_name IN ('donations', 'subscriptions', 'checkouts') ORDER BY name`)
+		AND name IN ('donations_rollup_insert', 'subscriptions_rollup_insert', 'checkouts_rollup_insert')
+		ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
