@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -18,21 +19,36 @@ const day = 24 * time.Hour
 func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (*pledge.Dashboard, error) {
 	p = p.WholeDays()
 	d := &pledge.Dashboard{Period: p, Previous: p.Previous()}
-	cur, err := db.kpis(ctx, p)
-	if err != nil {
-		return nil, err
+	// The parts are independent indexed reads: run them at once on the reader pool, so the page
+	// waits for the slowest part rather than for their sum (make bench's dashboard row).
+	var (
+		cur, prev map[pledge.Currency]*pledge.KPIs
+		daily     map[pledge.Currency][]pledge.DailyMoney
+		mrr       map[pledge.Currency][]pledge.MRRPoint
+	)
+	errs := make([]error, 6)
+	var wg sync.WaitGroup
+	run := func(i int, fn func() error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = fn() }()
 	}
-	prev, err := db.kpis(ctx, d.Previous)
-	if err != nil {
-		return nil, err
-	}
-	daily, err := db.dailyMoney(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	mrr, err := db.mrrSeries(ctx, p)
-	if err != nil {
-		return nil, err
+	run(0, func() (err error) { cur, err = db.kpis(ctx, p); return err })
+	run(1, func() (err error) { prev, err = db.kpis(ctx, d.Previous); return err })
+	run(2, func() (err error) {
+		if daily, err = db.dailyMoney(ctx, p); err != nil {
+			return err
+		}
+		mrr, err = db.mrrSeries(ctx, p)
+		return err
+	})
+	run(3, func() error { return db.funnel(ctx, p, d) })
+	run(4, func() (err error) { d.TopArticles, d.TopCampaigns, err = db.topMoney(ctx, p); return err })
+	run(5, func() (err error) { d.Deferrals, err = db.deferralStats(ctx, p); return err })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	for c := range prev {
 		if _, ok := cur[c]; !ok {
@@ -55,15 +71,6 @@ func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (*pledge.Dashboard
 		}
 		return a.Currency < b.Currency
 	})
-	if err := db.funnel(ctx, p, d); err != nil {
-		return nil, err
-	}
-	if d.TopArticles, d.TopCampaigns, err = db.topMoney(ctx, p); err != nil {
-		return nil, err
-	}
-	if d.Deferrals, err = db.deferralStats(ctx, p); err != nil {
-		return nil, err
-	}
 	return d, nil
 }
 
