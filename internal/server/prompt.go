@@ -31,9 +31,10 @@ func (s *Server) handlePrompt(c echo.Context) error {
 			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
 		s.stats.view(v.article, v.campaign)
 		page := pr.write(v)
+		defer releasePage(page) // HTMLBlob has written it out when it returns
 		// A known length spares the chunked encoding: one write fewer per view.
-		h.Set(echo.HeaderContentLength, strconv.Itoa(len(page)))
-		return c.HTMLBlob(http.StatusOK, page)
+		h.Set(echo.HeaderContentLength, strconv.Itoa(page.Len()))
+		return c.HTMLBlob(http.StatusOK, page.Bytes())
 	}
 	// A preset amount from the query: render it the ordinary way.
 	p := s.givingPage(ch, true, nil)

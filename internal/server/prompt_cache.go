@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/url"
 	"regexp"
+	"sync"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 )
@@ -92,9 +93,15 @@ func (s *Server) prerenderPrompts() (map[promptKey]*prerendered, error) {
 	return out, nil
 }
 
-// write splices the values into the page.
-func (pr *prerendered) write(v promptValues) []byte {
-	var b bytes.Buffer
+// pageBufs recycles the buffers prompts are spliced into: the prompt is served on every article
+// view, and a fresh 8 KB page each time is most of its garbage.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// write splices the values into the page, in a buffer from pageBufs; give it back with
+// releasePage once the page is written out.
+func (pr *prerendered) write(v promptValues) *bytes.Buffer {
+	b := pageBufs.Get().(*bytes.Buffer)
+	b.Reset()
 	b.Grow(pr.size + 2*len(v.article) + 64)
 	for i, part := range pr.parts {
 		b.WriteString(part)
@@ -102,5 +109,12 @@ func (pr *prerendered) write(v promptValues) []byte {
 			b.WriteString(v.slot(pr.slots[i]))
 		}
 	}
-	return b.Bytes()
+	return b
+}
+
+// releasePage returns a page's buffer to pageBufs.
+func releasePage(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		pageBufs.Put(b)
+	}
 }
