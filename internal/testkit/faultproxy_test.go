@@ -25,12 +25,13 @@ func TestFaultProxy(t *testing.T) {
 		wantErr   bool
 		attempts  int // stripe-go retries network failures, never a POST's 500 or a plain 429
 		forwarded int
+		atLeast   bool // net/http also retries a keyed request whose reused connection was reset
 	}{
-		{FaultNone, false, 1, 1},
-		{Fault500, true, 1, 0},
-		{Fault429, true, 1, 0},
-		{FaultReset, true, 2, 0},
-		{FaultHang, true, 2, 2},
+		{FaultNone, false, 1, 1, false},
+		{Fault500, true, 1, 0, false},
+		{Fault429, true, 1, 0, false},
+		{FaultReset, true, 2, 0, true},
+		{FaultHang, true, 2, 2, false},
 	} {
 		t.Run("fault="+string(tt.fault), func(t *testing.T) {
 			proxy.Reset()
@@ -49,7 +50,7 @@ func TestFaultProxy(t *testing.T) {
 					forwarded++
 				}
 			}
-			if len(reqs) != tt.attempts || forwarded != tt.forwarded {
+			if (len(reqs) != tt.attempts && !(tt.atLeast && len(reqs) > tt.attempts)) || forwarded != tt.forwarded {
 				t.Fatalf("%d attempts (%d forwarded), want %d (%d)", len(reqs), forwarded, tt.attempts, tt.forwarded)
 			}
 		})
