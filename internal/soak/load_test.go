@@ -68,14 +68,21 @@ func (l *load) one(ctx context.Context, hc *http.Client) {
 	case n < l.weights.Prompt:
 		l.get(ctx, hc, "/prompt", "/prompt?article="+url.QueryEscape(article))
 	case n < l.weights.Prompt+l.weights.Remind:
-		// A card-like number in a stray field: it must never reach the logs.
-		resp, err := postForm(ctx, hc, l.base, "/remind", url.Values{"choice": {"week"}, "article": {article},
+		// Every other click comes from a new reader (a browser without cookies), so acknowledged
+		// deferrals are many distinct rows; the rest repeat this client's reader, which updates
+		// its row. A card-like number rides in a stray field: it must never reach the logs.
+		client := hc
+		if mrand.IntN(2) == 0 {
+			jar, _ := cookiejar.New(nil)
+			client = &http.Client{Jar: jar, Transport: hc.Transport, Timeout: hc.Timeout}
+		}
+		resp, err := postForm(ctx, client, l.base, "/remind", url.Values{"choice": {"week"}, "article": {article},
 			"note": {"4242 4242 4242 4242"}}, "application/json")
 		if !l.done(ctx, "/remind", resp, err) {
 			return
 		}
 		if resp.StatusCode/100 == 2 {
-			if id := readerID(hc, l.base); id != "" {
+			if id := readerID(client, l.base); id != "" {
 				l.mu.Lock()
 				l.readers[id] = true
 				l.mu.Unlock()
