@@ -7,12 +7,15 @@
 //
 // Only ratios carry over between machines: the baselines absorb how fast this one is today.
 //
-// `pledgebench plain ADDR FILE CONTENT-TYPE` is the plain net/http server the prompt row compares
-// against (the bench re-executes itself in that mode, so both servers are separate processes).
+// `pledgebench plain ADDR BODY-FILE HEADER-FILE` is the plain net/http server the prompt row
+// compares against: it answers every request with the recorded body and headers (JSON) of one
+// pledge response. The bench re-executes itself in that mode, so both servers are separate
+// processes.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -129,21 +133,33 @@ func say(format string, args ...any) {
 	fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
-// runPlain serves FILE's bytes with CONTENT-TYPE at ADDR, on every path: the prompt row's
-// baseline, a plain net/http handler in its own process like pledge's.
+// runPlain serves a recorded response at ADDR, on every path: the prompt row's baseline, a
+// plain net/http handler in its own process like pledge's.
 func runPlain(args []string) error {
 	if len(args) != 3 {
-		return fmt.Errorf("usage: pledgebench plain ADDR FILE CONTENT-TYPE")
+		return fmt.Errorf("usage: pledgebench plain ADDR BODY-FILE HEADER-FILE")
 	}
 	body, err := os.ReadFile(args[1])
 	if err != nil {
 		return err
 	}
-	ctype := args[2]
+	hj, err := os.ReadFile(args[2])
+	if err != nil {
+		return err
+	}
+	var header http.Header
+	if err := json.Unmarshal(hj, &header); err != nil {
+		return err
+	}
+	length := strconv.Itoa(len(body))
 	srv := &http.Server{
 		Addr: args[0],
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", ctype)
+			h := w.Header()
+			for k, v := range header {
+				h[k] = v
+			}
+			h.Set("Content-Length", length)
 			_, _ = w.Write(body)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
