@@ -306,21 +306,34 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			"connect-src 'self'; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; " +
 			"base-uri 'none'; object-src 'none'; frame-ancestors " + frame
 	}
-	framed, unframed := csp(ancestors), csp("'none'")
+	// The values are built once and shared (each a one-element slice, which Set replaces and Add
+	// copies on append): these headers go on every response, the article-view ones included.
+	one := func(v string) []string { return []string{v} }
+	framed, unframed := one(csp(ancestors)), one(csp("'none'"))
+	type header struct {
+		key   string
+		value []string
+	}
+	common := []header{
+		{"X-Content-Type-Options", one("nosniff")},
+		{"Referrer-Policy", one("strict-origin-when-cross-origin")},
+		{"Permissions-Policy", one("camera=(), microphone=(), geolocation=(), payment=(self)")},
+		{"Cross-Origin-Opener-Policy", one("same-origin-allow-popups")},
+	}
+	if s.cfg.Secure() {
+		common = append(common, header{"Strict-Transport-Security", one("max-age=63072000; includeSubDomains")})
+	}
+	deny := one("DENY")
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		if s.framable[c.Path()] {
-			h.Set("Content-Security-Policy", framed)
+			h["Content-Security-Policy"] = framed
 		} else {
-			h.Set("Content-Security-Policy", unframed)
-			h.Set("X-Frame-Options", "DENY")
+			h["Content-Security-Policy"] = unframed
+			h["X-Frame-Options"] = deny
 		}
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(self)")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
-		if s.cfg.Secure() {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		for _, kv := range common {
+			h[kv.key] = kv.value
 		}
 		return next(c)
 	}
