@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"errors"
 	htmltemplate "html/template"
 	"log/slog"
 	"net/url"
@@ -164,6 +165,9 @@ func (s *Reminders) sendOne(ctx context.Context, r *pledge.Reminder, res *Result
 	}
 	if maxAttempts <= 0 {
 		maxAttempts = 5
+	}
+	if errors.Is(sendErr, ErrMaybeSent) {
+		maxAttempts = 0 // at most once: a reminder that may have reached the reader is given up, never resent
 	}
 	gaveUp, err := s.Queue.MarkReminderFailed(report, r, backoff, maxAttempts)
 	if err != nil {
