@@ -456,3 +456,39 @@ func permutations(n int) [][]int {
 	}
 	return out
 }
+
+// A deployment with a live key ignores test-mode events (livemode=false), e.g. what `pledge
+// trigger` posts when run with production's environment: a made-up donation must not reach the
+// real ledger and export. The reverse holds too.
+func TestLiveDeploymentIgnoresTestModeEvents(t *testing.T) {
+	db := openDB(t)
+	stripe := billing.New(billing.Config{SecretKey: "sk_live_x", APIBase: "http://127.0.0.1:1"})
+	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Stripe: stripe}
+	payload := build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500)})
+	res, err := w.Receive(context.Background(), payload, billing.SignatureHeader(payload, secret, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != pledge.OutcomeIgnored {
+		t.Fatalf("test-mode event on a live deployment: %s, want ignored", res.Outcome)
+	}
+	var donations int
+	var outcome string
+	if err := db.Reader().QueryRow(`SELECT (SELECT count(*) FROM donations), (SELECT outcome FROM stripe_events)`).Scan(&donations, &outcome); err != nil {
+		t.Fatal(err)
+	}
+	if donations != 0 || outcome != "ignored" {
+		t.Fatalf("%d donations, event recorded %q; want none and ignored", donations, outcome)
+	}
+
+	var ev map[string]any
+	if err := json.Unmarshal(build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 700)}), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["id"], ev["livemode"] = "evt_live_1", true
+	live, _ := json.Marshal(ev)
+	testKey := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Stripe: billing.New(billing.Config{SecretKey: "sk_test_x", APIBase: "http://127.0.0.1:1"})}
+	if res, err := testKey.Receive(context.Background(), live, billing.SignatureHeader(live, secret, time.Now())); err != nil || res.Outcome != pledge.OutcomeIgnored {
+		t.Fatalf("live event on a test deployment: %+v %v, want ignored", res, err)
+	}
+}
