@@ -25,6 +25,9 @@ type Config struct {
 	Org string
 	// BaseURL is the public URL of the service, for links.
 	BaseURL *url.URL
+	// ArticleOrigins are the newsroom's article origins: a reminder links to its article only when
+	// it is on one of them (rows stored before /remind checked this may hold any URL).
+	ArticleOrigins []string
 	// Timeout bounds one connection and delivery; default 30 seconds.
 	Timeout time.Duration
 }

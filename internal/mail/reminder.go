@@ -51,9 +51,9 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 		q.Set("frequency", string(r.Frequency))
 		d.FrequencyLabel = strings.ToLower(r.Frequency.Label())
 	}
-	if u, err := url.Parse(r.Article); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
-		d.Article = r.Article
-		q.Set("article", r.Article)
+	if a := pledge.ArticleFromOrigins(r.Article, m.cfg.ArticleOrigins); a != "" {
+		d.Article = a
+		q.Set("article", a)
 	}
 	d.DonateURL = m.link("/donate?" + q.Encode())
 	var text, html bytes.Buffer

@@ -49,7 +49,8 @@ func openDB(t *testing.T, path string, clk *clock) *sqlite.DB {
 func newReminders(t *testing.T, q pledge.ReminderQueue, smtpURL string) *mail.Reminders {
 	t.Helper()
 	base, _ := url.Parse("https://support.news.example")
-	m, err := mail.New(mail.Config{URL: smtpURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base, Timeout: 5 * time.Second})
+	m, err := mail.New(mail.Config{URL: smtpURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base, Timeout: 5 * time.Second,
+		ArticleOrigins: []string{"https://news.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,5 +327,19 @@ func TestReminderGivenUpWhenDeliveryIsUnknown(t *testing.T) {
 	got, _ := db.FindDeferral(ctx, d.ID)
 	if got.Status != pledge.ReminderGivenUp || got.Email != "" {
 		t.Fatalf("status %q email %q, want given_up and no address", got.Status, got.Email)
+	}
+}
+
+// A stored article on another origin than the newsroom's (stored before /remind checked it) is
+// neither shown nor carried into the donate link.
+func TestReminderMessageDropsForeignArticle(t *testing.T) {
+	r := newReminders(t, nil, "smtp://127.0.0.1:25")
+	msg, err := r.Mailer.ReminderMessage(&pledge.Reminder{DeferralID: 1, Email: "a@example.com", Article: "https://evil.example/login"},
+		"https://support.news.example/reminders/unsubscribe?token=t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(msg.Text+msg.HTML, "evil.example") {
+		t.Fatalf("the reminder links a foreign article:\n%s", msg.Text)
 	}
 }
