@@ -291,8 +291,10 @@ func upsertSupporter(ctx context.Context, tx *Tx, c pledge.Customer, at int64) (
 		if !email.Valid {
 			return nil, nil
 		}
+		// The unary + keeps the planner off the stripe_customer_id index (every customer-less
+		// supporter sits under its NULL) and on supporters_email_nocase, which finds the address.
 		err := tx.QueryRowContext(ctx, `
-			SELECT id FROM supporters WHERE stripe_customer_id IS NULL AND email = ? COLLATE NOCASE AND erased_at IS NULL`,
+			SELECT id FROM supporters WHERE +stripe_customer_id IS NULL AND email = ? COLLATE NOCASE AND erased_at IS NULL`,
 			c.Email).Scan(&id)
 		if err == nil {
 			return id, nil
