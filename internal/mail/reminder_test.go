@@ -343,3 +343,52 @@ func TestReminderMessageDropsForeignArticle(t *testing.T) {
 		t.Fatalf("the reminder links a foreign article:\n%s", msg.Text)
 	}
 }
+
+// failingMarks is the store with MarkReminderSent failing once, as a locked or full disk would.
+type failingMarks struct {
+	pledge.ReminderQueue
+	failed bool
+}
+
+func (q *failingMarks) MarkReminderSent(ctx context.Context, r *pledge.Reminder) error {
+	if !q.failed {
+		q.failed = true
+		return fmt.Errorf("database is locked")
+	}
+	return q.ReminderQueue.MarkReminderSent(ctx, r)
+}
+
+// A store error while marking one reminder stops the round, but the rest of the claimed batch goes
+// back to the queue and is sent later, rather than waiting out the lease to be given up unsent.
+func TestRemindersStoreErrorReleasesTheBatch(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, defer1(t, db, fmt.Sprintf("rd_%d", i), fmt.Sprintf("r%d@example.com", i), "").ID)
+	}
+	clk.Add(8 * 24 * time.Hour)
+	addr, accepted := quitDropper(t, false)
+	r := newReminders(t, &failingMarks{ReminderQueue: db}, "smtp://"+addr)
+	r.Backoff = time.Minute
+	if _, err := r.SendDue(ctx); err == nil {
+		t.Fatal("the store error was not reported")
+	}
+	var pending int
+	for _, id := range ids {
+		if d, _ := db.FindDeferral(ctx, id); d.Status == pledge.ReminderPending && d.Email != "" {
+			pending++
+		}
+	}
+	if accepted.Load() != 1 || pending != 2 {
+		t.Fatalf("after the error: %d sent, %d back in the queue; want 1 and 2", accepted.Load(), pending)
+	}
+	clk.Add(time.Minute)
+	if res, err := r.SendDue(ctx); err != nil || res.Sent != 2 {
+		t.Fatalf("next round: %+v %v; want the 2 released ones sent", res, err)
+	}
+	if n := accepted.Load(); n != 3 {
+		t.Fatalf("%d messages, want 3 (one each)", n)
+	}
+}
