@@ -21,10 +21,14 @@ var _ pledge.LedgerService = (*DB)(nil)
 func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (pledge.Outcome, error) {
 	// Group commit: events arriving together (Stripe sends bursts) share one durable commit, each
 	// under its own savepoint, so one event's failure rolls back that event alone.
+	// Once the committer runs fn, fn's queries must not follow ctx: the transaction is shared, and a
+	// cancelled request interrupting the connection would make SQLite roll back every caller's
+	// write. Whether to start at all is the committer's call (it skips a cancelled caller).
+	wctx := context.WithoutCancel(ctx)
 	var outcome pledge.Outcome
 	err := db.WriteGrouped(ctx, func(tx *Tx) error {
 		var err error
-		outcome, err = applyEvent(ctx, tx, e)
+		outcome, err = applyEvent(wctx, tx, e)
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -466,5 +467,41 @@ func TestGiftsWithoutStripeCustomerShareASupporterByEmail(t *testing.T) {
 	apply(t, db, ev("evt_n2", "checkout.session.completed", lt0.Add(time.Hour), oneOff(c, "pi_n2", "", "guest@example.com")))
 	if got, want := query(t, db, `SELECT count(*), count(DISTINCT supporter_id), min(supporter_id IS NOT NULL) FROM donations`), "2|1|1"; got != want {
 		t.Fatalf("donations|supporters|linked = %s, want %s", got, want)
+	}
+}
+
+// cancelledOnceStarted is a request context that is cancelled just after the group committer has
+// checked it and started the write: the first Err() answers nil, then the context is done.
+type cancelledOnceStarted struct {
+	context.Context
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *cancelledOnceStarted) Done() <-chan struct{} { return c.done }
+
+func (c *cancelledOnceStarted) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		c.once.Do(func() { close(c.done) })
+		return nil
+	}
+}
+
+// A request cancelled while its event is being written inside the shared group commit does not
+// fail that write (nor, through SQLite's interrupt, the other writes of the batch): the work
+// inside the batch does not follow the caller's context.
+func TestApplyEventIgnoresCancellationOnceStarted(t *testing.T) {
+	db := openLedgerDB(t)
+	c := newCheckout(t, db, pledge.Once, 500)
+	ctx := &cancelledOnceStarted{Context: context.Background(), done: make(chan struct{})}
+	out, err := db.ApplyEvent(ctx, ev("evt_cancel", "checkout.session.completed", lt0, oneOff(c, "pi_cancel", "cus_cancel", "c@example.com")))
+	if err != nil || out != pledge.OutcomeApplied {
+		t.Fatalf("ApplyEvent = %s, %v; want applied", out, err)
+	}
+	if got, want := query(t, db, `SELECT count(*) FROM donations`), "1"; got != want {
+		t.Fatalf("donations = %s, want %s", got, want)
 	}
 }
