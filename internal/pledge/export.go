@@ -38,7 +38,7 @@ type SupporterRecord struct {
 	Name                string
 	StripeCustomerID    string
 	Donations           int
-	Totals              []Money // net of refunds, one per currency, by currency code
+	Totals              []Money // net of refunds and lost disputes, one per currency, by currency code
 	FirstDonation       time.Time
 	LastDonation        time.Time
 	ActiveSubscriptions int
