@@ -188,3 +188,16 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 		t.Errorf("JSON must keep the text as it is: %s", b.String())
 	}
 }
+
+func TestLedgerEventCheckoutID(t *testing.T) {
+	m := Metadata{CheckoutID: "co_1"}
+	for _, fact := range []any{&CheckoutCompleted{CheckoutID: "co_1"}, &CheckoutClosed{CheckoutID: "co_1"},
+		&InvoicePaid{Meta: m}, &InvoiceFailed{Meta: m}, &SubscriptionChanged{Meta: m}} {
+		if got := (&LedgerEvent{Fact: fact}).CheckoutID(); got != "co_1" {
+			t.Errorf("%T: CheckoutID() = %q, want co_1", fact, got)
+		}
+	}
+	if got := (&LedgerEvent{}).CheckoutID(); got != "" {
+		t.Errorf("no fact: %q", got)
+	}
+}
