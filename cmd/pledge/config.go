@@ -29,6 +29,7 @@ type Config struct {
 	EmbedOrigins   string
 	DonateLimit    string
 	RemindLimit    string
+	StaffIdle      string
 	PromptViewCap  string
 
 	SMTPURL  string
@@ -43,6 +44,7 @@ type Config struct {
 	trustedProxies []*net.IPNet
 	embedOrigins   []string
 	webhookSecrets []string
+	staffIdle      time.Duration
 	giving         pledge.Settings
 }
 
@@ -62,6 +64,7 @@ var envNames = []struct {
 	{"PLEDGE_EMBED_ORIGINS", func(c *Config) *string { return &c.EmbedOrigins }, "article origins that may embed the prompt"},
 	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
+	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
 	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
 	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
 	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
@@ -78,6 +81,7 @@ func DefaultConfig() Config {
 		BaseURL:       "http://localhost:8080",
 		DonateLimit:   "10/10m",
 		RemindLimit:   "30/10m",
+		StaffIdle:     "12h",
 		PromptViewCap: "4/720h",
 	}
 }
@@ -178,6 +182,9 @@ func (c *Config) Validate() error {
 		if _, _, err := ParseLimit(l.v); err != nil {
 			return &ConfigError{l.name, err.Error()}
 		}
+	}
+	if c.staffIdle, err = time.ParseDuration(c.StaffIdle); err != nil || c.staffIdle < time.Minute {
+		return &ConfigError{"PLEDGE_STAFF_IDLE", fmt.Sprintf("%q is not a duration of a minute or more, such as 12h", c.StaffIdle)}
 	}
 	if (c.SMTPURL == "") != (c.MailFrom == "") {
 		if c.SMTPURL == "" {

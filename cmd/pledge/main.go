@@ -24,6 +24,10 @@ Usage: pledge COMMAND [flags]
 Commands:
   serve      run the HTTP service (applies migrations first)
   migrate    apply database migrations and print the schema version
+  staff      staff accounts: staff add EMAIL [--role admin|viewer] (password on stdin), staff list,
+             staff disable EMAIL
+  erase      erase EMAIL: anonymise a supporter, keeping amounts and dates
+  seed       seed --donations N: realistic demo and benchmark data
   reminders send [--now RFC3339]
              send the reminder e-mails that are due (serve also does this every minute)
   reconcile  apply the Stripe events of the last 72h (--since) not yet recorded
@@ -65,6 +69,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runServe(ctx, env, rest)
 	case "migrate":
 		err = runMigrate(ctx, env, rest)
+	case "staff":
+		err = runStaff(ctx, env, rest)
+	case "erase":
+		err = runErase(ctx, env, rest)
+	case "seed":
+		err = runSeed(ctx, env, rest)
 	case "reminders":
 		err = runReminders(ctx, env, rest)
 	case "reconcile":

@@ -38,6 +38,7 @@ type Main struct {
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
 	m.DB = sqlite.NewDB(cfg.DB)
+	m.DB.StaffIdle = cfg.staffIdle
 	if err := m.DB.Open(ctx); err != nil {
 		return err
 	}
@@ -79,6 +80,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Secret:         secret,
 		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
 		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
+		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
 		MailEnabled:    mailer != nil,
 		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
 	}, web.FS, m.env.Logger)
@@ -87,6 +89,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	srv.Ready = m.DB.Ready
 	srv.Checkouts = m.DB
+	srv.Staff, srv.Reports, srv.Supporters, srv.Exports = m.DB, m.DB, m.DB, m.DB
 	srv.Payments = m.Stripe
 	srv.PromptStats = m.DB
 	srv.Deferrals = m.DB

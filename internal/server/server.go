@@ -37,6 +37,8 @@ type Config struct {
 	// POST /remind and POST /manage.
 	DonateLimit Limit
 	RemindLimit Limit
+	// StripeLive links the staff pages to Stripe's live dashboard instead of its test one.
+	StripeLive bool
 	// Giving is the newsroom's words, amount catalogue and fee formula (PLEDGE_CONFIG); the
 	// zero value means pledge.DefaultSettings with Org as the name.
 	Giving pledge.Settings
@@ -73,6 +75,12 @@ type Server struct {
 	Ready func(ctx context.Context) error
 
 	Checkouts pledge.CheckoutService
+	// Staff, Reports and Supporters serve the staff area.
+	Staff      pledge.StaffService
+	Reports    pledge.ReportService
+	Supporters pledge.SupporterService
+	// Exports streams the ledger for /staff/export (the same writer as `pledge export`).
+	Exports pledge.ExportService
 	// Payments creates and fetches Stripe Checkout Sessions.
 	Payments pledge.PaymentService
 	// PromptStats stores prompt views and clicks, written in batches; nil counts nothing.
@@ -150,6 +158,27 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 func (s *Server) templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"money": func(m pledge.Money) string { return m.String() },
+		"mask":  maskEmail,
+		"list":  func(v ...string) []string { return v },
+		"moneyOf": func(amount int64, c pledge.Currency) pledge.Money {
+			return pledge.Money{Amount: amount, Currency: c}
+		},
+		"periodName": func(p string) string {
+			return map[string]string{"7d": "7 days", "30d": "30 days", "90d": "90 days", "mtd": "Month to date", "custom": "Custom"}[p]
+		},
+		"stripeLink": stripeLink,
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "–"
+			}
+			return t.UTC().Format("2 Jan 2006")
+		},
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return "–"
+			}
+			return t.UTC().Format("2 Jan 2006 15:04 UTC")
+		},
 	}
 }
 
@@ -172,6 +201,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
+	s.registerStaffRoutes(e)
 	s.registerGivingRoutes(e)
 	s.registerRemindRoutes(e)
 	s.registerManageRoutes(e)

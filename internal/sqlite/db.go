@@ -30,6 +30,8 @@ type DB struct {
 	Path string
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// StaffIdle is how long a staff session lives without use (DefaultStaffIdle when zero).
+	StaffIdle time.Duration
 
 	write *sql.DB
 	read  *sql.DB

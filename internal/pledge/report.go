@@ -1,0 +1,132 @@
+package pledge
+
+import (
+	"context"
+	"time"
+)
+
+// Period is a half-open range of time [From, To), in whole UTC days for the reports.
+type Period struct {
+	From time.Time
+	To   time.Time
+}
+
+// Days returns the number of days the period covers.
+func (p Period) Days() int { return int(p.To.Sub(p.From).Hours() / 24) }
+
+// WholeDays widens p to whole UTC days.
+func (p Period) WholeDays() Period {
+	from := p.From.UTC().Truncate(24 * time.Hour)
+	to := p.To.UTC().Truncate(24 * time.Hour)
+	if to.Before(p.To) {
+		to = to.Add(24 * time.Hour)
+	}
+	if !to.After(from) {
+		to = from.Add(24 * time.Hour)
+	}
+	return Period{From: from, To: to}
+}
+
+// Previous returns the period of the same length that ends where p begins.
+func (p Period) Previous() Period { return Period{From: p.From.Add(-p.To.Sub(p.From)), To: p.From} }
+
+// KPIs are the headline figures of one currency over one period. Money is in that currency's
+// minor units; figures of different currencies are never added together.
+type KPIs struct {
+	Currency       Currency
+	Gross          int64 // what donations paid in the period charged
+	Refunded       int64 // the refunded part of those donations
+	Net            int64 // Gross - Refunded
+	Donations      int   // number of donations paid in the period
+	Average        int64 // Net / Donations
+	NewSupporters  int   // supporters first seen in the period who gave in this currency
+	ActiveMonthly  int   // recurring supporters live at the period's end
+	ActiveAnnual   int
+	MRR            int64 // monthly amounts plus annual amounts / 12, at the period's end
+	ARR            int64 // MRR * 12
+	Cancellations  int   // subscriptions cancelled in the period
+	FailedPayments int   // recurring invoices whose payment failed in the period
+	Recovered      int   // of those, the ones paid on a later attempt
+	Refunds        int   // donations of the period with a refund
+	Disputes       int   // donations of the period that were disputed
+	DisputedAmount int64
+}
+
+// Active is the number of live recurring supporters.
+func (k KPIs) Active() int { return k.ActiveMonthly + k.ActiveAnnual }
+
+// DailyMoney is one UTC day's net money in for one currency, by frequency.
+type DailyMoney struct {
+	Day                   time.Time
+	Once, Monthly, Annual int64
+}
+
+// MRRPoint is the monthly recurring revenue of one currency at the end of a UTC day.
+type MRRPoint struct {
+	Day time.Time
+	MRR int64
+}
+
+// FunnelRow is prompt views -> Continue clicks -> checkouts -> paid for one article and campaign
+// (both "" for the total).
+type FunnelRow struct {
+	Article   string
+	Campaign  string
+	Views     int64
+	Clicks    int64
+	Checkouts int64
+	Paid      int64
+}
+
+// Conversion is paid checkouts per prompt view, 0 without views.
+func (f FunnelRow) Conversion() float64 {
+	if f.Views == 0 {
+		return 0
+	}
+	return float64(f.Paid) / float64(f.Views)
+}
+
+// TopRow is the money one article or campaign brought in one currency.
+type TopRow struct {
+	Name      string
+	Currency  Currency
+	Net       int64
+	Donations int
+}
+
+// Deferrals sums "remind me later" over a period: choices made, reminders sent and the checkouts
+// reached from a reminder, and how many of those were paid.
+type Deferrals struct {
+	Week, Month, Never int
+	WithEmail          int
+	RemindersSent      int
+	ReminderCheckouts  int
+	ReminderPaid       int
+}
+
+// CurrencyReport is everything the dashboard shows for one currency.
+type CurrencyReport struct {
+	Current  KPIs
+	Previous KPIs
+	Daily    []DailyMoney
+	MRR      []MRRPoint
+}
+
+// Dashboard is the staff dashboard for a period and the one before it.
+type Dashboard struct {
+	Period       Period
+	Previous     Period
+	Currencies   []CurrencyReport // in order of net money in, largest first
+	Funnel       FunnelRow        // all articles and campaigns
+	Articles     []FunnelRow      // per article (campaign ""), most paid first
+	Campaigns    []FunnelRow      // per campaign (article ""), most paid first
+	TopArticles  []TopRow         // by net money, per currency
+	TopCampaigns []TopRow
+	Deferrals    Deferrals
+}
+
+// ReportService computes the staff reports from the ledger.
+type ReportService interface {
+	// Dashboard returns the figures of p compared with the period before it.
+	Dashboard(ctx context.Context, p Period) (*Dashboard, error)
+}

@@ -1,0 +1,134 @@
+package pledge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Role is what a staff member may do: viewers read reports; admins also see readers' e-mail
+// addresses, export and answer data requests.
+type Role string
+
+// The two staff roles.
+const (
+	RoleAdmin  Role = "admin"
+	RoleViewer Role = "viewer"
+)
+
+// ParseRole returns the role named by s, or an EINVALID error.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleAdmin, RoleViewer:
+		return r, nil
+	}
+	return "", FieldErrorf("role", "Role must be admin or viewer.")
+}
+
+// MinPasswordLength is the shortest staff password accepted.
+const MinPasswordLength = 12
+
+// Staff is a person who may sign in to the staff area.
+type Staff struct {
+	ID         int64
+	Email      string
+	Role       Role
+	CreatedAt  time.Time
+	DisabledAt time.Time // zero while the account may sign in
+}
+
+// Admin reports whether s may see readers' data.
+func (s *Staff) Admin() bool { return s.Role == RoleAdmin }
+
+// StaffSession is a signed-in staff member's session. Token is the cookie's value and is known
+// only when the session is created; the store keeps its hash.
+type StaffSession struct {
+	Token   string
+	Staff   Staff
+	Expires time.Time
+}
+
+// LoginLimit is how many failed logins, per account and per client IP, are allowed within
+// LoginWindow; the next attempt is refused with ERATELIMIT.
+const (
+	LoginLimit  = 5
+	LoginWindow = 15 * time.Minute
+)
+
+// StaffService manages staff accounts and their sessions.
+type StaffService interface {
+	// CreateStaff adds an account (ECONFLICT when the address exists, EINVALID for a short password).
+	CreateStaff(ctx context.Context, email, password string, role Role) (*Staff, error)
+	// ListStaff returns every account.
+	ListStaff(ctx context.Context) ([]*Staff, error)
+	// DisableStaff stops an account from signing in and ends its sessions.
+	DisableStaff(ctx context.Context, email string) error
+	// Login checks a password and starts a session, ending the session oldToken named (if any).
+	// It answers ERATELIMIT once the account or the IP has LoginLimit recent failures, and
+	// EUNAUTHORIZED for a wrong address or password.
+	Login(ctx context.Context, email, password, ip, oldToken string) (*StaffSession, error)
+	// Session returns the live session for a token, sliding its idle timeout; EUNAUTHORIZED if
+	// there is none.
+	Session(ctx context.Context, token string) (*StaffSession, error)
+	// Logout ends a session.
+	Logout(ctx context.Context, token string) error
+}
+
+// argon2id parameters (RFC 9106's second recommended option, with 64 MiB).
+const (
+	argonTime    = 3
+	argonMemory  = 64 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an argon2id hash of password in the PHC string format.
+func HashPassword(password string) (string, error) {
+	if len([]rune(password)) < MinPasswordLength {
+		return "", FieldErrorf("password", "The password must be at least %d characters long.", MinPasswordLength)
+	}
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime,
+		argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches a hash made by HashPassword.
+func CheckPassword(hash, password string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// AuditEntry is one line of the audit log: who did what to which record.
+type AuditEntry struct {
+	At      time.Time
+	Actor   string // the staff member's address, or "cli"
+	Action  string // e.g. "erase", "export donations", "data request"
+	Subject string // a record ("supporter 42"), never a reader's address
+	Detail  string
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
+)
+
+// TestStaffBrowser signs in with Chromium and checks that the dashboard shows SVG charts and
+// headline figures that agree with the donations export of the same period.
+func TestStaffBrowser(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	if err := e.db.Seed(context.Background(), sqlite.SeedOptions{Donations: 3000, Rand: 11}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testkit.Browser(t, chromedp.WindowSize(1280, 900))
+	var svgs []*cdp.Node
+	var exportHref string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(e.http.URL+"/staff"),
+		chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+		chromedp.SendKeys(`#email`, adminEmail, chromedp.ByQuery),
+		chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
+		chromedp.Submit(`#password`, chromedp.ByQuery),
+		chromedp.WaitVisible(`dl.kpis`, chromedp.ByQuery),
+		chromedp.Nodes(`svg.chart[role="img"]`, &svgs, chromedp.ByQueryAll),
+		chromedp.AttributeValue(`a[href^="/staff/export/donations.csv"]`, "href", &exportHref, nil, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(svgs) == 0 {
+		t.Fatal("no SVG chart on the dashboard")
+	}
+	shown := map[string]string{} // "donations usd" -> "123"
+	for _, kpi := range []string{"donations", "gross"} {
+		var nodes []*cdp.Node
+		if err := chromedp.Run(ctx, chromedp.Nodes(`dd[data-kpi="`+kpi+`"]`, &nodes, chromedp.ByQueryAll)); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes {
+			shown[kpi+" "+n.AttributeValue("data-currency")] = n.AttributeValue("data-value")
+		}
+	}
+	if shown["donations usd"] == "" || shown["donations usd"] == "0" {
+		t.Fatalf("no usd donations shown: %v", shown)
+	}
+
+	// The export the page links to, for the same period.
+	if !strings.Contains(exportHref, "from=") || !strings.Contains(exportHref, "&to=") {
+		t.Fatalf("export link %q does not carry the period", exportHref)
+	}
+	var docCookie string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.cookie`, &docCookie)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(docCookie, "pledge_staff") {
+		t.Error("the session cookie is readable from script: it must be HttpOnly")
+	}
+	c := e.client()
+	wantRedirect(t, c.login(adminEmail, password), "/staff")
+	res, body := c.do("GET", exportHref, nil)
+	wantStatus(t, res, http.StatusOK)
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, gross := map[string]int{}, map[string]int64{}
+	for _, r := range recs[1:] {
+		cur := pledge.Currency(r[3])
+		n, err := pledge.ParseMinor(r[2], cur.Decimals())
+		if err != nil {
+			t.Fatal(err)
+		}
+		count[r[3]]++
+		gross[r[3]] += n
+	}
+	for cur, n := range count {
+		if got, want := shown["donations "+cur], itoa(int64(n)); got != want {
+			t.Errorf("%s donations: dashboard %s, export %s", cur, got, want)
+		}
+		if got, want := shown["gross "+cur], (pledge.Money{Amount: gross[cur], Currency: pledge.Currency(cur)}).Major(); got != want {
+			t.Errorf("%s charged: dashboard %s, export %s", cur, got, want)
+		}
+	}
+	if len(count) == 0 {
+		t.Fatal("the export is empty")
+	}
+
+	if path := os.Getenv("PLEDGE_SCREENSHOT"); path != "" {
+		var png []byte
+		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Run(ctx, chromedp.Screenshot(`section.currency`, &png, chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(strings.TrimSuffix(path, ".png")+"-section.png", png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Signing out from the header's form ends the session: /staff sends the browser to the login.
+	var loc string
+	if err := chromedp.Run(ctx,
+		chromedp.Click(`form.logout button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#password`, chromedp.ByQuery),
+		chromedp.Navigate(e.http.URL+"/staff"),
+		chromedp.WaitVisible(`#password`, chromedp.ByQuery),
+		chromedp.Location(&loc),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(loc, "/staff/login") {
+		t.Errorf("after signing out, /staff led to %s", loc)
+	}
+
+}

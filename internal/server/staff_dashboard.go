@@ -1,0 +1,390 @@
+package server
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/server/chart"
+)
+
+const dateForm = "2006-01-02"
+
+// periodForm is the period picker: a preset (7d, 30d, 90d, mtd) or custom dates, inclusive.
+type periodForm struct {
+	Period string `query:"period"`
+	From   string `query:"from"`
+	To     string `query:"to"`
+}
+
+// period turns the picker into whole UTC days ending today (or the custom range).
+func (f *periodForm) period(now time.Time) (pledge.Period, error) {
+	today := now.UTC().Truncate(24 * time.Hour)
+	tomorrow := today.Add(24 * time.Hour)
+	switch f.Period {
+	case "7d", "30d", "90d", "":
+		n := map[string]int{"7d": 7, "30d": 30, "90d": 90, "": 30}[f.Period]
+		if f.Period == "" {
+			f.Period = "30d"
+		}
+		return pledge.Period{From: tomorrow.AddDate(0, 0, -n), To: tomorrow}, nil
+	case "mtd":
+		return pledge.Period{From: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), To: tomorrow}, nil
+	case "custom":
+		from, err1 := time.Parse(dateForm, f.From)
+		to, err2 := time.Parse(dateForm, f.To)
+		if err1 != nil || err2 != nil {
+			return pledge.Period{}, pledge.FieldErrorf("from", "Give both dates as YYYY-MM-DD.")
+		}
+		if to.Before(from) {
+			return pledge.Period{}, pledge.FieldErrorf("to", "The end date comes before the start date.")
+		}
+		if to.Sub(from) > 5*366*24*time.Hour {
+			return pledge.Period{}, pledge.FieldErrorf("to", "Choose a period of at most five years.")
+		}
+		return pledge.Period{From: from, To: to.Add(24 * time.Hour)}, nil
+	}
+	return pledge.Period{}, pledge.FieldErrorf("period", "Choose a period.")
+}
+
+// kpiView is one headline figure with its comparison with the previous period.
+type kpiView struct {
+	Key      string // machine name, in data-kpi
+	Label    string
+	Value    string
+	Raw      string // the value in major units or as a count, in data-value
+	Previous string
+	Trend    string // up, down or flat
+	Delta    string
+	Hint     string
+}
+
+// currencyReportView is one currency's section of the dashboard.
+type currencyReportView struct {
+	Code      string
+	Name      string
+	KPIs      []kpiView
+	Daily     template.HTML
+	DailyRows []dailyRow
+	MRR       template.HTML
+	MRRRows   []dailyRow
+	Top       template.HTML
+	TopRows   []pledge.TopRow
+	TopCamp   template.HTML
+	CampRows  []pledge.TopRow
+}
+
+type dailyRow struct {
+	Day                          string
+	Once, Monthly, Annual, Total string
+}
+
+// funnelView is a funnel row as the tables show it.
+type funnelView struct {
+	Name                           string
+	Views, Clicks, Checkouts, Paid int64
+	ClickRate, Conversion          string
+}
+
+type dashboardPage struct {
+	Layout
+	Form       periodForm
+	Label      string
+	PrevLabel  string
+	Currencies []currencyReportView
+	Funnel     template.HTML
+	FunnelRows []funnelView
+	Articles   []funnelView
+	Campaigns  []funnelView
+	ConvChart  template.HTML
+	Deferrals  pledge.Deferrals
+	DeferChart template.HTML
+	ExportFrom string
+	ExportTo   string
+	Error      string
+}
+
+func (s *Server) handleDashboard(c echo.Context) error {
+	var f periodForm
+	if err := c.Bind(&f); err != nil {
+		return pledge.Errorf(pledge.EINVALID, "The period could not be read.")
+	}
+	p, err := f.period(time.Now())
+	if err != nil {
+		return err
+	}
+	d, err := s.Reports.Dashboard(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	pg := dashboardView(d)
+	pg.Layout, pg.Form = staffLayout(c, "Dashboard"), f
+	if f.Period != "custom" {
+		pg.Form.From, pg.Form.To = pg.ExportFrom, pg.ExportTo // a starting point for custom dates
+	}
+	return s.render(c, http.StatusOK, "staff_dashboard", pg)
+}
+
+// dayLabel writes an inclusive range of days for people.
+func dayLabel(p pledge.Period) string {
+	last := p.To.Add(-24 * time.Hour)
+	if p.From.Equal(last) {
+		return p.From.Format("2 Jan 2006")
+	}
+	return p.From.Format("2 Jan 2006") + " – " + last.Format("2 Jan 2006")
+}
+
+func major(amount int64, c pledge.Currency) float64 {
+	v := float64(amount)
+	for range c.Decimals() {
+		v /= 10
+	}
+	return v
+}
+
+// compact writes an axis value: $1.2k, €350.
+func compact(c pledge.Currency) func(float64) string {
+	sym := strings.TrimSpace(strings.TrimSuffix(pledge.Money{Amount: 0, Currency: c}.Short(), "0"))
+	return func(v float64) string {
+		switch {
+		case v >= 1e6:
+			return fmt.Sprintf("%s%.1fM", sym, v/1e6)
+		case v >= 1e4:
+			return fmt.Sprintf("%s%.0fk", sym, v/1e3)
+		case v >= 1e3:
+			return fmt.Sprintf("%s%.1fk", sym, v/1e3)
+		}
+		return fmt.Sprintf("%s%.0f", sym, v)
+	}
+}
+
+func count(v float64) string { return fmt.Sprintf("%.0f", v) }
+
+// trend compares a figure with the previous period's.
+func trend(cur, prev int64) (string, string) {
+	switch {
+	case prev == 0 && cur == 0:
+		return "flat", "no change"
+	case prev == 0:
+		return "up", "new"
+	}
+	pct := 100 * float64(cur-prev) / float64(prev)
+	switch {
+	case pct >= 0.5:
+		return "up", fmt.Sprintf("+%.0f%%", pct)
+	case pct <= -0.5:
+		return "down", fmt.Sprintf("%.0f%%", pct)
+	}
+	return "flat", "±0%"
+}
+
+func moneyKPI(key, label, hint string, cur, prev int64, c pledge.Currency) kpiView {
+	t, d := trend(cur, prev)
+	m := pledge.Money{Amount: cur, Currency: c}
+	return kpiView{Key: key, Label: label, Value: grouped(m), Raw: m.Major(), Hint: hint,
+		Previous: grouped(pledge.Money{Amount: prev, Currency: c}), Trend: t, Delta: d}
+}
+
+// grouped writes money for a headline: thousands separated by a thin space, so large figures
+// read at a glance ("$19 089.96").
+func grouped(m pledge.Money) string {
+	s := m.String()
+	start := strings.IndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' })
+	if start < 0 {
+		return s
+	}
+	end := start
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	digits := s[start:end]
+	var b strings.Builder
+	for i, r := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(r)
+	}
+	return s[:start] + b.String() + s[end:]
+}
+
+func countKPI(key, label, hint string, cur, prev int) kpiView {
+	t, d := trend(int64(cur), int64(prev))
+	return kpiView{Key: key, Label: label, Value: fmt.Sprint(cur), Raw: fmt.Sprint(cur), Hint: hint,
+		Previous: fmt.Sprint(prev), Trend: t, Delta: d}
+}
+
+func dashboardView(d *pledge.Dashboard) *dashboardPage {
+	pg := &dashboardPage{Label: dayLabel(d.Period), PrevLabel: dayLabel(d.Previous),
+		Deferrals:  d.Deferrals,
+		ExportFrom: d.Period.From.Format(dateForm), ExportTo: d.Period.To.Add(-24 * time.Hour).Format(dateForm)}
+	for _, r := range d.Currencies {
+		pg.Currencies = append(pg.Currencies, currencyViewOf(r, d))
+	}
+	steps := []struct {
+		name string
+		v    int64
+	}{{"Prompt views", d.Funnel.Views}, {"Continue clicks", d.Funnel.Clicks}, {"Checkouts", d.Funnel.Checkouts}, {"Paid", d.Funnel.Paid}}
+	var bars []chart.Bar
+	for i, st := range steps {
+		bars = append(bars, chart.Bar{Label: st.name, Value: float64(st.v), Text: fmt.Sprint(st.v), Class: fmt.Sprintf("s%d", i+1)})
+	}
+	pg.Funnel = chart.HBars(chart.Chart{ID: "funnel", Title: "Prompt funnel",
+		Desc: fmt.Sprintf("From %d prompt views to %d Continue clicks, %d checkouts and %d paid.", d.Funnel.Views, d.Funnel.Clicks, d.Funnel.Checkouts, d.Funnel.Paid)}, bars, true)
+	pg.FunnelRows = []funnelView{funnelViewOf("All articles and campaigns", d.Funnel)}
+	for i, a := range d.Articles {
+		if i == 15 {
+			break
+		}
+		pg.Articles = append(pg.Articles, funnelViewOf(a.Article, a))
+	}
+	for i, a := range d.Campaigns {
+		if i == 15 {
+			break
+		}
+		pg.Campaigns = append(pg.Campaigns, funnelViewOf(a.Campaign, a))
+	}
+	// Conversion by article: only articles seen often enough for the rate to mean something.
+	var conv []chart.Bar
+	for _, a := range d.Articles {
+		if a.Views >= 500 && len(conv) < 10 {
+			conv = append(conv, chart.Bar{Label: shortArticle(a.Article), Value: a.Conversion() * 100,
+				Text: fmt.Sprintf("%.2f%%", a.Conversion()*100), Class: "s2"})
+		}
+	}
+	sortBars(conv)
+	pg.ConvChart = chart.HBars(chart.Chart{ID: "conv", Title: "Conversion by article",
+		Desc: "Paid checkouts per hundred prompt views, for articles with at least 500 views."}, conv, false)
+	df := d.Deferrals
+	pg.DeferChart = chart.HBars(chart.Chart{ID: "defer", Title: "Remind me later",
+		Desc: fmt.Sprintf("%d chose a week, %d a month, %d never; %d reminders sent; %d checkouts from a reminder, %d paid.",
+			df.Week, df.Month, df.Never, df.RemindersSent, df.ReminderCheckouts, df.ReminderPaid)},
+		[]chart.Bar{
+			{Label: "In a week", Value: float64(df.Week), Text: fmt.Sprint(df.Week), Class: "s1"},
+			{Label: "In a month", Value: float64(df.Month), Text: fmt.Sprint(df.Month), Class: "s1"},
+			{Label: "Never", Value: float64(df.Never), Text: fmt.Sprint(df.Never), Class: "s4"},
+			{Label: "Reminders sent", Value: float64(df.RemindersSent), Text: fmt.Sprint(df.RemindersSent), Class: "s2"},
+			{Label: "Checkouts from a reminder", Value: float64(df.ReminderCheckouts), Text: fmt.Sprint(df.ReminderCheckouts), Class: "s3"},
+			{Label: "Paid from a reminder", Value: float64(df.ReminderPaid), Text: fmt.Sprint(df.ReminderPaid), Class: "s3"},
+		}, false)
+	return pg
+}
+
+func sortBars(b []chart.Bar) {
+	for i := 1; i < len(b); i++ {
+		for j := i; j > 0 && b[j].Value > b[j-1].Value; j-- {
+			b[j], b[j-1] = b[j-1], b[j]
+		}
+	}
+}
+
+// shortArticle drops the scheme and host of an article URL for a label.
+func shortArticle(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		if j := strings.IndexByte(u, '/'); j >= 0 && j < len(u)-1 {
+			u = u[j+1:]
+		}
+	}
+	if u == "" {
+		return "(no article)"
+	}
+	return u
+}
+
+func funnelViewOf(name string, f pledge.FunnelRow) funnelView {
+	v := funnelView{Name: name, Views: f.Views, Clicks: f.Clicks, Checkouts: f.Checkouts, Paid: f.Paid,
+		ClickRate: "–", Conversion: "–"}
+	if f.Views > 0 {
+		v.ClickRate = fmt.Sprintf("%.2f%%", 100*float64(f.Clicks)/float64(f.Views))
+		v.Conversion = fmt.Sprintf("%.2f%%", 100*f.Conversion())
+	}
+	return v
+}
+
+func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReportView {
+	c, k, pk := r.Current.Currency, r.Current, r.Previous
+	code := strings.ToUpper(string(c))
+	v := currencyReportView{Code: code, Name: string(c)}
+	v.KPIs = []kpiView{
+		moneyKPI("net", "Money in, net of refunds", fmt.Sprintf("%s charged, %s refunded",
+			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c})), k.Net, pk.Net, c),
+		moneyKPI("gross", "Charged", "before refunds", k.Gross, pk.Gross, c),
+		countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),
+		moneyKPI("average", "Average gift", "net, per donation", k.Average, pk.Average, c),
+		countKPI("new", "New supporters", "first donation in the period", k.NewSupporters, pk.NewSupporters),
+		countKPI("active", "Recurring supporters", fmt.Sprintf("%d monthly, %d annual, at the period's end", k.ActiveMonthly, k.ActiveAnnual), k.Active(), pk.Active()),
+		moneyKPI("mrr", "MRR", "monthly + annual ÷ 12", k.MRR, pk.MRR, c),
+		moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
+		countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),
+		countKPI("failed", "Failed payments", fmt.Sprintf("%d paid on a later attempt", k.Recovered), k.FailedPayments, pk.FailedPayments),
+		countKPI("refunds", "Refunds", pledge.Money{Amount: k.Refunded, Currency: c}.String()+" refunded", k.Refunds, pk.Refunds),
+		countKPI("disputes", "Disputes", pledge.Money{Amount: k.DisputedAmount, Currency: c}.String()+" disputed", k.Disputes, pk.Disputes),
+	}
+	// Fewer-is-better figures read the other way round.
+	for i := range v.KPIs {
+		switch v.KPIs[i].Key {
+		case "cancellations", "failed", "refunds", "disputes":
+			v.KPIs[i].Trend = map[string]string{"up": "bad", "down": "good", "flat": "flat"}[v.KPIs[i].Trend]
+		}
+	}
+	labels := make([]string, len(r.Daily))
+	once, monthly, annual := make([]float64, len(r.Daily)), make([]float64, len(r.Daily)), make([]float64, len(r.Daily))
+	for i, dm := range r.Daily {
+		labels[i] = dm.Day.Format("2 Jan")
+		once[i], monthly[i], annual[i] = major(dm.Once, c), major(dm.Monthly, c), major(dm.Annual, c)
+		m := func(a int64) string { return pledge.Money{Amount: a, Currency: c}.String() }
+		v.DailyRows = append(v.DailyRows, dailyRow{Day: dm.Day.Format("Mon 2 Jan 2006"), Once: m(dm.Once),
+			Monthly: m(dm.Monthly), Annual: m(dm.Annual), Total: m(dm.Once + dm.Monthly + dm.Annual)})
+	}
+	v.Daily = chart.StackedBars(chart.Chart{ID: "daily-" + string(c), Format: compact(c),
+		Title: "Money in per day, " + code,
+		Desc:  fmt.Sprintf("Net money in per day from %s, stacked by one-off, monthly and annual gifts; %s in all.", dayLabel(d.Period), pledge.Money{Amount: k.Net, Currency: c})},
+		labels, []chart.Series{{Name: "One-off", Class: "s1", Values: once}, {Name: "Monthly", Class: "s2", Values: monthly}, {Name: "Annual", Class: "s3", Values: annual}})
+	mrr := make([]float64, len(r.MRR))
+	mlabels := make([]string, len(r.MRR))
+	for i, pt := range r.MRR {
+		mrr[i], mlabels[i] = major(pt.MRR, c), pt.Day.Format("2 Jan")
+		if i%7 == 0 || i == len(r.MRR)-1 {
+			v.MRRRows = append(v.MRRRows, dailyRow{Day: pt.Day.Format("Mon 2 Jan 2006"), Total: pledge.Money{Amount: pt.MRR, Currency: c}.String()})
+		}
+	}
+	first, last := int64(0), k.MRR
+	if len(r.MRR) > 0 {
+		first = r.MRR[0].MRR
+	}
+	v.MRR = chart.Line(chart.Chart{ID: "mrr-" + string(c), Format: compact(c), Title: "Monthly recurring revenue, " + code,
+		Desc: fmt.Sprintf("MRR at the end of each day, from %s to %s.", pledge.Money{Amount: first, Currency: c}, pledge.Money{Amount: last, Currency: c})},
+		mlabels, chart.Series{Name: "MRR", Class: "s2", Values: mrr})
+	v.TopRows, v.CampRows = topOf(d.TopArticles, c), topOf(d.TopCampaigns, c)
+	v.Top = topChart("top-art-"+string(c), "Top articles by money in, "+code, v.TopRows, c, true)
+	v.TopCamp = topChart("top-camp-"+string(c), "Top campaigns by money in, "+code, v.CampRows, c, false)
+	return v
+}
+
+func topOf(rows []pledge.TopRow, c pledge.Currency) []pledge.TopRow {
+	var out []pledge.TopRow
+	for _, r := range rows {
+		if r.Currency == c && len(out) < 10 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func topChart(id, title string, rows []pledge.TopRow, c pledge.Currency, article bool) template.HTML {
+	var bars []chart.Bar
+	for _, r := range rows {
+		name := r.Name
+		if article {
+			name = shortArticle(name)
+		}
+		bars = append(bars, chart.Bar{Label: name, Value: float64(r.Net), Text: pledge.Money{Amount: r.Net, Currency: c}.String(), Class: "s1"})
+	}
+	return chart.HBars(chart.Chart{ID: id, Title: title, Desc: fmt.Sprintf("The %d largest sources of net money in over the period.", len(bars))}, bars, false)
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// supportersForm is the supporters search.
+type supportersForm struct {
+	Query     string `query:"q"`
+	Frequency string `query:"frequency"`
+	Status    string `query:"status"`
+	After     int64  `query:"after"`
+}
+
+type supportersPage struct {
+	Layout
+	Form       supportersForm
+	Supporters []*pledge.Supporter
+	Next       string
+	Statuses   []string
+}
+
+const supportersPerPage = 50
+
+func (s *Server) handleSupporters(c echo.Context) error {
+	var f supportersForm
+	if err := c.Bind(&f); err != nil {
+		return pledge.Errorf(pledge.EINVALID, "The search could not be read.")
+	}
+	list, err := s.Supporters.ListSupporters(c.Request().Context(), pledge.SupporterFilter{Query: f.Query,
+		Frequency: pledge.Frequency(f.Frequency), Status: f.Status, After: f.After, Limit: supportersPerPage + 1})
+	if err != nil {
+		return err
+	}
+	pg := &supportersPage{Layout: staffLayout(c, "Supporters"), Form: f,
+		Statuses: []string{"active", "trialing", "past_due", "unpaid", "canceled", "incomplete"}}
+	if len(list) > supportersPerPage {
+		list = list[:supportersPerPage]
+		q := url.Values{"q": {f.Query}, "frequency": {f.Frequency}, "status": {f.Status},
+			"after": {strconv.FormatInt(list[len(list)-1].ID, 10)}}
+		pg.Next = "/staff/supporters?" + q.Encode()
+	}
+	pg.Supporters = list
+	return s.render(c, http.StatusOK, "staff_supporters", pg)
+}
+
+type supporterPage struct {
+	Layout
+	Detail    *pledge.SupporterDetail
+	Dashboard string // https://dashboard.stripe.com/ or .../test/
+}
+
+func (s *Server) handleSupporter(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	d, err := s.Supporters.FindSupporter(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "staff_supporter", &supporterPage{
+		Layout: staffLayout(c, "Supporter "+c.Param("id")), Detail: d, Dashboard: s.stripeDashboard()})
+}
+
+// stripeDashboard is the base of links into Stripe's dashboard, in test or live mode.
+func (s *Server) stripeDashboard() string {
+	if s.cfg.StripeLive {
+		return "https://dashboard.stripe.com/"
+	}
+	return "https://dashboard.stripe.com/test/"
+}
+
+// maskEmail shows a viewer enough of an address to tell two apart, but not to read it:
+// "a•••@e•••.com".
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "•••"
+	}
+	host, tld, _ := strings.Cut(domain, ".")
+	first := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return string([]rune(s)[:1])
+	}
+	out := first(local) + "•••@" + first(host) + "•••"
+	if tld != "" {
+		out += "." + tld[strings.LastIndexByte(tld, '.')+1:]
+	}
+	return out
+}
+
+// stripeLink returns the dashboard path of a Stripe object id.
+func stripeLink(base, id string) string {
+	prefix, _, _ := strings.Cut(id, "_")
+	kind := map[string]string{"cus": "customers", "sub": "subscriptions", "pi": "payments", "in": "invoices",
+		"ch": "payments", "evt": "events"}[prefix]
+	if kind == "" || strings.Contains(id, "_seed") {
+		return ""
+	}
+	return fmt.Sprintf("%s%s/%s", base, kind, url.PathEscape(id))
+}

@@ -1,0 +1,491 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/web"
+)
+
+const (
+	adminEmail  = "admin@news.example"
+	viewerEmail = "viewer@news.example"
+	password    = "correct horse battery"
+)
+
+// staffEnv is a real server on a real SQLite file, with an admin and a viewer, and a clock the
+// test can move.
+type staffEnv struct {
+	t     testing.TB
+	db    *sqlite.DB
+	srv   *Server
+	http  *httptest.Server
+	clock *atomic.Int64
+}
+
+func newStaffEnv(t testing.TB, baseURL string) *staffEnv {
+	t.Helper()
+	ctx := context.Background()
+	clock := &atomic.Int64{}
+	clock.Store(time.Now().Unix())
+	db := sqlite.NewDB(t.TempDir() + "/pledge.db")
+	db.Now = func() time.Time { return time.Unix(clock.Load(), 0) }
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.CreateStaff(ctx, adminEmail, password, pledge.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateStaff(ctx, viewerEmail, password, pledge.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(baseURL)
+	srv, err := New(Config{BaseURL: u, Org: "Test Gazette", Secret: []byte(strings.Repeat("k", 32))}, web.FS,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Ready = db.Ready
+	srv.Checkouts, srv.Staff, srv.Reports, srv.Supporters, srv.Exports = db, db, db, db, db
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &staffEnv{t: t, db: db, srv: srv, http: hs, clock: clock}
+}
+
+// client is a browser stand-in: a cookie jar, no redirects followed, Accept: text/html.
+type client struct {
+	t    testing.TB
+	base string
+	hc   *http.Client
+}
+
+func (e *staffEnv) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: e.t, base: e.http.URL, hc: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *client) do(method, path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrf reads the form token from a page.
+func (c *client) csrf(path string) string {
+	c.t.Helper()
+	_, body := c.do("GET", path, nil)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		c.t.Fatalf("no _csrf field on %s", path)
+	}
+	return m[1]
+}
+
+func (c *client) login(email, pw string) *http.Response {
+	c.t.Helper()
+	res, _ := c.do("POST", "/staff/login", url.Values{"_csrf": {c.csrf("/staff/login")}, "email": {email}, "password": {pw}})
+	return res
+}
+
+func (c *client) cookie(name string) string {
+	u, _ := url.Parse(c.base)
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func (c *client) setCookie(name, value string) {
+	u, _ := url.Parse(c.base)
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
+
+func wantStatus(t testing.TB, res *http.Response, want int) {
+	t.Helper()
+	if res.StatusCode != want {
+		t.Fatalf("%s %s = %d, want %d", res.Request.Method, res.Request.URL.Path, res.StatusCode, want)
+	}
+}
+
+func wantRedirect(t testing.TB, res *http.Response, to string) {
+	t.Helper()
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); got != to {
+		t.Fatalf("%s %s redirects to %q, want %q", res.Request.Method, res.Request.URL.Path, got, to)
+	}
+}
+
+func TestStaffPagesNeedASession(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	for _, p := range []string{"/staff", "/staff/supporters", "/staff/supporters/1", "/staff/export/donations.csv",
+		"/staff/audit", "/staff/supporters/1/data.json", "/staff/nope"} {
+		res, _ := c.do("GET", p, nil)
+		wantRedirect(t, res, "/staff/login")
+	}
+	res, body := c.do("GET", "/staff/login", nil)
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(body, `<label for="password">`) {
+		t.Error("the login page has no labelled password field")
+	}
+	// A forged cookie is no session either.
+	c.setCookie("pledge_staff", "forged")
+	res, _ = c.do("GET", "/staff", nil)
+	wantRedirect(t, res, "/staff/login")
+}
+
+func TestStaffLogin(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	res, body := c.do("POST", "/staff/login", url.Values{"_csrf": {c.csrf("/staff/login")}, "email": {adminEmail}, "password": {"wrong password!"}})
+	wantStatus(t, res, http.StatusUnauthorized)
+	if !strings.Contains(body, "do not match an account") {
+		t.Errorf("wrong password page does not say so:\n%s", body)
+	}
+	if c.cookie("pledge_staff") != "" {
+		t.Error("a wrong password set a session cookie")
+	}
+	res = c.login(adminEmail, password)
+	wantRedirect(t, res, "/staff")
+	var session *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "pledge_staff" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure {
+		t.Fatalf("session cookie = %+v, want HttpOnly, SameSite=Lax, not Secure over http", session)
+	}
+	res, body = c.do("GET", "/staff", nil)
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(body, "<svg") || !strings.Contains(body, adminEmail) {
+		t.Error("the dashboard shows no chart or not who is signed in")
+	}
+	if got := res.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", got)
+	}
+}
+
+func TestStaffCookieOverHTTPS(t *testing.T) {
+	e := newStaffEnv(t, "https://support.news.example")
+	c := e.client()
+	// Over https the CSRF cookie is Secure too, so the jar (talking http to the test server)
+	// would not send it back: carry it by hand.
+	res, body := c.do("GET", "/staff/login", nil)
+	var csrfCookie *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "pledge_csrf" {
+			csrfCookie = ck
+		}
+	}
+	token := csrfField.FindStringSubmatch(body)[1]
+	req, _ := http.NewRequest("POST", e.http.URL+"/staff/login", strings.NewReader(url.Values{
+		"_csrf": {token}, "email": {adminEmail}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(csrfCookie)
+	res, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	wantRedirect(t, res, "/staff")
+	var session *http.Cookie
+	for _, ck := range res.Cookies() {
+		if strings.Contains(ck.Name, "pledge_staff") {
+			session = ck
+		}
+	}
+	if session == nil || session.Name != "__Host-pledge_staff" || !session.Secure || !session.HttpOnly ||
+		session.Path != "/" || session.Domain != "" || session.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie over https = %+v, want __Host-pledge_staff, Secure, HttpOnly, Path=/, no Domain, Lax", session)
+	}
+}
+
+func TestStaffLockout(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	for i := 1; i <= 5; i++ {
+		res := c.login(adminEmail, "not the password")
+		wantStatus(t, res, http.StatusUnauthorized)
+	}
+	res, body := c.do("POST", "/staff/login", url.Values{"_csrf": {c.csrf("/staff/login")}, "email": {adminEmail}, "password": {password}})
+	wantStatus(t, res, http.StatusTooManyRequests)
+	if !strings.Contains(body, "Too many failed sign-in attempts") {
+		t.Errorf("the 429 page does not explain itself:\n%s", body)
+	}
+	// Fifteen minutes later the account may try again.
+	e.clock.Add(int64(16 * time.Minute / time.Second))
+	wantRedirect(t, c.login(adminEmail, password), "/staff")
+}
+
+func TestStaffLockoutPerIP(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	for i := 1; i <= 5; i++ {
+		wantStatus(t, c.login("guess"+string(rune('0'+i))+"@news.example", "not the password"), http.StatusUnauthorized)
+	}
+	// A sixth address from the same IP: refused before the password is even checked.
+	wantStatus(t, c.login(viewerEmail, password), http.StatusTooManyRequests)
+}
+
+func TestStaffNewSessionAtLogin(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	wantRedirect(t, c.login(viewerEmail, password), "/staff")
+	before := c.cookie("pledge_staff")
+	if before == "" {
+		t.Fatal("no session cookie")
+	}
+	// Signing in again (as someone else, on the same browser) must not keep the old id.
+	wantRedirect(t, c.login(adminEmail, password), "/staff")
+	after := c.cookie("pledge_staff")
+	if after == "" || after == before {
+		t.Fatalf("session id kept across login: before %q, after %q", before, after)
+	}
+	old := e.client()
+	old.setCookie("pledge_staff", before)
+	res, _ := old.do("GET", "/staff", nil)
+	wantRedirect(t, res, "/staff/login")
+	// A planted id (session fixation) is not adopted either.
+	planted := e.client()
+	planted.setCookie("pledge_staff", "attacker-chosen-id")
+	wantRedirect(t, planted.login(adminEmail, password), "/staff")
+	if got := planted.cookie("pledge_staff"); got == "attacker-chosen-id" || got == "" {
+		t.Fatalf("planted session id kept: %q", got)
+	}
+}
+
+func TestStaffLogout(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	wantRedirect(t, c.login(adminEmail, password), "/staff")
+	token := c.cookie("pledge_staff")
+	res, _ := c.do("POST", "/staff/logout", url.Values{})
+	wantStatus(t, res, http.StatusForbidden) // no CSRF token
+	res, _ = c.do("POST", "/staff/logout", url.Values{"_csrf": {c.csrf("/staff")}})
+	wantRedirect(t, res, "/staff/login")
+	other := e.client()
+	other.setCookie("pledge_staff", token)
+	res, _ = other.do("GET", "/staff", nil)
+	wantRedirect(t, res, "/staff/login")
+}
+
+func TestStaffIdleTimeout(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	wantRedirect(t, c.login(viewerEmail, password), "/staff")
+	e.clock.Add(int64(11 * time.Hour / time.Second))
+	res, _ := c.do("GET", "/staff/supporters", nil)
+	wantStatus(t, res, http.StatusOK) // use slides the timeout
+	e.clock.Add(int64(11 * time.Hour / time.Second))
+	res, _ = c.do("GET", "/staff/supporters", nil)
+	wantStatus(t, res, http.StatusOK)
+	e.clock.Add(int64(12*time.Hour/time.Second) + 1)
+	res, _ = c.do("GET", "/staff/supporters", nil)
+	wantRedirect(t, res, "/staff/login")
+}
+
+func TestViewerCannotSeeReadersData(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	ctx := context.Background()
+	if err := e.db.Seed(ctx, sqlite.SeedOptions{Donations: 200, Rand: 1}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.db.ListSupporters(ctx, pledge.SupporterFilter{Limit: 1})
+	if err != nil || len(list) == 0 {
+		t.Fatal("no supporters seeded", err)
+	}
+	sup := list[0]
+	id := "/staff/supporters/" + itoa(sup.ID)
+	v := e.client()
+	wantRedirect(t, v.login(viewerEmail, password), "/staff")
+	for _, p := range []string{"/staff/export/donations.csv", "/staff/export/supporters.csv", id + "/data.json", id + "/erase", "/staff/audit"} {
+		res, _ := v.do("GET", p, nil)
+		wantStatus(t, res, http.StatusForbidden)
+	}
+	res, _ := v.do("POST", id+"/erase", url.Values{"_csrf": {v.csrf("/staff")}, "confirm": {"erase"}})
+	wantStatus(t, res, http.StatusForbidden)
+	for _, p := range []string{"/staff/supporters", id} {
+		res, body := v.do("GET", p, nil)
+		wantStatus(t, res, http.StatusOK)
+		if strings.Contains(body, sup.Email) {
+			t.Errorf("a viewer sees %s on %s", sup.Email, p)
+		}
+		if !strings.Contains(body, maskEmail(sup.Email)) {
+			t.Errorf("%s shows no masked address %q", p, maskEmail(sup.Email))
+		}
+	}
+	a := e.client()
+	wantRedirect(t, a.login(adminEmail, password), "/staff")
+	res, body := a.do("GET", "/staff/export/donations.csv", nil)
+	wantStatus(t, res, http.StatusOK)
+	if !strings.HasPrefix(body, "date,email,amount,currency,frequency,status,stripe_id,article,campaign\n") || !strings.Contains(body, "@example.com") {
+		t.Errorf("admin's export:\n%.300s", body)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	res, body = a.do("GET", id, nil)
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(body, sup.Email) {
+		t.Errorf("an admin does not see the address on the supporter's page")
+	}
+}
+
+func TestAdminErasesWithConfirmation(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	ctx := context.Background()
+	if err := e.db.Seed(ctx, sqlite.SeedOptions{Donations: 50, Rand: 2}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := e.db.ListSupporters(ctx, pledge.SupporterFilter{Limit: 1})
+	sup := list[0]
+	id := "/staff/supporters/" + itoa(sup.ID)
+	a := e.client()
+	wantRedirect(t, a.login(adminEmail, password), "/staff")
+	res, body := a.do("GET", id+"/data.json", nil)
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(body, sup.Email) || !strings.Contains(body, `"donations"`) {
+		t.Errorf("data request JSON:\n%.300s", body)
+	}
+	res, body = a.do("GET", id+"/erase", nil)
+	wantStatus(t, res, http.StatusOK)
+	token := csrfField.FindStringSubmatch(body)[1]
+	res, _ = a.do("POST", id+"/erase", url.Values{"confirm": {"erase"}})
+	wantStatus(t, res, http.StatusForbidden) // no CSRF token
+	res, _ = a.do("POST", id+"/erase", url.Values{"_csrf": {token}})
+	wantStatus(t, res, http.StatusUnprocessableEntity) // not confirmed
+	res, _ = a.do("POST", id+"/erase", url.Values{"_csrf": {token}, "confirm": {"erase"}})
+	wantRedirect(t, res, id+"?erased=1")
+	d, err := e.db.FindSupporter(ctx, sup.ID)
+	if err != nil || d.Supporter.Email != "" || d.Supporter.ErasedAt.IsZero() {
+		t.Fatalf("after erasure: %+v, %v", d, err)
+	}
+	res, body = a.do("GET", "/staff/audit", nil)
+	wantStatus(t, res, http.StatusOK)
+	for _, want := range []string{"erase", "data request", "supporter " + itoa(sup.ID), adminEmail} {
+		if !strings.Contains(body, want) {
+			t.Errorf("audit log lacks %q", want)
+		}
+	}
+	if strings.Contains(body, sup.Email) {
+		t.Error("the audit log holds the reader's address")
+	}
+}
+
+func TestStaffFormsNeedCSRF(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	res, _ := c.do("POST", "/staff/login", url.Values{"email": {adminEmail}, "password": {password}})
+	wantStatus(t, res, http.StatusForbidden)
+	res, _ = c.do("POST", "/staff/login", url.Values{"_csrf": {"made-up"}, "email": {adminEmail}, "password": {password}})
+	wantStatus(t, res, http.StatusForbidden)
+	wantRedirect(t, c.login(adminEmail, password), "/staff")
+	for _, p := range []string{"/staff/logout", "/staff/supporters/1/erase"} {
+		res, _ := c.do("POST", p, url.Values{"confirm": {"erase"}})
+		wantStatus(t, res, http.StatusForbidden)
+	}
+	// Every form on the staff pages carries the token.
+	for _, p := range []string{"/staff/login", "/staff", "/staff/supporters"} {
+		_, body := c.do("GET", p, nil)
+		posts := strings.Count(body, `method="post"`)
+		if got := strings.Count(body, `name="_csrf"`); got < posts {
+			t.Errorf("%s: %d POST forms, %d CSRF fields", p, posts, got)
+		}
+	}
+}
+
+func TestDashboardPeriods(t *testing.T) {
+	now := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
+	d := func(s string) time.Time { t, _ := time.Parse("2006-01-02", s); return t }
+	for _, tc := range []struct {
+		name     string
+		form     periodForm
+		from, to time.Time
+		invalid  bool
+	}{
+		{"default is 30 days", periodForm{}, d("2026-02-14"), d("2026-03-16"), false},
+		{"7 days ends today", periodForm{Period: "7d"}, d("2026-03-09"), d("2026-03-16"), false},
+		{"90 days", periodForm{Period: "90d"}, d("2025-12-16"), d("2026-03-16"), false},
+		{"month to date", periodForm{Period: "mtd"}, d("2026-03-01"), d("2026-03-16"), false},
+		{"custom, inclusive", periodForm{Period: "custom", From: "2026-01-01", To: "2026-01-31"}, d("2026-01-01"), d("2026-02-01"), false},
+		{"custom, reversed", periodForm{Period: "custom", From: "2026-02-01", To: "2026-01-31"}, time.Time{}, time.Time{}, true},
+		{"custom, bad date", periodForm{Period: "custom", From: "yesterday", To: "2026-01-31"}, time.Time{}, time.Time{}, true},
+		{"unknown", periodForm{Period: "forever"}, time.Time{}, time.Time{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tc.form.period(now)
+			if tc.invalid {
+				if pledge.ErrorCode(err) != pledge.EINVALID {
+					t.Fatalf("err = %v, want EINVALID", err)
+				}
+				return
+			}
+			if err != nil || !p.From.Equal(tc.from) || !p.To.Equal(tc.to) {
+				t.Fatalf("period = %v – %v (%v), want %v – %v", p.From, p.To, err, tc.from, tc.to)
+			}
+		})
+	}
+}
+
+func TestMaskEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"ada.lovelace@example.com": "a•••@e•••.com",
+		"x@mail.example.co.uk":     "x•••@m•••.uk",
+		"":                         "•••",
+	} {
+		if got := maskEmail(in); got != want {
+			t.Errorf("maskEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestGrouped(t *testing.T) {
+	for _, tc := range []struct {
+		m    pledge.Money
+		want string
+	}{
+		{pledge.Money{Amount: 1908996, Currency: "usd"}, "$19\u202f089.96"},
+		{pledge.Money{Amount: 50000, Currency: "eur"}, "€500.00"},
+		{pledge.Money{Amount: 123456789, Currency: "jpy"}, "¥123\u202f456\u202f789"},
+	} {
+		if got := grouped(tc.m); got != tc.want {
+			t.Errorf("grouped(%v) = %q, want %q", tc.m, got, tc.want)
+		}
+	}
+}

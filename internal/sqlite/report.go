@@ -1,0 +1,531 @@
+package sqlite
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.ReportService = (*DB)(nil)
+
+const day = 24 * time.Hour
+
+// Dashboard computes the staff dashboard from the ledger. Every query reads a range of a covering
+// index or of the daily rollup (migration 0005), so the cost grows with the period, not with the
+// years of history. The period is widened to whole UTC days.
+func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (*pledge.Dashboard, error) {
+	p = p.WholeDays()
+	d := &pledge.Dashboard{Period: p, Previous: p.Previous()}
+	cur, err := db.kpis(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := db.kpis(ctx, d.Previous)
+	if err != nil {
+		return nil, err
+	}
+	daily, err := db.dailyMoney(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	mrr, err := db.mrrSeries(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for c := range prev {
+		if _, ok := cur[c]; !ok {
+			cur[c] = &pledge.KPIs{Currency: c}
+		}
+	}
+	for c, k := range cur {
+		r := pledge.CurrencyReport{Current: *k, Daily: daily[c], MRR: mrr[c]}
+		if pk, ok := prev[c]; ok {
+			r.Previous = *pk
+		} else {
+			r.Previous = pledge.KPIs{Currency: c}
+		}
+		d.Currencies = append(d.Currencies, r)
+	}
+	sort.Slice(d.Currencies, func(i, j int) bool {
+		a, b := d.Currencies[i].Current, d.Currencies[j].Current
+		if a.Net != b.Net {
+			return a.Net > b.Net
+		}
+		return a.Currency < b.Currency
+	})
+	if err := db.funnel(ctx, p, d); err != nil {
+		return nil, err
+	}
+	if d.TopArticles, d.TopCampaigns, err = db.topMoney(ctx, p); err != nil {
+		return nil, err
+	}
+	if d.Deferrals, err = db.deferralStats(ctx, p); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// kpis returns the headline figures of p, per currency.
+func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*pledge.KPIs, error) {
+	out := map[pledge.Currency]*pledge.KPIs{}
+	get := func(c pledge.Currency) *pledge.KPIs {
+		if k, ok := out[c]; ok {
+			return k
+		}
+		k := &pledge.KPIs{Currency: c}
+		out[c] = k
+		return k
+	}
+	from, to := p.From.Unix(), p.To.Unix()
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed)
+		FROM donations_daily WHERE day >= ? AND day < ?
+		GROUP BY currency`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c pledge.Currency
+		var n, refunds, disputes int
+		var gross, refunded, disputed int64
+		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			continue
+		}
+		k := get(c)
+		k.Donations, k.Gross, k.Refunded, k.Net = n, gross, refunded, gross-refunded
+		k.Refunds, k.Disputes, k.DisputedAmount = refunds, disputes, disputed
+		k.Average = k.Net / int64(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	// New supporters: those whose first donation fell in the period, in its currency (kept by
+	// the rollup's triggers).
+	rows, err = db.read.QueryContext(ctx, `
+		SELECT currency, sum(new_supporters) FROM donations_daily WHERE day >= ? AND day < ?
+		GROUP BY currency`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c pledge.Currency
+		var n int
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, err
+		}
+		if n != 0 {
+			get(c).NewSupporters = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	live, err := db.liveSubscriptions(ctx, p.To)
+	if err != nil {
+		return nil, err
+	}
+	for c, l := range live {
+		k := get(c)
+		k.ActiveMonthly, k.ActiveAnnual = l.monthly, l.annual
+		k.MRR = l.mrr()
+		k.ARR = k.MRR * 12
+	}
+
+	rows, err = db.read.QueryContext(ctx, `
+		SELECT currency, count(*) FROM subscriptions INDEXED BY subscriptions_life
+		WHERE canceled_at >= ? AND canceled_at < ?
+		GROUP BY currency`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c pledge.Currency
+		var n int
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, err
+		}
+		get(c).Cancellations = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, db.recovery(ctx, p, get)
+}
+
+// live is the recurring revenue of one currency at a moment: counts and amounts by frequency.
+type live struct {
+	monthly, annual       int
+	monthlySum, annualSum int64
+}
+
+// mrr counts annual gifts as a twelfth a month. It sums before dividing, so that twelve $1 annual
+// gifts make $1 of MRR rather than twelve times a rounded-down cent.
+func (l live) mrr() int64 { return l.monthlySum + l.annualSum/12 }
+
+// liveSubscriptions returns the recurring revenue live at t (a day's start), per currency: the
+// sum of the starts and cancellations of every day before t, a few rows a day of history.
+func (db *DB) liveSubscriptions(ctx context.Context, t time.Time) (map[pledge.Currency]*live, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT currency, frequency, sum(subscriptions), sum(amount) FROM subscriptions_daily
+		WHERE day < ? GROUP BY currency, frequency`, t.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[pledge.Currency]*live{}
+	for rows.Next() {
+		var c pledge.Currency
+		var f pledge.Frequency
+		var n int
+		var sum int64
+		if err := rows.Scan(&c, &f, &n, &sum); err != nil {
+			return nil, err
+		}
+		if n == 0 && sum == 0 {
+			continue
+		}
+		l, ok := out[c]
+		if !ok {
+			l = &live{}
+			out[c] = l
+		}
+		switch f {
+		case pledge.Monthly:
+			l.monthly, l.monthlySum = l.monthly+n, l.monthlySum+sum
+		case pledge.Annual:
+			l.annual, l.annualSum = l.annual+n, l.annualSum+sum
+		}
+	}
+	return out, rows.Err()
+}
+
+// dayIndex returns which day of p t falls on.
+func dayIndex(p pledge.Period, t int64) int { return int((t - p.From.Unix()) / int64(day/time.Second)) }
+
+// dailyMoney returns net money in per UTC day and frequency, per currency, with every day of p
+// present (zero when nothing came in).
+func (db *DB) dailyMoney(ctx context.Context, p pledge.Period) (map[pledge.Currency][]pledge.DailyMoney, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT (day - ?) / 86400, currency, frequency, sum(gross - refunded), sum(donations)
+		FROM donations_daily WHERE day >= ? AND day < ?
+		GROUP BY 1, 2, 3`, p.From.Unix(), p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	n := p.Days()
+	out := map[pledge.Currency][]pledge.DailyMoney{}
+	for rows.Next() {
+		var i int
+		var c pledge.Currency
+		var f pledge.Frequency
+		var sum, count int64
+		if err := rows.Scan(&i, &c, &f, &sum, &count); err != nil {
+			return nil, err
+		}
+		if count == 0 {
+			continue
+		}
+		days, ok := out[c]
+		if !ok {
+			days = make([]pledge.DailyMoney, n)
+			for j := range days {
+				days[j].Day = p.From.Add(time.Duration(j) * day)
+			}
+			out[c] = days
+		}
+		if i < 0 || i >= n {
+			continue
+		}
+		switch f {
+		case pledge.Once:
+			days[i].Once += sum
+		case pledge.Monthly:
+			days[i].Monthly += sum
+		case pledge.Annual:
+			days[i].Annual += sum
+		}
+	}
+	return out, rows.Err()
+}
+
+// mrrSeries returns MRR at the end of each day of p, per currency: what was live at the start,
+// then each day's starts and cancellations.
+func (db *DB) mrrSeries(ctx context.Context, p pledge.Period) (map[pledge.Currency][]pledge.MRRPoint, error) {
+	start, err := db.liveSubscriptions(ctx, p.From)
+	if err != nil {
+		return nil, err
+	}
+	n := p.Days()
+	type deltas struct{ monthly, annual []int64 }
+	ds := map[pledge.Currency]*deltas{}
+	get := func(c pledge.Currency) *deltas {
+		d, ok := ds[c]
+		if !ok {
+			d = &deltas{monthly: make([]int64, n), annual: make([]int64, n)}
+			ds[c] = d
+		}
+		return d
+	}
+	for c := range start {
+		get(c)
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT day, currency, frequency, amount FROM subscriptions_daily
+		WHERE day >= ? AND day < ? AND amount <> 0`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t, amount int64
+		var c pledge.Currency
+		var f pledge.Frequency
+		if err := rows.Scan(&t, &c, &f, &amount); err != nil {
+			return nil, err
+		}
+		i := dayIndex(p, t)
+		if i < 0 || i >= n {
+			continue
+		}
+		d := get(c)
+		if f == pledge.Annual {
+			d.annual[i] += amount
+		} else {
+			d.monthly[i] += amount
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[pledge.Currency][]pledge.MRRPoint{}
+	for c, d := range ds {
+		var l live
+		if s, ok := start[c]; ok {
+			l = *s
+		}
+		pts := make([]pledge.MRRPoint, n)
+		for i := range pts {
+			l.monthlySum += d.monthly[i]
+			l.annualSum += d.annual[i]
+			pts[i] = pledge.MRRPoint{Day: p.From.Add(time.Duration(i) * day), MRR: l.mrr()}
+		}
+		out[c] = pts
+	}
+	return out, nil
+}
+
+// funnel fills the overall, per-article and per-campaign funnels of p.
+func (db *DB) funnel(ctx context.Context, p pledge.Period, d *pledge.Dashboard) error {
+	type key struct{ article, campaign string }
+	rowsBy := map[key]*pledge.FunnelRow{}
+	get := func(a, c string) *pledge.FunnelRow {
+		k := key{a, c}
+		r, ok := rowsBy[k]
+		if !ok {
+			r = &pledge.FunnelRow{Article: a, Campaign: c}
+			rowsBy[k] = r
+		}
+		return r
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT article, campaign, sum(views), sum(clicks) FROM prompt_stats
+		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, c string
+		var v, cl int64
+		if err := rows.Scan(&a, &c, &v, &cl); err != nil {
+			return err
+		}
+		r := get(a, c)
+		r.Views, r.Clicks = v, cl
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = db.read.QueryContext(ctx, `
+		SELECT article, campaign, sum(checkouts), sum(paid) FROM checkouts_daily
+		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, c string
+		var n, paid int64
+		if err := rows.Scan(&a, &c, &n, &paid); err != nil {
+			return err
+		}
+		r := get(a, c)
+		r.Checkouts, r.Paid = n, paid
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	arts, camps := map[string]*pledge.FunnelRow{}, map[string]*pledge.FunnelRow{}
+	add := func(dst, src *pledge.FunnelRow) {
+		dst.Views += src.Views
+		dst.Clicks += src.Clicks
+		dst.Checkouts += src.Checkouts
+		dst.Paid += src.Paid
+	}
+	for k, r := range rowsBy {
+		add(&d.Funnel, r)
+		if k.article != "" {
+			a, ok := arts[k.article]
+			if !ok {
+				a = &pledge.FunnelRow{Article: k.article}
+				arts[k.article] = a
+			}
+			add(a, r)
+		}
+		if k.campaign != "" {
+			c, ok := camps[k.campaign]
+			if !ok {
+				c = &pledge.FunnelRow{Campaign: k.campaign}
+				camps[k.campaign] = c
+			}
+			add(c, r)
+		}
+	}
+	d.Articles, d.Campaigns = sortFunnel(arts), sortFunnel(camps)
+	return nil
+}
+
+func sortFunnel(m map[string]*pledge.FunnelRow) []pledge.FunnelRow {
+	out := make([]pledge.FunnelRow, 0, len(m))
+	for _, r := range m {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Paid != out[j].Paid {
+			return out[i].Paid > out[j].Paid
+		}
+		return out[i].Article+out[i].Campaign < out[j].Article+out[j].Campaign
+	})
+	return out
+}
+
+// topMoney returns net money in by article and by campaign, per currency, largest first.
+func (db *DB) topMoney(ctx context.Context, p pledge.Period) (arts, camps []pledge.TopRow, err error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT article, campaign, currency, sum(donations), sum(gross - refunded)
+		FROM donations_sources WHERE day >= ? AND day < ? GROUP BY article, campaign, currency`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	type key struct {
+		name string
+		c    pledge.Currency
+	}
+	am, cm := map[key]*pledge.TopRow{}, map[key]*pledge.TopRow{}
+	add := func(m map[key]*pledge.TopRow, name string, c pledge.Currency, n int, net int64) {
+		if name == "" {
+			return
+		}
+		r, ok := m[key{name, c}]
+		if !ok {
+			r = &pledge.TopRow{Name: name, Currency: c}
+			m[key{name, c}] = r
+		}
+		r.Donations += n
+		r.Net += net
+	}
+	for rows.Next() {
+		var a, camp string
+		var c pledge.Currency
+		var n int
+		var net int64
+		if err := rows.Scan(&a, &camp, &c, &n, &net); err != nil {
+			return nil, nil, err
+		}
+		add(am, a, c, n, net)
+		add(cm, camp, c, n, net)
+	}
+	flat := func(m map[key]*pledge.TopRow) []pledge.TopRow {
+		out := make([]pledge.TopRow, 0, len(m))
+		for _, r := range m {
+			out = append(out, *r)
+		}
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].Currency != out[j].Currency {
+				return out[i].Currency < out[j].Currency
+			}
+			if out[i].Net != out[j].Net {
+				return out[i].Net > out[j].Net
+			}
+			return out[i].Name < out[j].Name
+		})
+		return out
+	}
+	return flat(am), flat(cm), rows.Err()
+}
+
+// deferralStats sums "remind me later" over p: choices made in p, reminders sent in p, and
+// checkouts of p that came from a reminder.
+func (db *DB) deferralStats(ctx context.Context, p pledge.Period) (pledge.Deferrals, error) {
+	var d pledge.Deferrals
+	from, to := p.From.Unix(), p.To.Unix()
+	err := db.read.QueryRowContext(ctx, `
+		SELECT coalesce(sum(choice = 'week'), 0), coalesce(sum(choice = 'month'), 0),
+		       coalesce(sum(choice = 'never'), 0), coalesce(sum(reminder_status <> 'none'), 0)
+		FROM deferrals INDEXED BY deferrals_report WHERE created_at >= ? AND created_at < ?`, from, to).Scan(
+		&d.Week, &d.Month, &d.Never, &d.WithEmail)
+	if err != nil {
+		return d, err
+	}
+	// sent_at has no index of its own: reminders are sent within weeks of the request, so the
+	// rows are found among deferrals created up to 60 days before the period.
+	err = db.read.QueryRowContext(ctx, `
+		SELECT count(*) FROM deferrals
+		WHERE created_at >= ? AND created_at < ? AND sent_at >= ? AND sent_at < ?`,
+		from-60*86400, to, from, to).Scan(&d.RemindersSent)
+	if err != nil {
+		return d, err
+	}
+	err = db.read.QueryRowContext(ctx, `
+		SELECT coalesce(sum(reminder), 0), coalesce(sum(reminder_paid), 0) FROM checkouts_daily
+		WHERE day >= ? AND day < ?`, from, to).Scan(
+		&d.ReminderCheckouts, &d.ReminderPaid)
+	return d, err
+}
+
+// recovery counts, per currency, the recurring invoices whose payment failed in p (from the
+// webhook's invoice_attempts) and, of those, how many were paid later: Stripe retries the same
+// invoice, so a recovered payment is a donation for that invoice.
+func (db *DB) recovery(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT currency, count(*), sum(EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = f.invoice))
+		FROM (SELECT DISTINCT currency, stripe_invoice_id AS invoice FROM invoice_attempts INDEXED BY invoice_attempts_failed
+		      WHERE failed_at >= ? AND failed_at < ?) f
+		GROUP BY currency`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c pledge.Currency
+		var failed, recovered int
+		if err := rows.Scan(&c, &failed, &recovered); err != nil {
+			return err
+		}
+		k := get(c)
+		k.FailedPayments, k.Recovered = failed, recovered
+	}
+	return rows.Err()
+}

@@ -1,0 +1,226 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+func at(s string) int64 {
+	t, err := time.Parse("2006-01-02 15:04:05", s)
+	if err != nil {
+		panic(err)
+	}
+	return t.Unix()
+}
+
+// exec runs fixture statements on the writer.
+func exec(t *testing.T, db *DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.write.Exec(q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// fixtureLedger is a small ledger whose figures were worked out by hand (see the comments in
+// TestDashboardKPIs).
+func fixtureLedger(t *testing.T, db *DB) {
+	sup := func(id int64, created string) {
+		exec(t, db, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			id, "cus_"+string(rune('a'+id)), "s@example.com", at(created), at(created))
+	}
+	sup(1, "2026-03-02 10:00:00")
+	sup(2, "2026-01-01 10:00:00")
+	sup(3, "2026-03-05 10:00:00")
+	don := func(sid int64, freq string, amount, refunded int64, currency, status, paid, invoice string) {
+		var inv any
+		if invoice != "" {
+			inv = invoice
+		}
+		exec(t, db, `INSERT INTO donations (supporter_id, frequency, amount, amount_refunded, currency, status,
+			stripe_invoice_id, article, paid_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'https://news.example/a1', ?, ?, ?)`,
+			sid, freq, amount, refunded, currency, status, inv, at(paid), at(paid), at(paid))
+	}
+	don(1, "once", 1000, 0, "usd", "succeeded", "2026-03-01 00:00:00", "")                  // first second of the period
+	don(1, "once", 2500, 2500, "usd", "refunded", "2026-03-03 12:00:00", "")                // refunded in full
+	don(2, "monthly", 500, 200, "usd", "partially_refunded", "2026-03-07 23:59:59", "in_A") // last second
+	don(2, "once", 9999, 0, "usd", "succeeded", "2026-03-08 00:00:00", "")                  // the day after
+	don(2, "once", 700, 0, "usd", "succeeded", "2026-02-28 23:59:59", "")                   // the period before
+	don(3, "annual", 12000, 0, "eur", "disputed", "2026-03-05 09:00:00", "")
+	sub := func(id int64, sid int64, freq string, amount int64, currency, status, started, canceled string) {
+		var c any
+		if canceled != "" {
+			c = at(canceled)
+		}
+		exec(t, db, `INSERT INTO subscriptions (id, stripe_subscription_id, supporter_id, frequency, amount, currency,
+			status, started_at, canceled_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, "sub_"+string(rune('a'+id)), sid, freq, amount, currency, status, at(started), c, at(started), at(started))
+	}
+	sub(1, 2, "monthly", 500, "usd", "active", "2026-01-01 00:00:00", "")
+	sub(2, 2, "annual", 12000, "usd", "canceled", "2026-02-01 00:00:00", "2026-03-04 08:00:00")
+	sub(3, 3, "annual", 12000, "eur", "active", "2026-03-05 09:00:00", "")
+	sub(4, 1, "annual", 6000, "usd", "active", "2025-06-01 00:00:00", "")
+	sub(5, 1, "monthly", 1000, "usd", "active", "2026-03-10 00:00:00", "")
+	sub(6, 1, "monthly", 300, "usd", "incomplete", "2026-03-02 00:00:00", "")
+	ev := func(id, typ, object, when string) {
+		exec(t, db, `INSERT INTO stripe_events (id, type, created, object_id, outcome, received_at) VALUES (?, ?, ?, ?, 'applied', ?)`,
+			id, typ, at(when), object, at(when))
+	}
+	fail := func(invoice, currency string, attempt int, when string) {
+		exec(t, db, `INSERT INTO invoice_attempts (stripe_invoice_id, stripe_subscription_id, attempt, amount, currency, failed_at)
+			VALUES (?, 'sub_x', ?, 500, ?, ?)`, invoice, attempt, currency, at(when))
+	}
+	fail("in_A", "usd", 1, "2026-03-02 00:00:00")
+	fail("in_A", "usd", 2, "2026-03-04 00:00:00")
+	fail("in_B", "usd", 1, "2026-03-03 00:00:00")
+	fail("in_C", "usd", 1, "2026-02-27 00:00:00")
+	fail("in_D", "eur", 1, "2026-03-07 23:59:59")
+	fail("in_E", "eur", 1, "2026-03-08 00:00:00") // the day after
+	ev("evt_1", "invoice.payment_failed", "in_A", "2026-03-02 00:00:00")
+	ev("evt_2", "invoice.payment_failed", "in_A", "2026-03-04 00:00:00") // a retry: the same invoice
+	ev("evt_3", "invoice.payment_failed", "in_B", "2026-03-03 00:00:00")
+	exec(t, db, `INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, 'https://news.example/a1', 'spring', 1000, 50)`, at("2026-03-02 00:00:00"))
+	exec(t, db, `INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, 'https://news.example/a1', 'spring', 5000, 90)`, at("2026-03-08 00:00:00"))
+	co := func(id, status, source, when string) {
+		exec(t, db, `INSERT INTO checkouts (id, nonce, frequency, amount, currency, article, campaign, source, status,
+			created_at, updated_at) VALUES (?, ?, 'once', 500, 'usd', 'https://news.example/a1', 'spring', ?, ?, ?, ?)`,
+			id, id, source, status, at(when), at(when))
+	}
+	co("co_1", "paid", "", "2026-03-02 11:00:00")
+	co("co_2", "paid", "", "2026-03-03 11:00:00")
+	co("co_3", "abandoned", "", "2026-03-03 12:00:00")
+	co("co_4", "paid", "reminder", "2026-03-06 12:00:00")
+	co("co_5", "paid", "", "2026-03-09 12:00:00") // after the period
+	def := func(reader, choice, when string) {
+		exec(t, db, `INSERT INTO deferrals (reader_id, choice, remind_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			reader, choice, at(when)+7*86400, at(when), at(when))
+	}
+	def("rd_1", "week", "2026-03-01 08:00:00")
+	def("rd_2", "week", "2026-03-02 08:00:00")
+	def("rd_3", "never", "2026-03-07 08:00:00")
+	def("rd_4", "month", "2026-02-27 08:00:00") // before
+}
+
+func TestDashboardKPIs(t *testing.T) {
+	db := openTestDB(t)
+	fixtureLedger(t, db)
+	p := pledge.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC)}
+	d, err := db.Dashboard(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(d.Currencies), 2; got != want {
+		t.Fatalf("currencies = %d, want %d", got, want)
+	}
+	var usd, eur pledge.CurrencyReport
+	for _, c := range d.Currencies {
+		switch c.Current.Currency {
+		case "usd":
+			usd = c
+		case "eur":
+			eur = c
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		got, want int64
+	}{
+		// usd: 10.00 + 25.00 (refunded) + 5.00 (2.00 refunded); 99.99 is the next day's.
+		{"usd gross", usd.Current.Gross, 4000},
+		{"usd refunded", usd.Current.Refunded, 2700},
+		{"usd net", usd.Current.Net, 1300},
+		{"usd donations", int64(usd.Current.Donations), 3},
+		{"usd average", usd.Current.Average, 433},
+		{"usd refunds", int64(usd.Current.Refunds), 2},
+		{"usd disputes", int64(usd.Current.Disputes), 0},
+		{"usd new supporters", int64(usd.Current.NewSupporters), 1},
+		// live at the end: monthly 5.00 and annual 60.00 (= 5.00 a month); the annual 120.00 was
+		// cancelled on the 4th, the monthly 10.00 starts after, the incomplete one never counts.
+		{"usd MRR", usd.Current.MRR, 1000},
+		{"usd ARR", usd.Current.ARR, 12000},
+		{"usd active monthly", int64(usd.Current.ActiveMonthly), 1},
+		{"usd active annual", int64(usd.Current.ActiveAnnual), 1},
+		{"usd cancellations", int64(usd.Current.Cancellations), 1},
+		{"usd previous gross", usd.Previous.Gross, 700},
+		{"usd previous donations", int64(usd.Previous.Donations), 1},
+		// at the start of March: 5.00 + 120.00/12 + 60.00/12
+		{"usd previous MRR", usd.Previous.MRR, 2000},
+		{"usd previous active", int64(usd.Previous.Active()), 3},
+		{"eur gross", eur.Current.Gross, 12000},
+		{"eur net", eur.Current.Net, 12000},
+		{"eur disputes", int64(eur.Current.Disputes), 1},
+		{"eur disputed", eur.Current.DisputedAmount, 12000},
+		{"eur new supporters", int64(eur.Current.NewSupporters), 1},
+		{"eur MRR", eur.Current.MRR, 1000},
+		{"eur previous gross", eur.Previous.Gross, 0},
+		// in_A failed twice (one invoice) and was paid; in_B was not; in_C failed before the period.
+		{"usd failed payments", int64(usd.Current.FailedPayments), 2},
+		{"usd recovered", int64(usd.Current.Recovered), 1},
+		{"eur failed payments", int64(eur.Current.FailedPayments), 1},
+		{"eur recovered", int64(eur.Current.Recovered), 0},
+		{"usd previous failed", int64(usd.Previous.FailedPayments), 1},
+		{"funnel views", d.Funnel.Views, 1000},
+		{"funnel clicks", d.Funnel.Clicks, 50},
+		{"funnel checkouts", d.Funnel.Checkouts, 4},
+		{"funnel paid", d.Funnel.Paid, 3},
+		{"deferrals week", int64(d.Deferrals.Week), 2},
+		{"deferrals never", int64(d.Deferrals.Never), 1},
+		{"deferrals month", int64(d.Deferrals.Month), 0},
+		{"reminder checkouts", int64(d.Deferrals.ReminderCheckouts), 1},
+		{"reminder paid", int64(d.Deferrals.ReminderPaid), 1},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %d, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+	// Daily: net money in by frequency, each day of the period present.
+	if got, want := len(usd.Daily), 7; got != want {
+		t.Fatalf("usd days = %d, want %d", got, want)
+	}
+	if got := usd.Daily[0].Once; got != 1000 {
+		t.Errorf("1 March one-off = %d, want 1000", got)
+	}
+	if got := usd.Daily[2].Once; got != 0 {
+		t.Errorf("3 March one-off = %d, want 0 (refunded in full)", got)
+	}
+	if got := usd.Daily[6].Monthly; got != 300 {
+		t.Errorf("7 March monthly = %d, want 300", got)
+	}
+	// MRR over time: 20.00 until the cancellation on the 4th, then 10.00.
+	if got := []int64{usd.MRR[0].MRR, usd.MRR[2].MRR, usd.MRR[3].MRR, usd.MRR[6].MRR}; got[0] != 2000 || got[1] != 2000 || got[2] != 1000 || got[3] != 1000 {
+		t.Errorf("usd MRR series = %v, want [2000 2000 1000 1000]", got)
+	}
+	if got := []int64{eur.MRR[3].MRR, eur.MRR[4].MRR}; got[0] != 0 || got[1] != 1000 {
+		t.Errorf("eur MRR series = %v, want [0 1000]", got)
+	}
+	if len(d.TopArticles) == 0 || d.TopArticles[0].Name != "https://news.example/a1" {
+		t.Errorf("top articles = %+v", d.TopArticles)
+	}
+}
+
+// TestRollupFollowsUpdates checks that the daily rollup the dashboard reads follows a refund
+// recorded after the payment (an UPDATE) and a deleted row.
+func TestRollupFollowsUpdates(t *testing.T) {
+	db := openTestDB(t)
+	fixtureLedger(t, db)
+	exec(t, db, `UPDATE donations SET amount_refunded = 1000, status = 'refunded' WHERE amount = 1000`)
+	exec(t, db, `UPDATE donations SET paid_at = ? WHERE amount = 9999`, at("2026-03-06 00:00:00"))
+	exec(t, db, `DELETE FROM donations WHERE amount = 2500`)
+	p := pledge.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC)}
+	d, err := db.Dashboard(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usd pledge.KPIs
+	for _, c := range d.Currencies {
+		if c.Current.Currency == "usd" {
+			usd = c.Current
+		}
+	}
+	// 10.00 (refunded) + 5.00 (2.00 refunded) + 99.99
+	if usd.Gross != 11499 || usd.Refunded != 1200 || usd.Donations != 3 || usd.Refunds != 2 {
+		t.Errorf("usd after updates = %+v, want gross 11499, refunded 1200, 3 donations, 2 refunds", usd)
+	}
+}

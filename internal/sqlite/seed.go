@@ -1,0 +1,545 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SeedOptions shapes the demo and benchmark data that Seed writes.
+type SeedOptions struct {
+	// Donations is how many donations to write (renewals included).
+	Donations int
+	// Years is how far back the history goes (3 when zero).
+	Years int
+	// Rand seeds the generator; the same seed over the same Now gives the same ledger.
+	Rand uint64
+	// Progress, when set, is called with the number of donations written so far.
+	Progress func(done int)
+}
+
+var (
+	seedFirst = []string{"Ada", "Ben", "Chloé", "Dev", "Elena", "Farah", "Gus", "Hana", "Ivan", "Jo", "Kwame",
+		"Lena", "Mateo", "Nia", "Owen", "Priya", "Quinn", "Rosa", "Sam", "Tomás", "Uma", "Vik", "Wen", "Yara", "Zoë"}
+	seedLast = []string{"Adeyemi", "Berg", "Castillo", "Dubois", "Eriksen", "Fischer", "García", "Hughes", "Ito",
+		"Jensen", "Kowalski", "Li", "Murphy", "Nguyen", "Okafor", "Patel", "Rossi", "Schmidt", "Tanaka", "Walsh"}
+	seedSlugs = []string{"city-budget-gap", "river-cleanup", "school-meals", "housing-report", "election-guide",
+		"hospital-waits", "transit-fares", "heatwave-plan", "local-farms", "library-hours", "police-review",
+		"water-rates", "night-buses", "court-backlog", "youth-sport", "harbour-deal", "tenant-rights",
+		"air-quality", "bridge-repair", "arts-funding", "care-homes", "bike-lanes", "flood-maps", "mayor-interview",
+		"tax-explainer", "stadium-vote", "clinic-closure", "ferry-strike", "market-reopens", "wildfire-smoke"}
+	seedCampaigns = []string{"", "", "newsletter", "homepage", "spring-drive", "investigations"}
+	seedAmounts   = map[string][]int64{"once": {500, 1000, 2500, 5000, 10000}, "monthly": {200, 500, 1000, 2000}, "annual": {5000, 10000, 20000}}
+)
+
+// seeder writes one seed run: prepared statements on the single writer connection, in one
+// transaction.
+type seeder struct {
+	ctx  context.Context
+	conn *sql.Conn
+	tx   *sql.Tx
+	rng  *mrand.Rand
+	run  string
+	now  int64
+
+	stmts              map[string]*sql.Stmt
+	supporterID, subID int64
+	donations          int
+	seq                int64
+	opts               SeedOptions
+	articles           []string
+	// funnel counts checkouts per (day, article, campaign), turned into prompt views at the end.
+	funnel map[[3]string]int64
+}
+
+var seedSQL = map[string]string{
+	"supporter": `INSERT INTO supporters (id, stripe_customer_id, email, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	"checkout": `INSERT INTO checkouts (id, nonce, frequency, amount, currency, article, campaign, source, reader_id,
+		status, stripe_session_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"subscription": `INSERT INTO subscriptions (id, stripe_subscription_id, supporter_id, checkout_id, frequency, amount,
+		currency, status, current_period_end, started_at, canceled_at, cancellation_reason, article, campaign,
+		state_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"donation": `INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, amount_refunded,
+		currency, status, dispute_status, stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, article,
+		campaign, source, paid_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"attempt": `INSERT INTO invoice_attempts (stripe_invoice_id, stripe_subscription_id, attempt, amount, currency,
+		failed_at) VALUES (?, ?, 1, ?, ?, ?)`,
+	"event": `INSERT INTO stripe_events (id, type, created, object_id, outcome, received_at) VALUES (?, ?, ?, ?, 'applied', ?)`,
+	"stats": `INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (day, article, campaign) DO UPDATE SET views = views + excluded.views, clicks = clicks + excluded.clicks`,
+	"deferral": `INSERT INTO deferrals (reader_id, article, choice, remind_at, email, reminder_status, sent_at, created_at,
+		updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+}
+
+// Seed writes realistic demo and benchmark data: supporters in usd, eur and gbp who give once,
+// monthly or annually over the last years (more of them recently), with renewals, failed and
+// recovered payments, cancellations, refunds, disputes, checkouts (paid and abandoned), prompt
+// views and clicks, and "remind me later" requests. Addresses are on example.com.
+func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
+	if opts.Donations <= 0 {
+		return fmt.Errorf("seed: the number of donations must be positive")
+	}
+	if opts.Years <= 0 {
+		opts.Years = 3
+	}
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// Every row written refers to rows of the same run; checking each reference would double the
+	// work. The writer connection gets the check back before it is released.
+	// Seeding is a bulk load of throwaway data: a large page cache keeps the indexes in memory,
+	// and a crash mid-seed loses nothing worth an fsync. Both are put back before the connection
+	// returns to the pool.
+	for _, p := range []string{`PRAGMA foreign_keys = OFF`, `PRAGMA cache_size = -262144`, `PRAGMA synchronous = OFF`} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		for _, p := range []string{`PRAGMA foreign_keys = ON`, `PRAGMA cache_size = -2000`, `PRAGMA synchronous = FULL`} {
+			conn.ExecContext(context.WithoutCancel(ctx), p)
+		}
+	}()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	s := &seeder{ctx: ctx, conn: conn, run: hex.EncodeToString(b), now: db.Now().UTC().Unix(), opts: opts,
+		rng: mrand.New(mrand.NewPCG(opts.Rand, opts.Rand^0x9e3779b97f4a7c15)), funnel: map[[3]string]int64{}}
+	for _, slug := range seedSlugs {
+		s.articles = append(s.articles, "https://news.example/"+slug)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM supporters`).Scan(&s.supporterID); err != nil {
+		return err
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM subscriptions`).Scan(&s.subID); err != nil {
+		return err
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer func() {
+		if s.tx != nil {
+			s.tx.Rollback()
+		}
+	}()
+	// One transaction for the whole run: the rollup triggers are dropped inside it, the rollups
+	// are brought up to date in bulk at the end and the triggers recreated, so a failed seed
+	// leaves nothing behind, triggers included. Row by row, the triggers would more than double
+	// the time.
+	triggers, err := s.dropRollupTriggers()
+	if err != nil {
+		return err
+	}
+	var base seedBase
+	if err := s.tx.QueryRowContext(ctx, `SELECT coalesce((SELECT max(id) FROM donations), 0),
+		coalesce((SELECT max(rowid) FROM checkouts), 0)`).Scan(&base.donation, &base.checkout); err != nil {
+		return err
+	}
+	base.supporter, base.subscription = s.supporterID, s.subID
+	start := s.now - int64(opts.Years)*365*86400
+	for s.donations < opts.Donations {
+		// More readers support as the newsroom grows: the density of start times rises linearly.
+		t := start + int64(math.Sqrt(s.rng.Float64())*float64(s.now-start))
+		if err := s.supporter(t); err != nil {
+			return err
+		}
+	}
+	if err := s.deferralsAndStats(start); err != nil {
+		return err
+	}
+	if err := s.rollUp(base); err != nil {
+		return err
+	}
+	for _, sql := range triggers {
+		if _, err := s.tx.ExecContext(ctx, sql); err != nil {
+			return fmt.Errorf("seed: recreate trigger: %w", err)
+		}
+	}
+	if err := s.tx.Commit(); err != nil {
+		return err
+	}
+	s.tx = nil
+	if opts.Progress != nil {
+		opts.Progress(s.donations)
+	}
+	_, err = conn.ExecContext(ctx, `ANALYZE`)
+	return err
+}
+
+func (s *seeder) begin() error {
+	var err error
+	if s.tx, err = s.conn.BeginTx(s.ctx, nil); err != nil {
+		return err
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	for k, q := range seedSQL {
+		if s.stmts[k], err = s.tx.PrepareContext(s.ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seedBase is where the run's rows begin: every row above it is new.
+type seedBase struct{ donation, checkout, supporter, subscription int64 }
+
+// dropRollupTriggers drops the rollups' insert triggers and returns their SQL.
+func (s *seeder) dropRollupTriggers() ([]string, error) {
+	// Only migration 0005's rollup triggers, whose work rollUp redoes in bulk; any other trigger
+	// keeps firing row by row.
+	rows, err := s.tx.QueryContext(s.ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
+		AND name IN ('donations_rollup_insert', 'subscriptions_rollup_insert', 'checkouts_rollup_insert')
+		ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	var names, sqls []string
+	for rows.Next() {
+		var n, q string
+		if err := rows.Scan(&n, &q); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, sqls = append(names, n), append(sqls, q)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := s.tx.ExecContext(s.ctx, `DROP TRIGGER "`+n+`"`); err != nil {
+			return nil, err
+		}
+	}
+	return sqls, rows.Err()
+}
+
+// rollUp adds the run's rows to the daily rollups, as the triggers would have one by one. The
+// run's supporters are all new, so their first donations are among the run's rows.
+func (s *seeder) rollUp(b seedBase) error {
+	measures := `count(*), sum(amount), sum(amount_refunded), sum(amount_refunded > 0), sum(status = 'disputed'),
+		sum(CASE WHEN status = 'disputed' THEN amount ELSE 0 END)`
+	add := `donations = donations + excluded.donations, gross = gross + excluded.gross,
+		refunded = refunded + excluded.refunded, refunds = refunds + excluded.refunds,
+		disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed`
+	for _, q := range []string{
+		`INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed)
+		 SELECT paid_at - paid_at % 86400, currency, frequency, ` + measures + `
+		 FROM donations WHERE id > ?1 GROUP BY 1, 2, 3
+		 ON CONFLICT (day, currency, frequency) DO UPDATE SET ` + add,
+		`INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed)
+		 SELECT paid_at - paid_at % 86400, article, campaign, currency, ` + measures + `
+		 FROM donations WHERE id > ?1 GROUP BY 1, 2, 3, 4
+		 ON CONFLICT (day, article, campaign, currency) DO UPDATE SET ` + add,
+		`INSERT INTO donations_daily (day, currency, frequency, new_supporters)
+		 SELECT paid_at - paid_at % 86400, currency, frequency, count(*) FROM (
+		     SELECT d.paid_at, d.currency, d.frequency,
+		            row_number() OVER (PARTITION BY d.supporter_id ORDER BY d.paid_at, d.id) AS n
+		     FROM donations d WHERE d.id > ?1 AND d.supporter_id > ?3)
+		 WHERE n = 1 GROUP BY 1, 2, 3
+		 ON CONFLICT (day, currency, frequency) DO UPDATE SET new_supporters = new_supporters + excluded.new_supporters`,
+		`INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
+		 SELECT day, currency, frequency, sum(n), sum(a) FROM (
+		     SELECT started_at - started_at % 86400 AS day, currency, frequency, 1 AS n, amount AS a FROM subscriptions
+		     WHERE id > ?4 AND started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired')
+		     UNION ALL
+		     SELECT canceled_at - canceled_at % 86400, currency, frequency, -1, -amount FROM subscriptions
+		     WHERE id > ?4 AND canceled_at IS NOT NULL AND started_at IS NOT NULL
+		       AND status NOT IN ('incomplete', 'incomplete_expired'))
+		 WHERE true GROUP BY 1, 2, 3
+		 ON CONFLICT (day, currency, frequency) DO UPDATE SET
+		     subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount`,
+		`INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
+		 SELECT created_at - created_at % 86400, article, campaign, count(*), sum(status = 'paid'),
+		        sum(source = 'reminder'), sum(source = 'reminder' AND status = 'paid')
+		 FROM checkouts WHERE rowid > ?2 GROUP BY 1, 2, 3
+		 ON CONFLICT (day, article, campaign) DO UPDATE SET
+		     checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
+		     reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid`,
+	} {
+		if _, err := s.tx.ExecContext(s.ctx, q, b.donation, b.checkout, b.supporter, b.subscription); err != nil {
+			return fmt.Errorf("seed: roll up: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *seeder) exec(stmt string, args ...any) error {
+	_, err := s.stmts[stmt].ExecContext(s.ctx, args...)
+	if err != nil {
+		return fmt.Errorf("seed %s: %w", stmt, err)
+	}
+	return nil
+}
+
+func (s *seeder) id(prefix string) string {
+	s.seq++
+	return prefix + "_seed" + s.run + strconv.FormatInt(s.seq, 36)
+}
+
+func (s *seeder) pick(list []string) string { return list[s.rng.IntN(len(list))] }
+
+// article picks an article with a long tail: a few stories bring most support.
+func (s *seeder) article() string {
+	if s.rng.IntN(10) == 0 {
+		return ""
+	}
+	i := int(float64(len(s.articles)) * math.Pow(s.rng.Float64(), 2.2))
+	return s.articles[i]
+}
+
+func (s *seeder) campaign(t int64) string {
+	if time.Unix(t, 0).UTC().Month() == time.December && s.rng.IntN(3) > 0 {
+		return fmt.Sprintf("year-end-%d", time.Unix(t, 0).UTC().Year())
+	}
+	return s.pick(seedCampaigns)
+}
+
+// supporter writes one supporter and their whole history from t.
+func (s *seeder) supporter(t int64) error {
+	s.supporterID++
+	sid := s.supporterID
+	first, last := s.pick(seedFirst), s.pick(seedLast)
+	email := fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(asciiName(first)), strings.ToLower(asciiName(last)), sid)
+	if err := s.exec("supporter", sid, s.id("cus"), email, first+" "+last, t, t); err != nil {
+		return err
+	}
+	currency := "usd"
+	switch r := s.rng.IntN(100); {
+	case r < 25:
+		currency = "eur"
+	case r < 40:
+		currency = "gbp"
+	}
+	freq := "once"
+	switch r := s.rng.IntN(100); {
+	case r < 30:
+		freq = "monthly"
+	case r < 40:
+		freq = "annual"
+	}
+	amounts := seedAmounts[freq]
+	amount := amounts[min(s.rng.IntN(len(amounts)+1), len(amounts)-1)]
+	article, campaign := s.article(), s.campaign(t)
+	source := ""
+	if s.rng.IntN(20) == 0 {
+		source = "reminder"
+	}
+	checkoutID, err := s.checkout(t, freq, amount, currency, article, campaign, source)
+	if err != nil {
+		return err
+	}
+	if freq == "once" {
+		gifts := 1
+		if s.rng.IntN(5) == 0 {
+			gifts += 1 + s.rng.IntN(3)
+		}
+		for g := 0; g < gifts && s.donations < s.opts.Donations; g++ {
+			at := t + int64(g)*int64(30+s.rng.IntN(300))*86400
+			if at > s.now {
+				break
+			}
+			co := checkoutID
+			if g > 0 {
+				if co, err = s.checkout(at, freq, amount, currency, article, campaign, ""); err != nil {
+					return err
+				}
+			}
+			if err := s.donation(sid, co, nil, freq, amount, currency, article, campaign, source, at, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.subscription(sid, checkoutID, t, freq, amount, currency, article, campaign, source)
+}
+
+func asciiName(n string) string {
+	return strings.NewReplacer("é", "e", "á", "a", "í", "i", "ë", "e", "ó", "o").Replace(n)
+}
+
+// checkout writes a paid checkout and, as most readers who click Continue do not pay, an
+// abandoned one beside it; both count towards the prompt funnel.
+func (s *seeder) checkout(t int64, freq string, amount int64, currency, article, campaign, source string) (string, error) {
+	id := s.id("co")
+	if err := s.exec("checkout", id, s.id("n"), freq, amount, currency, article, campaign, source, s.id("rd"),
+		"paid", s.id("cs"), t-60, t); err != nil {
+		return "", err
+	}
+	k := [3]string{strconv.FormatInt(t-t%86400, 10), article, campaign}
+	s.funnel[k]++
+	if s.rng.IntN(3) > 0 {
+		if err := s.exec("checkout", s.id("co"), s.id("n"), freq, amount, currency, article, campaign, "", s.id("rd"),
+			"abandoned", s.id("cs"), t-3600, t); err != nil {
+			return "", err
+		}
+		s.funnel[k]++
+	}
+	return id, nil
+}
+
+// donation writes one payment; a few are refunded (in full or in part) or disputed.
+func (s *seeder) donation(sid int64, checkoutID any, subID any, freq string, amount int64, currency, article,
+	campaign, source string, at int64, invoice string) error {
+	status, refunded, dispute := "succeeded", int64(0), ""
+	switch r := s.rng.IntN(1000); {
+	case r < 15:
+		status, refunded = "refunded", amount
+	case r < 22:
+		status, refunded = "partially_refunded", amount/2
+	case r < 25:
+		status, dispute = "disputed", "needs_response"
+	}
+	var pi, inv any
+	if invoice != "" {
+		inv = invoice
+	} else {
+		pi = s.id("pi")
+	}
+	charge := s.id("ch")
+	if err := s.exec("donation", sid, checkoutID, subID, freq, amount, refunded, currency, status, dispute, pi, inv,
+		charge, article, campaign, source, at, at, at); err != nil {
+		return err
+	}
+	switch status {
+	case "refunded", "partially_refunded":
+		if err := s.exec("event", s.id("evt"), "charge.refunded", at+86400, charge, at+86400); err != nil {
+			return err
+		}
+	case "disputed":
+		if err := s.exec("event", s.id("evt"), "charge.dispute.created", at+5*86400, charge, at+5*86400); err != nil {
+			return err
+		}
+	}
+	s.donations++
+	if s.opts.Progress != nil && s.donations%10_000 == 0 {
+		s.opts.Progress(s.donations)
+	}
+	return nil
+}
+
+// subscription writes a recurring gift: renewals until the reader cancels, a payment fails for
+// good, or today; some failed payments are recovered by Stripe's retries.
+func (s *seeder) subscription(sid int64, checkoutID string, t int64, freq string, amount int64, currency, article,
+	campaign, source string) error {
+	s.subID++
+	subID, stripeID := s.subID, s.id("sub")
+	months, churn := 1, 0.035
+	if freq == "annual" {
+		months, churn = 12, 0.22
+	}
+	status, canceledAt, reason := "active", int64(0), ""
+	at := t
+	paidThrough := t
+	for k := 0; s.donations < s.opts.Donations; k++ {
+		at = time.Unix(t, 0).UTC().AddDate(0, k*months, 0).Unix()
+		if at > s.now {
+			break
+		}
+		if k > 0 && s.rng.Float64() < churn {
+			status, canceledAt, reason = "canceled", at-int64(s.rng.IntN(20)+1)*86400, "cancellation_requested"
+			break
+		}
+		invoice := s.id("in")
+		if k > 0 && s.rng.IntN(25) == 0 {
+			failedAt := at
+			if err := s.exec("event", s.id("evt"), "invoice.payment_failed", failedAt, invoice, failedAt); err != nil {
+				return err
+			}
+			if err := s.exec("attempt", invoice, stripeID, amount, currency, failedAt); err != nil {
+				return err
+			}
+			if s.rng.IntN(4) == 0 { // never recovered
+				if at+14*86400 > s.now {
+					status = "past_due"
+				} else {
+					status, canceledAt, reason = "canceled", at+14*86400, "payment_failed"
+				}
+				break
+			}
+			at += int64(1+s.rng.IntN(5)) * 86400
+			if at > s.now {
+				status = "past_due"
+				break
+			}
+			if err := s.exec("event", s.id("evt"), "invoice.paid", at, invoice, at); err != nil {
+				return err
+			}
+		}
+		var co any
+		if k == 0 {
+			co = checkoutID
+		}
+		src := ""
+		if k == 0 {
+			src = source
+		}
+		if err := s.donation(sid, co, subID, freq, amount, currency, article, campaign, src, at, invoice); err != nil {
+			return err
+		}
+		paidThrough = time.Unix(at, 0).UTC().AddDate(0, months, 0).Unix()
+	}
+	var canceled any
+	if canceledAt > 0 {
+		canceled = canceledAt
+	}
+	if err := s.exec("subscription", subID, stripeID, sid, checkoutID, freq, amount, currency, status, paidThrough,
+		t, canceled, reason, article, campaign, t, t, max(t, canceledAt)); err != nil {
+		return err
+	}
+	if err := s.exec("event", s.id("evt"), "customer.subscription.created", t, stripeID, t); err != nil {
+		return err
+	}
+	if canceledAt > 0 {
+		return s.exec("event", s.id("evt"), "customer.subscription.deleted", canceledAt, stripeID, canceledAt)
+	}
+	return nil
+}
+
+// deferralsAndStats writes the prompt's views and clicks (a few hundred views and a handful of
+// clicks per checkout) and "remind me later" requests on every day of the history.
+func (s *seeder) deferralsAndStats(start int64) error {
+	for k, checkouts := range s.funnel {
+		d, _ := strconv.ParseInt(k[0], 10, 64)
+		views := checkouts * int64(150+s.rng.IntN(350))
+		clicks := checkouts + checkouts*int64(s.rng.IntN(3))
+		if err := s.exec("stats", d, k[1], k[2], views, clicks); err != nil {
+			return err
+		}
+	}
+	perDay := max(1, s.opts.Donations/20_000)
+	for d := start - start%86400; d < s.now; d += 86400 {
+		for i := s.rng.IntN(perDay + 1); i > 0; i-- {
+			at := d + int64(s.rng.IntN(86400))
+			if at > s.now {
+				continue
+			}
+			choice := []string{"week", "week", "month", "never"}[s.rng.IntN(4)]
+			remind := at + 7*86400
+			if choice == "month" {
+				remind = at + 30*86400
+			} else if choice == "never" {
+				remind = at + 365*86400
+			}
+			var email, sent any
+			status := "none"
+			if choice != "never" && s.rng.IntN(3) == 0 {
+				s.seq++
+				email = fmt.Sprintf("reader.%s%d@example.com", s.run, s.seq)
+				status = "pending"
+				if remind <= s.now {
+					status, sent = "sent", remind
+				}
+			}
+			if err := s.exec("deferral", s.id("rd"), s.article(), choice, remind, email, status, sent, at, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.StaffService = (*DB)(nil)
+
+// DefaultStaffIdle is how long a staff session lives without use unless StaffIdle is set.
+const DefaultStaffIdle = 12 * time.Hour
+
+// dummyHash is checked against when an address is unknown, so that a wrong address takes as long
+// as a wrong password and the timing does not tell which addresses exist.
+var dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHRzYWx0c2FsdA$Z6mB0bsk8pyF0W2S2Nr0Ds2Kq4mJ1Y6j8C+3s5f6G7k"
+
+// CreateStaff adds a staff account.
+func (db *DB) CreateStaff(ctx context.Context, email, password string, role pledge.Role) (*pledge.Staff, error) {
+	email = strings.TrimSpace(email)
+	if !strings.Contains(email, "@") {
+		return nil, pledge.FieldErrorf("email", "Give the staff member's e-mail address.")
+	}
+	if _, err := pledge.ParseRole(string(role)); err != nil {
+		return nil, err
+	}
+	hash, err := pledge.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO staff (email, password_hash, role, created_at) VALUES (?, ?, ?, ?)`,
+		email, hash, role, tx.now.Unix())
+	if err != nil {
+		return nil, translate(err)
+	}
+	id, _ := res.LastInsertId()
+	return &pledge.Staff{ID: id, Email: email, Role: role, CreatedAt: tx.now}, tx.Commit()
+}
+
+// ListStaff returns every staff account, by address.
+func (db *DB) ListStaff(ctx context.Context) ([]*pledge.Staff, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, email, role, created_at, disabled_at FROM staff ORDER BY email`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*pledge.Staff
+	for rows.Next() {
+		var s pledge.Staff
+		var created int64
+		var disabled sql.NullInt64
+		if err := rows.Scan(&s.ID, &s.Email, &s.Role, &created, &disabled); err != nil {
+			return nil, err
+		}
+		s.CreatedAt, s.DisabledAt = time.Unix(created, 0).UTC(), fromUnix(disabled)
+		out = append(out, &s)
+	}
+	return out, rows.Err()
+}
+
+// DisableStaff disables an account and deletes its sessions.
+func (db *DB) DisableStaff(ctx context.Context, email string) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var id int64
+	err = tx.QueryRowContext(ctx, `UPDATE staff SET disabled_at = coalesce(disabled_at, ?) WHERE email = ? RETURNING id`,
+		tx.now.Unix(), strings.TrimSpace(email)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pledge.Errorf(pledge.ENOTFOUND, "No staff member has that address.")
+	} else if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM staff_sessions WHERE staff_id = ?`, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// sessionID is what the store keeps of a session token: its SHA-256.
+func sessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Login checks the password and starts a new session. Failures are stored, so the limit holds
+// across restarts; the old session (a session id the browser had before signing in) is deleted
+// whatever the outcome of the password check.
+func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (*pledge.StaffSession, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if oldToken != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(oldToken)); err != nil {
+			return nil, err
+		}
+	}
+	since := tx.now.Add(-pledge.LoginWindow).Unix()
+	var byEmail, byIP int
+	err = tx.QueryRowContext(ctx, `
+		SELECT (SELECT count(*) FROM login_attempts WHERE email = ? AND at > ?),
+		       (SELECT count(*) FROM login_attempts WHERE ip = ? AND at > ?)`,
+		email, since, ip, since).Scan(&byEmail, &byIP)
+	if err != nil {
+		return nil, err
+	}
+	if byEmail >= pledge.LoginLimit || byIP >= pledge.LoginLimit {
+		if err := tx.Commit(); err != nil {
+			return nil, err
+		}
+		return nil, pledge.Errorf(pledge.ERATELIMIT,
+			"Too many failed sign-in attempts. Wait 15 minutes and try again, or ask an admin to check your account.")
+	}
+	var s pledge.Staff
+	var hash string
+	var created int64
+	var disabled sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE email = ?`,
+		email).Scan(&s.ID, &s.Email, &s.Role, &hash, &created, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		hash = dummyHash
+	} else if err != nil {
+		return nil, err
+	}
+	if ok := pledge.CheckPassword(hash, password); !ok || s.ID == 0 || disabled.Valid {
+		// Delete attempts past the window as we go, so the table stays small.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE at <= ?`, since); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (email, ip, at) VALUES (?, ?, ?)`,
+			email, ip, tx.now.Unix()); err != nil {
+			return nil, err
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, err
+		}
+		return nil, pledge.Errorf(pledge.EUNAUTHORIZED, "That e-mail address and password do not match an account.")
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE email = ?`, email); err != nil {
+		return nil, err
+	}
+	s.CreatedAt = time.Unix(created, 0).UTC()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	expires := tx.now.Add(db.staffIdle())
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO staff_sessions (id, staff_id, created_at, last_seen_at, expires) VALUES (?, ?, ?, ?, ?)`,
+		sessionID(token), s.ID, tx.now.Unix(), tx.now.Unix(), expires.Unix()); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM staff_sessions WHERE expires <= ?`, tx.now.Unix()); err != nil {
+		return nil, err
+	}
+	return &pledge.StaffSession{Token: token, Staff: s, Expires: expires}, tx.Commit()
+}
+
+func (db *DB) staffIdle() time.Duration {
+	if db.StaffIdle > 0 {
+		return db.StaffIdle
+	}
+	return DefaultStaffIdle
+}
+
+// Session returns the live session for token. Its idle timeout slides on use; the write happens
+// at most once a minute per session, so reading pages does not queue on the writer.
+func (db *DB) Session(ctx context.Context, token string) (*pledge.StaffSession, error) {
+	unauthorized := pledge.Errorf(pledge.EUNAUTHORIZED, "Please sign in.")
+	if token == "" {
+		return nil, unauthorized
+	}
+	id := sessionID(token)
+	now := db.Now().UTC()
+	var ss pledge.StaffSession
+	var lastSeen, expires, created int64
+	err := db.read.QueryRowContext(ctx, `
+		SELECT st.id, st.email, st.role, st.created_at, se.last_seen_at, se.expires
+		FROM staff_sessions se JOIN staff st ON st.id = se.staff_id
+		WHERE se.id = ? AND se.expires > ? AND st.disabled_at IS NULL`, id, now.Unix()).Scan(
+		&ss.Staff.ID, &ss.Staff.Email, &ss.Staff.Role, &created, &lastSeen, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, unauthorized
+	} else if err != nil {
+		return nil, err
+	}
+	ss.Token = token
+	ss.Staff.CreatedAt = time.Unix(created, 0).UTC()
+	ss.Expires = time.Unix(expires, 0).UTC()
+	if now.Unix()-lastSeen >= 60 {
+		ss.Expires = now.Add(db.staffIdle())
+		if _, err := db.write.ExecContext(ctx, `UPDATE staff_sessions SET last_seen_at = ?, expires = ? WHERE id = ?`,
+			now.Unix(), ss.Expires.Unix(), id); err != nil {
+			return nil, err
+		}
+	}
+	return &ss, nil
+}
+
+// Logout deletes a session.
+func (db *DB) Logout(ctx context.Context, token string) error {
+	_, err := db.write.ExecContext(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(token))
+	return err
+}

@@ -1,0 +1,362 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.SupporterService = (*DB)(nil)
+
+// latestSubscription is a correlated subquery column pair: the frequency and status of a
+// supporter's latest subscription.
+const latestSubscription = `
+	(SELECT frequency FROM subscriptions WHERE supporter_id = s.id ORDER BY id DESC LIMIT 1),
+	(SELECT status FROM subscriptions WHERE supporter_id = s.id ORDER BY id DESC LIMIT 1)`
+
+// ListSupporters returns a page of supporters, newest first, by keyset on id.
+func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*pledge.Supporter, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	where, args := []string{"1"}, []any{}
+	if f.After > 0 {
+		where, args = append(where, "s.id < ?"), append(args, f.After)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		switch {
+		case strings.HasPrefix(q, "cus_"):
+			where, args = append(where, "s.stripe_customer_id = ?"), append(args, q)
+		case strings.HasPrefix(q, "sub_"):
+			where, args = append(where, "s.id IN (SELECT supporter_id FROM subscriptions WHERE stripe_subscription_id = ?)"), append(args, q)
+		case strings.HasPrefix(q, "pi_"), strings.HasPrefix(q, "in_"), strings.HasPrefix(q, "ch_"):
+			where = append(where, `s.id IN (SELECT supporter_id FROM donations WHERE stripe_payment_intent_id = ?
+				UNION SELECT supporter_id FROM donations WHERE stripe_invoice_id = ?
+				UNION SELECT supporter_id FROM donations WHERE stripe_charge_id = ?)`)
+			args = append(args, q, q, q)
+		default:
+			// An address or its beginning: a range on the supporters_email index.
+			q = strings.ToLower(q)
+			where, args = append(where, "s.email >= ? AND s.email < ?"), append(args, q, q+"\uffff")
+		}
+	}
+	switch f.Frequency {
+	case pledge.Once:
+		where = append(where, "NOT EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id)")
+	case pledge.Monthly, pledge.Annual:
+		where, args = append(where, "EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id AND frequency = ?)"), append(args, f.Frequency)
+	}
+	if f.Status != "" {
+		where, args = append(where, "EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id AND status = ?)"), append(args, f.Status)
+	}
+	args = append(args, f.Limit)
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
+		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), `+latestSubscription+`
+		FROM supporters s WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY s.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*pledge.Supporter
+	for rows.Next() {
+		s, err := scanSupporter(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSupporter(r scanner) (*pledge.Supporter, error) {
+	var s pledge.Supporter
+	var created int64
+	var erased sql.NullInt64
+	var freq, status sql.NullString
+	if err := r.Scan(&s.ID, &s.StripeCustomerID, &s.Email, &s.Name, &created, &erased, &s.Donations, &freq, &status); err != nil {
+		return nil, translate(err)
+	}
+	s.CreatedAt, s.ErasedAt = time.Unix(created, 0).UTC(), fromUnix(erased)
+	s.Recurring, s.Status = pledge.Frequency(freq.String), status.String
+	return &s, nil
+}
+
+// FindSupporter returns a supporter with their subscriptions, latest donations (up to 500) and
+// the Stripe events about their objects.
+func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDetail, error) {
+	s, err := scanSupporter(db.read.QueryRowContext(ctx, `
+		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
+		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), `+latestSubscription+`
+		FROM supporters s WHERE s.id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	d := &pledge.SupporterDetail{Supporter: *s}
+	if d.Subscriptions, err = db.subscriptionsOf(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.Donations, err = db.donationsOf(ctx, id, 500); err != nil {
+		return nil, err
+	}
+	objects := []any{}
+	if s.StripeCustomerID != "" {
+		objects = append(objects, s.StripeCustomerID)
+	}
+	for _, sub := range d.Subscriptions {
+		objects = append(objects, sub.StripeSubscriptionID)
+	}
+	for _, dn := range d.Donations {
+		for _, o := range []string{dn.StripePaymentIntentID, dn.StripeInvoiceID, dn.StripeChargeID} {
+			if o != "" {
+				objects = append(objects, o)
+			}
+		}
+	}
+	if len(objects) == 0 {
+		return d, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, type, created, object_id, outcome FROM stripe_events
+		WHERE object_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
+		ORDER BY created DESC, id LIMIT 500`, objects...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e pledge.StripeEvent
+		var created int64
+		if err := rows.Scan(&e.ID, &e.Type, &created, &e.ObjectID, &e.Outcome); err != nil {
+			return nil, err
+		}
+		e.Created = time.Unix(created, 0).UTC()
+		d.Events = append(d.Events, e)
+	}
+	return d, rows.Err()
+}
+
+func (db *DB) subscriptionsOf(ctx context.Context, supporterID int64) ([]pledge.Subscription, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, stripe_subscription_id, frequency, amount, currency, status, cancel_at_period_end,
+		       current_period_end, started_at, canceled_at, cancellation_reason, article, campaign
+		FROM subscriptions WHERE supporter_id = ? ORDER BY id DESC`, supporterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.Subscription
+	for rows.Next() {
+		var s pledge.Subscription
+		var periodEnd, started, canceled sql.NullInt64
+		if err := rows.Scan(&s.ID, &s.StripeSubscriptionID, &s.Frequency, &s.Amount.Amount, &s.Amount.Currency,
+			&s.Status, &s.CancelAtPeriodEnd, &periodEnd, &started, &canceled, &s.CancellationReason,
+			&s.Article, &s.Campaign); err != nil {
+			return nil, err
+		}
+		s.CurrentPeriodEnd, s.StartedAt, s.CanceledAt = fromUnix(periodEnd), fromUnix(started), fromUnix(canceled)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) donationsOf(ctx context.Context, supporterID int64, limit int) ([]pledge.Donation, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, frequency, amount, currency, amount_refunded, status, dispute_status,
+		       coalesce(stripe_payment_intent_id, ''), coalesce(stripe_invoice_id, ''),
+		       coalesce(stripe_charge_id, ''), article, campaign, paid_at
+		FROM donations WHERE supporter_id = ? ORDER BY paid_at DESC, id DESC LIMIT ?`, supporterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.Donation
+	for rows.Next() {
+		var d pledge.Donation
+		var paid int64
+		if err := rows.Scan(&d.ID, &d.Frequency, &d.Amount.Amount, &d.Amount.Currency, &d.Refunded, &d.Status,
+			&d.DisputeStatus, &d.StripePaymentIntentID, &d.StripeInvoiceID, &d.StripeChargeID,
+			&d.Article, &d.Campaign, &paid); err != nil {
+			return nil, err
+		}
+		d.PaidAt = time.Unix(paid, 0).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SupporterData gathers what is held about a supporter for a data request, and audits it.
+func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledge.SupporterData, error) {
+	d, err := db.FindSupporter(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &pledge.SupporterData{Supporter: d.Supporter, Subscriptions: d.Subscriptions, Donations: d.Donations}
+	if all, err := db.donationsOf(ctx, id, -1); err == nil {
+		out.Donations = all
+	} else {
+		return nil, err
+	}
+	if d.Supporter.Email != "" {
+		rows, err := db.read.QueryContext(ctx, `
+			SELECT article, choice, remind_at, reminder_status, created_at FROM deferrals
+			WHERE email = ? COLLATE NOCASE ORDER BY created_at`, d.Supporter.Email)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r pledge.DeferralRecord
+			var remind, created int64
+			if err := rows.Scan(&r.Article, &r.Choice, &remind, &r.ReminderStatus, &created); err != nil {
+				return nil, err
+			}
+			r.RemindAt, r.CreatedAt = time.Unix(remind, 0).UTC(), time.Unix(created, 0).UTC()
+			out.Deferrals = append(out.Deferrals, r)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	err = db.Audit(ctx, pledge.AuditEntry{Actor: actor, Action: "data request", Subject: fmt.Sprintf("supporter %d", id),
+		Detail: "downloaded the supporter's data as JSON"})
+	return out, err
+}
+
+// EraseSupporter anonymises one supporter: the address and name go, amounts and dates stay for
+// the accounts; the address's reminder requests are deleted. The audit entry names the record,
+// not the address.
+func (db *DB) EraseSupporter(ctx context.Context, actor string, id int64) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var email sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT email FROM supporters WHERE id = ?`, id).Scan(&email); err != nil {
+		return translate(err)
+	}
+	if _, err := eraseSupporters(ctx, tx, `id = ?`, id); err != nil {
+		return err
+	}
+	n, err := deleteDeferrals(ctx, tx, email.String)
+	if err != nil {
+		return err
+	}
+	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: fmt.Sprintf("supporter %d", id),
+		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) deleted", n)}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// EraseEmail erases every supporter with the address (in any case) and its reminder requests.
+func (db *DB) EraseEmail(ctx context.Context, actor, email string) (int, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return 0, pledge.FieldErrorf("email", "Give the address to erase.")
+	}
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	ids, err := eraseSupporters(ctx, tx, `email = ? COLLATE NOCASE`, email)
+	if err != nil {
+		return 0, err
+	}
+	n, err := deleteDeferrals(ctx, tx, email)
+	if err != nil {
+		return 0, err
+	}
+	subject := "no supporter record"
+	if len(ids) > 0 {
+		parts := make([]string, len(ids))
+		for i, id := range ids {
+			parts[i] = fmt.Sprintf("supporter %d", id)
+		}
+		subject = strings.Join(parts, ", ")
+	}
+	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: subject,
+		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) deleted", n)}); err != nil {
+		return 0, err
+	}
+	return len(ids), tx.Commit()
+}
+
+func eraseSupporters(ctx context.Context, tx *Tx, where string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `
+		UPDATE supporters SET email = NULL, name = '', erased_at = coalesce(erased_at, ?), updated_at = ?
+		WHERE `+where+` RETURNING id`, append([]any{tx.now.Unix(), tx.now.Unix()}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func deleteDeferrals(ctx context.Context, tx *Tx, email string) (int64, error) {
+	if email == "" {
+		return 0, nil
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM deferrals WHERE email = ? COLLATE NOCASE`, email)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Audit records one action in the audit log.
+func (db *DB) Audit(ctx context.Context, e pledge.AuditEntry) error {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := audit(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func audit(ctx context.Context, tx *Tx, e pledge.AuditEntry) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`,
+		tx.now.Unix(), e.Actor, e.Action, e.Subject, e.Detail)
+	return err
+}
+
+// AuditLog returns the latest entries of the audit log, newest first.
+func (db *DB) AuditLog(ctx context.Context, limit int) ([]pledge.AuditEntry, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT at, actor, action, subject, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.AuditEntry
+	for rows.Next() {
+		var e pledge.AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(at, 0).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
