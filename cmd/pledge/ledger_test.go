@@ -236,6 +236,11 @@ func TestCommandUsageErrors(t *testing.T) {
 	if _, errs, code := s.run(t, "trigger", "payout.paid", "--url", "http://127.0.0.1:1/webhooks/stripe"); code != 1 || !strings.Contains(errs, "cannot build") {
 		t.Fatalf("trigger of an unknown type exited %d: %s", code, errs)
 	}
+	s.env["STRIPE_SECRET_KEY"] = "sk_live_x"
+	_, errs, code := s.run(t, "trigger", "checkout.session.completed", "--url", "http://127.0.0.1:1/webhooks/stripe")
+	if code != 2 || !strings.Contains(errs, "refusing to run with a live key") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Fatalf("trigger with a live key exited %d: %q; want one line refusing", code, errs)
+	}
 }
 
 // TestDemoPay builds the service as serve does in demo mode and pays a checkout: the events go

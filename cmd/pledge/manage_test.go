@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -105,29 +107,21 @@ func TestManageEndToEnd(t *testing.T) {
 		t.Fatalf("messages %+v, want exactly one, to the supporter", msgs)
 	}
 	msg := mp.Message(msgs[0].ID)
-	var manageLink, cancelLink string
-	for _, l := range msg.Links() {
-		switch {
-		case strings.HasPrefix(l, base+"/manage/") && strings.HasSuffix(l, "?action=cancel"):
-			cancelLink = l
-		case strings.HasPrefix(l, base+"/manage/"):
-			manageLink = l
-		}
-	}
-	if manageLink == "" || cancelLink == "" || !strings.Contains(msg.Text, manageLink) {
-		t.Fatalf("links %v", msg.Links())
+	manageLink := linkAfter(msg.Text, "Manage my support (change amount, payment method, or see receipts):")
+	cancelLink := linkAfter(msg.Text, "Cancel my recurring support:")
+	if !strings.HasPrefix(manageLink, base+"/manage/") || !strings.HasPrefix(cancelLink, base+"/manage/") || manageLink == cancelLink ||
+		!strings.Contains(strings.Join(msg.Links(), " "), manageLink) {
+		t.Fatalf("links %q %q in:\n%s", manageLink, cancelLink, msg.Text)
 	}
 
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	follow := func(link string) *http.Response {
-		resp, err := noFollow.Get(link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+	// A mail scanner's prefetch (a GET) spends nothing and asks Stripe for nothing.
+	if resp := get(t, http.DefaultClient, manageLink); resp.StatusCode != http.StatusOK {
+		t.Fatalf("prefetch: %d", resp.StatusCode)
 	}
-	resp := follow(manageLink)
+	if n := len(rec.Requests(http.MethodPost, "/v1/billing_portal/sessions")); n != 0 {
+		t.Fatalf("a GET created %d portal sessions", n)
+	}
+	resp := follow(t, manageLink)
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "https://") {
 		t.Fatalf("manage link: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -138,34 +132,78 @@ func TestManageEndToEnd(t *testing.T) {
 	if f := sessions[0].Form; f.Get("customer") != "cus_ann" || f.Get("return_url") != base+"/manage/done" || f.Get("flow_data[type]") != "" {
 		t.Fatalf("portal request %v", f)
 	}
-	if resp := follow(manageLink); resp.StatusCode != http.StatusGone {
+	if resp := follow(t, manageLink); resp.StatusCode != http.StatusGone {
 		t.Fatalf("the link worked twice: %d", resp.StatusCode)
-	}
-	// The cancel link shares the e-mail's single use: ask again for a fresh one.
-	if resp := follow(cancelLink); resp.StatusCode != http.StatusGone {
-		t.Fatalf("cancel link after the manage link: %d, want 410", resp.StatusCode)
 	}
 	if len(rec.Requests(http.MethodPost, "/v1/billing_portal/sessions")) != 1 {
 		t.Fatal("a used link created a portal session")
 	}
-	ask("ann@example.com")
-	m.Server.Wait()
-	msgs = mp.WaitMessages(2, 10*time.Second)
-	msg = mp.Message(msgs[0].ID) // newest first
-	for _, l := range msg.Links() {
-		if strings.HasSuffix(l, "?action=cancel") {
-			cancelLink = l
-		}
-	}
-	if resp := follow(cancelLink); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("fresh cancel link: %d", resp.StatusCode)
+	// The cancel link has its own token: following the manage link left it working.
+	if resp := follow(t, cancelLink); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel link after the manage link: %d, want 303", resp.StatusCode)
 	}
 	sessions = rec.Requests(http.MethodPost, "/v1/billing_portal/sessions")
 	if f := sessions[len(sessions)-1].Form; f.Get("customer") != "cus_ann" || f.Get("flow_data[type]") != "subscription_cancel" ||
 		f.Get("flow_data[subscription_cancel][subscription]") != "sub_ann" {
 		t.Fatalf("cancel portal request %v", f)
 	}
+	if resp := follow(t, cancelLink); resp.StatusCode != http.StatusGone {
+		t.Fatalf("the cancel link worked twice: %d", resp.StatusCode)
+	}
+	ask("ann@example.com")
+	m.Server.Wait()
+	mp.WaitMessages(2, 10*time.Second)
 	if n := len(mp.Messages()); n != 2 {
 		t.Fatalf("%d messages, want 2 (none to the unknown address)", n)
 	}
+}
+
+// linkAfter returns the URL on the line after label in a plain-text e-mail.
+func linkAfter(text, label string) string {
+	_, rest, ok := strings.Cut(text, label)
+	if !ok {
+		return ""
+	}
+	if f := strings.Fields(rest); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// get GETs u with c and returns the response, its body read and closed.
+func get(t *testing.T, c *http.Client, u string) *http.Response {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// follow does what a reader does with a /manage link: opens it, then presses the confirmation
+// page's button (a POST with its CSRF token). It returns the POST's response (or the GET's when
+// there is no button), without following redirects.
+func follow(t *testing.T, link string) *http.Response {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return resp
+	}
+	resp, err = c.PostForm(link, url.Values{"_csrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

@@ -29,7 +29,8 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
-	return mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL})
+	return mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
+		ArticleOrigins: cfg.embedOrigins})
 }
 
 // newReminders wires the reminder sender: the store's queue, the mailer, and unsubscribe links

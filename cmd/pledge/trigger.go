@@ -34,6 +34,10 @@ func runTrigger(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "Usage: pledge trigger EVENT_TYPE [--url URL] [--checkout ID]\nTypes: %v\n", billing.HandledTypes)
 		return errUsage
 	}
+	if billing.IsLiveKey(cfg.StripeSecretKey) {
+		// The events it builds are test-mode fakes; a live deployment ignores them anyway.
+		return &ConfigError{"STRIPE_SECRET_KEY", "trigger posts made-up test events: refusing to run with a live key (sk_live_/rk_live_)"}
+	}
 	if len(cfg.webhookSecrets) == 0 {
 		return &ConfigError{"STRIPE_WEBHOOK_SECRET", "required: trigger signs with the first secret"}
 	}

@@ -175,8 +175,13 @@ func translateInvoice(typ stripe.EventType, raw json.RawMessage) (any, error) {
 	sub := idOf(inv.Subscription)
 	var meta pledge.Metadata
 	ours := false
+	// A snapshot of the subscription's metadata at finalization. When it holds metadata but no
+	// pledge_checkout, the subscription is someone else's (every Pledge subscription has it from
+	// creation): the payload settles that, with no lookup. An empty or null one settles nothing.
+	foreign := false
 	if inv.SubscriptionDetails != nil {
 		meta, ours = metadataOf(inv.SubscriptionDetails.Metadata)
+		foreign = !ours && len(inv.SubscriptionDetails.Metadata) > 0
 	}
 	var interval string
 	var period *stripe.Period
@@ -207,11 +212,12 @@ func translateInvoice(typ stripe.EventType, raw json.RawMessage) (any, error) {
 			}
 			if !ours {
 				meta, ours = metadataOf(p.Parent.SubscriptionDetails.Metadata)
+				foreign = foreign || !ours && len(p.Parent.SubscriptionDetails.Metadata) > 0
 			}
 		}
 	}
-	if sub == "" {
-		return nil, nil // an invoice of no subscription is not Pledge's
+	if sub == "" || foreign && !ours {
+		return nil, nil // an invoice of no subscription, or of another's, is not Pledge's
 	}
 	// Without metadata in the payload the fact goes on with an empty Meta; Webhooks.settle looks
 	// the subscription up and drops the fact if it is not Pledge's.

@@ -92,14 +92,19 @@ func (w *Webhooks) Receive(ctx context.Context, payload []byte, header string) (
 	return w.Apply(ctx, ev)
 }
 
-// Apply translates an event (of any API version) and applies it to the ledger.
+// Apply translates an event (of any API version) and applies it to the ledger. An event of the
+// other mode than the Stripe key's (a test-mode event reaching a live deployment, or the reverse)
+// is recorded as ignored: it must never change this ledger.
 func (w *Webhooks) Apply(ctx context.Context, ev *stripe.Event) (pledge.WebhookResult, error) {
 	res := pledge.WebhookResult{EventID: ev.ID, Type: string(ev.Type), Outcome: pledge.OutcomeFailed}
 	le, err := Translate(ev)
 	if err != nil {
 		return res, err
 	}
-	if err := w.settle(ctx, le); err != nil {
+	if w.Stripe != nil && w.Stripe.Live() != ev.Livemode {
+		w.logger().Warn("event of the other Stripe mode ignored", "event", ev.ID, "livemode", ev.Livemode)
+		le.Fact = nil
+	} else if err := w.settle(ctx, le); err != nil {
 		return res, err
 	}
 	res.Outcome, err = w.Ledger.ApplyEvent(ctx, le)

@@ -456,3 +456,97 @@ func permutations(n int) [][]int {
 	}
 	return out
 }
+
+// A deployment with a live key ignores test-mode events (livemode=false), e.g. what `pledge
+// trigger` posts when run with production's environment: a made-up donation must not reach the
+// real ledger and export. The reverse holds too.
+func TestLiveDeploymentIgnoresTestModeEvents(t *testing.T) {
+	db := openDB(t)
+	stripe := billing.New(billing.Config{SecretKey: "sk_live_x", APIBase: "http://127.0.0.1:1"})
+	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Stripe: stripe}
+	payload := build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500)})
+	res, err := w.Receive(context.Background(), payload, billing.SignatureHeader(payload, secret, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != pledge.OutcomeIgnored {
+		t.Fatalf("test-mode event on a live deployment: %s, want ignored", res.Outcome)
+	}
+	var donations int
+	var outcome string
+	if err := db.Reader().QueryRow(`SELECT (SELECT count(*) FROM donations), (SELECT outcome FROM stripe_events)`).Scan(&donations, &outcome); err != nil {
+		t.Fatal(err)
+	}
+	if donations != 0 || outcome != "ignored" {
+		t.Fatalf("%d donations, event recorded %q; want none and ignored", donations, outcome)
+	}
+
+	var ev map[string]any
+	if err := json.Unmarshal(build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 700)}), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["id"], ev["livemode"] = "evt_live_1", true
+	live, _ := json.Marshal(ev)
+	testKey := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Stripe: billing.New(billing.Config{SecretKey: "sk_test_x", APIBase: "http://127.0.0.1:1"})}
+	if res, err := testKey.Receive(context.Background(), live, billing.SignatureHeader(live, secret, time.Now())); err != nil || res.Outcome != pledge.OutcomeIgnored {
+		t.Fatalf("live event on a test deployment: %+v %v, want ignored", res, err)
+	}
+}
+
+// A 2023-10-16 invoice carries subscription_details.metadata; when it holds metadata without
+// pledge_checkout the invoice is not Pledge's, and the payload settles that: no Stripe call inside
+// the webhook (which would answer 500, and be retried for days, whenever Stripe is unreachable).
+func TestForeignInvoiceNeedsNoStripeCall(t *testing.T) {
+	db := openDB(t)
+	down := billing.New(billing.Config{SecretKey: "sk_test_x", APIBase: "http://127.0.0.1:1", Retries: 0, Timeout: time.Second})
+	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Stripe: down}
+	var ev map[string]any
+	if err := json.Unmarshal(build(t, "invoice.paid", billing.EventParams{}), &ev); err != nil {
+		t.Fatal(err)
+	}
+	inv := ev["data"].(map[string]any)["object"].(map[string]any)
+	inv["subscription_details"] = map[string]any{"metadata": map[string]any{"shop_order": "42"}}
+	for _, l := range inv["lines"].(map[string]any)["data"].([]any) {
+		l.(map[string]any)["metadata"] = map[string]any{"shop_order": "42"}
+	}
+	payload, _ := json.Marshal(ev)
+	res, err := w.Receive(context.Background(), payload, billing.SignatureHeader(payload, secret, time.Now()))
+	if err != nil {
+		t.Fatalf("foreign invoice with Stripe unreachable: %v (the webhook answers 500)", err)
+	}
+	if res.Outcome != pledge.OutcomeIgnored {
+		t.Fatalf("outcome %s, want ignored", res.Outcome)
+	}
+}
+
+// Subscription metadata in the invoice without pledge_checkout, in either API version's place,
+// makes a paid or failed invoice foreign; an empty snapshot settles nothing and is looked up.
+func TestInvoiceOfAnotherSubscriptionTranslatesToNothing(t *testing.T) {
+	invoice := func(typ string, edit func(obj map[string]any)) *pledge.LedgerEvent {
+		var m map[string]any
+		if err := json.Unmarshal(build(t, typ, billing.EventParams{Checkout: checkout(pledge.Monthly, 500), SubscriptionID: "sub_x"}), &m); err != nil {
+			t.Fatal(err)
+		}
+		obj := m["data"].(map[string]any)["object"].(map[string]any)
+		obj["lines"].(map[string]any)["data"].([]any)[0].(map[string]any)["metadata"] = map[string]any{}
+		edit(obj)
+		payload, _ := json.Marshal(m)
+		return translate(t, payload)
+	}
+	shop := map[string]any{"shop_order": "42"}
+	for _, typ := range []string{"invoice.paid", "invoice.payment_failed"} {
+		if le := invoice(typ, func(o map[string]any) { o["subscription_details"] = map[string]any{"metadata": shop} }); le.Fact != nil {
+			t.Errorf("%s with another's subscription_details.metadata: %+v", typ, le.Fact)
+		}
+		newer := func(o map[string]any) {
+			delete(o, "subscription_details")
+			o["parent"] = map[string]any{"subscription_details": map[string]any{"subscription": "sub_x", "metadata": shop}}
+		}
+		if le := invoice(typ, newer); le.Fact != nil {
+			t.Errorf("%s with another's parent.subscription_details.metadata: %+v", typ, le.Fact)
+		}
+		if le := invoice(typ, func(o map[string]any) { o["subscription_details"] = map[string]any{"metadata": map[string]any{}} }); le.Fact == nil {
+			t.Errorf("%s with empty subscription metadata was dropped without a lookup", typ)
+		}
+	}
+}

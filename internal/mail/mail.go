@@ -25,6 +25,9 @@ type Config struct {
 	Org string
 	// BaseURL is the public URL of the service, for links.
 	BaseURL *url.URL
+	// ArticleOrigins are the newsroom's article origins: a reminder links to its article only when
+	// it is on one of them (rows stored before /remind checked this may hold any URL).
+	ArticleOrigins []string
 	// Timeout bounds one connection and delivery; default 30 seconds.
 	Timeout time.Duration
 }
@@ -108,7 +111,41 @@ func (m *Mailer) Send(ctx context.Context, msg *Message) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
-	return c.DialAndSendWithContext(ctx, g)
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("mail: dial: %w", err)
+	}
+	// QUIT comes after the server's answer to the message: its failure says nothing about the
+	// message, so it is ignored (DialAndSend would report it, and the caller would resend). A
+	// failed QUIT leaves the connection open, so close it.
+	defer func() {
+		if c.CloseWithSMTPClient(sc) != nil {
+			_ = sc.Close()
+		}
+	}()
+	if err := c.SendWithSMTPClient(sc, g); err != nil {
+		if g.IsDelivered() {
+			return nil // the server accepted the message (250 after DATA); only the RSET after it failed
+		}
+		if maybeDelivered(err) {
+			return fmt.Errorf("%w: %w", ErrMaybeSent, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// ErrMaybeSent marks a send that failed after the whole message had gone to the server but before
+// its answer came back: the server may have accepted it, so sending again could deliver it twice.
+var ErrMaybeSent = errors.New("mail: the message may have been delivered")
+
+// maybeDelivered reports whether a send error leaves the message's fate unknown: the end of DATA
+// was written but no SMTP reply was read (a dropped connection or a timeout). A 4xx or 5xx reply
+// to it is a plain refusal; errors before it (MAIL, RCPT, DATA, writing the body, which only ends
+// with the final ".") never let a message through.
+func maybeDelivered(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && se.Reason == gomail.ErrSMTPDataClose && se.ErrorCode() < 400
 }
 
 // link returns BASE + path (path may carry a query).

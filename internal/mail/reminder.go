@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"errors"
 	htmltemplate "html/template"
 	"log/slog"
 	"net/url"
@@ -50,9 +51,9 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 		q.Set("frequency", string(r.Frequency))
 		d.FrequencyLabel = strings.ToLower(r.Frequency.Label())
 	}
-	if u, err := url.Parse(r.Article); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
-		d.Article = r.Article
-		q.Set("article", r.Article)
+	if a := pledge.ArticleFromOrigins(r.Article, m.cfg.ArticleOrigins); a != "" {
+		d.Article = a
+		q.Set("article", a)
 	}
 	d.DonateURL = m.link("/donate?" + q.Encode())
 	var text, html bytes.Buffer
@@ -133,13 +134,33 @@ func (s *Reminders) SendDue(ctx context.Context) (Result, error) {
 		if len(claimed) == 0 {
 			break
 		}
-		for _, r := range claimed {
+		for i, r := range claimed {
 			if err := s.sendOne(ctx, r, &res); err != nil {
+				s.release(ctx, claimed[i+1:])
 				return res, err
 			}
 		}
 	}
 	return res, nil
+}
+
+// release puts claimed reminders that were never sent back in the queue (after the usual backoff,
+// never given up for it), so that a store error on one reminder does not leave the rest of its
+// batch claimed until they are given up as stale.
+func (s *Reminders) release(ctx context.Context, rs []*pledge.Reminder) {
+	report := context.WithoutCancel(ctx)
+	for _, r := range rs {
+		if _, err := s.Queue.MarkReminderFailed(report, r, s.backoff(), r.Attempts+1); err != nil {
+			s.Logger.Error("reminder not released: it will be given up as stale", "deferral", r.DeferralID, "err", err)
+		}
+	}
+}
+
+func (s *Reminders) backoff() time.Duration {
+	if s.Backoff <= 0 {
+		return 5 * time.Minute
+	}
+	return s.Backoff
 }
 
 // sendOne sends one claimed reminder and reports the outcome to the store. The store calls use a
@@ -158,12 +179,12 @@ func (s *Reminders) sendOne(ctx context.Context, r *pledge.Reminder, res *Result
 		res.Sent++
 		return s.Queue.MarkReminderSent(report, r)
 	}
-	backoff, maxAttempts := s.Backoff, s.MaxAttempts
-	if backoff <= 0 {
-		backoff = 5 * time.Minute
-	}
+	backoff, maxAttempts := s.backoff(), s.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = 5
+	}
+	if errors.Is(sendErr, ErrMaybeSent) {
+		maxAttempts = 0 // at most once: a reminder that may have reached the reader is given up, never resent
 	}
 	gaveUp, err := s.Queue.MarkReminderFailed(report, r, backoff, maxAttempts)
 	if err != nil {

@@ -1,14 +1,17 @@
 package mail_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +49,8 @@ func openDB(t *testing.T, path string, clk *clock) *sqlite.DB {
 func newReminders(t *testing.T, q pledge.ReminderQueue, smtpURL string) *mail.Reminders {
 	t.Helper()
 	base, _ := url.Parse("https://support.news.example")
-	m, err := mail.New(mail.Config{URL: smtpURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base, Timeout: 5 * time.Second})
+	m, err := mail.New(mail.Config{URL: smtpURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base, Timeout: 5 * time.Second,
+		ArticleOrigins: []string{"https://news.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,4 +227,168 @@ func TestRemindersRetryAfterFailure(t *testing.T) {
 		t.Fatalf("after the backoff: %+v %v", res, err)
 	}
 	mp.WaitMessages(1, 10*time.Second)
+}
+
+// quitDropper is an SMTP server that accepts every message (250 after DATA) and then drops the
+// connection on QUIT without answering, as a flaky relay or a dropped link does. With
+// silentAfterData it drops the connection instead of answering the message: it received it, but
+// the sender cannot know whether it was accepted. accepted counts the messages it received.
+func quitDropper(t *testing.T, silentAfterData bool) (addr string, accepted *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted = &atomic.Int32{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				fmt.Fprint(c, "220 test ESMTP\r\n")
+				inData := false
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if inData {
+						if line == ".\r\n" {
+							inData = false
+							accepted.Add(1)
+							if silentAfterData {
+								return
+							}
+							fmt.Fprint(c, "250 queued\r\n")
+						}
+						continue
+					}
+					switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+					case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+						fmt.Fprint(c, "250-test\r\n250 8BITMIME\r\n")
+					case strings.HasPrefix(cmd, "DATA"):
+						inData = true
+						fmt.Fprint(c, "354 go on\r\n")
+					case strings.HasPrefix(cmd, "QUIT"):
+						return // no 221: the message was accepted all the same
+					default:
+						fmt.Fprint(c, "250 ok\r\n")
+					}
+				}
+			}(c)
+		}
+	}()
+	return ln.Addr().String(), accepted
+}
+
+// A message the server accepted (250 after DATA) is sent, even when QUIT then fails: counting it
+// failed would send the reader a second copy after the backoff.
+func TestReminderNotResentWhenOnlyQuitFails(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	defer1(t, db, "rd_q", "quit@example.com", "")
+	clk.Add(8 * 24 * time.Hour)
+	addr, accepted := quitDropper(t, false)
+	r := newReminders(t, db, "smtp://"+addr)
+	r.Backoff = time.Minute
+	r.SendDue(ctx)
+	clk.Add(time.Hour)
+	r.SendDue(ctx)
+	if n := accepted.Load(); n != 1 {
+		t.Fatalf("the SMTP server accepted %d copies of one reminder, want 1", n)
+	}
+}
+
+// A message whose answer never came (the connection dropped after the final ".") may have been
+// accepted: the reminder is given up rather than sent again.
+func TestReminderGivenUpWhenDeliveryIsUnknown(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	d := defer1(t, db, "rd_u", "unknown@example.com", "")
+	clk.Add(8 * 24 * time.Hour)
+	addr, accepted := quitDropper(t, true)
+	r := newReminders(t, db, "smtp://"+addr)
+	r.Backoff = time.Minute
+	if res, err := r.SendDue(ctx); err != nil || res.GivenUp != 1 {
+		t.Fatalf("first run: %+v %v; want 1 given up", res, err)
+	}
+	clk.Add(time.Hour)
+	r.SendDue(ctx)
+	if n := accepted.Load(); n != 1 {
+		t.Fatalf("the SMTP server received %d copies of one reminder, want 1", n)
+	}
+	got, _ := db.FindDeferral(ctx, d.ID)
+	if got.Status != pledge.ReminderGivenUp || got.Email != "" {
+		t.Fatalf("status %q email %q, want given_up and no address", got.Status, got.Email)
+	}
+}
+
+// A stored article on another origin than the newsroom's (stored before /remind checked it) is
+// neither shown nor carried into the donate link.
+func TestReminderMessageDropsForeignArticle(t *testing.T) {
+	r := newReminders(t, nil, "smtp://127.0.0.1:25")
+	msg, err := r.Mailer.ReminderMessage(&pledge.Reminder{DeferralID: 1, Email: "a@example.com", Article: "https://evil.example/login"},
+		"https://support.news.example/reminders/unsubscribe?token=t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(msg.Text+msg.HTML, "evil.example") {
+		t.Fatalf("the reminder links a foreign article:\n%s", msg.Text)
+	}
+}
+
+// failingMarks is the store with MarkReminderSent failing once, as a locked or full disk would.
+type failingMarks struct {
+	pledge.ReminderQueue
+	failed bool
+}
+
+func (q *failingMarks) MarkReminderSent(ctx context.Context, r *pledge.Reminder) error {
+	if !q.failed {
+		q.failed = true
+		return fmt.Errorf("database is locked")
+	}
+	return q.ReminderQueue.MarkReminderSent(ctx, r)
+}
+
+// A store error while marking one reminder stops the round, but the rest of the claimed batch goes
+// back to the queue and is sent later, rather than waiting out the lease to be given up unsent.
+func TestRemindersStoreErrorReleasesTheBatch(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, defer1(t, db, fmt.Sprintf("rd_%d", i), fmt.Sprintf("r%d@example.com", i), "").ID)
+	}
+	clk.Add(8 * 24 * time.Hour)
+	addr, accepted := quitDropper(t, false)
+	r := newReminders(t, &failingMarks{ReminderQueue: db}, "smtp://"+addr)
+	r.Backoff = time.Minute
+	if _, err := r.SendDue(ctx); err == nil {
+		t.Fatal("the store error was not reported")
+	}
+	var pending int
+	for _, id := range ids {
+		if d, _ := db.FindDeferral(ctx, id); d.Status == pledge.ReminderPending && d.Email != "" {
+			pending++
+		}
+	}
+	if accepted.Load() != 1 || pending != 2 {
+		t.Fatalf("after the error: %d sent, %d back in the queue; want 1 and 2", accepted.Load(), pending)
+	}
+	clk.Add(time.Minute)
+	if res, err := r.SendDue(ctx); err != nil || res.Sent != 2 {
+		t.Fatalf("next round: %+v %v; want the 2 released ones sent", res, err)
+	}
+	if n := accepted.Load(); n != 3 {
+		t.Fatalf("%d messages, want 3 (one each)", n)
+	}
 }

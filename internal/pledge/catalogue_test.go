@@ -226,3 +226,25 @@ func TestCleanArticle(t *testing.T) {
 		}
 	}
 }
+
+func TestArticleFromOrigins(t *testing.T) {
+	origins := []string{"https://news.example", "http://blog.example:8080"}
+	for in, want := range map[string]string{
+		"https://news.example/a#top":                 "https://news.example/a",
+		"https://NEWS.example/a":                     "https://NEWS.example/a",
+		"http://blog.example:8080/post":              "http://blog.example:8080/post",
+		"http://blog.example/post":                   "",
+		"http://news.example/a":                      "",
+		"https://news.example.evil.test/a":           "",
+		"https://evil.example/?https://news.example": "",
+		"javascript:alert(1)":                        "",
+		"//news.example/a":                           "",
+	} {
+		if got := ArticleFromOrigins(in, origins); got != want {
+			t.Errorf("ArticleFromOrigins(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := ArticleFromOrigins("https://news.example/a", nil); got != "" {
+		t.Errorf("no origins configured kept %q", got)
+	}
+}

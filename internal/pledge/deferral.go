@@ -81,6 +81,9 @@ type DeferRequest struct {
 	Frequency string
 	// MailEnabled is whether this service can send e-mail at all; without it an address is refused.
 	MailEnabled bool
+	// ArticleOrigins are the origins an article may have (the reminder e-mail links to it); another
+	// article is stored as "".
+	ArticleOrigins []string
 }
 
 // Validate checks the request and returns the deferral to store (RemindAt is set by the store,
@@ -90,7 +93,7 @@ func (r DeferRequest) Validate() (*Deferral, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Deferral{ReaderID: r.ReaderID, Choice: choice, Article: truncate(strings.TrimSpace(r.Article), 2048)}
+	d := &Deferral{ReaderID: r.ReaderID, Choice: choice, Article: ArticleFromOrigins(strings.TrimSpace(r.Article), r.ArticleOrigins)}
 	if r.ReaderID == "" {
 		return nil, Errorf(EINVALID, "Your browser did not send a reader id.")
 	}
@@ -127,13 +130,6 @@ func NormalizeEmail(s string) (string, error) {
 		return "", FieldErrorf("email", "Enter an e-mail address such as name@example.com.")
 	}
 	return s[:at] + strings.ToLower(s[at:]), nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // Reminder is a due reminder claimed by one sender: the token proves the claim when the sender

@@ -38,7 +38,7 @@ type SupporterRecord struct {
 	Name                string
 	StripeCustomerID    string
 	Donations           int
-	Totals              []Money // net of refunds, one per currency, by currency code
+	Totals              []Money // net of refunds and lost disputes, one per currency, by currency code
 	FirstDonation       time.Time
 	LastDonation        time.Time
 	ActiveSubscriptions int
@@ -81,6 +81,17 @@ func TotalsString(totals []Money) string {
 	return strings.Join(parts, "; ")
 }
 
+// csvText neutralises a free-text cell (article, campaign, e-mail, name) for spreadsheets: one
+// that starts with = + - @, a tab or a carriage return would be read as a formula ("CSV
+// injection"), so it gets a leading single quote. CSV only: JSON carries the text as it is, and
+// numeric columns are never touched.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // donationJSON and supporterJSON are the JSON export's objects: the CSV's columns, plus minor
 // units so that programs need not parse decimals.
 type donationJSON struct {
@@ -120,8 +131,8 @@ func WriteDonations(ctx context.Context, w io.Writer, svc ExportService, f Expor
 			return err
 		}
 		err := svc.EachDonation(ctx, f, func(d *DonationRecord) error {
-			return cw.Write([]string{exportTime(d.PaidAt), d.Email, d.Amount.Major(), string(d.Amount.Currency),
-				string(d.Frequency), d.Status, d.StripeID, d.Article, d.Campaign})
+			return cw.Write([]string{exportTime(d.PaidAt), csvText(d.Email), d.Amount.Major(), string(d.Amount.Currency),
+				string(d.Frequency), d.Status, d.StripeID, csvText(d.Article), csvText(d.Campaign)})
 		})
 		cw.Flush()
 		if err != nil {
@@ -149,7 +160,7 @@ func WriteSupporters(ctx context.Context, w io.Writer, svc ExportService, f Expo
 			return err
 		}
 		err := svc.EachSupporter(ctx, f, func(s *SupporterRecord) error {
-			return cw.Write([]string{exportTime(s.CreatedAt), s.Email, s.Name, s.StripeCustomerID,
+			return cw.Write([]string{exportTime(s.CreatedAt), csvText(s.Email), csvText(s.Name), s.StripeCustomerID,
 				strconv.Itoa(s.Donations), TotalsString(s.Totals), exportTime(s.FirstDonation),
 				exportTime(s.LastDonation), strconv.Itoa(s.ActiveSubscriptions)})
 		})

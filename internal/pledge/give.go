@@ -30,6 +30,8 @@ type Giving struct {
 	Payments  PaymentService
 	// BaseURL is the service's public URL, for Stripe's return addresses.
 	BaseURL string
+	// ArticleOrigins are the origins an article may have; another article is recorded as "".
+	ArticleOrigins []string
 }
 
 // Validate reads a choice against the catalogue and returns the checkout it asks for (not yet
@@ -63,7 +65,7 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 	co := &Checkout{
 		Frequency: f,
 		Amount:    Money{Amount: amount, Currency: cur},
-		Article:   CleanArticle(ch.Article),
+		Article:   ArticleFromOrigins(ch.Article, g.ArticleOrigins),
 		Campaign:  CleanCampaign(ch.Campaign),
 		Source:    CleanSource(ch.Source),
 		ReaderID:  ch.ReaderID,
@@ -162,6 +164,25 @@ func CleanArticle(s string) string {
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u.String()
+}
+
+// ArticleFromOrigins returns CleanArticle(s) when its origin (scheme://host) is one of origins
+// (the newsroom's article sites, PLEDGE_EMBED_ORIGINS), else "". Pledge shows the article back as
+// a link (the cancelled and thank-you pages, the reminder e-mail), so it must lead to the
+// newsroom's own site: anyone can post any URL as the article.
+func ArticleFromOrigins(s string, origins []string) string {
+	a := CleanArticle(s)
+	if a == "" {
+		return ""
+	}
+	u, _ := url.Parse(a)
+	origin := u.Scheme + "://" + u.Host
+	for _, o := range origins {
+		if strings.EqualFold(o, origin) {
+			return a
+		}
+	}
+	return ""
 }
 
 // CleanCampaign returns a campaign or source tag as Pledge records it: up to 64 letters, digits,

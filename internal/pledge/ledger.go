@@ -38,6 +38,8 @@ func (e *LedgerEvent) CheckoutID() string {
 		return f.CheckoutID
 	case *InvoicePaid:
 		return f.Meta.CheckoutID
+	case *InvoiceFailed:
+		return f.Meta.CheckoutID
 	case *SubscriptionChanged:
 		return f.Meta.CheckoutID
 	}

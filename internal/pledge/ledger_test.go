@@ -2,6 +2,7 @@ package pledge
 
 import (
 	"context"
+	"encoding/csv"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,73 @@ func TestWriteExports(t *testing.T) {
 	}
 	if err := WriteDonations(context.Background(), &b, svc, ExportFilter{}, "xml"); ErrorCode(err) != EINVALID {
 		t.Fatalf("xml format: %v", err)
+	}
+}
+
+// Article, campaign, e-mail and name come from readers: in the CSV a cell starting with = + - @
+// (or tab / CR) would be a formula in the staff's spreadsheet, so it is quoted; JSON keeps the text.
+func TestExportNeutralisesFormulas(t *testing.T) {
+	at := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	svc := fakeExport{
+		donations: []DonationRecord{{PaidAt: at, Email: "@SUM(1+1)@example.com", Amount: Money{500, "usd"}, Frequency: Once,
+			Status: DonationSucceeded, StripeID: "pi_1", Article: `=HYPERLINK("https://evil.example","x")`, Campaign: "+cmd|' /C calc'!A0"}},
+		supporters: []SupporterRecord{{CreatedAt: at, Email: "-2+3@example.com", Name: "=1+1", StripeCustomerID: "cus_1"}},
+	}
+	check := func(what, out string) {
+		r := csv.NewReader(strings.NewReader(out))
+		recs, err := r.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs[1:] {
+			for i, cell := range rec {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("%s column %d starts with a formula character: %q", what, i, cell)
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	if err := WriteDonations(context.Background(), &b, svc, ExportFilter{}, FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	check("donations", b.String())
+	b.Reset()
+	if err := WriteSupporters(context.Background(), &b, svc, ExportFilter{}, FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	check("supporters", b.String())
+	if !strings.Contains(b.String(), "'=1+1") || !strings.Contains(b.String(), "'-2+3@example.com") {
+		t.Errorf("supporters CSV lost the neutralised text: %s", b.String())
+	}
+	b.Reset()
+	if err := WriteDonations(context.Background(), &b, svc, ExportFilter{}, FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	if first := strings.SplitN(b.String(), "\n", 2)[0]; first != "date,email,amount,currency,frequency,status,stripe_id,article,campaign" {
+		t.Errorf("header %q", first)
+	}
+	if !strings.Contains(b.String(), `"'=HYPERLINK(""https://evil.example"",""x"")"`) || !strings.Contains(b.String(), ",5.00,usd,") {
+		t.Errorf("donations CSV: %s", b.String())
+	}
+	b.Reset()
+	if err := WriteDonations(context.Background(), &b, svc, ExportFilter{}, FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"campaign":"+cmd|' /C calc'!A0"`) {
+		t.Errorf("JSON must keep the text as it is: %s", b.String())
+	}
+}
+
+func TestLedgerEventCheckoutID(t *testing.T) {
+	m := Metadata{CheckoutID: "co_1"}
+	for _, fact := range []any{&CheckoutCompleted{CheckoutID: "co_1"}, &CheckoutClosed{CheckoutID: "co_1"},
+		&InvoicePaid{Meta: m}, &InvoiceFailed{Meta: m}, &SubscriptionChanged{Meta: m}} {
+		if got := (&LedgerEvent{Fact: fact}).CheckoutID(); got != "co_1" {
+			t.Errorf("%T: CheckoutID() = %q, want co_1", fact, got)
+		}
+	}
+	if got := (&LedgerEvent{}).CheckoutID(); got != "" {
+		t.Errorf("no fact: %q", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 // when they give regularly, their active subscription.
 type SupportAccount struct {
 	SupporterID    int64
+	Email          string // the address on record, which the /manage e-mail goes to
 	CustomerID     string
 	SubscriptionID string // the newest active (or trialing, past_due) subscription, "" when none
 }
@@ -20,6 +21,8 @@ type ManageService interface {
 	FindSupportAccount(ctx context.Context, email string) (*SupportAccount, error)
 	// FindSupportAccountByID returns the same by supporter id, or an ENOTFOUND error.
 	FindSupportAccountByID(ctx context.Context, supporterID int64) (*SupportAccount, error)
+	// ManageTokenUsed reports whether the link with tokenID has been used already.
+	ManageTokenUsed(ctx context.Context, tokenID string) (bool, error)
 	// UseManageToken records that the link with tokenID (valid until expires) has been used; an
 	// ECONFLICT error when it already was.
 	UseManageToken(ctx context.Context, tokenID string, expires time.Time) error

@@ -20,7 +20,8 @@ type CurrencyInfo struct {
 }
 
 // currencies is the table of currencies Pledge can format. The catalogue decides which of them a
-// newsroom offers. Zero-decimal currencies follow Stripe's list.
+// newsroom offers. Zero-decimal currencies follow Stripe's list. ISK is not offered: Stripe wants
+// its amounts in two-decimal form (multiples of 100), unlike its other zero-decimal currencies.
 var currencies = map[Currency]CurrencyInfo{
 	"usd": {Code: "usd", Decimals: 2, Symbol: "$"},
 	"eur": {Code: "eur", Decimals: 2, Symbol: "€"},
@@ -35,7 +36,6 @@ var currencies = map[Currency]CurrencyInfo{
 	"jpy": {Code: "jpy", Decimals: 0, Symbol: "¥"},
 	"krw": {Code: "krw", Decimals: 0, Symbol: "₩"},
 	"clp": {Code: "clp", Decimals: 0, Symbol: "CLP$"},
-	"isk": {Code: "isk", Decimals: 0, Symbol: " kr", SymbolAfter: true},
 }
 
 // LookupCurrency returns what Pledge knows about a currency code, case-insensitively.

@@ -98,3 +98,14 @@ func TestErrorCode(t *testing.T) {
 type errFake struct{}
 
 func (errFake) Error() string { return "boom" }
+
+// ISK is not in the table: a catalogue cannot offer it, and any ISK amount Stripe reports reads in
+// Stripe's two-decimal form.
+func TestISKNotOffered(t *testing.T) {
+	if _, ok := LookupCurrency("isk"); ok {
+		t.Fatal("isk is in the currency table")
+	}
+	if d := Currency("isk").Decimals(); d != 2 {
+		t.Fatalf("isk decimals %d, want Stripe's 2", d)
+	}
+}

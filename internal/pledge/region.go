@@ -6,7 +6,7 @@ import "strings"
 // currencies Pledge can format.
 var regionCurrencies = map[string]Currency{
 	"US": "usd", "GB": "gbp", "JP": "jpy", "CA": "cad", "AU": "aud", "NZ": "nzd", "CH": "chf",
-	"LI": "chf", "SE": "sek", "NO": "nok", "DK": "dkk", "KR": "krw", "CL": "clp", "IS": "isk",
+	"LI": "chf", "SE": "sek", "NO": "nok", "DK": "dkk", "KR": "krw", "CL": "clp",
 	"AT": "eur", "BE": "eur", "CY": "eur", "DE": "eur", "EE": "eur", "ES": "eur", "FI": "eur",
 	"FR": "eur", "GR": "eur", "HR": "eur", "IE": "eur", "IT": "eur", "LT": "eur", "LU": "eur",
 	"LV": "eur", "MT": "eur", "NL": "eur", "PT": "eur", "SK": "eur", "SI": "eur",

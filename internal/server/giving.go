@@ -17,6 +17,8 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 		Checkouts: s.Checkouts,
 		Payments:  s.Payments,
 		BaseURL:   s.cfg.BaseURL.String(),
+		// The article comes back as a link on the cancelled and thank-you pages: never a foreign one.
+		ArticleOrigins: s.cfg.EmbedOrigins,
 	}
 	if s.PromptStats != nil && s.stats == nil {
 		s.stats = newStatsBatcher(s.PromptStats, s.cfg.StatsFlush, s.logger)
@@ -148,7 +150,7 @@ func (s *Server) handleThanks(c echo.Context) error {
 		Layout:    Layout{Title: "Thank you"},
 		Amount:    co.Amount.Grouped(),
 		Frequency: co.Frequency,
-		Article:   co.Article,
+		Article:   s.safeArticle(co.Article),
 	})
 }
 
@@ -163,11 +165,11 @@ type cancelledPage struct {
 func (s *Server) handleCancelled(c echo.Context) error {
 	p := &cancelledPage{Layout: Layout{Title: "No payment was taken"}, Retry: "/donate"}
 	if co, err := s.Checkouts.FindCheckout(c.Request().Context(), c.QueryParam("checkout")); err == nil {
-		p.Article = co.Article
+		p.Article = s.safeArticle(co.Article)
 		q := url.Values{"frequency": {string(co.Frequency)}, "currency": {string(co.Amount.Currency)},
 			"amount": {majorInput(pledge.Money{Amount: co.Amount.Amount - co.CoverFees, Currency: co.Amount.Currency})}}
-		if co.Article != "" {
-			q.Set("article", co.Article)
+		if p.Article != "" {
+			q.Set("article", p.Article)
 		}
 		p.Retry = "/donate?" + q.Encode()
 	} else if pledge.ErrorCode(err) != pledge.ENOTFOUND {

@@ -443,3 +443,34 @@ func TestDonateFromReminderLinkRecordsSource(t *testing.T) {
 		t.Fatalf("checkout %+v, want source reminder, campaign spring", co)
 	}
 }
+
+// A foreign article is not recorded with a gift, and an article stored before that rule is not
+// offered as "Back to the article": Pledge's pages never link a reader to another site.
+func TestDonateDropsForeignArticle(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	form := f.form("/donate", url.Values{"frequency": {"once"}, "currency": {"usd"}, "amount": {"10"},
+		"article": {"https://evil.example/login"}})
+	if resp, _ := f.do(http.MethodPost, "/donate", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("donate: %d", resp.StatusCode)
+	}
+	co := f.onlyCheckout()
+	if co.Article != "" {
+		t.Fatalf("stored article %q from a foreign origin", co.Article)
+	}
+	tx, err := f.db.BeginTx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`UPDATE checkouts SET article = 'https://evil.example/login'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"/donate/cancelled?checkout=" + co.ID, "/donate/thanks?session_id=" + co.StripeSessionID} {
+		resp, body := f.do(http.MethodGet, page, nil)
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, "evil.example") {
+			t.Fatalf("%s: %d links the foreign article:\n%s", page, resp.StatusCode, body)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ import (
 
 const (
 	linkManage = "link_manage"
+	// The two actions a /manage link can carry, signed into its token: each link of the e-mail has
+	// its own token, spent on its own.
+	actionManage = "manage"
+	actionCancel = "cancel"
 	// manageTTL is how long a /manage link works.
 	manageTTL = time.Hour
 	// manageSendTimeout bounds the background lookup and e-mail of one /manage request.
@@ -33,6 +38,14 @@ type managePage struct {
 	Error string
 }
 
+// manageConfirmPage is GET /manage/:token: a button that POSTs to the same URL. A GET spends
+// nothing, so mail scanners that open links before the reader do no harm.
+type manageConfirmPage struct {
+	Layout
+	Action string // the form's target: the link itself
+	Cancel bool
+}
+
 // manageInfoPage is every page of the area that only informs: sent (the one neutral answer),
 // expired or used links, back from the portal, unavailable.
 type manageInfoPage struct {
@@ -46,7 +59,9 @@ func (s *Server) registerManageRoutes(e *echo.Echo) {
 	e.POST("/manage", func(c echo.Context) error { return s.handleManageRequest(c, perAddress) },
 		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
 	e.GET("/manage/done", s.handleManageDone)
-	e.GET("/manage/:token", s.handleManageLink)
+	e.GET("/manage/:token", s.handleManageConfirm)
+	e.POST("/manage/:token", s.handleManageLink,
+		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
 }
 
 func (s *Server) handleManageForm(c echo.Context) error {
@@ -89,49 +104,95 @@ func (s *Server) sendManageLink(ctx context.Context, email string) {
 		s.logger.Error("manage: finding supporter", "err", err)
 		return
 	}
-	manageURL := s.manageURL(acct.SupporterID, time.Now())
-	cancelURL := ""
+	now := time.Now()
+	manageURL, cancelURL := s.manageURL(acct.SupporterID, actionManage, now), ""
 	if acct.SubscriptionID != "" {
-		cancelURL = manageURL + "?action=cancel"
+		cancelURL = s.manageURL(acct.SupporterID, actionCancel, now)
 	}
-	if err := s.SendManageLink(ctx, email, manageURL, cancelURL); err != nil {
+	// To the address on record, not the one typed: they match without regard to case only.
+	if err := s.SendManageLink(ctx, acct.Email, manageURL, cancelURL); err != nil {
 		s.logger.Warn("manage: link not sent", "supporter", acct.SupporterID, "err", err)
 	}
 }
 
-// handleManageLink spends a single-use link and sends the supporter to a billing-portal session
-// for their own customer; ?action=cancel opens it on the subscription_cancel flow.
+// handleManageConfirm shows what the link does, with a button that POSTs to it.
+func (s *Server) handleManageConfirm(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	t, ok := s.parseManageToken(c.Param("token"), time.Now())
+	if ok {
+		used, err := s.Manage.ManageTokenUsed(c.Request().Context(), t.id)
+		if err != nil {
+			return err
+		}
+		ok = !used
+	}
+	if !ok {
+		return s.manageExpired(c)
+	}
+	title := "Manage my support"
+	if t.action == actionCancel {
+		title = "Cancel my recurring support"
+	}
+	return s.render(c, http.StatusOK, "manage_confirm", &manageConfirmPage{Layout: Layout{Title: title},
+		Action: "/manage/" + url.PathEscape(c.Param("token")), Cancel: t.action == actionCancel})
+}
+
+// handleManageLink sends the supporter to a billing-portal session for their own customer (on the
+// subscription_cancel flow for a cancel link), and spends the single-use link only once the
+// session exists: when Stripe fails the link still works.
 func (s *Server) handleManageLink(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	ctx := c.Request().Context()
-	tokenID, supporterID, expires, ok := s.parseManageToken(c.Param("token"), time.Now())
+	t, ok := s.parseManageToken(c.Param("token"), time.Now())
 	if ok {
-		err := s.Manage.UseManageToken(ctx, tokenID, expires)
-		if ok = pledge.ErrorCode(err) != pledge.ECONFLICT; err != nil && ok {
+		used, err := s.Manage.ManageTokenUsed(ctx, t.id)
+		if err != nil {
 			return err
 		}
-	}
-	var acct *pledge.SupportAccount
-	if ok {
-		var err error
-		if acct, err = s.Manage.FindSupportAccountByID(ctx, supporterID); pledge.ErrorCode(err) == pledge.ENOTFOUND {
-			ok = false
-		} else if err != nil {
-			return err
-		}
+		ok = !used // checked first so that a used link never reaches Stripe
 	}
 	if !ok {
-		return s.render(c, http.StatusGone, "manage_info", &manageInfoPage{Layout: Layout{Title: "This link has expired"}, Kind: "expired"})
+		return s.manageExpired(c)
+	}
+	acct, err := s.Manage.FindSupportAccountByID(ctx, t.supporterID)
+	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
+		return s.manageExpired(c)
+	} else if err != nil {
+		return err
 	}
 	req := pledge.PortalRequest{CustomerID: acct.CustomerID, ReturnURL: s.cfg.BaseURL.String() + "/manage/done"}
-	if c.QueryParam("action") == "cancel" {
+	if t.action == actionCancel {
 		req.CancelSubscriptionID = acct.SubscriptionID
 	}
 	u, err := s.Portal.CreatePortalSession(ctx, req)
 	if err != nil {
+		return s.portalUnavailable(c, err)
+	}
+	if err := s.Manage.UseManageToken(ctx, t.id, t.expires); pledge.ErrorCode(err) == pledge.ECONFLICT {
+		return s.manageExpired(c) // used meanwhile: the session just made is never shown
+	} else if err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, u)
+}
+
+// manageExpired answers 410 for an expired, used or altered link, offering a new one.
+func (s *Server) manageExpired(c echo.Context) error {
+	return s.render(c, http.StatusGone, "manage_info", &manageInfoPage{Layout: Layout{Title: "This link has expired"}, Kind: "expired"})
+}
+
+// portalUnavailable answers 503 when Stripe could not make a portal session; the link is unspent,
+// so the page offers to try it again.
+func (s *Server) portalUnavailable(c echo.Context, err error) error {
+	s.logger.Error("manage: portal session failed", "err", err,
+		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	heading := "We can't open your account right now"
+	return s.render(c, http.StatusServiceUnavailable, "error", &errorPage{
+		Layout:  Layout{Title: heading},
+		Heading: heading,
+		Message: "Our payment provider did not answer. Your link has not been used: please try it again in a few minutes.",
+		Retry:   "/manage/" + url.PathEscape(c.Param("token")),
+	})
 }
 
 // handleManageDone is where the billing portal returns.
@@ -139,32 +200,45 @@ func (s *Server) handleManageDone(c echo.Context) error {
 	return s.render(c, http.StatusOK, "manage_info", &manageInfoPage{Layout: Layout{Title: "Thank you"}, Kind: "done"})
 }
 
-// manageURL returns a signed, single-use link for a supporter, valid for manageTTL. The token is
-// base64url, so it is one clean path segment.
-func (s *Server) manageURL(supporterID int64, now time.Time) string {
+// manageURL returns a signed, single-use link to do action (actionManage or actionCancel) for a
+// supporter, valid for manageTTL. Each call makes a new token id, so each link is spent on its
+// own. The token is base64url, so it is one clean path segment.
+func (s *Server) manageURL(supporterID int64, action string, now time.Time) string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
-	signed := s.sign(linkManage, hex.EncodeToString(b)+"."+strconv.FormatInt(supporterID, 10), now.Add(manageTTL))
+	signed := s.sign(linkManage, hex.EncodeToString(b)+"."+strconv.FormatInt(supporterID, 10)+"."+action, now.Add(manageTTL))
 	return s.cfg.BaseURL.String() + "/manage/" + base64.RawURLEncoding.EncodeToString([]byte(signed))
 }
 
-// parseManageToken verifies a /manage token: its id (for single use), supporter and expiry.
-func (s *Server) parseManageToken(token string, now time.Time) (id string, supporterID int64, expires time.Time, ok bool) {
+// manageToken is a verified /manage token.
+type manageToken struct {
+	id          string // for single use
+	supporterID int64
+	action      string
+	expires     time.Time
+}
+
+// parseManageToken verifies a /manage token: its id, supporter, action and expiry.
+func (s *Server) parseManageToken(token string, now time.Time) (manageToken, bool) {
+	var t manageToken
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
-		return "", 0, time.Time{}, false
+		return t, false
 	}
 	v, ok := s.verify(linkManage, string(raw), now)
 	if !ok {
-		return "", 0, time.Time{}, false
+		return t, false
 	}
-	id, sup, found := strings.Cut(v, ".")
-	supporterID, err = strconv.ParseInt(sup, 10, 64)
-	if !found || err != nil || id == "" {
-		return "", 0, time.Time{}, false
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 || parts[0] == "" || (parts[2] != actionManage && parts[2] != actionCancel) {
+		return t, false
 	}
-	expires, _ = signedExpiry(string(raw))
-	return id, supporterID, expires, true
+	if t.supporterID, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return t, false
+	}
+	t.id, t.action = parts[0], parts[2]
+	t.expires, _ = signedExpiry(string(raw))
+	return t, true
 }
 
 // Wait waits for background work started by requests (the /manage e-mails) to finish; serve calls

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -80,7 +79,7 @@ func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error 
 	req := pledge.DeferRequest{
 		ReaderID: s.readerID(c), Choice: c.FormValue("choice"), Email: c.FormValue("email"),
 		Consent: c.FormValue("consent") != "", Article: c.FormValue("article"),
-		Frequency: c.FormValue("frequency"), MailEnabled: s.cfg.MailEnabled,
+		Frequency: c.FormValue("frequency"), MailEnabled: s.cfg.MailEnabled, ArticleOrigins: s.cfg.EmbedOrigins,
 	}
 	d, err := req.Validate()
 	if err == nil && d.Email != "" && !perEmail(addressKey(d.Email)) {
@@ -103,7 +102,7 @@ func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error 
 		return c.JSON(http.StatusCreated, remindResponse{RemindAt: d.RemindAt.UTC().Format(time.RFC3339), Email: d.Email != ""})
 	}
 	return s.render(c, http.StatusOK, "remind_done", &remindDonePage{Layout: Layout{Title: "We'll remind you later"},
-		RemindAt: d.RemindAt, Choice: string(d.Choice), Email: d.Email != "", Article: safeArticle(d.Article)})
+		RemindAt: d.RemindAt, Choice: string(d.Choice), Email: d.Email != "", Article: d.Article})
 }
 
 // handleUnsubscribeForm asks the reader to confirm (a GET must change nothing: mail scanners
@@ -157,13 +156,11 @@ func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get(echo.HeaderAccept), "application/json")
 }
 
-// safeArticle returns the article URL when it is an http(s) URL fit for a link, else "".
-func safeArticle(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	return s
+// safeArticle returns a stored article URL when it is fit for a "back to the article" link: an
+// http(s) URL on one of the configured article origins (rows stored before that rule may hold
+// others), else "".
+func (s *Server) safeArticle(a string) string {
+	return pledge.ArticleFromOrigins(a, s.cfg.EmbedOrigins)
 }
 
 // addressKey is the rate limiter's key for an address: a hash, so the limiter's memory holds no

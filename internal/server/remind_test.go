@@ -447,3 +447,22 @@ func TestRemindPageFramableAndOffersEmailOnlyWithSMTP(t *testing.T) {
 }
 
 func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
+
+// /remind keeps the article only when it is on a configured article origin (PLEDGE_EMBED_ORIGINS):
+// the reminder e-mail shows it as a link, sent from the newsroom's address a week later, and
+// anyone can enter a victim's address, tick consent and post a phishing URL.
+func TestRemindRejectsForeignArticle(t *testing.T) {
+	f := newRemindFixture(t, Config{MailEnabled: true})
+	rec := f.do(http.MethodPost, "/remind", url.Values{"choice": {"week"}, "email": {"victim@example.com"},
+		"consent": {"1"}, "article": {"https://evil.example/login"}}, jsonAccept)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var article string
+	if err := f.db.Reader().QueryRowContext(context.Background(), `SELECT article FROM deferrals`).Scan(&article); err != nil {
+		t.Fatal(err)
+	}
+	if article != "" {
+		t.Fatalf("stored article %q from a foreign origin; it ends up as a link in the reminder e-mail", article)
+	}
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -190,5 +191,44 @@ func TestSecretIsGeneratedOnceAndKept(t *testing.T) {
 	}
 	if len(a) != 32 || string(a) != string(b) {
 		t.Fatalf("secret changed or has the wrong size: %d bytes", len(a))
+	}
+}
+
+// The e-mail lookups that ignore case use the NOCASE index (migration 0007), not a scan of every
+// supporter. The queries are those of findSupportAccount (by e-mail) and upsertSupporter.
+func TestEmailLookupsUseNocaseIndex(t *testing.T) {
+	db := openTestDB(t)
+	for name, q := range map[string]string{
+		"manage": `
+		SELECT s.id, s.email, s.stripe_customer_id,
+		       (SELECT b.stripe_subscription_id FROM subscriptions b
+		        WHERE b.supporter_id = s.id AND b.status IN ('active', 'trialing', 'past_due')
+		        ORDER BY b.created_at DESC, b.id DESC LIMIT 1)
+		FROM supporters s
+		WHERE s.email = ? COLLATE NOCASE AND s.stripe_customer_id IS NOT NULL AND s.erased_at IS NULL
+		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`,
+		"webhook": `
+			SELECT id FROM supporters WHERE +stripe_customer_id IS NULL AND email = ? COLLATE NOCASE AND erased_at IS NULL`,
+	} {
+		rows, err := db.read.Query(`EXPLAIN QUERY PLAN `+q, "Ann@Example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if !strings.Contains(strings.Join(plan, "\n"), "USING INDEX supporters_email_nocase (email=?)") {
+			t.Errorf("%s lookup does not use supporters_email_nocase:\n%s", name, strings.Join(plan, "\n"))
+		}
 	}
 }

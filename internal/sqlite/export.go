@@ -54,14 +54,16 @@ func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*
 }
 
 // EachSupporter streams the supporters created in the range, oldest first, with their donation
-// counts, net totals per currency and live subscriptions.
+// counts, net totals per currency and live subscriptions. The net is what was paid less refunds,
+// and less the whole of a donation whose dispute was lost (Stripe took the money back).
 func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.SupporterRecord) error) error {
 	from, to := bounds(f)
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT s.created_at, COALESCE(s.email, ''), s.name, COALESCE(s.stripe_customer_id, ''),
 		       (SELECT count(*) FROM donations WHERE supporter_id = s.id),
 		       (SELECT group_concat(currency || ' ' || net, ';') FROM
-		           (SELECT currency, SUM(amount - amount_refunded) AS net FROM donations
+		           (SELECT currency, SUM(CASE WHEN dispute_status = 'lost' THEN 0 ELSE amount - amount_refunded END) AS net
+		            FROM donations
 		            WHERE supporter_id = s.id GROUP BY currency ORDER BY currency)),
 		       (SELECT MIN(paid_at) FROM donations WHERE supporter_id = s.id),
 		       (SELECT MAX(paid_at) FROM donations WHERE supporter_id = s.id),

@@ -21,10 +21,14 @@ var _ pledge.LedgerService = (*DB)(nil)
 func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (pledge.Outcome, error) {
 	// Group commit: events arriving together (Stripe sends bursts) share one durable commit, each
 	// under its own savepoint, so one event's failure rolls back that event alone.
+	// Once the committer runs fn, fn's queries must not follow ctx: the transaction is shared, and a
+	// cancelled request interrupting the connection would make SQLite roll back every caller's
+	// write. Whether to start at all is the committer's call (it skips a cancelled caller).
+	wctx := context.WithoutCancel(ctx)
 	var outcome pledge.Outcome
 	err := db.WriteGrouped(ctx, func(tx *Tx) error {
 		var err error
-		outcome, err = applyEvent(ctx, tx, e)
+		outcome, err = applyEvent(wctx, tx, e)
 		return err
 	})
 	if err != nil {
@@ -291,8 +295,10 @@ func upsertSupporter(ctx context.Context, tx *Tx, c pledge.Customer, at int64) (
 		if !email.Valid {
 			return nil, nil
 		}
+		// The unary + keeps the planner off the stripe_customer_id index (every customer-less
+		// supporter sits under its NULL) and on supporters_email_nocase, which finds the address.
 		err := tx.QueryRowContext(ctx, `
-			SELECT id FROM supporters WHERE stripe_customer_id IS NULL AND email = ? COLLATE NOCASE AND erased_at IS NULL`,
+			SELECT id FROM supporters WHERE +stripe_customer_id IS NULL AND email = ? COLLATE NOCASE AND erased_at IS NULL`,
 			c.Email).Scan(&id)
 		if err == nil {
 			return id, nil

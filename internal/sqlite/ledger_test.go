@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -466,5 +467,68 @@ func TestGiftsWithoutStripeCustomerShareASupporterByEmail(t *testing.T) {
 	apply(t, db, ev("evt_n2", "checkout.session.completed", lt0.Add(time.Hour), oneOff(c, "pi_n2", "", "guest@example.com")))
 	if got, want := query(t, db, `SELECT count(*), count(DISTINCT supporter_id), min(supporter_id IS NOT NULL) FROM donations`), "2|1|1"; got != want {
 		t.Fatalf("donations|supporters|linked = %s, want %s", got, want)
+	}
+}
+
+// cancelledOnceStarted is a request context that is cancelled just after the group committer has
+// checked it and started the write: the first Err() answers nil, then the context is done.
+type cancelledOnceStarted struct {
+	context.Context
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *cancelledOnceStarted) Done() <-chan struct{} { return c.done }
+
+func (c *cancelledOnceStarted) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		c.once.Do(func() { close(c.done) })
+		return nil
+	}
+}
+
+// A request cancelled while its event is being written inside the shared group commit does not
+// fail that write (nor, through SQLite's interrupt, the other writes of the batch): the work
+// inside the batch does not follow the caller's context.
+func TestApplyEventIgnoresCancellationOnceStarted(t *testing.T) {
+	db := openLedgerDB(t)
+	c := newCheckout(t, db, pledge.Once, 500)
+	ctx := &cancelledOnceStarted{Context: context.Background(), done: make(chan struct{})}
+	out, err := db.ApplyEvent(ctx, ev("evt_cancel", "checkout.session.completed", lt0, oneOff(c, "pi_cancel", "cus_cancel", "c@example.com")))
+	if err != nil || out != pledge.OutcomeApplied {
+		t.Fatalf("ApplyEvent = %s, %v; want applied", out, err)
+	}
+	if got, want := query(t, db, `SELECT count(*) FROM donations`), "1"; got != want {
+		t.Fatalf("donations = %s, want %s", got, want)
+	}
+}
+
+// A supporter's net total leaves out refunds and donations whose dispute was lost.
+func TestSupporterTotalsNetOfRefundsAndLostDisputes(t *testing.T) {
+	db := openLedgerDB(t)
+	ctx := context.Background()
+	kept, refunded, lost, won := newCheckout(t, db, pledge.Once, 1000), newCheckout(t, db, pledge.Once, 700),
+		newCheckout(t, db, pledge.Once, 2500), newCheckout(t, db, pledge.Once, 300)
+	apply(t, db, ev("evt_k", "checkout.session.completed", lt0, oneOff(kept, "pi_k", "cus_n", "n@example.com")))
+	apply(t, db, ev("evt_r", "checkout.session.completed", lt0, oneOff(refunded, "pi_r", "cus_n", "n@example.com")))
+	apply(t, db, ev("evt_l", "checkout.session.completed", lt0, oneOff(lost, "pi_l", "cus_n", "n@example.com")))
+	apply(t, db, ev("evt_w", "checkout.session.completed", lt0, oneOff(won, "pi_w", "cus_n", "n@example.com")))
+	apply(t, db, ev("evt_rf", "charge.refunded", lt0.Add(time.Hour), &pledge.ChargeRefunded{
+		ChargeID: "ch_r", PaymentIntent: "pi_r", Amount: refunded.Amount, AmountRefunded: 200}))
+	apply(t, db, ev("evt_dl", "charge.dispute.closed", lt0.Add(time.Hour), &pledge.DisputeChanged{DisputeID: "dp_l", ChargeID: "ch_l", PaymentIntent: "pi_l", Status: "lost"}))
+	apply(t, db, ev("evt_dw", "charge.dispute.closed", lt0.Add(time.Hour), &pledge.DisputeChanged{DisputeID: "dp_w", ChargeID: "ch_w", PaymentIntent: "pi_w", Status: "won"}))
+	var got []pledge.Money
+	if err := db.EachSupporter(ctx, pledge.ExportFilter{}, func(s *pledge.SupporterRecord) error {
+		got = s.Totals
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// 10.00 + (7.00 - 2.00) + 0 (lost) + 3.00 (won)
+	if len(got) != 1 || got[0] != (pledge.Money{Amount: 1800, Currency: "usd"}) {
+		t.Fatalf("totals %v, want 18.00 usd", got)
 	}
 }

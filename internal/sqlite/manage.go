@@ -25,18 +25,26 @@ func findSupportAccount(ctx context.Context, q queryer, where string, arg any) (
 	var a pledge.SupportAccount
 	var sub sql.NullString
 	err := q.QueryRowContext(ctx, `
-		SELECT s.id, s.stripe_customer_id,
+		SELECT s.id, s.email, s.stripe_customer_id,
 		       (SELECT b.stripe_subscription_id FROM subscriptions b
 		        WHERE b.supporter_id = s.id AND b.status IN ('active', 'trialing', 'past_due')
 		        ORDER BY b.created_at DESC, b.id DESC LIMIT 1)
 		FROM supporters s
 		WHERE `+where+` AND s.stripe_customer_id IS NOT NULL AND s.erased_at IS NULL
-		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`, arg).Scan(&a.SupporterID, &a.CustomerID, &sub)
+		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`, arg).Scan(&a.SupporterID, &a.Email, &a.CustomerID, &sub)
 	if err != nil {
 		return nil, translate(err)
 	}
 	a.SubscriptionID = sub.String
 	return &a, nil
+}
+
+// ManageTokenUsed reports whether a single-use link has been spent. It is a courtesy check (a used
+// link is told so before Stripe is asked); UseManageToken is what guarantees the single use.
+func (db *DB) ManageTokenUsed(ctx context.Context, tokenID string) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM manage_tokens_used WHERE id = ?`, tokenID).Scan(&n)
+	return n > 0, err
 }
 
 // UseManageToken spends a single-use link: the first call for tokenID succeeds, every later one

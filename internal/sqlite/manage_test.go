@@ -32,7 +32,7 @@ func TestFindSupportAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := db.FindSupportAccount(ctx, "ann@example.COM")
-	if err != nil || a.SupporterID != 1 || a.CustomerID != "cus_A" || a.SubscriptionID != "sub_new" {
+	if err != nil || a.SupporterID != 1 || a.CustomerID != "cus_A" || a.SubscriptionID != "sub_new" || a.Email != "Ann@Example.com" {
 		t.Fatalf("ann: %+v %v", a, err)
 	}
 	if a, err := db.FindSupportAccount(ctx, "once@example.com"); err != nil || a.SubscriptionID != "" {
@@ -53,8 +53,14 @@ func TestUseManageTokenOnce(t *testing.T) {
 	clk := &clock{t: t0}
 	db := openDB(t, clk)
 	exp := t0.Add(time.Hour)
+	if used, err := db.ManageTokenUsed(ctx, "tok1"); err != nil || used {
+		t.Fatalf("before use: %v %v", used, err)
+	}
 	if err := db.UseManageToken(ctx, "tok1", exp); err != nil {
 		t.Fatal(err)
+	}
+	if used, err := db.ManageTokenUsed(ctx, "tok1"); err != nil || !used {
+		t.Fatalf("after use: %v %v", used, err)
 	}
 	if err := db.UseManageToken(ctx, "tok1", exp); pledge.ErrorCode(err) != pledge.ECONFLICT {
 		t.Fatalf("second use: %v, want ECONFLICT", err)
