@@ -18,8 +18,13 @@ var (
 // committed; concurrent deferrals share one commit (WriteGrouped), so a burst of readers'
 // clicks costs one fsync, not one each.
 func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, error) {
+	// Inside the shared transaction the queries must not follow ctx: a reader who closes the tab
+	// would interrupt the connection, and SQLite would roll back every caller's write with it.
+	// Whether to start at all is the committer's call (it skips a cancelled caller).
+	wctx := context.WithoutCancel(ctx)
 	var found *pledge.Deferral
 	err := db.WriteGrouped(ctx, func(tx *Tx) error {
+		ctx := wctx
 		out := *d
 		out.RemindAt = tx.now.Add(d.Choice.Duration())
 		out.Status = pledge.ReminderNone
