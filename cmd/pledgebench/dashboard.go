@@ -116,6 +116,14 @@ func (b *bench) seeded(ctx context.Context) (string, error) {
 		return "", err
 	}
 	say("dashboard: seeded in %s", time.Since(t).Round(time.Second))
+	// Seeds of older schemas are of no more use: drop them (each is some 600 MB).
+	if old, _ := filepath.Glob(filepath.Join(b.o.Dir, "seed-*.db")); len(old) > 0 {
+		for _, f := range old {
+			if f != path {
+				os.Remove(f)
+			}
+		}
+	}
 	return path, os.Rename(tmp, path)
 }
 
