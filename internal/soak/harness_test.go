@@ -100,6 +100,8 @@ func (s *server) start() {
 		"STRIPE_SECRET_KEY=sk_test_soak", "STRIPE_WEBHOOK_SECRET="+webhookSecret, "STRIPE_API_BASE="+s.stripe)
 	cmd.Env = append(cmd.Env, s.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// The server dies with the test binary even when that is killed (a test timeout).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
