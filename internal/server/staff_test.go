@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -209,7 +210,7 @@ func TestStaffCookieOverHTTPS(t *testing.T) {
 	res, body := c.do("GET", "/staff/login", nil)
 	var csrfCookie *http.Cookie
 	for _, ck := range res.Cookies() {
-		if ck.Name == "pledge_csrf" {
+		if ck.Name == "__Host-pledge_csrf" {
 			csrfCookie = ck
 		}
 	}
@@ -487,5 +488,52 @@ func TestGrouped(t *testing.T) {
 		if got := grouped(tc.m); got != tc.want {
 			t.Errorf("grouped(%v) = %q, want %q", tc.m, got, tc.want)
 		}
+	}
+}
+
+// TestArticleOriginCannotPostStaffForms: the CSRF middleware's TrustedOrigins (the article
+// origins, so the embedded prompt can post /donate and /remind) apply to every route. The article
+// site is same-site with Pledge's subdomain, so the staff cookie (SameSite=Lax) rides along: any
+// script on news.example (an XSS, an ad or analytics tag) can erase supporters as a signed-in
+// admin, with no token.
+func TestArticleOriginCannotPostStaffForms(t *testing.T) {
+	ctx := context.Background()
+	db := sqlite.NewDB(t.TempDir() + "/pledge.db")
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.CreateStaff(ctx, adminEmail, password, pledge.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := db.BeginTx(ctx)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (42, 'cus_x', 'reader@example.org', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	u, _ := url.Parse("http://support.news.example")
+	srv, err := New(Config{BaseURL: u, Org: "Test Gazette", Secret: []byte(strings.Repeat("k", 32)),
+		EmbedOrigins: []string{"http://news.example"}}, web.FS, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Checkouts, srv.Staff, srv.Reports, srv.Supporters, srv.Exports = db, db, db, db, db
+	srv.Handler()
+	sess, err := db.Login(ctx, adminEmail, password, "192.0.2.9", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "http://support.news.example/staff/supporters/42/erase", strings.NewReader("confirm=erase"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-site")
+	req.Header.Set("Origin", "http://news.example")
+	req.AddCookie(&http.Cookie{Name: "pledge_staff", Value: sess.Token})
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	var erased sql.NullInt64
+	db.Reader().QueryRow(`SELECT erased_at FROM supporters WHERE id = 42`).Scan(&erased)
+	if rec.Code != http.StatusForbidden || erased.Valid {
+		t.Errorf("a tokenless POST from the article origin to a staff form: %d, supporter erased: %v; want 403 and nothing erased", rec.Code, erased.Valid)
 	}
 }
