@@ -2,6 +2,7 @@ package pledge
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -78,6 +79,17 @@ type SupporterFilter struct {
 	Status    string    // a subscription status, "" for any
 	After     int64
 	Limit     int
+}
+
+// StripeIDQuery reports whether a supporters search names a Stripe object (cus_, sub_, pi_, in_
+// or ch_) rather than an address.
+func StripeIDQuery(q string) bool {
+	for _, p := range []string{"cus_", "sub_", "pi_", "in_", "ch_"} {
+		if strings.HasPrefix(q, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // SupporterService finds supporters and answers data requests (the exports are ExportService).

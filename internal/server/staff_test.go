@@ -537,3 +537,32 @@ func TestArticleOriginCannotPostStaffForms(t *testing.T) {
 		t.Errorf("a tokenless POST from the article origin to a staff form: %d, supporter erased: %v; want 403 and nothing erased", rec.Code, erased.Valid)
 	}
 }
+
+// TestViewerCannotSearchByAddress: addresses are masked for viewers, but the search box
+// takes an address prefix (s.email >= q AND s.email < q||U+FFFF) for viewers too. Whether a row
+// comes back answers "does some supporter's address start with q?", so a viewer recovers any
+// address one character at a time, and confirms whether a given person gives.
+func TestViewerCannotSearchByAddress(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	ctx := context.Background()
+	tx, err := e.db.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (42, 'cus_sec', 'source.whistle@example.org', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	wantRedirect(t, c.login(viewerEmail, password), "/staff")
+	hits := func(q string) bool {
+		res, body := c.do("GET", "/staff/supporters?q="+q, nil)
+		return res.StatusCode == http.StatusOK && strings.Contains(body, `href="/staff/supporters/42"`)
+	}
+	if hits("source.w") && !hits("source.x") {
+		t.Errorf("a viewer's address-prefix search tells which prefixes exist: the masked address can be read back")
+	}
+}

@@ -224,3 +224,22 @@ func TestRollupFollowsUpdates(t *testing.T) {
 		t.Errorf("usd after updates = %+v, want gross 11499, refunded 1200, 3 donations, 2 refunds", usd)
 	}
 }
+
+// TestStaffSearchFindsMixedCaseAddress: Stripe keeps addresses as typed, the ledger stores
+// them so, and the staff search lower-cases the query and compares with BINARY collation.
+func TestStaffSearchFindsMixedCaseAddress(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	exec(t, db, `INSERT INTO supporters (id, stripe_customer_id, email, name, created_at, updated_at) VALUES (21, 'cus_c', 'Alice.Smith@Example.org', '', 1, 1)`)
+	list, err := db.ListSupporters(ctx, pledge.SupporterFilter{Query: "alice.smith@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Errorf("search for the address found %d supporters, want 1", len(list))
+	}
+	list, _ = db.ListSupporters(ctx, pledge.SupporterFilter{Query: "Alice.Smith@Example.org"})
+	if len(list) != 1 {
+		t.Errorf("search for the address as stored found %d supporters, want 1", len(list))
+	}
+}

@@ -39,9 +39,9 @@ func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*
 				UNION SELECT supporter_id FROM donations WHERE stripe_charge_id = ?)`)
 			args = append(args, q, q, q)
 		default:
-			// An address or its beginning: a range on the supporters_email index.
-			q = strings.ToLower(q)
-			where, args = append(where, "s.email >= ? AND s.email < ?"), append(args, q, q+"\uffff")
+			// An address or its beginning, in any case (Stripe keeps addresses as typed): a range
+			// on the supporters_email_nocase index.
+			where, args = append(where, "s.email >= ? COLLATE NOCASE AND s.email < ? COLLATE NOCASE"), append(args, q, q+"\uffff")
 		}
 	}
 	switch f.Frequency {
