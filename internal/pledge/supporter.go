@@ -68,6 +68,9 @@ type SupporterDetail struct {
 	Subscriptions []Subscription
 	Donations     []Donation
 	Events        []StripeEvent
+	// SameAddress is how many supporter records (this one included) hold this address, in any
+	// case; erasing the supporter erases them all.
+	SameAddress int
 }
 
 // SupporterFilter narrows the supporters list. Query is an e-mail address (or its start) or a
