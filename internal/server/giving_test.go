@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -472,5 +473,49 @@ func TestDonateDropsForeignArticle(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || strings.Contains(body, "evil.example") {
 			t.Fatalf("%s: %d links the foreign article:\n%s", page, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestThanksRefusesUnpaidSession: a session that is still open (or expired) was not paid,
+// yet /donate/thanks thanks the reader for the gift and sets the supporter cookie that silences
+// the prompt for a year. Anyone can get an open session's id from the Checkout URL.
+func TestThanksRefusesUnpaidSession(t *testing.T) {
+	pay := okPayments()
+	pay.CheckoutSessionFn = func(_ context.Context, id string) (*pledge.Session, error) {
+		return &pledge.Session{ID: id, Status: "open", PaymentStatus: "unpaid"}, nil
+	}
+	f := newGivingFixture(t, pay)
+	form := f.form("/donate", url.Values{"frequency": {"monthly"}, "currency": {"usd"}, "amount": {"10"}})
+	if resp, _ := f.do(http.MethodPost, "/donate", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("donate: %d", resp.StatusCode)
+	}
+	co := f.onlyCheckout()
+	resp, body := f.do(http.MethodGet, "/donate/thanks?session_id="+co.StripeSessionID, nil)
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieSupporter && c.MaxAge > 0 {
+			t.Errorf("an unpaid session set the supporter cookie")
+		}
+	}
+	if strings.Contains(body, "You are now giving") {
+		t.Errorf("an unpaid (open) session is thanked as a gift: %d", resp.StatusCode)
+	}
+}
+
+// TestThanksUnknownSessionDoesNotCallStripe: /donate/thanks is public and unthrottled; every
+// made-up cs_ id costs one Stripe API call, and Stripe's rate limit is per account, shared with
+// session creation. A flood of made-up ids turns real readers' Continue into 503s.
+func TestThanksUnknownSessionDoesNotCallStripe(t *testing.T) {
+	pay := okPayments()
+	var calls atomic.Int64
+	pay.CheckoutSessionFn = func(_ context.Context, id string) (*pledge.Session, error) {
+		calls.Add(1)
+		return nil, &pledge.Error{Code: pledge.ENOTFOUND, Message: "We could not find that payment."}
+	}
+	f := newGivingFixture(t, pay)
+	for i := 0; i < 5; i++ {
+		f.do(http.MethodGet, "/donate/thanks?session_id=cs_test_madeup"+string(rune('a'+i)), nil)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d Stripe calls for session ids this service never created, want 0", n)
 	}
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// POST /remind and POST /manage.
 	DonateLimit Limit
 	RemindLimit Limit
+	// ThanksLimit limits GET /donate/thanks per client IP (default 30 a minute): each visit can
+	// cost a Stripe API call, and Stripe's rate limit is shared with session creation.
+	ThanksLimit Limit
 	// StripeLive links the staff pages to Stripe's live dashboard instead of its test one.
 	StripeLive bool
 	// Giving is the newsroom's words, amount catalogue and fee formula (PLEDGE_CONFIG); the
@@ -146,6 +149,9 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	if s.prompts, err = s.prerenderPrompts(); err != nil {
 		return nil, err
+	}
+	if s.cfg.ThanksLimit.N == 0 {
+		s.cfg.ThanksLimit = Limit{N: 30, Per: time.Minute}
 	}
 	s.metrics = newMetrics(s.Registry)
 	s.echo.HideBanner, s.echo.HidePort = true, true
