@@ -26,8 +26,11 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	}
 	// Only a real attempt to give counts against the card-testing limit; updating the form
 	// (a frequency or currency change without JavaScript) does not.
+	// Per client first, so one client past its own limit spends none of the overall allowance.
 	s.donateLimited = s.rateLimit(s.cfg.DonateLimit,
-		"Too many attempts to give from your connection. Please wait a few minutes and try again.")(s.handleDonateSubmit)
+		"Too many attempts to give from your connection. Please wait a few minutes and try again.")(
+		s.globalLimit(s.cfg.DonateGlobal,
+			"We are receiving an unusual number of gifts right now. Please wait a few minutes and try again.")(s.handleDonateSubmit))
 
 	e.GET("/donate", s.handleDonateForm)
 	e.POST("/donate", s.handleDonate)

@@ -519,3 +519,60 @@ func TestThanksUnknownSessionDoesNotCallStripe(t *testing.T) {
 		t.Errorf("%d Stripe calls for session ids this service never created, want 0", n)
 	}
 }
+
+// TestDonateLimitPerIPv6Prefix: the card-testing limit keys on the full client address; a
+// host with an IPv6 /64 (every home line and VPS has one) gets a fresh allowance per address.
+func TestDonateLimitPerIPv6Prefix(t *testing.T) {
+	f := newGivingFixture(t, okPayments(), func(c *Config, _ *Server) { c.DonateLimit = Limit{N: 2, Per: time.Hour} })
+	post := func(ip string) int {
+		f.ip = ip
+		form := f.form("/donate", url.Values{"frequency": {"once"}, "currency": {"usd"}, "amount": {"10"}})
+		resp, _ := f.do(http.MethodPost, "/donate", form)
+		return resp.StatusCode
+	}
+	post("[2001:db8:1:2::1]")
+	post("[2001:db8:1:2::1]")
+	if got := post("[2001:db8:1:2::1]"); got != http.StatusTooManyRequests {
+		t.Fatalf("third attempt from one address: %d, want 429", got)
+	}
+	if got := post("[2001:db8:1:2::2]"); got != http.StatusTooManyRequests {
+		t.Errorf("next attempt from the same /64: %d, want 429 (the limit is dodged by changing the interface id)", got)
+	}
+}
+
+// TestDonateGlobalLimit: past the overall cap, a client with allowance of its own left is refused
+// too (card testing spread over many addresses).
+func TestDonateGlobalLimit(t *testing.T) {
+	f := newGivingFixture(t, okPayments(), func(c *Config, _ *Server) {
+		c.DonateLimit, c.DonateGlobal = Limit{N: 2, Per: time.Hour}, Limit{N: 3, Per: time.Hour}
+	})
+	post := func(ip string) int {
+		f.ip = ip
+		form := f.form("/donate", url.Values{"frequency": {"once"}, "currency": {"usd"}, "amount": {"10"}})
+		resp, _ := f.do(http.MethodPost, "/donate", form)
+		return resp.StatusCode
+	}
+	for i, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		if got := post(ip); got != http.StatusSeeOther {
+			t.Fatalf("attempt %d: %d, want 303", i+1, got)
+		}
+	}
+	if got := post("192.0.2.4"); got != http.StatusTooManyRequests {
+		t.Errorf("fourth attempt overall, first from its address: %d, want 429", got)
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                 "192.0.2.7",
+		"2001:db8:1:2:aaaa:bbbb::1": "2001:db8:1:2::/64",
+		"2001:db8:1:2::2":           "2001:db8:1:2::/64",
+		"2001:db8:1:3::2":           "2001:db8:1:3::/64",
+		"::ffff:192.0.2.7":          "::ffff:192.0.2.7",
+		"not an address":            "not an address",
+	} {
+		if got := clientKey(in); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

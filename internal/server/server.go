@@ -37,6 +37,9 @@ type Config struct {
 	// POST /remind and POST /manage.
 	DonateLimit Limit
 	RemindLimit Limit
+	// DonateGlobal caps POST /donate attempts over all clients together, a second layer against
+	// card testing spread over many addresses (zero: ten times DonateLimit).
+	DonateGlobal Limit
 	// ThanksLimit limits GET /donate/thanks per client IP (default 30 a minute): each visit can
 	// cost a Stripe API call, and Stripe's rate limit is shared with session creation.
 	ThanksLimit Limit
@@ -149,6 +152,9 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	if s.prompts, err = s.prerenderPrompts(); err != nil {
 		return nil, err
+	}
+	if s.cfg.DonateGlobal.N == 0 {
+		s.cfg.DonateGlobal = Limit{N: 10 * s.cfg.DonateLimit.N, Per: s.cfg.DonateLimit.Per}
 	}
 	if s.cfg.ThanksLimit.N == 0 {
 		s.cfg.ThanksLimit = Limit{N: 30, Per: time.Minute}
