@@ -76,6 +76,11 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 	if ch.CoverFees {
 		co.CoverFees = g.Settings.Fees.Cover(co.Amount)
 		co.Amount.Amount += co.CoverFees
+		// The charge, fee cover included, must stay within the maximum.
+		if max := g.Settings.Catalogue.Tiers[cur][f].Max; co.Amount.Amount > max {
+			return nil, FieldErrorf(field, "With the transaction costs covered this comes to %s, above the maximum %s amount of %s. Please choose a smaller amount, or do not cover the costs.",
+				co.Amount.Grouped(), f.Adverb(), Money{Amount: max, Currency: cur}.Grouped())
+		}
 	}
 	co.Nonce = choiceKey(ch.Nonce, co)
 	return co, nil
@@ -184,18 +189,27 @@ func validNonce(s string) bool {
 	return true
 }
 
-// CleanArticle returns the article URL as Pledge records it: an absolute http(s) URL without
-// its fragment, at most 1000 bytes; "" for anything else.
+// MaxArticle is the longest article URL Pledge records: Stripe refuses metadata values over 500
+// characters, and the article travels as metadata.
+const MaxArticle = 500
+
+// CleanArticle returns the article URL as Pledge records it: an absolute http(s) URL without its
+// query string (tracking tails such as utm_*) and fragment, at most MaxArticle bytes; "" for
+// anything else.
 func CleanArticle(s string) string {
-	if s == "" || len(s) > 1000 {
+	if s == "" || len(s) > 8192 {
 		return ""
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return ""
 	}
+	u.RawQuery, u.ForceQuery = "", false
 	u.Fragment, u.RawFragment = "", ""
-	return u.String()
+	if a := u.String(); len(a) <= MaxArticle {
+		return a
+	}
+	return ""
 }
 
 // ArticleFromOrigins returns CleanArticle(s) when its origin (scheme://host) is one of origins
