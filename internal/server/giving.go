@@ -100,7 +100,7 @@ func (s *Server) handleDonate(c echo.Context) error {
 func (s *Server) handleDonateSubmit(c echo.Context) error {
 	ch := s.choiceFromForm(c)
 	ch.ReaderID = s.readerID(c)
-	s.stats.click(pledge.CleanArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
+	s.stats.click(s.statArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
 	co, err := s.giving.Begin(c.Request().Context(), ch)
 	switch pledge.ErrorCode(err) {
 	case "":
