@@ -36,7 +36,7 @@ type KPIs struct {
 	Currency       Currency
 	Gross          int64 // what donations paid in the period charged
 	Refunded       int64 // the refunded part of those donations
-	Net            int64 // Gross - Refunded
+	Net            int64 // Gross - Refunded - what lost disputes took back (as the supporters export)
 	Donations      int   // number of donations paid in the period
 	Average        int64 // Net / Donations
 	NewSupporters  int   // supporters first seen in the period who gave in this currency

@@ -312,7 +312,7 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 	code := strings.ToUpper(string(c))
 	v := currencyReportView{Code: code, Name: string(c)}
 	v.KPIs = []kpiView{
-		moneyKPI("net", "Money in, net of refunds", fmt.Sprintf("%s charged, %s refunded",
+		moneyKPI("net", "Money in, net of refunds and lost disputes", fmt.Sprintf("%s charged, %s refunded",
 			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c})), k.Net, pk.Net, c),
 		moneyKPI("gross", "Charged", "before refunds", k.Gross, pk.Gross, c),
 		countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),

@@ -248,8 +248,9 @@ func (s *seeder) rollUp(b seedBase) error {
 		     SELECT started_at - started_at % 86400 AS day, currency, frequency, 1 AS n, amount AS a FROM subscriptions
 		     WHERE id > ?4 AND started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired')
 		     UNION ALL
-		     SELECT canceled_at - canceled_at % 86400, currency, frequency, -1, -amount FROM subscriptions
-		     WHERE id > ?4 AND canceled_at IS NOT NULL AND started_at IS NOT NULL
+		     SELECT coalesce(canceled_at, lapsed_at) - coalesce(canceled_at, lapsed_at) % 86400, currency, frequency, -1, -amount
+		     FROM subscriptions
+		     WHERE id > ?4 AND coalesce(canceled_at, lapsed_at) IS NOT NULL AND started_at IS NOT NULL
 		       AND status NOT IN ('incomplete', 'incomplete_expired'))
 		 WHERE true GROUP BY 1, 2, 3
 		 ON CONFLICT (day, currency, frequency) DO UPDATE SET
