@@ -153,9 +153,10 @@ func (ft faultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	case "timeout":
 		<-r.Context().Done() // the client's timeout ends the wait
 		return nil, r.Context().Err()
-	case "500", "429":
-		status := map[string]int{"500": 500, "429": 429}[ft.fault]
-		body := fmt.Sprintf(`{"error":{"type":"api_error","message":"injected %s"}}`, ft.fault)
+	case "500", "429", "409":
+		status := map[string]int{"500": 500, "429": 429, "409": 409}[ft.fault]
+		typ := map[string]string{"500": "api_error", "429": "api_error", "409": "idempotency_error"}[ft.fault]
+		body := fmt.Sprintf(`{"error":{"type":%q,"message":"injected %s"}}`, typ, ft.fault)
 		return &http.Response{StatusCode: status, Status: ft.fault, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 	}
@@ -172,6 +173,7 @@ func TestDonateStripeFailures(t *testing.T) {
 	}{
 		{"server error", mockURL, faultTransport{"500"}},
 		{"rate limited by Stripe", mockURL, faultTransport{"429"}},
+		{"idempotency key in use", mockURL, faultTransport{"409"}},
 		{"timeout", mockURL, faultTransport{"timeout"}},
 		{"connection refused", closed, nil},
 	}
