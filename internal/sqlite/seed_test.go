@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -105,5 +106,26 @@ func TestSeedKeepsRollupsAndTriggers(t *testing.T) {
 	exec(t, db, `DELETE FROM donations WHERE id % 11 = 0`)
 	if bad := rollupMismatches(t, db); len(bad) > 0 {
 		t.Fatalf("rollups disagree with the ledger after later writes: %v", bad)
+	}
+}
+
+// TestSeedRefusesARealLedger: a real donation in the database stops the seed unless forced;
+// seeded donations do not.
+func TestSeedRefusesARealLedger(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 2}); err != nil {
+		t.Fatalf("seeding over seeded data: %v", err)
+	}
+	exec(t, db, `INSERT INTO donations (frequency, amount, currency, status, stripe_charge_id, paid_at, created_at, updated_at)
+		VALUES ('once', 500, 'usd', 'succeeded', 'ch_3Real', 1700000000, 1, 1)`)
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 3}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("seeding over a real donation: %v, want a refusal naming --force", err)
+	}
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 3, Force: true}); err != nil {
+		t.Fatalf("forced seed: %v", err)
 	}
 }
