@@ -27,8 +27,23 @@ func (p Period) WholeDays() Period {
 	return Period{From: from, To: to}
 }
 
-// Previous returns the period of the same length that ends where p begins.
-func (p Period) Previous() Period { return Period{From: p.From.Add(-p.To.Sub(p.From)), To: p.From} }
+// Previous returns the period p is compared with: the period of the same length that ends where
+// p begins, except for a period that starts on the 1st of a month and lies within that month
+// (month to date, a whole month), which is compared with the same days of the previous month
+// (1–15 March with 1–15 February; all of March with all of February).
+func (p Period) Previous() Period {
+	from, to := p.From.UTC(), p.To.UTC()
+	if from.Day() == 1 && from.Hour() == 0 && from.Minute() == 0 && from.Second() == 0 &&
+		!to.After(from.AddDate(0, 1, 0)) {
+		prev := from.AddDate(0, -1, 0)
+		end := prev.Add(to.Sub(from))
+		if end.After(from) {
+			end = from
+		}
+		return Period{From: prev, To: end}
+	}
+	return Period{From: p.From.Add(-p.To.Sub(p.From)), To: p.From}
+}
 
 // KPIs are the headline figures of one currency over one period. Money is in that currency's
 // minor units; figures of different currencies are never added together.
