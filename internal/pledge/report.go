@@ -9,6 +9,8 @@ import (
 type Period struct {
 	From time.Time
 	To   time.Time
+	// MonthToDate compares the period with the same days of the previous month (see Previous).
+	MonthToDate bool
 }
 
 // Days returns the number of days the period covers.
@@ -24,17 +26,16 @@ func (p Period) WholeDays() Period {
 	if !to.After(from) {
 		to = from.Add(24 * time.Hour)
 	}
-	return Period{From: from, To: to}
+	return Period{From: from, To: to, MonthToDate: p.MonthToDate}
 }
 
 // Previous returns the period p is compared with: the period of the same length that ends where
-// p begins, except for a period that starts on the 1st of a month and lies within that month
-// (month to date, a whole month), which is compared with the same days of the previous month
-// (1–15 March with 1–15 February; all of March with all of February).
+// p begins, except that month to date (a MonthToDate period starting on the 1st, within that
+// month) is compared with the same days of the previous month: 1–15 March with 1–15 February,
+// all of March with all of February.
 func (p Period) Previous() Period {
 	from, to := p.From.UTC(), p.To.UTC()
-	if from.Day() == 1 && from.Hour() == 0 && from.Minute() == 0 && from.Second() == 0 &&
-		!to.After(from.AddDate(0, 1, 0)) {
+	if p.MonthToDate && from.Day() == 1 && from.Equal(from.Truncate(24*time.Hour)) && !to.After(from.AddDate(0, 1, 0)) {
 		prev := from.AddDate(0, -1, 0)
 		end := prev.Add(to.Sub(from))
 		if end.After(from) {

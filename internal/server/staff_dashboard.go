@@ -34,7 +34,7 @@ func (f *periodForm) period(now time.Time) (pledge.Period, error) {
 		}
 		return pledge.Period{From: tomorrow.AddDate(0, 0, -n), To: tomorrow}, nil
 	case "mtd":
-		return pledge.Period{From: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), To: tomorrow}, nil
+		return pledge.Period{From: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), To: tomorrow, MonthToDate: true}, nil
 	case "custom":
 		from, err1 := time.Parse(dateForm, f.From)
 		to, err2 := time.Parse(dateForm, f.To)

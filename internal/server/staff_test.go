@@ -457,7 +457,7 @@ func TestDashboardPeriods(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !p.From.Equal(tc.from) || !p.To.Equal(tc.to) {
+			if err != nil || !p.From.Equal(tc.from) || !p.To.Equal(tc.to) || p.MonthToDate != (tc.form.Period == "mtd") {
 				t.Fatalf("period = %v – %v (%v), want %v – %v", p.From, p.To, err, tc.from, tc.to)
 			}
 		})
