@@ -377,6 +377,18 @@ func TestAdminErasesWithConfirmation(t *testing.T) {
 	list, _ := e.db.ListSupporters(ctx, pledge.SupporterFilter{Limit: 1})
 	sup := list[0]
 	id := "/staff/supporters/" + itoa(sup.ID)
+	// A second record of the same address, in another case (another one-off gift).
+	tx, err := e.db.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (900001, 'cus_twin', upper(?), 1, 1)`, sup.Email); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	a := e.client()
 	wantRedirect(t, a.login(adminEmail, password), "/staff")
 	res, body := a.do("GET", id+"/data.json", nil)
@@ -386,6 +398,9 @@ func TestAdminErasesWithConfirmation(t *testing.T) {
 	}
 	res, body = a.do("GET", id+"/erase", nil)
 	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(body, "2 supporter records share this address") {
+		t.Errorf("the confirmation does not say how many records share the address:\n%s", body)
+	}
 	token := csrfField.FindStringSubmatch(body)[1]
 	res, _ = a.do("POST", id+"/erase", url.Values{"confirm": {"erase"}})
 	wantStatus(t, res, http.StatusForbidden) // no CSRF token
@@ -396,6 +411,9 @@ func TestAdminErasesWithConfirmation(t *testing.T) {
 	d, err := e.db.FindSupporter(ctx, sup.ID)
 	if err != nil || d.Supporter.Email != "" || d.Supporter.ErasedAt.IsZero() {
 		t.Fatalf("after erasure: %+v, %v", d, err)
+	}
+	if twin, err := e.db.FindSupporter(ctx, 900001); err != nil || twin.Supporter.Email != "" {
+		t.Fatalf("the other record of the address after erasure: %+v, %v", twin, err)
 	}
 	res, body = a.do("GET", "/staff/audit", nil)
 	wantStatus(t, res, http.StatusOK)
