@@ -576,3 +576,26 @@ func TestClientKey(t *testing.T) {
 		}
 	}
 }
+
+// TestThanksProcessingPayment: a complete session whose money has not arrived (a bank debit) gets
+// the "processing" page, without the supporter cookie.
+func TestThanksProcessingPayment(t *testing.T) {
+	pay := okPayments()
+	pay.CheckoutSessionFn = func(_ context.Context, id string) (*pledge.Session, error) {
+		return &pledge.Session{ID: id, Status: "complete", PaymentStatus: "unpaid"}, nil
+	}
+	f := newGivingFixture(t, pay)
+	form := f.form("/donate", url.Values{"frequency": {"once"}, "currency": {"usd"}, "amount": {"10"}})
+	if resp, _ := f.do(http.MethodPost, "/donate", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("donate: %d", resp.StatusCode)
+	}
+	resp, body := f.do(http.MethodGet, "/donate/thanks?session_id="+f.onlyCheckout().StripeSessionID, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Your payment is processing") || strings.Contains(body, "You gave") {
+		t.Fatalf("thanks for a processing payment: %d\n%s", resp.StatusCode, body)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieSupporter && c.MaxAge >= 0 {
+			t.Errorf("a payment still processing set the supporter cookie")
+		}
+	}
+}
