@@ -28,9 +28,11 @@ type Config struct {
 	TrustedProxies string
 	EmbedOrigins   string
 	DonateLimit    string
-	RemindLimit    string
-	StaffIdle      string
-	PromptViewCap  string
+	// DonateGlobalLimit caps POST /donate over all clients together; "" is ten times DonateLimit.
+	DonateGlobalLimit string
+	RemindLimit       string
+	StaffIdle         string
+	PromptViewCap     string
 
 	SMTPURL  string
 	MailFrom string
@@ -63,6 +65,7 @@ var envNames = []struct {
 	{"PLEDGE_TRUSTED_PROXIES", func(c *Config) *string { return &c.TrustedProxies }, "CIDRs whose X-Forwarded-For is believed"},
 	{"PLEDGE_EMBED_ORIGINS", func(c *Config) *string { return &c.EmbedOrigins }, "article origins that may embed the prompt"},
 	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
+	{"PLEDGE_DONATE_GLOBAL_LIMIT", func(c *Config) *string { return &c.DonateGlobalLimit }, "POST /donate attempts over all clients, N/DURATION (default 10x PLEDGE_DONATE_LIMIT)"},
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
 	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
 	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
@@ -181,6 +184,11 @@ func (c *Config) Validate() error {
 	for _, l := range []struct{ name, v string }{{"PLEDGE_DONATE_LIMIT", c.DonateLimit}, {"PLEDGE_REMIND_LIMIT", c.RemindLimit}, {"PLEDGE_PROMPT_VIEW_CAP", c.PromptViewCap}} {
 		if _, _, err := ParseLimit(l.v); err != nil {
 			return &ConfigError{l.name, err.Error()}
+		}
+	}
+	if c.DonateGlobalLimit != "" {
+		if _, _, err := ParseLimit(c.DonateGlobalLimit); err != nil {
+			return &ConfigError{"PLEDGE_DONATE_GLOBAL_LIMIT", err.Error()}
 		}
 	}
 	if c.staffIdle, err = time.ParseDuration(c.StaffIdle); err != nil || c.staffIdle < time.Minute {

@@ -14,10 +14,12 @@ import (
 func runSeed(ctx context.Context, env *Env, args []string) error {
 	var n, years int
 	var seed uint64
+	var force bool
 	db, _, err := openDB(ctx, env, "seed", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&n, "donations", 10_000, "number of donations to write, renewals included")
 		fs.IntVar(&years, "years", 3, "years of history")
 		fs.Uint64Var(&seed, "seed", uint64(time.Now().UnixNano()), "random seed, for a repeatable ledger")
+		fs.BoolVar(&force, "force", false, "seed even though the database holds real donations")
 	})
 	if err != nil {
 		return err
@@ -33,7 +35,7 @@ func runSeed(ctx context.Context, env *Env, args []string) error {
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(env.Stderr) }),
 	)
 	start := time.Now()
-	err = db.Seed(ctx, sqlite.SeedOptions{Donations: n, Years: years, Rand: seed, Progress: func(done int) {
+	err = db.Seed(ctx, sqlite.SeedOptions{Donations: n, Years: years, Rand: seed, Force: force, Progress: func(done int) {
 		_ = bar.Set(done)
 	}})
 	if err != nil {

@@ -69,6 +69,10 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
 	remindN, remindPer, _ := ParseLimit(cfg.RemindLimit)
+	globalN, globalPer := 10*donateN, donatePer
+	if cfg.DonateGlobalLimit != "" {
+		globalN, globalPer, _ = ParseLimit(cfg.DonateGlobalLimit)
+	}
 	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
@@ -80,6 +84,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Secret:         secret,
 		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
 		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
+		DonateGlobal:   server.Limit{N: globalN, Per: globalPer},
 		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
 		MailEnabled:    mailer != nil,
 		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},

@@ -90,7 +90,8 @@ func session(s *stripe.CheckoutSession) *pledge.Session {
 }
 
 // translate turns a Stripe failure into a domain error: EUNAVAILABLE when Stripe could not be
-// reached, was overloaded or failed on its side (the reader may try again), ENOTFOUND for a
+// reached, was overloaded, failed on its side or was still working on the same request (409, the
+// idempotency key in use): the reader may try again. ENOTFOUND for a
 // missing object, EINTERNAL (our request was wrong) otherwise. Stripe's message is kept for the
 // log, never shown.
 func translate(op string, err error) error {
@@ -99,6 +100,11 @@ func translate(op string, err error) error {
 		switch {
 		case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500:
 			return fmt.Errorf("stripe: %s: status %d (request %s): %w", op, se.HTTPStatusCode, se.RequestID, unavailable())
+		case se.HTTPStatusCode == http.StatusConflict:
+			// The same idempotency key is still in flight (a double submit racing the first):
+			// the first request's session will be there on a retry.
+			return fmt.Errorf("stripe: %s: status 409 (request %s): %w", op, se.RequestID, &pledge.Error{Code: pledge.EUNAVAILABLE,
+				Message: "Your payment page is still being prepared. No payment was taken. Please try again in a moment."})
 		case se.HTTPStatusCode == http.StatusNotFound:
 			return fmt.Errorf("stripe: %s: %w", op, &pledge.Error{Code: pledge.ENOTFOUND, Message: "We could not find that payment."})
 		}

@@ -214,8 +214,15 @@ func TestCurrencyFor(t *testing.T) {
 }
 
 func TestCleanArticle(t *testing.T) {
+	long := "https://news.example/"
+	for len(long) <= MaxArticle {
+		long += "abcdefghij"
+	}
 	for in, want := range map[string]string{
-		"https://news.example/a/b?id=3#top": "https://news.example/a/b?id=3",
+		// The query string (tracking tails) and fragment go: Stripe's metadata holds 500 characters.
+		"https://news.example/a/b?id=3#top": "https://news.example/a/b",
+		"https://news.example/a?":           "https://news.example/a",
+		long:                                "",
 		"javascript:alert(1)":               "",
 		"/relative":                         "",
 		"https://user:pw@news.example/":     "",

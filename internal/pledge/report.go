@@ -9,6 +9,8 @@ import (
 type Period struct {
 	From time.Time
 	To   time.Time
+	// MonthToDate compares the period with the same days of the previous month (see Previous).
+	MonthToDate bool
 }
 
 // Days returns the number of days the period covers.
@@ -24,11 +26,25 @@ func (p Period) WholeDays() Period {
 	if !to.After(from) {
 		to = from.Add(24 * time.Hour)
 	}
-	return Period{From: from, To: to}
+	return Period{From: from, To: to, MonthToDate: p.MonthToDate}
 }
 
-// Previous returns the period of the same length that ends where p begins.
-func (p Period) Previous() Period { return Period{From: p.From.Add(-p.To.Sub(p.From)), To: p.From} }
+// Previous returns the period p is compared with: the period of the same length that ends where
+// p begins, except that month to date (a MonthToDate period starting on the 1st, within that
+// month) is compared with the same days of the previous month: 1–15 March with 1–15 February,
+// all of March with all of February.
+func (p Period) Previous() Period {
+	from, to := p.From.UTC(), p.To.UTC()
+	if p.MonthToDate && from.Day() == 1 && from.Equal(from.Truncate(24*time.Hour)) && !to.After(from.AddDate(0, 1, 0)) {
+		prev := from.AddDate(0, -1, 0)
+		end := prev.Add(to.Sub(from))
+		if end.After(from) {
+			end = from
+		}
+		return Period{From: prev, To: end}
+	}
+	return Period{From: p.From.Add(-p.To.Sub(p.From)), To: p.From}
+}
 
 // KPIs are the headline figures of one currency over one period. Money is in that currency's
 // minor units; figures of different currencies are never added together.
@@ -36,7 +52,7 @@ type KPIs struct {
 	Currency       Currency
 	Gross          int64 // what donations paid in the period charged
 	Refunded       int64 // the refunded part of those donations
-	Net            int64 // Gross - Refunded
+	Net            int64 // Gross - Refunded - what lost disputes took back (as the supporters export)
 	Donations      int   // number of donations paid in the period
 	Average        int64 // Net / Donations
 	NewSupporters  int   // supporters first seen in the period who gave in this currency

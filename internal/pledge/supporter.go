@@ -2,6 +2,7 @@ package pledge
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -67,6 +68,9 @@ type SupporterDetail struct {
 	Subscriptions []Subscription
 	Donations     []Donation
 	Events        []StripeEvent
+	// SameAddress is how many supporter records (this one included) hold this address, in any
+	// case; erasing the supporter erases them all.
+	SameAddress int
 }
 
 // SupporterFilter narrows the supporters list. Query is an e-mail address (or its start) or a
@@ -78,6 +82,17 @@ type SupporterFilter struct {
 	Status    string    // a subscription status, "" for any
 	After     int64
 	Limit     int
+}
+
+// StripeIDQuery reports whether a supporters search names a Stripe object (cus_, sub_, pi_, in_
+// or ch_) rather than an address.
+func StripeIDQuery(q string) bool {
+	for _, p := range []string{"cus_", "sub_", "pi_", "in_", "ch_"} {
+		if strings.HasPrefix(q, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // SupporterService finds supporters and answers data requests (the exports are ExportService).

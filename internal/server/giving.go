@@ -19,18 +19,23 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 		BaseURL:   s.cfg.BaseURL.String(),
 		// The article comes back as a link on the cancelled and thank-you pages: never a foreign one.
 		ArticleOrigins: s.cfg.EmbedOrigins,
+		TrustLocal:     s.cfg.Demo,
 	}
 	if s.PromptStats != nil && s.stats == nil {
 		s.stats = newStatsBatcher(s.PromptStats, s.cfg.StatsFlush, s.logger)
 	}
 	// Only a real attempt to give counts against the card-testing limit; updating the form
 	// (a frequency or currency change without JavaScript) does not.
+	// Per client first, so one client past its own limit spends none of the overall allowance.
 	s.donateLimited = s.rateLimit(s.cfg.DonateLimit,
-		"Too many attempts to give from your connection. Please wait a few minutes and try again.")(s.handleDonateSubmit)
+		"Too many attempts to give from your connection. Please wait a few minutes and try again.")(
+		s.globalLimit(s.cfg.DonateGlobal,
+			"We are receiving an unusual number of gifts right now. Please wait a few minutes and try again.")(s.handleDonateSubmit))
 
 	e.GET("/donate", s.handleDonateForm)
 	e.POST("/donate", s.handleDonate)
-	e.GET("/donate/thanks", s.handleThanks)
+	e.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit,
+		"Too many requests from your connection. Please wait a minute and reload this page."))
 	e.GET("/donate/cancelled", s.handleCancelled)
 	e.GET("/prompt", s.handlePrompt)
 	e.GET("/embed.js", s.handleEmbedJS)
@@ -95,7 +100,7 @@ func (s *Server) handleDonate(c echo.Context) error {
 func (s *Server) handleDonateSubmit(c echo.Context) error {
 	ch := s.choiceFromForm(c)
 	ch.ReaderID = s.readerID(c)
-	s.stats.click(pledge.CleanArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
+	s.stats.click(s.statArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
 	co, err := s.giving.Begin(c.Request().Context(), ch)
 	switch pledge.ErrorCode(err) {
 	case "":
@@ -137,15 +142,36 @@ type thanksPage struct {
 	Article   string
 }
 
-// handleThanks is Stripe's success URL: it fetches the session, finds our checkout, thanks the
-// reader for what they gave and marks the browser as a supporter's, so the prompt stays silent.
+// paymentStatusPage answers a return from Checkout that is not (yet) a paid gift.
+type paymentStatusPage struct {
+	Layout
+	Heading string
+	Message string
+	Article string
+}
+
+// handleThanks is Stripe's success URL: it finds our checkout by the session id, and only when
+// the gift is paid thanks the reader and marks the browser as a supporter's, so the prompt stays
+// silent. A payment still on its way gets a "processing" page; anything else a neutral one.
 func (s *Server) handleThanks(c echo.Context) error {
-	co, err := s.giving.Completed(c.Request().Context(), c.QueryParam("session_id"))
-	if err != nil {
+	co, done, err := s.giving.Completed(c.Request().Context(), c.QueryParam("session_id"))
+	c.Response().Header().Set("Cache-Control", "no-store")
+	switch {
+	case pledge.ErrorCode(err) == pledge.ENOTFOUND:
+		return s.render(c, http.StatusNotFound, "payment_status", &paymentStatusPage{Layout: Layout{Title: "Payment not found"},
+			Heading: "We could not find that payment", Message: "No gift is recorded for this link. If you gave, Stripe has e-mailed you a receipt."})
+	case err != nil:
 		return err
+	case done == pledge.Processing:
+		return s.render(c, http.StatusOK, "payment_status", &paymentStatusPage{Layout: Layout{Title: "Your payment is processing"},
+			Heading: "Your payment is processing", Article: s.safeArticle(co.Article),
+			Message: "Thank you for giving. Your bank has not confirmed the payment yet; Stripe will e-mail you a receipt once it has."})
+	case done != pledge.Paid:
+		return s.render(c, http.StatusOK, "payment_status", &paymentStatusPage{Layout: Layout{Title: "No payment yet"},
+			Heading: "No payment has been taken yet", Article: s.safeArticle(co.Article),
+			Message: "This payment was not completed. If you meant to give, please start again from the article."})
 	}
 	s.setSigned(c, cookieSupporter, "1", time.Now().Add(365*24*time.Hour))
-	c.Response().Header().Set("Cache-Control", "no-store")
 	return s.render(c, http.StatusOK, "thanks", &thanksPage{
 		Layout:    Layout{Title: "Thank you"},
 		Amount:    co.Amount.Grouped(),

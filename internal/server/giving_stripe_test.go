@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -152,9 +153,10 @@ func (ft faultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	case "timeout":
 		<-r.Context().Done() // the client's timeout ends the wait
 		return nil, r.Context().Err()
-	case "500", "429":
-		status := map[string]int{"500": 500, "429": 429}[ft.fault]
-		body := fmt.Sprintf(`{"error":{"type":"api_error","message":"injected %s"}}`, ft.fault)
+	case "500", "429", "409":
+		status := map[string]int{"500": 500, "429": 429, "409": 409}[ft.fault]
+		typ := map[string]string{"500": "api_error", "429": "api_error", "409": "idempotency_error"}[ft.fault]
+		body := fmt.Sprintf(`{"error":{"type":%q,"message":"injected %s"}}`, typ, ft.fault)
 		return &http.Response{StatusCode: status, Status: ft.fault, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 	}
@@ -171,6 +173,7 @@ func TestDonateStripeFailures(t *testing.T) {
 	}{
 		{"server error", mockURL, faultTransport{"500"}},
 		{"rate limited by Stripe", mockURL, faultTransport{"429"}},
+		{"idempotency key in use", mockURL, faultTransport{"409"}},
 		{"timeout", mockURL, faultTransport{"timeout"}},
 		{"connection refused", closed, nil},
 	}
@@ -203,6 +206,9 @@ func TestDonateStripeFailures(t *testing.T) {
 	}
 }
 
+// TestThanksFetchesTheSession: a checkout not yet marked paid by the webhook is judged by its
+// session, fetched once; stripe-mock's fixture is not a complete, paid session, so the reader is
+// not thanked. Once the webhook has marked the checkout paid, the page thanks without a fetch.
 func TestThanksFetchesTheSession(t *testing.T) {
 	f, rec := stripeFixture(t, testkit.StripeMock(t), nil)
 	form := f.form("/donate?article=https://news.example/story", url.Values{"frequency": {"once"}, "amount": {"25"}, "currency": {"eur"}})
@@ -211,10 +217,27 @@ func TestThanksFetchesTheSession(t *testing.T) {
 	}
 	co := f.onlyCheckout()
 	resp, body := f.do(http.MethodGet, "/donate/thanks?session_id="+url.QueryEscape(co.StripeSessionID), nil)
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "You gave") {
+		t.Fatalf("thanks for stripe-mock's unpaid session: %d\n%s", resp.StatusCode, body)
+	}
+	if n := len(rec.Requests(http.MethodGet, "/v1/checkout/sessions/"+co.StripeSessionID)); n != 1 {
+		t.Fatalf("%d fetches of the session, want 1", n)
+	}
+	tx, err := f.db.BeginTx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`UPDATE checkouts SET status = 'paid' WHERE id = ?`, co.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = f.do(http.MethodGet, "/donate/thanks?session_id="+url.QueryEscape(co.StripeSessionID), nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "You gave <strong>€25.00</strong>") {
 		t.Fatalf("thanks: %d\n%s", resp.StatusCode, body)
 	}
 	if n := len(rec.Requests(http.MethodGet, "/v1/checkout/sessions/"+co.StripeSessionID)); n != 1 {
-		t.Fatalf("%d fetches of the session, want 1", n)
+		t.Fatalf("%d fetches of the session, want still 1 (the paid checkout is enough)", n)
 	}
 }

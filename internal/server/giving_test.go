@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -471,6 +472,130 @@ func TestDonateDropsForeignArticle(t *testing.T) {
 		resp, body := f.do(http.MethodGet, page, nil)
 		if resp.StatusCode != http.StatusOK || strings.Contains(body, "evil.example") {
 			t.Fatalf("%s: %d links the foreign article:\n%s", page, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestThanksRefusesUnpaidSession: a session that is still open (or expired) was not paid,
+// yet /donate/thanks thanks the reader for the gift and sets the supporter cookie that silences
+// the prompt for a year. Anyone can get an open session's id from the Checkout URL.
+func TestThanksRefusesUnpaidSession(t *testing.T) {
+	pay := okPayments()
+	pay.CheckoutSessionFn = func(_ context.Context, id string) (*pledge.Session, error) {
+		return &pledge.Session{ID: id, Status: "open", PaymentStatus: "unpaid"}, nil
+	}
+	f := newGivingFixture(t, pay)
+	form := f.form("/donate", url.Values{"frequency": {"monthly"}, "currency": {"usd"}, "amount": {"10"}})
+	if resp, _ := f.do(http.MethodPost, "/donate", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("donate: %d", resp.StatusCode)
+	}
+	co := f.onlyCheckout()
+	resp, body := f.do(http.MethodGet, "/donate/thanks?session_id="+co.StripeSessionID, nil)
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieSupporter && c.MaxAge > 0 {
+			t.Errorf("an unpaid session set the supporter cookie")
+		}
+	}
+	if strings.Contains(body, "You are now giving") {
+		t.Errorf("an unpaid (open) session is thanked as a gift: %d", resp.StatusCode)
+	}
+}
+
+// TestThanksUnknownSessionDoesNotCallStripe: /donate/thanks is public and unthrottled; every
+// made-up cs_ id costs one Stripe API call, and Stripe's rate limit is per account, shared with
+// session creation. A flood of made-up ids turns real readers' Continue into 503s.
+func TestThanksUnknownSessionDoesNotCallStripe(t *testing.T) {
+	pay := okPayments()
+	var calls atomic.Int64
+	pay.CheckoutSessionFn = func(_ context.Context, id string) (*pledge.Session, error) {
+		calls.Add(1)
+		return nil, &pledge.Error{Code: pledge.ENOTFOUND, Message: "We could not find that payment."}
+	}
+	f := newGivingFixture(t, pay)
+	for i := 0; i < 5; i++ {
+		f.do(http.MethodGet, "/donate/thanks?session_id=cs_test_madeup"+string(rune('a'+i)), nil)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d Stripe calls for session ids this service never created, want 0", n)
+	}
+}
+
+// TestDonateLimitPerIPv6Prefix: the card-testing limit keys on the full client address; a
+// host with an IPv6 /64 (every home line and VPS has one) gets a fresh allowance per address.
+func TestDonateLimitPerIPv6Prefix(t *testing.T) {
+	f := newGivingFixture(t, okPayments(), func(c *Config, _ *Server) { c.DonateLimit = Limit{N: 2, Per: time.Hour} })
+	post := func(ip string) int {
+		f.ip = ip
+		form := f.form("/donate", url.Values{"frequency": {"once"}, "currency": {"usd"}, "amount": {"10"}})
+		resp, _ := f.do(http.MethodPost, "/donate", form)
+		return resp.StatusCode
+	}
+	post("[2001:db8:1:2::1]")
+	post("[2001:db8:1:2::1]")
+	if got := post("[2001:db8:1:2::1]"); got != http.StatusTooManyRequests {
+		t.Fatalf("third attempt from one address: %d, want 429", got)
+	}
+	if got := post("[2001:db8:1:2::2]"); got != http.StatusTooManyRequests {
+		t.Errorf("next attempt from the same /64: %d, want 429 (the limit is dodged by changing the interface id)", got)
+	}
+}
+
+// TestDonateGlobalLimit: past the overall cap, a client with allowance of its own left is refused
+// too (card testing spread over many addresses).
+func TestDonateGlobalLimit(t *testing.T) {
+	f := newGivingFixture(t, okPayments(), func(c *Config, _ *Server) {
+		c.DonateLimit, c.DonateGlobal = Limit{N: 2, Per: time.Hour}, Limit{N: 3, Per: time.Hour}
+	})
+	post := func(ip string) int {
+		f.ip = ip
+		form := f.form("/donate", url.Values{"frequency": {"once"}, "currency": {"usd"}, "amount": {"10"}})
+		resp, _ := f.do(http.MethodPost, "/donate", form)
+		return resp.StatusCode
+	}
+	for i, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		if got := post(ip); got != http.StatusSeeOther {
+			t.Fatalf("attempt %d: %d, want 303", i+1, got)
+		}
+	}
+	if got := post("192.0.2.4"); got != http.StatusTooManyRequests {
+		t.Errorf("fourth attempt overall, first from its address: %d, want 429", got)
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                 "192.0.2.7",
+		"2001:db8:1:2:aaaa:bbbb::1": "2001:db8:1:2::/64",
+		"2001:db8:1:2::2":           "2001:db8:1:2::/64",
+		"2001:db8:1:3::2":           "2001:db8:1:3::/64",
+		"::ffff:192.0.2.7":          "::ffff:192.0.2.7",
+		"not an address":            "not an address",
+	} {
+		if got := clientKey(in); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestThanksProcessingPayment: a complete session whose money has not arrived (a bank debit) gets
+// the "processing" page, without the supporter cookie.
+func TestThanksProcessingPayment(t *testing.T) {
+	pay := okPayments()
+	pay.CheckoutSessionFn = func(_ context.Context, id string) (*pledge.Session, error) {
+		return &pledge.Session{ID: id, Status: "complete", PaymentStatus: "unpaid"}, nil
+	}
+	f := newGivingFixture(t, pay)
+	form := f.form("/donate", url.Values{"frequency": {"once"}, "currency": {"usd"}, "amount": {"10"}})
+	if resp, _ := f.do(http.MethodPost, "/donate", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("donate: %d", resp.StatusCode)
+	}
+	resp, body := f.do(http.MethodGet, "/donate/thanks?session_id="+f.onlyCheckout().StripeSessionID, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Your payment is processing") || strings.Contains(body, "You gave") {
+		t.Fatalf("thanks for a processing payment: %d\n%s", resp.StatusCode, body)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieSupporter && c.MaxAge >= 0 {
+			t.Errorf("a payment still processing set the supporter cookie")
 		}
 	}
 }

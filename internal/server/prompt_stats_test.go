@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -100,4 +102,26 @@ func TestStatsBatcherBoundsItsKeys(t *testing.T) {
 		t.Fatalf("%d keys, %d views under \"\"; want at most %d keys and the overflow counted under \"\"", n, other, maxStatKeys+1)
 	}
 	b.Close()
+}
+
+// TestPromptStatsOnlyArticleOrigins: /prompt counts views under any http(s) URL given as
+// ?article=, not only the configured article origins; strangers fill prompt_stats (up to 10,000
+// new keys per flush) and put their own labels on the staff dashboard's funnel and conversion
+// chart.
+func TestPromptStatsOnlyArticleOrigins(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	resp, _ := f.do(http.MethodGet, "/prompt?article="+url.QueryEscape("https://attacker.example/Call-0800-SCAM"), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("prompt: %d", resp.StatusCode)
+	}
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := f.db.Reader().QueryRow(`SELECT count(*) FROM prompt_stats WHERE article LIKE '%attacker.example%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("prompt_stats recorded a foreign article (%d rows); only PLEDGE_EMBED_ORIGINS articles should be counted", n)
+	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,8 +17,8 @@ type Limit struct {
 	Per time.Duration
 }
 
-// rateLimit limits a route per client IP (as the IPExtractor sees it, so proxies are believed
-// only when configured). Past the limit it answers 429 with msg.
+// rateLimit limits a route per client (clientKey of the IP as the IPExtractor sees it, so proxies
+// are believed only when configured). Past the limit it answers 429 with msg.
 func (s *Server) rateLimit(l Limit, msg string) echo.MiddlewareFunc {
 	if l.N <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
@@ -29,7 +30,7 @@ func (s *Server) rateLimit(l Limit, msg string) echo.MiddlewareFunc {
 	})
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store:               store,
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		IdentifierExtractor: func(c echo.Context) (string, error) { return clientKey(c.RealIP()), nil },
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
 			return &pledge.Error{Code: pledge.ERATELIMIT, Message: msg}
 		},
@@ -37,4 +38,30 @@ func (s *Server) rateLimit(l Limit, msg string) echo.MiddlewareFunc {
 			return &pledge.Error{Code: pledge.ERATELIMIT, Message: msg}
 		},
 	})
+}
+
+// clientKey is what the per-client limits count by: an IPv4 address, or an IPv6 address's /64
+// (one home line or server has a whole /64, and picks any address in it at will).
+func clientKey(ip string) string {
+	a := net.ParseIP(ip)
+	if a == nil || a.To4() != nil {
+		return ip
+	}
+	return a.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// globalLimit limits a route over all clients together: N per Per, then 429 with msg.
+func (s *Server) globalLimit(l Limit, msg string) echo.MiddlewareFunc {
+	if l.N <= 0 {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	}
+	lim := rate.NewLimiter(rate.Limit(float64(l.N)/l.Per.Seconds()), l.N)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !lim.Allow() {
+				return &pledge.Error{Code: pledge.ERATELIMIT, Message: msg}
+			}
+			return next(c)
+		}
+	}
 }

@@ -37,6 +37,12 @@ type Config struct {
 	// POST /remind and POST /manage.
 	DonateLimit Limit
 	RemindLimit Limit
+	// DonateGlobal caps POST /donate attempts over all clients together, a second layer against
+	// card testing spread over many addresses (zero: ten times DonateLimit).
+	DonateGlobal Limit
+	// ThanksLimit limits GET /donate/thanks per client IP (default 30 a minute): each visit can
+	// cost a Stripe API call, and Stripe's rate limit is shared with session creation.
+	ThanksLimit Limit
 	// StripeLive links the staff pages to Stripe's live dashboard instead of its test one.
 	StripeLive bool
 	// Giving is the newsroom's words, amount catalogue and fee formula (PLEDGE_CONFIG); the
@@ -147,6 +153,12 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	if s.prompts, err = s.prerenderPrompts(); err != nil {
 		return nil, err
 	}
+	if s.cfg.DonateGlobal.N == 0 {
+		s.cfg.DonateGlobal = Limit{N: 10 * s.cfg.DonateLimit.N, Per: s.cfg.DonateLimit.Per}
+	}
+	if s.cfg.ThanksLimit.N == 0 {
+		s.cfg.ThanksLimit = Limit{N: 30, Per: time.Minute}
+	}
 	s.metrics = newMetrics(s.Registry)
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
@@ -254,9 +266,12 @@ func hotPath(route string) bool {
 }
 
 // csrf protects every form. Tokens travel in the _csrf field (or the X-CSRF-Token header for
-// fetch); browsers that send Sec-Fetch-Site are judged by it, and the configured article origins
-// are trusted for forms posted from the embedded prompt. Stripe's webhook carries its own
-// signature instead.
+// fetch); browsers that send Sec-Fetch-Site are judged by it. Two configurations share one
+// cookie: the reader forms the embedded prompt posts (POST /donate, /remind, /manage) also trust
+// the configured article origins; the staff area trusts only its own origin (Sec-Fetch-Site
+// same-origin or none, never same-site: the article site is usually a sibling subdomain), with
+// the token for clients that send no Sec-Fetch-Site. Stripe's webhook carries its own signature
+// instead.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	var trusted []string
 	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
@@ -265,33 +280,55 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			trusted = append(trusted, o)
 		}
 	}
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+	refused := echo.NewHTTPError(http.StatusForbidden,
+		"This form has expired or did not come from this site. Reload the page and try again.")
+	base := middleware.CSRFConfig{
 		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
-		CookieName:     "pledge_csrf",
+		CookieName:     s.csrfCookieName(),
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSecure:   s.cfg.Secure(),
 		CookieSameSite: http.SameSiteLaxMode,
-		TrustedOrigins: trusted,
-		Skipper: func(c echo.Context) bool {
-			// Stripe's webhook carries a signature instead; the rest carry no forms and should
-			// not set a cookie on every hit.
+		ErrorHandler:   func(err error, c echo.Context) error { return refused },
+	}
+	reader, staff, other := base, base, base
+	reader.TrustedOrigins = trusted
+	if own != "" {
+		staff.TrustedOrigins = []string{own}
+	}
+	staff.AllowSecFetchSiteFunc = func(c echo.Context) (bool, error) { return false, refused }
+	readerMW, staffMW, otherMW := middleware.CSRFWithConfig(reader), middleware.CSRFWithConfig(staff),
+		middleware.CSRFWithConfig(other)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		readerH, staffH, otherH := readerMW(next), staffMW(next), otherMW(next)
+		return func(c echo.Context) error {
 			switch p := c.Request().URL.Path; {
 			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
 				p == "/healthz", p == "/readyz", p == "/metrics", p == "/embed.js":
-				return true
+				// Stripe's webhook carries a signature instead; the rest carry no forms and
+				// should not set a cookie on every hit.
+				return next(c)
 			case p == "/reminders/unsubscribe":
 				// Its signed token authorises it, and mail clients' one-click POST (RFC 8058)
 				// carries no CSRF token.
-				return true
+				return next(c)
+			case p == "/staff" || strings.HasPrefix(p, "/staff/"):
+				return staffH(c)
+			case c.Request().Method == http.MethodPost && (p == "/donate" || p == "/remind" || p == "/manage"):
+				return readerH(c)
 			}
-			return false
-		},
-		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden,
-				"This form has expired or did not come from this site. Reload the page and try again.")
-		},
-	})
+			return otherH(c)
+		}
+	}
+}
+
+// csrfCookieName is the CSRF cookie's name: __Host- prefixed over https, so a sibling subdomain
+// cannot plant its own token.
+func (s *Server) csrfCookieName() string {
+	if s.cfg.Secure() {
+		return "__Host-pledge_csrf"
+	}
+	return "pledge_csrf"
 }
 
 // securityHeaders sets the headers every response carries. Pages listed in s.framable may be

@@ -207,15 +207,25 @@ func TestCSRFRefusesFormsWithoutToken(t *testing.T) {
 	if rec.Code != http.StatusForbidden {
 		t.Errorf("cross-site POST = %d, want 403", rec.Code)
 	}
-	// The configured article origin may post (the embedded prompt's forms).
+	// The configured article origin may post the embedded prompt's forms (POST /donate here,
+	// redrawing the form), and no other route.
+	req = httptest.NewRequest("POST", "/donate", strings.NewReader("step=update&frequency=once&currency=usd"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-site")
+	req.Header.Set("Origin", "https://news.example")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("POST /donate from the configured article origin = %d, want 200", rec.Code)
+	}
 	req = httptest.NewRequest("POST", "/form", strings.NewReader("a=1"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-site")
 	req.Header.Set("Origin", "https://news.example")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusNoContent {
-		t.Errorf("POST from the configured article origin = %d, want 204", rec.Code)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("POST /form from the article origin = %d, want 403 (only the reader forms trust it)", rec.Code)
 	}
 }
 

@@ -34,7 +34,7 @@ func (f *periodForm) period(now time.Time) (pledge.Period, error) {
 		}
 		return pledge.Period{From: tomorrow.AddDate(0, 0, -n), To: tomorrow}, nil
 	case "mtd":
-		return pledge.Period{From: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), To: tomorrow}, nil
+		return pledge.Period{From: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), To: tomorrow, MonthToDate: true}, nil
 	case "custom":
 		from, err1 := time.Parse(dateForm, f.From)
 		to, err2 := time.Parse(dateForm, f.To)
@@ -312,7 +312,7 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 	code := strings.ToUpper(string(c))
 	v := currencyReportView{Code: code, Name: string(c)}
 	v.KPIs = []kpiView{
-		moneyKPI("net", "Money in, net of refunds", fmt.Sprintf("%s charged, %s refunded",
+		moneyKPI("net", "Money in, net of refunds and lost disputes", fmt.Sprintf("%s charged, %s refunded",
 			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c})), k.Net, pk.Net, c),
 		moneyKPI("gross", "Charged", "before refunds", k.Gross, pk.Gross, c),
 		countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),

@@ -26,6 +26,8 @@ type supportersPage struct {
 	Supporters []*pledge.Supporter
 	Next       string
 	Statuses   []string
+	// Notice explains a search that was not run (a viewer's address query).
+	Notice string
 }
 
 const supportersPerPage = 50
@@ -35,13 +37,19 @@ func (s *Server) handleSupporters(c echo.Context) error {
 	if err := c.Bind(&f); err != nil {
 		return pledge.Errorf(pledge.EINVALID, "The search could not be read.")
 	}
+	pg := &supportersPage{Layout: staffLayout(c, "Supporters"), Form: f,
+		Statuses: []string{"active", "trialing", "past_due", "unpaid", "canceled", "incomplete"}}
+	if q := strings.TrimSpace(f.Query); q != "" && !pg.Layout.Staff.Admin && !pledge.StripeIDQuery(q) {
+		// Addresses are masked for viewers; a search by address (or its beginning) would tell
+		// them which addresses exist, one character at a time.
+		pg.Notice = "Viewers can search by Stripe id only (cus_, sub_, pi_, in_, ch_). Ask an admin to search by address."
+		return s.render(c, http.StatusOK, "staff_supporters", pg)
+	}
 	list, err := s.Supporters.ListSupporters(c.Request().Context(), pledge.SupporterFilter{Query: f.Query,
 		Frequency: pledge.Frequency(f.Frequency), Status: f.Status, After: f.After, Limit: supportersPerPage + 1})
 	if err != nil {
 		return err
 	}
-	pg := &supportersPage{Layout: staffLayout(c, "Supporters"), Form: f,
-		Statuses: []string{"active", "trialing", "past_due", "unpaid", "canceled", "incomplete"}}
 	if len(list) > supportersPerPage {
 		list = list[:supportersPerPage]
 		q := url.Values{"q": {f.Query}, "frequency": {f.Frequency}, "status": {f.Status},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -209,7 +210,7 @@ func TestStaffCookieOverHTTPS(t *testing.T) {
 	res, body := c.do("GET", "/staff/login", nil)
 	var csrfCookie *http.Cookie
 	for _, ck := range res.Cookies() {
-		if ck.Name == "pledge_csrf" {
+		if ck.Name == "__Host-pledge_csrf" {
 			csrfCookie = ck
 		}
 	}
@@ -376,6 +377,18 @@ func TestAdminErasesWithConfirmation(t *testing.T) {
 	list, _ := e.db.ListSupporters(ctx, pledge.SupporterFilter{Limit: 1})
 	sup := list[0]
 	id := "/staff/supporters/" + itoa(sup.ID)
+	// A second record of the same address, in another case (another one-off gift).
+	tx, err := e.db.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (900001, 'cus_twin', upper(?), 1, 1)`, sup.Email); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	a := e.client()
 	wantRedirect(t, a.login(adminEmail, password), "/staff")
 	res, body := a.do("GET", id+"/data.json", nil)
@@ -385,6 +398,9 @@ func TestAdminErasesWithConfirmation(t *testing.T) {
 	}
 	res, body = a.do("GET", id+"/erase", nil)
 	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(body, "2 supporter records share this address") {
+		t.Errorf("the confirmation does not say how many records share the address:\n%s", body)
+	}
 	token := csrfField.FindStringSubmatch(body)[1]
 	res, _ = a.do("POST", id+"/erase", url.Values{"confirm": {"erase"}})
 	wantStatus(t, res, http.StatusForbidden) // no CSRF token
@@ -395,6 +411,9 @@ func TestAdminErasesWithConfirmation(t *testing.T) {
 	d, err := e.db.FindSupporter(ctx, sup.ID)
 	if err != nil || d.Supporter.Email != "" || d.Supporter.ErasedAt.IsZero() {
 		t.Fatalf("after erasure: %+v, %v", d, err)
+	}
+	if twin, err := e.db.FindSupporter(ctx, 900001); err != nil || twin.Supporter.Email != "" {
+		t.Fatalf("the other record of the address after erasure: %+v, %v", twin, err)
 	}
 	res, body = a.do("GET", "/staff/audit", nil)
 	wantStatus(t, res, http.StatusOK)
@@ -456,7 +475,7 @@ func TestDashboardPeriods(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !p.From.Equal(tc.from) || !p.To.Equal(tc.to) {
+			if err != nil || !p.From.Equal(tc.from) || !p.To.Equal(tc.to) || p.MonthToDate != (tc.form.Period == "mtd") {
 				t.Fatalf("period = %v – %v (%v), want %v – %v", p.From, p.To, err, tc.from, tc.to)
 			}
 		})
@@ -487,5 +506,81 @@ func TestGrouped(t *testing.T) {
 		if got := grouped(tc.m); got != tc.want {
 			t.Errorf("grouped(%v) = %q, want %q", tc.m, got, tc.want)
 		}
+	}
+}
+
+// TestArticleOriginCannotPostStaffForms: the CSRF middleware's TrustedOrigins (the article
+// origins, so the embedded prompt can post /donate and /remind) apply to every route. The article
+// site is same-site with Pledge's subdomain, so the staff cookie (SameSite=Lax) rides along: any
+// script on news.example (an XSS, an ad or analytics tag) can erase supporters as a signed-in
+// admin, with no token.
+func TestArticleOriginCannotPostStaffForms(t *testing.T) {
+	ctx := context.Background()
+	db := sqlite.NewDB(t.TempDir() + "/pledge.db")
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.CreateStaff(ctx, adminEmail, password, pledge.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := db.BeginTx(ctx)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (42, 'cus_x', 'reader@example.org', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	u, _ := url.Parse("http://support.news.example")
+	srv, err := New(Config{BaseURL: u, Org: "Test Gazette", Secret: []byte(strings.Repeat("k", 32)),
+		EmbedOrigins: []string{"http://news.example"}}, web.FS, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Checkouts, srv.Staff, srv.Reports, srv.Supporters, srv.Exports = db, db, db, db, db
+	srv.Handler()
+	sess, err := db.Login(ctx, adminEmail, password, "192.0.2.9", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "http://support.news.example/staff/supporters/42/erase", strings.NewReader("confirm=erase"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-site")
+	req.Header.Set("Origin", "http://news.example")
+	req.AddCookie(&http.Cookie{Name: "pledge_staff", Value: sess.Token})
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	var erased sql.NullInt64
+	db.Reader().QueryRow(`SELECT erased_at FROM supporters WHERE id = 42`).Scan(&erased)
+	if rec.Code != http.StatusForbidden || erased.Valid {
+		t.Errorf("a tokenless POST from the article origin to a staff form: %d, supporter erased: %v; want 403 and nothing erased", rec.Code, erased.Valid)
+	}
+}
+
+// TestViewerCannotSearchByAddress: addresses are masked for viewers, but the search box
+// takes an address prefix (s.email >= q AND s.email < q||U+FFFF) for viewers too. Whether a row
+// comes back answers "does some supporter's address start with q?", so a viewer recovers any
+// address one character at a time, and confirms whether a given person gives.
+func TestViewerCannotSearchByAddress(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	ctx := context.Background()
+	tx, err := e.db.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (42, 'cus_sec', 'source.whistle@example.org', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	wantRedirect(t, c.login(viewerEmail, password), "/staff")
+	hits := func(q string) bool {
+		res, body := c.do("GET", "/staff/supporters?q="+q, nil)
+		return res.StatusCode == http.StatusOK && strings.Contains(body, `href="/staff/supporters/42"`)
+	}
+	if hits("source.w") && !hits("source.x") {
+		t.Errorf("a viewer's address-prefix search tells which prefixes exist: the masked address can be read back")
 	}
 }

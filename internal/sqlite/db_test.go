@@ -60,6 +60,10 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 	if sync != 2 { // FULL
 		t.Errorf("writer synchronous = %d, want 2 (FULL)", sync)
 	}
+	var secure int
+	if err := db.write.QueryRowContext(ctx, `PRAGMA secure_delete`).Scan(&secure); err != nil || secure != 1 {
+		t.Errorf("writer secure_delete = %d (%v), want 1: erased addresses must not linger in free pages", secure, err)
+	}
 	if _, err := db.read.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('x', 'y')`); err == nil {
 		t.Error("the reader pool accepted a write")
 	}

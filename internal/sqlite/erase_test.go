@@ -120,3 +120,20 @@ func TestEraseSupporterByID(t *testing.T) {
 		t.Errorf("erasing a missing supporter: %v, want ENOTFOUND", err)
 	}
 }
+
+// TestEraseSupporterLeavesOtherRecordsOfTheAddress: Checkout runs with
+// customer_creation=always and no `customer`, so every one-off gift makes a new Stripe customer
+// and a new supporters row with the same address. The staff UI's erasure (by id) anonymises one
+// row and leaves the address in the others; `pledge erase EMAIL` (EraseEmail) gets them all.
+func TestEraseSupporterLeavesOtherRecordsOfTheAddress(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	exec(t, db, `INSERT INTO supporters (id, stripe_customer_id, email, name, created_at, updated_at) VALUES (11, 'cus_a', 'dana@example.net', 'Dana', 1, 1)`)
+	exec(t, db, `INSERT INTO supporters (id, stripe_customer_id, email, name, created_at, updated_at) VALUES (12, 'cus_b', 'Dana@example.net', 'Dana', 2, 2)`)
+	if err := db.EraseSupporter(ctx, "admin@news.example", 11); err != nil {
+		t.Fatal(err)
+	}
+	if got := textColumnsContaining(t, db, "dana@example.net"); len(got) > 0 {
+		t.Errorf("after the staff area's erasure the address is still in %v", got)
+	}
+}

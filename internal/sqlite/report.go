@@ -87,7 +87,7 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	}
 	from, to := p.From.Unix(), p.To.Unix()
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed)
+		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed), sum(lost)
 		FROM donations_daily WHERE day >= ? AND day < ?
 		GROUP BY currency`, from, to)
 	if err != nil {
@@ -97,15 +97,15 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	for rows.Next() {
 		var c pledge.Currency
 		var n, refunds, disputes int
-		var gross, refunded, disputed int64
-		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed); err != nil {
+		var gross, refunded, disputed, lost int64
+		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed, &lost); err != nil {
 			return nil, err
 		}
 		if n == 0 {
 			continue
 		}
 		k := get(c)
-		k.Donations, k.Gross, k.Refunded, k.Net = n, gross, refunded, gross-refunded
+		k.Donations, k.Gross, k.Refunded, k.Net = n, gross, refunded, gross-refunded-lost
 		k.Refunds, k.Disputes, k.DisputedAmount = refunds, disputes, disputed
 		k.Average = k.Net / int64(n)
 	}
@@ -223,7 +223,7 @@ func dayIndex(p pledge.Period, t int64) int { return int((t - p.From.Unix()) / i
 // present (zero when nothing came in).
 func (db *DB) dailyMoney(ctx context.Context, p pledge.Period) (map[pledge.Currency][]pledge.DailyMoney, error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT (day - ?) / 86400, currency, frequency, sum(gross - refunded), sum(donations)
+		SELECT (day - ?) / 86400, currency, frequency, sum(gross - refunded - lost), sum(donations)
 		FROM donations_daily WHERE day >= ? AND day < ?
 		GROUP BY 1, 2, 3`, p.From.Unix(), p.From.Unix(), p.To.Unix())
 	if err != nil {
@@ -430,7 +430,7 @@ func sortFunnel(m map[string]*pledge.FunnelRow) []pledge.FunnelRow {
 // topMoney returns net money in by article and by campaign, per currency, largest first.
 func (db *DB) topMoney(ctx context.Context, p pledge.Period) (arts, camps []pledge.TopRow, err error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT article, campaign, currency, sum(donations), sum(gross - refunded)
+		SELECT article, campaign, currency, sum(donations), sum(gross - refunded - lost)
 		FROM donations_sources WHERE day >= ? AND day < ? GROUP BY article, campaign, currency`, p.From.Unix(), p.To.Unix())
 	if err != nil {
 		return nil, nil, err

@@ -23,6 +23,9 @@ type SeedOptions struct {
 	Rand uint64
 	// Progress, when set, is called with the number of donations written so far.
 	Progress func(done int)
+	// Force seeds a database that already holds real (not seeded) donations; without it, Seed
+	// refuses, so made-up gifts are never mixed into a live ledger by mistake.
+	Force bool
 }
 
 var (
@@ -88,6 +91,17 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
 	}
 	if opts.Years <= 0 {
 		opts.Years = 3
+	}
+	if !opts.Force {
+		// Seeded donations carry Stripe ids with _seed in them; any other is a real one.
+		var real int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM donations
+			WHERE coalesce(stripe_charge_id, stripe_payment_intent_id, stripe_invoice_id, '') NOT LIKE '%\_seed%' ESCAPE '\'`).Scan(&real); err != nil {
+			return err
+		}
+		if real > 0 {
+			return fmt.Errorf("seed: the database holds %d real donations; seeding would mix made-up gifts into them (use --force to seed anyway)", real)
+		}
 	}
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
@@ -248,8 +262,9 @@ func (s *seeder) rollUp(b seedBase) error {
 		     SELECT started_at - started_at % 86400 AS day, currency, frequency, 1 AS n, amount AS a FROM subscriptions
 		     WHERE id > ?4 AND started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired')
 		     UNION ALL
-		     SELECT canceled_at - canceled_at % 86400, currency, frequency, -1, -amount FROM subscriptions
-		     WHERE id > ?4 AND canceled_at IS NOT NULL AND started_at IS NOT NULL
+		     SELECT coalesce(canceled_at, lapsed_at) - coalesce(canceled_at, lapsed_at) % 86400, currency, frequency, -1, -amount
+		     FROM subscriptions
+		     WHERE id > ?4 AND coalesce(canceled_at, lapsed_at) IS NOT NULL AND started_at IS NOT NULL
 		       AND status NOT IN ('incomplete', 'incomplete_expired'))
 		 WHERE true GROUP BY 1, 2, 3
 		 ON CONFLICT (day, currency, frequency) DO UPDATE SET

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -16,9 +17,16 @@ func rollupMismatches(t *testing.T, db *DB) map[string]int {
 				EXCEPT SELECT day, currency, frequency, donations, gross, refunded, disputes FROM donations_daily WHERE donations <> 0)`,
 		"donations_sources": `
 			SELECT count(*) FROM (
-				SELECT paid_at - paid_at % 86400, article, campaign, currency, count(*), sum(amount - amount_refunded)
+				SELECT paid_at - paid_at % 86400, article, campaign, currency, count(*), sum(amount - amount_refunded),
+				       sum(CASE WHEN dispute_status = 'lost' THEN amount - amount_refunded ELSE 0 END)
 				FROM donations GROUP BY 1, 2, 3, 4
-				EXCEPT SELECT day, article, campaign, currency, donations, gross - refunded FROM donations_sources WHERE donations <> 0)`,
+				EXCEPT SELECT day, article, campaign, currency, donations, gross - refunded, lost FROM donations_sources WHERE donations <> 0)`,
+		"donations_lost": `
+			SELECT count(*) FROM (
+				SELECT paid_at - paid_at % 86400, currency, frequency,
+				       sum(CASE WHEN dispute_status = 'lost' THEN amount - amount_refunded ELSE 0 END) AS l
+				FROM donations GROUP BY 1, 2, 3 HAVING l <> 0
+				EXCEPT SELECT day, currency, frequency, lost FROM donations_daily WHERE lost <> 0)`,
 		"new_supporters": `
 			SELECT count(*) FROM (
 				SELECT paid_at - paid_at % 86400, currency, frequency, count(*) FROM donations d
@@ -32,8 +40,10 @@ func rollupMismatches(t *testing.T, db *DB) map[string]int {
 					SELECT started_at - started_at % 86400 AS day, currency, frequency, 1 AS n, amount AS a FROM subscriptions
 					WHERE started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired')
 					UNION ALL
-					SELECT canceled_at - canceled_at % 86400, currency, frequency, -1, -amount FROM subscriptions
-					WHERE canceled_at IS NOT NULL AND started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired'))
+					SELECT coalesce(canceled_at, lapsed_at) - coalesce(canceled_at, lapsed_at) % 86400, currency, frequency, -1, -amount
+					FROM subscriptions
+					WHERE coalesce(canceled_at, lapsed_at) IS NOT NULL AND started_at IS NOT NULL
+					  AND status NOT IN ('incomplete', 'incomplete_expired'))
 				GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(a) <> 0
 				EXCEPT SELECT day, currency, frequency, subscriptions, amount FROM subscriptions_daily
 				WHERE subscriptions <> 0 OR amount <> 0)`,
@@ -89,8 +99,33 @@ func TestSeedKeepsRollupsAndTriggers(t *testing.T) {
 	exec(t, db, `UPDATE donations SET amount_refunded = amount, status = 'refunded' WHERE id % 7 = 0`)
 	exec(t, db, `UPDATE subscriptions SET canceled_at = started_at + 86400 * 40, status = 'canceled' WHERE id % 5 = 0 AND canceled_at IS NULL`)
 	exec(t, db, `UPDATE checkouts SET status = 'paid' WHERE status = 'abandoned' AND rowid % 3 = 0`)
+	exec(t, db, `UPDATE subscriptions SET status = 'unpaid', updated_at = started_at + 86400 * 70 WHERE id % 6 = 1 AND canceled_at IS NULL`)
+	exec(t, db, `UPDATE subscriptions SET status = 'active' WHERE id % 12 = 1 AND status = 'unpaid'`)
+	exec(t, db, `UPDATE donations SET status = 'disputed', dispute_status = 'lost' WHERE id % 13 = 0`)
+	exec(t, db, `UPDATE donations SET dispute_status = 'won' WHERE id % 26 = 0`)
 	exec(t, db, `DELETE FROM donations WHERE id % 11 = 0`)
 	if bad := rollupMismatches(t, db); len(bad) > 0 {
 		t.Fatalf("rollups disagree with the ledger after later writes: %v", bad)
+	}
+}
+
+// TestSeedRefusesARealLedger: a real donation in the database stops the seed unless forced;
+// seeded donations do not.
+func TestSeedRefusesARealLedger(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 2}); err != nil {
+		t.Fatalf("seeding over seeded data: %v", err)
+	}
+	exec(t, db, `INSERT INTO donations (frequency, amount, currency, status, stripe_charge_id, paid_at, created_at, updated_at)
+		VALUES ('once', 500, 'usd', 'succeeded', 'ch_3Real', 1700000000, 1, 1)`)
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 3}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("seeding over a real donation: %v, want a refusal naming --force", err)
+	}
+	if err := db.Seed(ctx, SeedOptions{Donations: 50, Rand: 3, Force: true}); err != nil {
+		t.Fatalf("forced seed: %v", err)
 	}
 }

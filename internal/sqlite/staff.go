@@ -100,9 +100,38 @@ func sessionID(token string) string {
 
 // Login checks the password and starts a new session. Failures are stored, so the limit holds
 // across restarts; the old session (a session id the browser had before signing in) is deleted
-// whatever the outcome of the password check.
+// whatever the outcome of the password check. The slow password hash runs outside any
+// transaction, at most loginHashers at a time (beyond that: ERATELIMIT, try again in a moment),
+// so sign-ins never hold the single writer; a short write transaction then re-checks the lockout
+// and records the failure or creates the session.
 func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (*pledge.StaffSession, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
+	locked := pledge.Errorf(pledge.ERATELIMIT,
+		"Too many failed sign-in attempts. Wait 15 minutes and try again, or ask an admin to check your account.")
+	if n, err := db.loginFailures(ctx, db.read, email, ip); err != nil {
+		return nil, err
+	} else if n {
+		return nil, db.endOldSession(ctx, oldToken, locked)
+	}
+	var s pledge.Staff
+	var hash string
+	var created int64
+	var disabled sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE email = ?`,
+		email).Scan(&s.ID, &s.Email, &s.Role, &hash, &created, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		hash = dummyHash
+	} else if err != nil {
+		return nil, err
+	}
+	select {
+	case db.hashers <- struct{}{}:
+	default:
+		return nil, pledge.Errorf(pledge.ERATELIMIT, "Many people are signing in right now. Please try again in a moment.")
+	}
+	ok := pledge.CheckPassword(hash, password) && s.ID != 0 && !disabled.Valid
+	<-db.hashers
+
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return nil, err
@@ -113,34 +142,14 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 			return nil, err
 		}
 	}
+	// Failures recorded while the hash ran count too.
+	if n, err := db.loginFailures(ctx, tx, email, ip); err != nil {
+		return nil, err
+	} else if n {
+		return nil, commitThen(tx, locked)
+	}
 	since := tx.now.Add(-pledge.LoginWindow).Unix()
-	var byEmail, byIP int
-	err = tx.QueryRowContext(ctx, `
-		SELECT (SELECT count(*) FROM login_attempts WHERE email = ? AND at > ?),
-		       (SELECT count(*) FROM login_attempts WHERE ip = ? AND at > ?)`,
-		email, since, ip, since).Scan(&byEmail, &byIP)
-	if err != nil {
-		return nil, err
-	}
-	if byEmail >= pledge.LoginLimit || byIP >= pledge.LoginLimit {
-		if err := tx.Commit(); err != nil {
-			return nil, err
-		}
-		return nil, pledge.Errorf(pledge.ERATELIMIT,
-			"Too many failed sign-in attempts. Wait 15 minutes and try again, or ask an admin to check your account.")
-	}
-	var s pledge.Staff
-	var hash string
-	var created int64
-	var disabled sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE email = ?`,
-		email).Scan(&s.ID, &s.Email, &s.Role, &hash, &created, &disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		hash = dummyHash
-	} else if err != nil {
-		return nil, err
-	}
-	if ok := pledge.CheckPassword(hash, password); !ok || s.ID == 0 || disabled.Valid {
+	if !ok {
 		// Delete attempts past the window as we go, so the table stays small.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE at <= ?`, since); err != nil {
 			return nil, err
@@ -149,10 +158,7 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 			email, ip, tx.now.Unix()); err != nil {
 			return nil, err
 		}
-		if err := tx.Commit(); err != nil {
-			return nil, err
-		}
-		return nil, pledge.Errorf(pledge.EUNAUTHORIZED, "That e-mail address and password do not match an account.")
+		return nil, commitThen(tx, pledge.Errorf(pledge.EUNAUTHORIZED, "That e-mail address and password do not match an account."))
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE email = ?`, email); err != nil {
 		return nil, err
@@ -173,6 +179,40 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 		return nil, err
 	}
 	return &pledge.StaffSession{Token: token, Staff: s, Expires: expires}, tx.Commit()
+}
+
+// loginHashers is how many password hashes (argon2id, 64 MiB each) may run at once.
+const loginHashers = 2
+
+// loginFailures reports whether the address or the client has LoginLimit failures within
+// LoginWindow.
+func (db *DB) loginFailures(ctx context.Context, q queryer, email, ip string) (bool, error) {
+	since := db.Now().Add(-pledge.LoginWindow).Unix()
+	var byEmail, byIP int
+	err := q.QueryRowContext(ctx, `
+		SELECT (SELECT count(*) FROM login_attempts WHERE email = ? AND at > ?),
+		       (SELECT count(*) FROM login_attempts WHERE ip = ? AND at > ?)`,
+		email, since, ip, since).Scan(&byEmail, &byIP)
+	return byEmail >= pledge.LoginLimit || byIP >= pledge.LoginLimit, err
+}
+
+// endOldSession deletes the session oldToken names (if any) and returns result.
+func (db *DB) endOldSession(ctx context.Context, oldToken string, result error) error {
+	if oldToken == "" {
+		return result
+	}
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(oldToken)); err != nil {
+		return err
+	}
+	return result
+}
+
+// commitThen commits tx and returns result, or the commit's error.
+func commitThen(tx *Tx, result error) error {
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return result
 }
 
 func (db *DB) staffIdle() time.Duration {

@@ -39,9 +39,9 @@ func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*
 				UNION SELECT supporter_id FROM donations WHERE stripe_charge_id = ?)`)
 			args = append(args, q, q, q)
 		default:
-			// An address or its beginning: a range on the supporters_email index.
-			q = strings.ToLower(q)
-			where, args = append(where, "s.email >= ? AND s.email < ?"), append(args, q, q+"\uffff")
+			// An address or its beginning, in any case (Stripe keeps addresses as typed): a range
+			// on the supporters_email_nocase index.
+			where, args = append(where, "s.email >= ? COLLATE NOCASE AND s.email < ? COLLATE NOCASE"), append(args, q, q+"\uffff")
 		}
 	}
 	switch f.Frequency {
@@ -99,7 +99,13 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDet
 	if err != nil {
 		return nil, err
 	}
-	d := &pledge.SupporterDetail{Supporter: *s}
+	d := &pledge.SupporterDetail{Supporter: *s, SameAddress: 1}
+	if s.Email != "" {
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM supporters WHERE email = ? COLLATE NOCASE`,
+			s.Email).Scan(&d.SameAddress); err != nil {
+			return nil, err
+		}
+	}
 	if d.Subscriptions, err = db.subscriptionsOf(ctx, id); err != nil {
 		return nil, err
 	}
@@ -230,9 +236,9 @@ func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledg
 	return out, err
 }
 
-// EraseSupporter anonymises one supporter: the address and name go, amounts and dates stay for
-// the accounts; the address's reminder requests are deleted. The audit entry names the record,
-// not the address.
+// EraseSupporter anonymises a supporter and every other record with the same address (in any
+// case): the address and name go, amounts and dates stay for the accounts; the address's reminder
+// requests are deleted. The audit entry names the records, not the address.
 func (db *DB) EraseSupporter(ctx context.Context, actor string, id int64) error {
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
@@ -243,14 +249,21 @@ func (db *DB) EraseSupporter(ctx context.Context, actor string, id int64) error 
 	if err := tx.QueryRowContext(ctx, `SELECT email FROM supporters WHERE id = ?`, id).Scan(&email); err != nil {
 		return translate(err)
 	}
-	if _, err := eraseSupporters(ctx, tx, `id = ?`, id); err != nil {
+	// Every one-off gift makes a new Stripe customer, so one address can have several records:
+	// erase them all, as EraseEmail does.
+	ids, err := eraseSupporters(ctx, tx, `id = ? OR (? <> '' AND email = ? COLLATE NOCASE)`, id, email.String, email.String)
+	if err != nil {
 		return err
 	}
 	n, err := deleteDeferrals(ctx, tx, email.String)
 	if err != nil {
 		return err
 	}
-	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: fmt.Sprintf("supporter %d", id),
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprintf("supporter %d", id)
+	}
+	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: strings.Join(parts, ", "),
 		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) deleted", n)}); err != nil {
 		return err
 	}

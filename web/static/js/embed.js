@@ -40,7 +40,8 @@
       return;
     }
     var q = new URLSearchParams();
-    q.set("article", opt(el, "article") || location.href.split("#")[0]);
+    // The article without its query string and fragment: tracking tails are not part of it.
+    q.set("article", (opt(el, "article") || location.href).split("#")[0].split("?")[0]);
     ["campaign", "currency", "frequency"].forEach(function (k) {
       var v = opt(el, k);
       if (v) q.set(k, v);

@@ -103,18 +103,35 @@
     updateFee();
   });
 
+  // Continue goes once: a second click while Stripe's page is being made would only queue a
+  // duplicate request. Coming back (the back button, the page restored from cache) re-enables it.
+  var cont = form.querySelector("button.continue");
+  var sent = false;
+  function ready() {
+    sent = false;
+    if (cont) { cont.disabled = false; cont.removeAttribute("aria-busy"); }
+  }
+  window.addEventListener("pageshow", ready);
+
   form.addEventListener("submit", function (e) {
     var s = e.submitter;
     if (s && s.name === "step") return;
-    if (!other || other.value.trim() === "") return;
-    var n = parse(other.value), tier = cat.tiers[frequency()];
-    if (n === null || !tier) return; // the server explains the rest
-    var msg = n < tier.min ? tier.minMsg : n > tier.max ? tier.maxMsg : "";
-    if (msg) {
-      e.preventDefault();
-      showError(msg);
-      other.focus();
+    if (sent) { e.preventDefault(); return; }
+    if (other && other.value.trim() !== "") {
+      var n = parse(other.value), tier = cat.tiers[frequency()];
+      var msg = n === null || !tier ? "" : n < tier.min ? tier.minMsg : n > tier.max ? tier.maxMsg : "";
+      if (msg) { // anything else the server explains
+        e.preventDefault();
+        showError(msg);
+        other.focus();
+        return;
+      }
     }
+    sent = true;
+    // After this event, so the submission itself is not affected by the disabled button.
+    setTimeout(function () {
+      if (cont && sent) { cont.disabled = true; cont.setAttribute("aria-busy", "true"); }
+    }, 0);
   });
 
   // Inside an article's frame, tell embed.js our height whenever it changes.

@@ -1,0 +1,32 @@
+package pledge
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPeriodPrevious(t *testing.T) {
+	d := func(s string) time.Time {
+		tm, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	for _, tt := range []struct {
+		name                    string
+		mtd                     bool
+		from, to, wantF, wantTo string
+	}{
+		{"7 days: the 7 days before", false, "2026-03-10", "2026-03-17", "2026-03-03", "2026-03-10"},
+		{"a custom week from the 1st: the 7 days before", false, "2026-03-01", "2026-03-08", "2026-02-22", "2026-03-01"},
+		{"month to date: the same days of last month", true, "2026-03-01", "2026-03-16", "2026-02-01", "2026-02-16"},
+		{"month to date on the 31st: all of the shorter month before", true, "2026-03-01", "2026-04-01", "2026-02-01", "2026-03-01"},
+		{"month to date on the 31st, after a 30-day month", true, "2026-05-01", "2026-06-01", "2026-04-01", "2026-05-01"},
+	} {
+		got := Period{From: d(tt.from), To: d(tt.to), MonthToDate: tt.mtd}.WholeDays().Previous()
+		if !got.From.Equal(d(tt.wantF)) || !got.To.Equal(d(tt.wantTo)) {
+			t.Errorf("%s: %s–%s, want %s–%s", tt.name, got.From.Format("2006-01-02"), got.To.Format("2006-01-02"), tt.wantF, tt.wantTo)
+		}
+	}
+}
