@@ -190,28 +190,8 @@ func moneyKPI(key, label, hint string, cur, prev int64, c pledge.Currency) kpiVi
 		Previous: grouped(pledge.Money{Amount: prev, Currency: c}), Trend: t, Delta: d}
 }
 
-// grouped writes money for a headline: thousands separated by a thin space, so large figures
-// read at a glance ("$19 089.96").
-func grouped(m pledge.Money) string {
-	s := m.String()
-	start := strings.IndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' })
-	if start < 0 {
-		return s
-	}
-	end := start
-	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-		end++
-	}
-	digits := s[start:end]
-	var b strings.Builder
-	for i, r := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteString("\u202f")
-		}
-		b.WriteRune(r)
-	}
-	return s[:start] + b.String() + s[end:]
-}
+// grouped writes money for a headline, thousands separated by a thin space.
+func grouped(m pledge.Money) string { return m.GroupedWith("\u202f") }
 
 func countKPI(key, label, hint string, cur, prev int) kpiView {
 	t, d := trend(int64(cur), int64(prev))
