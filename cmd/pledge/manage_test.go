@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/testkit"
 )
 
@@ -63,23 +64,28 @@ func TestManageEndToEnd(t *testing.T) {
 	rec := &testkit.Recorder{}
 	m.Server.Portal = billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: mock, Transport: rec})
 
-	// The supporter, as the webhook records one after a paid monthly checkout.
+	// The supporter comes from a paid monthly checkout: the checkout row POST /donate stores, then
+	// the signed events Stripe sends for it, through the service's own webhook.
 	ctx := context.Background()
-	tx, err := m.DB.BeginTx(ctx)
+	co, err := m.DB.CreateCheckout(ctx, &pledge.Checkout{Nonce: "ann", Frequency: pledge.Monthly,
+		Amount: pledge.Money{Amount: 500, Currency: "usd"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at) VALUES (1, 'cus_ann', 'ann@example.com', 1, 1)`,
-		`INSERT INTO subscriptions (stripe_subscription_id, supporter_id, frequency, amount, currency, status, created_at, updated_at)
-		 VALUES ('sub_ann', 1, 'monthly', 500, 'usd', 'active', 1, 1)`,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
+	paid := billing.EventParams{Checkout: co, Email: "ann@example.com", CustomerID: "cus_ann", SubscriptionID: "sub_ann"}
+	for i, typ := range []string{"customer.subscription.created", "checkout.session.completed", "invoice.paid"} {
+		p := paid
+		p.EventID = fmt.Sprintf("evt_ann_%d", i)
+		ev, err := billing.BuildEvent(typ, p)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if err := billing.PostEvent(ctx, http.DefaultClient, base+"/webhooks/stripe", m.Config.webhookSecrets[0], ev); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
+	if got, err := m.DB.FindCheckout(ctx, co.ID); err != nil || got.Status != pledge.CheckoutPaid {
+		t.Fatalf("the checkout is not paid after its events: %+v %v", got, err)
 	}
 
 	ask := func(email string) (int, string) {
