@@ -345,42 +345,22 @@ func (db *DB) funnel(ctx context.Context, p pledge.Period, d *pledge.Dashboard) 
 		}
 		return r
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	err := db.sumByArticle(ctx, `
 		SELECT article, campaign, sum(views), sum(clicks) FROM prompt_stats
-		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a, c string
-		var v, cl int64
-		if err := rows.Scan(&a, &c, &v, &cl); err != nil {
-			return err
-		}
+		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p, func(a, c string, views, clicks int64) {
 		r := get(a, c)
-		r.Views, r.Clicks = v, cl
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = db.read.QueryContext(ctx, `
-		SELECT article, campaign, sum(checkouts), sum(paid) FROM checkouts_daily
-		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p.From.Unix(), p.To.Unix())
+		r.Views, r.Clicks = views, clicks
+	})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var a, c string
-		var n, paid int64
-		if err := rows.Scan(&a, &c, &n, &paid); err != nil {
-			return err
-		}
+	err = db.sumByArticle(ctx, `
+		SELECT article, campaign, sum(checkouts), sum(paid) FROM checkouts_daily
+		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p, func(a, c string, n, paid int64) {
 		r := get(a, c)
 		r.Checkouts, r.Paid = n, paid
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	arts, camps := map[string]*pledge.FunnelRow{}, map[string]*pledge.FunnelRow{}
@@ -533,6 +513,25 @@ func (db *DB) recovery(ctx context.Context, p pledge.Period, get func(pledge.Cur
 		}
 		k := get(c)
 		k.FailedPayments, k.Recovered = failed, recovered
+	}
+	return rows.Err()
+}
+
+// sumByArticle runs a query over p's days that yields (article, campaign, x, y) rows and hands
+// each row to fn.
+func (db *DB) sumByArticle(ctx context.Context, query string, p pledge.Period, fn func(article, campaign string, x, y int64)) error {
+	rows, err := db.read.QueryContext(ctx, query, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, c string
+		var x, y int64
+		if err := rows.Scan(&a, &c, &x, &y); err != nil {
+			return err
+		}
+		fn(a, c, x, y)
 	}
 	return rows.Err()
 }
