@@ -144,3 +144,25 @@ func TestDockerComposeAgreesWithConfig(t *testing.T) {
 		t.Errorf("PLEDGE_SMTP_URL = %q, want the mailpit service", cfg.SMTPURL)
 	}
 }
+
+// TestREADMEListsEveryVariable keeps the README's configuration table complete.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, e := range append([]string{"PLEDGE_DEMO"}, envNamesList()...) {
+		if !strings.Contains(readme, "| `"+e+"`") && !strings.Contains(readme, "`"+e+"` |") && !strings.Contains(readme, ", `"+e+"`") {
+			t.Errorf("README.md's configuration table does not list %s", e)
+		}
+	}
+}
+
+func envNamesList() []string {
+	var out []string
+	for _, e := range envNames {
+		out = append(out, e.Name)
+	}
+	return out
+}
