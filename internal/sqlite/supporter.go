@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -20,6 +21,25 @@ const latestSubscription = `
 
 // ListSupporters returns a page of supporters, newest first, by keyset on id.
 func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*pledge.Supporter, error) {
+	q, args := supportersQuery(f)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*pledge.Supporter
+	for rows.Next() {
+		s, err := scanSupporter(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// supportersQuery is ListSupporters' query (scanned by scanSupporter) and its arguments.
+func supportersQuery(f pledge.SupporterFilter) (string, []any) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -44,34 +64,30 @@ func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*
 			where, args = append(where, "s.email >= ? COLLATE NOCASE AND s.email < ? COLLATE NOCASE"), append(args, q, q+"\uffff")
 		}
 	}
+	// A status or a recurring frequency is looked up in subscriptions (the subscriptions_status_supporter
+	// and subscriptions_frequency_supporter indexes), whose supporter ids then drive the page in
+	// order: a rare status reads a few index entries rather than every supporter. The keyset
+	// cursor narrows the list too.
+	after := f.After
+	if after <= 0 {
+		after = math.MaxInt64
+	}
 	switch f.Frequency {
 	case pledge.Once:
 		where = append(where, "NOT EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id)")
 	case pledge.Monthly, pledge.Annual:
-		where, args = append(where, "EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id AND frequency = ?)"), append(args, f.Frequency)
+		where = append(where, "s.id IN (SELECT supporter_id FROM subscriptions WHERE frequency = ? AND supporter_id < ?)")
+		args = append(args, f.Frequency, after)
 	}
 	if f.Status != "" {
-		where, args = append(where, "EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id AND status = ?)"), append(args, f.Status)
+		where = append(where, "s.id IN (SELECT supporter_id FROM subscriptions WHERE status = ? AND supporter_id < ?)")
+		args = append(args, f.Status, after)
 	}
-	args = append(args, f.Limit)
-	rows, err := db.read.QueryContext(ctx, `
+	return `
 		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
-		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), `+latestSubscription+`
-		FROM supporters s WHERE `+strings.Join(where, " AND ")+`
-		ORDER BY s.id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*pledge.Supporter
-	for rows.Next() {
-		s, err := scanSupporter(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), ` + latestSubscription + `
+		FROM supporters s WHERE ` + strings.Join(where, " AND ") + `
+		ORDER BY s.id DESC LIMIT ?`, append(args, f.Limit)
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -3,9 +3,13 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pledge-news/pledge/internal/pledge"
 )
 
 // TestSupporterDataHoldsCheckoutsAndEvents: a data request carries the checkouts the supporter's
@@ -77,5 +81,100 @@ func TestSupporterDataHoldsCheckoutsAndEvents(t *testing.T) {
 		if strings.Contains(string(b), bad) {
 			t.Errorf("data request JSON holds %s:\n%s", bad, b)
 		}
+	}
+}
+
+// planOf returns the EXPLAIN QUERY PLAN lines of q.
+func planOf(t *testing.T, db *DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.read.Query(`EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// TestSupporterFiltersAreIndexDriven: filtering the supporters list by subscription status or
+// frequency reads the supporter ids from a subscriptions index instead of walking the supporters
+// table (with or without ANALYZE statistics), and still returns the right pages.
+func TestSupporterFiltersAreIndexDriven(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	filters := map[string]pledge.SupporterFilter{
+		"status":             {Status: "past_due"},
+		"status, next page":  {Status: "past_due", After: 1000},
+		"monthly":            {Frequency: pledge.Monthly},
+		"annual and status":  {Frequency: pledge.Annual, Status: "canceled", After: 500},
+		"status and address": {Status: "active", Query: "a"},
+	}
+	check := func(stage string) {
+		for name, f := range filters {
+			q, args := supportersQuery(f)
+			plan := strings.Join(planOf(t, db, q, args...), "\n")
+			if regexp.MustCompile(`(?m)^SCAN s\b`).MatchString(plan) {
+				t.Errorf("%s, %s: the query scans supporters:\n%s", stage, name, plan)
+			}
+			if f.Status != "" && f.Query == "" && !strings.Contains(plan, "INDEX subscriptions_status_supporter (status=? AND supporter_id<?)") {
+				t.Errorf("%s, %s: the query does not use subscriptions_status_supporter:\n%s", stage, name, plan)
+			}
+			if f.Status == "" && !strings.Contains(plan, "INDEX subscriptions_frequency_supporter (frequency=? AND supporter_id<?)") {
+				t.Errorf("%s, %s: the query does not use subscriptions_frequency_supporter:\n%s", stage, name, plan)
+			}
+		}
+	}
+	check("empty")
+	if err := db.Seed(ctx, SeedOptions{Donations: 3000, Rand: 3}); err != nil { // seeding runs ANALYZE
+		t.Fatal(err)
+	}
+	check("seeded and analysed")
+
+	// The pages are still right: every supporter with a subscription of the status, newest first,
+	// paged by keyset.
+	var status string
+	if err := db.read.QueryRow(`SELECT status FROM subscriptions GROUP BY status ORDER BY count(*) LIMIT 1`).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
+	var want []int64
+	rows, err := db.read.Query(`SELECT DISTINCT supporter_id FROM subscriptions WHERE status = ? ORDER BY supporter_id DESC`, status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	rows.Close()
+	var got []int64
+	for f := (pledge.SupporterFilter{Status: status, Limit: 2}); ; {
+		page, err := db.ListSupporters(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, s := range page {
+			got = append(got, s.ID)
+		}
+		f.After = page[len(page)-1].ID
+	}
+	if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("supporters with a %q subscription, paged: %v, want %v", status, got, want)
 	}
 }
