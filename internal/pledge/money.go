@@ -55,8 +55,8 @@ func (c Currency) Decimals() int {
 
 // Money is an amount in a currency's minor units (cents for usd, yen for jpy).
 type Money struct {
-	Amount   int64
-	Currency Currency
+	Amount   int64    `json:"amount"`
+	Currency Currency `json:"currency"`
 }
 
 // Major writes the amount in major units with the currency's decimals and no symbol: "5.00",

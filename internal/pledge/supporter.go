@@ -8,58 +8,58 @@ import (
 
 // Supporter is a reader Stripe knows as a customer.
 type Supporter struct {
-	ID               int64
-	StripeCustomerID string
-	Email            string // "" once erased
-	Name             string
-	CreatedAt        time.Time
-	ErasedAt         time.Time
+	ID               int64     `json:"id"`
+	StripeCustomerID string    `json:"stripe_customer_id"`
+	Email            string    `json:"email"` // "" once erased
+	Name             string    `json:"name"`
+	CreatedAt        time.Time `json:"created_at"`
+	ErasedAt         time.Time `json:"erased_at"`
 	// Recurring is the frequency of the supporter's latest subscription, "" when none; Status is
 	// that subscription's Stripe status.
-	Recurring Frequency
-	Status    string
-	Donations int
+	Recurring Frequency `json:"recurring"`
+	Status    string    `json:"status"`
+	Donations int       `json:"donations"`
 }
 
 // Subscription is a recurring gift as Stripe reports it.
 type Subscription struct {
-	ID                   int64
-	StripeSubscriptionID string
-	Frequency            Frequency
-	Amount               Money
-	Status               string
-	CancelAtPeriodEnd    bool
-	CurrentPeriodEnd     time.Time
-	StartedAt            time.Time
-	CanceledAt           time.Time
-	CancellationReason   string
-	Article              string
-	Campaign             string
+	ID                   int64     `json:"id"`
+	StripeSubscriptionID string    `json:"stripe_subscription_id"`
+	Frequency            Frequency `json:"frequency"`
+	Amount               Money     `json:"amount"`
+	Status               string    `json:"status"`
+	CancelAtPeriodEnd    bool      `json:"cancel_at_period_end"`
+	CurrentPeriodEnd     time.Time `json:"current_period_end"`
+	StartedAt            time.Time `json:"started_at"`
+	CanceledAt           time.Time `json:"canceled_at"`
+	CancellationReason   string    `json:"cancellation_reason"`
+	Article              string    `json:"article"`
+	Campaign             string    `json:"campaign"`
 }
 
 // Donation is one payment that succeeded (and what happened to it since).
 type Donation struct {
-	ID                    int64
-	Frequency             Frequency
-	Amount                Money
-	Refunded              int64
-	Status                string
-	DisputeStatus         string
-	StripePaymentIntentID string
-	StripeInvoiceID       string
-	StripeChargeID        string
-	Article               string
-	Campaign              string
-	PaidAt                time.Time
+	ID                    int64     `json:"id"`
+	Frequency             Frequency `json:"frequency"`
+	Amount                Money     `json:"amount"`
+	Refunded              int64     `json:"amount_refunded"`
+	Status                string    `json:"status"`
+	DisputeStatus         string    `json:"dispute_status"`
+	StripePaymentIntentID string    `json:"stripe_payment_intent_id"`
+	StripeInvoiceID       string    `json:"stripe_invoice_id"`
+	StripeChargeID        string    `json:"stripe_charge_id"`
+	Article               string    `json:"article"`
+	Campaign              string    `json:"campaign"`
+	PaidAt                time.Time `json:"paid_at"`
 }
 
 // StripeEvent is a recorded webhook event (its payload is not kept).
 type StripeEvent struct {
-	ID       string
-	Type     string
-	Created  time.Time
-	ObjectID string
-	Outcome  string
+	ID       string    `json:"id"`
+	Type     string    `json:"type"`
+	Created  time.Time `json:"created"`
+	ObjectID string    `json:"object_id"`
+	Outcome  string    `json:"outcome"`
 }
 
 // SupporterDetail is one supporter with everything the ledger holds about them.
@@ -119,6 +119,27 @@ type SupporterData struct {
 	Subscriptions []Subscription   `json:"subscriptions"`
 	Donations     []Donation       `json:"donations"`
 	Deferrals     []DeferralRecord `json:"reminder_requests"`
+	// Checkouts are the checkouts the supporter's donations and subscriptions came from.
+	Checkouts []CheckoutRecord `json:"checkouts"`
+	// Events are the Stripe events recorded about the supporter's customer, subscriptions,
+	// payments, invoices, charges and checkout sessions (their payloads are not kept).
+	Events []StripeEvent `json:"stripe_events"`
+}
+
+// CheckoutRecord is a checkout as a data request reports it (minus the form nonce and the Stripe
+// session URL, which say nothing about the person).
+type CheckoutRecord struct {
+	ID              string    `json:"id"`
+	Frequency       Frequency `json:"frequency"`
+	Amount          Money     `json:"amount"`
+	CoverFees       int64     `json:"cover_fees"`
+	Article         string    `json:"article"`
+	Campaign        string    `json:"campaign"`
+	Source          string    `json:"source"`
+	ReaderID        string    `json:"reader_id"`
+	Status          string    `json:"status"`
+	StripeSessionID string    `json:"stripe_session_id"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // DeferralRecord is a "remind me later" request that carries the person's address.

@@ -287,13 +287,18 @@ func funnelViewOf(name string, f pledge.FunnelRow) funnelView {
 	return v
 }
 
+// laterChanges is the hint under the figures that refunds and disputes change: they count
+// against the day the donation was paid, not the day of the refund or dispute, so a period that
+// has ended can still change.
+const laterChanges = "Refunds and disputes count on the day the donation was paid, not the day they happen, so a past period's figures can still change."
+
 func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReportView {
 	c, k, pk := r.Current.Currency, r.Current, r.Previous
 	code := strings.ToUpper(string(c))
 	v := currencyReportView{Code: code, Name: string(c)}
 	v.KPIs = []kpiView{
-		moneyKPI("net", "Money in, net of refunds and lost disputes", fmt.Sprintf("%s charged, %s refunded",
-			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c})), k.Net, pk.Net, c),
+		moneyKPI("net", "Money in, net of refunds and lost disputes", fmt.Sprintf("%s charged, %s refunded. %s",
+			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c}), laterChanges), k.Net, pk.Net, c),
 		moneyKPI("gross", "Charged", "before refunds", k.Gross, pk.Gross, c),
 		countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),
 		moneyKPI("average", "Average gift", "net, per donation", k.Average, pk.Average, c),
@@ -303,8 +308,8 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 		moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
 		countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),
 		countKPI("failed", "Failed payments", fmt.Sprintf("%d paid on a later attempt", k.Recovered), k.FailedPayments, pk.FailedPayments),
-		countKPI("refunds", "Refunds", pledge.Money{Amount: k.Refunded, Currency: c}.String()+" refunded", k.Refunds, pk.Refunds),
-		countKPI("disputes", "Disputes", pledge.Money{Amount: k.DisputedAmount, Currency: c}.String()+" disputed", k.Disputes, pk.Disputes),
+		countKPI("refunds", "Refunds", pledge.Money{Amount: k.Refunded, Currency: c}.String()+" refunded. "+laterChanges, k.Refunds, pk.Refunds),
+		countKPI("disputes", "Disputes", pledge.Money{Amount: k.DisputedAmount, Currency: c}.String()+" disputed. "+laterChanges, k.Disputes, pk.Disputes),
 	}
 	// Fewer-is-better figures read the other way round.
 	for i := range v.KPIs {

@@ -584,3 +584,24 @@ func TestViewerCannotSearchByAddress(t *testing.T) {
 		t.Errorf("a viewer's address-prefix search tells which prefixes exist: the masked address can be read back")
 	}
 }
+
+// TestDashboardSaysRefundsChangePastPeriods: refunds and disputes count against their donation's
+// day, so the hints of the figures they move say a past period can still change.
+func TestDashboardSaysRefundsChangePastPeriods(t *testing.T) {
+	k := pledge.KPIs{Currency: "usd", Gross: 10000, Refunded: 500, Net: 9500, Donations: 3, Refunds: 1}
+	d := &pledge.Dashboard{Period: pledge.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}}
+	v := currencyViewOf(pledge.CurrencyReport{Current: k, Previous: k}, d)
+	hints := map[string]string{}
+	for _, kpi := range v.KPIs {
+		hints[kpi.Key] = kpi.Hint
+	}
+	for _, key := range []string{"net", "refunds", "disputes"} {
+		if h := hints[key]; !strings.Contains(h, "day the donation was paid") || !strings.Contains(h, "past period's figures can still change") {
+			t.Errorf("%s hint = %q: it does not say refunds count on the donation's day", key, h)
+		}
+	}
+	if !strings.Contains(hints["net"], "$100.00 charged, $5.00 refunded") {
+		t.Errorf("net hint = %q", hints["net"])
+	}
+}

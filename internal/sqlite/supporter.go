@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -20,6 +21,25 @@ const latestSubscription = `
 
 // ListSupporters returns a page of supporters, newest first, by keyset on id.
 func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*pledge.Supporter, error) {
+	q, args := supportersQuery(f)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*pledge.Supporter
+	for rows.Next() {
+		s, err := scanSupporter(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// supportersQuery is ListSupporters' query (scanned by scanSupporter) and its arguments.
+func supportersQuery(f pledge.SupporterFilter) (string, []any) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -44,34 +64,30 @@ func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*
 			where, args = append(where, "s.email >= ? COLLATE NOCASE AND s.email < ? COLLATE NOCASE"), append(args, q, q+"\uffff")
 		}
 	}
+	// A status or a recurring frequency is looked up in subscriptions (the subscriptions_status_supporter
+	// and subscriptions_frequency_supporter indexes), whose supporter ids then drive the page in
+	// order: a rare status reads a few index entries rather than every supporter. The keyset
+	// cursor narrows the list too.
+	after := f.After
+	if after <= 0 {
+		after = math.MaxInt64
+	}
 	switch f.Frequency {
 	case pledge.Once:
 		where = append(where, "NOT EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id)")
 	case pledge.Monthly, pledge.Annual:
-		where, args = append(where, "EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id AND frequency = ?)"), append(args, f.Frequency)
+		where = append(where, "s.id IN (SELECT supporter_id FROM subscriptions WHERE frequency = ? AND supporter_id < ?)")
+		args = append(args, f.Frequency, after)
 	}
 	if f.Status != "" {
-		where, args = append(where, "EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = s.id AND status = ?)"), append(args, f.Status)
+		where = append(where, "s.id IN (SELECT supporter_id FROM subscriptions WHERE status = ? AND supporter_id < ?)")
+		args = append(args, f.Status, after)
 	}
-	args = append(args, f.Limit)
-	rows, err := db.read.QueryContext(ctx, `
+	return `
 		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
-		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), `+latestSubscription+`
-		FROM supporters s WHERE `+strings.Join(where, " AND ")+`
-		ORDER BY s.id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*pledge.Supporter
-	for rows.Next() {
-		s, err := scanSupporter(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), ` + latestSubscription + `
+		FROM supporters s WHERE ` + strings.Join(where, " AND ") + `
+		ORDER BY s.id DESC LIMIT ?`, append(args, f.Limit)
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -112,31 +128,47 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDet
 	if d.Donations, err = db.donationsOf(ctx, id, 500); err != nil {
 		return nil, err
 	}
-	objects := []any{}
-	if s.StripeCustomerID != "" {
-		objects = append(objects, s.StripeCustomerID)
-	}
-	for _, sub := range d.Subscriptions {
-		objects = append(objects, sub.StripeSubscriptionID)
-	}
-	for _, dn := range d.Donations {
-		for _, o := range []string{dn.StripePaymentIntentID, dn.StripeInvoiceID, dn.StripeChargeID} {
-			if o != "" {
-				objects = append(objects, o)
+	d.Events, err = db.eventsAbout(ctx, stripeObjects(s.StripeCustomerID, d.Subscriptions, d.Donations), 500)
+	return d, err
+}
+
+// stripeObjects lists the Stripe ids of a supporter's customer, subscriptions and payments, and
+// any extra ids (checkout sessions), skipping empty ones.
+func stripeObjects(customer string, subs []pledge.Subscription, dons []pledge.Donation, extra ...string) []any {
+	var out []any
+	add := func(ids ...string) {
+		for _, id := range ids {
+			if id != "" {
+				out = append(out, id)
 			}
 		}
 	}
+	add(customer)
+	for _, sub := range subs {
+		add(sub.StripeSubscriptionID)
+	}
+	for _, dn := range dons {
+		add(dn.StripePaymentIntentID, dn.StripeInvoiceID, dn.StripeChargeID)
+	}
+	add(extra...)
+	return out
+}
+
+// eventsAbout returns the recorded Stripe events about the objects, newest first, at most limit
+// (-1: all).
+func (db *DB) eventsAbout(ctx context.Context, objects []any, limit int) ([]pledge.StripeEvent, error) {
 	if len(objects) == 0 {
-		return d, nil
+		return nil, nil
 	}
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, type, created, object_id, outcome FROM stripe_events
 		WHERE object_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
-		ORDER BY created DESC, id LIMIT 500`, objects...)
+		ORDER BY created DESC, id LIMIT ?`, append(objects, limit)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []pledge.StripeEvent
 	for rows.Next() {
 		var e pledge.StripeEvent
 		var created int64
@@ -144,9 +176,36 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDet
 			return nil, err
 		}
 		e.Created = time.Unix(created, 0).UTC()
-		d.Events = append(d.Events, e)
+		out = append(out, e)
 	}
-	return d, rows.Err()
+	return out, rows.Err()
+}
+
+// checkoutsOf returns the checkouts a supporter's donations and subscriptions came from, oldest
+// first.
+func (db *DB) checkoutsOf(ctx context.Context, supporterID int64) ([]pledge.CheckoutRecord, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, frequency, amount, currency, cover_fees, article, campaign, source, reader_id, status,
+		       coalesce(stripe_session_id, ''), created_at
+		FROM checkouts WHERE id IN (SELECT checkout_id FROM donations WHERE supporter_id = ?1
+		                            UNION SELECT checkout_id FROM subscriptions WHERE supporter_id = ?1)
+		ORDER BY created_at, id`, supporterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.CheckoutRecord
+	for rows.Next() {
+		var c pledge.CheckoutRecord
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Frequency, &c.Amount.Amount, &c.Amount.Currency, &c.CoverFees, &c.Article,
+			&c.Campaign, &c.Source, &c.ReaderID, &c.Status, &c.StripeSessionID, &created); err != nil {
+			return nil, err
+		}
+		c.CreatedAt = time.Unix(created, 0).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 func (db *DB) subscriptionsOf(ctx context.Context, supporterID int64) ([]pledge.Subscription, error) {
@@ -205,9 +264,18 @@ func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledg
 		return nil, err
 	}
 	out := &pledge.SupporterData{Supporter: d.Supporter, Subscriptions: d.Subscriptions, Donations: d.Donations}
-	if all, err := db.donationsOf(ctx, id, -1); err == nil {
-		out.Donations = all
-	} else {
+	if out.Donations, err = db.donationsOf(ctx, id, -1); err != nil {
+		return nil, err
+	}
+	if out.Checkouts, err = db.checkoutsOf(ctx, id); err != nil {
+		return nil, err
+	}
+	var sessions []string
+	for _, c := range out.Checkouts {
+		sessions = append(sessions, c.StripeSessionID)
+	}
+	objects := stripeObjects(d.Supporter.StripeCustomerID, out.Subscriptions, out.Donations, sessions...)
+	if out.Events, err = db.eventsAbout(ctx, objects, -1); err != nil {
 		return nil, err
 	}
 	if d.Supporter.Email != "" {
