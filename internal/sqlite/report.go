@@ -87,7 +87,8 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	}
 	from, to := p.From.Unix(), p.To.Unix()
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed), sum(lost)
+		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed), sum(lost),
+		       sum(new_supporters)
 		FROM donations_daily WHERE day >= ? AND day < ?
 		GROUP BY currency`, from, to)
 	if err != nil {
@@ -96,10 +97,15 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	defer rows.Close()
 	for rows.Next() {
 		var c pledge.Currency
-		var n, refunds, disputes int
+		var n, refunds, disputes, newSupporters int
 		var gross, refunded, disputed, lost int64
-		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed, &lost); err != nil {
+		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed, &lost, &newSupporters); err != nil {
 			return nil, err
+		}
+		// New supporters: those whose first donation fell in the period, in its currency (kept
+		// by the rollup's triggers).
+		if newSupporters != 0 {
+			get(c).NewSupporters = newSupporters
 		}
 		if n == 0 {
 			continue
@@ -108,29 +114,6 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		k.Donations, k.Gross, k.Refunded, k.Net = n, gross, refunded, gross-refunded-lost
 		k.Refunds, k.Disputes, k.DisputedAmount = refunds, disputes, disputed
 		k.Average = k.Net / int64(n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
-	// New supporters: those whose first donation fell in the period, in its currency (kept by
-	// the rollup's triggers).
-	rows, err = db.read.QueryContext(ctx, `
-		SELECT currency, sum(new_supporters) FROM donations_daily WHERE day >= ? AND day < ?
-		GROUP BY currency`, from, to)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c pledge.Currency
-		var n int
-		if err := rows.Scan(&c, &n); err != nil {
-			return nil, err
-		}
-		if n != 0 {
-			get(c).NewSupporters = n
-		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
