@@ -126,19 +126,12 @@ type supporterJSON struct {
 func WriteDonations(ctx context.Context, w io.Writer, svc ExportService, f ExportFilter, format string) error {
 	switch format {
 	case FormatCSV:
-		cw := csv.NewWriter(w)
-		if err := cw.Write(DonationsCSVHeader); err != nil {
-			return err
-		}
-		err := svc.EachDonation(ctx, f, func(d *DonationRecord) error {
-			return cw.Write([]string{exportTime(d.PaidAt), csvText(d.Email), d.Amount.Major(), string(d.Amount.Currency),
-				string(d.Frequency), d.Status, d.StripeID, csvText(d.Article), csvText(d.Campaign)})
+		return writeCSV(w, DonationsCSVHeader, func(write func([]string) error) error {
+			return svc.EachDonation(ctx, f, func(d *DonationRecord) error {
+				return write([]string{exportTime(d.PaidAt), csvText(d.Email), d.Amount.Major(), string(d.Amount.Currency),
+					string(d.Frequency), d.Status, d.StripeID, csvText(d.Article), csvText(d.Campaign)})
+			})
 		})
-		cw.Flush()
-		if err != nil {
-			return err
-		}
-		return cw.Error()
 	case FormatJSON:
 		return writeJSONArray(w, func(emit func(any) error) error {
 			return svc.EachDonation(ctx, f, func(d *DonationRecord) error {
@@ -155,20 +148,13 @@ func WriteDonations(ctx context.Context, w io.Writer, svc ExportService, f Expor
 func WriteSupporters(ctx context.Context, w io.Writer, svc ExportService, f ExportFilter, format string) error {
 	switch format {
 	case FormatCSV:
-		cw := csv.NewWriter(w)
-		if err := cw.Write(SupportersCSVHeader); err != nil {
-			return err
-		}
-		err := svc.EachSupporter(ctx, f, func(s *SupporterRecord) error {
-			return cw.Write([]string{exportTime(s.CreatedAt), csvText(s.Email), csvText(s.Name), s.StripeCustomerID,
-				strconv.Itoa(s.Donations), TotalsString(s.Totals), exportTime(s.FirstDonation),
-				exportTime(s.LastDonation), strconv.Itoa(s.ActiveSubscriptions)})
+		return writeCSV(w, SupportersCSVHeader, func(write func([]string) error) error {
+			return svc.EachSupporter(ctx, f, func(s *SupporterRecord) error {
+				return write([]string{exportTime(s.CreatedAt), csvText(s.Email), csvText(s.Name), s.StripeCustomerID,
+					strconv.Itoa(s.Donations), TotalsString(s.Totals), exportTime(s.FirstDonation),
+					exportTime(s.LastDonation), strconv.Itoa(s.ActiveSubscriptions)})
+			})
 		})
-		cw.Flush()
-		if err != nil {
-			return err
-		}
-		return cw.Error()
 	case FormatJSON:
 		return writeJSONArray(w, func(emit func(any) error) error {
 			return svc.EachSupporter(ctx, f, func(s *SupporterRecord) error {
@@ -182,6 +168,20 @@ func WriteSupporters(ctx context.Context, w io.Writer, svc ExportService, f Expo
 		})
 	}
 	return Errorf(EINVALID, "Unknown export format %q: use csv or json.", format)
+}
+
+// writeCSV streams a CSV file: the header, then each row that each writes.
+func writeCSV(w io.Writer, header []string, each func(write func([]string) error) error) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	err := each(cw.Write)
+	cw.Flush()
+	if err != nil {
+		return err
+	}
+	return cw.Error()
 }
 
 // writeJSONArray streams a JSON array, one element per line.
