@@ -15,6 +15,9 @@ const (
 	OutcomeDuplicate Outcome = "duplicate"
 	OutcomeIgnored   Outcome = "ignored"
 	OutcomeFailed    Outcome = "failed"
+	// OutcomeMismatch is a refund or dispute in another currency than its donation: recorded,
+	// logged and shown on the supporter's page, never applied (Pledge does not convert silently).
+	OutcomeMismatch Outcome = "mismatch"
 )
 
 // LedgerEvent is one Stripe event translated into a domain fact. Fact is one of the fact types
@@ -49,9 +52,12 @@ func (e *LedgerEvent) CheckoutID() string {
 // Metadata is what Pledge puts on every Stripe object it creates, read back from an event.
 type Metadata struct {
 	CheckoutID string // pledge_checkout
-	Frequency  Frequency
-	Article    string
-	Campaign   string
+	// Site is pledge_site: the deployment that created the object ("" on objects made before
+	// deployments marked theirs, which belong to this one).
+	Site      string
+	Frequency Frequency
+	Article   string
+	Campaign  string
 }
 
 // Customer is the Stripe customer behind a payment.
@@ -69,7 +75,8 @@ type CheckoutCompleted struct {
 	Meta       Metadata
 	Paid       bool // payment_status=paid; an unpaid completion waits for the async events
 	Customer   Customer
-	Amount     Money
+	Amount     Money // what the supporter paid for the journalism: after discounts, before tax
+	Tax        int64 // tax on top of Amount, in its currency's minor units
 	// PaymentIntent is set for a one-off; Subscription and Invoice for a recurring gift.
 	PaymentIntent string
 	Subscription  string
@@ -90,10 +97,11 @@ type InvoicePaid struct {
 	Subscription  string
 	Meta          Metadata
 	Customer      Customer
-	Amount        Money // amount_paid
+	Amount        Money // amount_paid less tax: after discounts, before tax
+	Tax           int64
 	PaymentIntent string
 	Charge        string
-	PaidAt        time.Time
+	PaidAt        time.Time // status_transitions.paid_at
 	PeriodStart   time.Time
 	PeriodEnd     time.Time
 	Interval      string // the price's recurring interval, month or year
@@ -117,14 +125,23 @@ type SubscriptionChanged struct {
 	SubscriptionID     string
 	Meta               Metadata
 	Customer           Customer // StripeID only: subscription events carry no e-mail
-	Amount             Money    // price × quantity of the first item
+	Amount             Money    // price × quantity of the first item, after the discount
 	Interval           string
 	Status             string // Stripe's status: incomplete, active, past_due, canceled...
 	CancelAtPeriodEnd  bool
+	CancelAt           time.Time // when a scheduled cancellation takes effect
 	CurrentPeriodEnd   time.Time
 	StartedAt          time.Time
-	CanceledAt         time.Time
+	CanceledAt         time.Time // when cancellation was requested (not when it ends)
+	EndedAt            time.Time // when the subscription ended, zero while it runs
+	Paused             bool      // pause_collection is set: Stripe collects nothing
 	CancellationReason string
+}
+
+// CustomerChanged is a Stripe customer's e-mail address or name as customer.created or
+// customer.updated shows it (the billing portal changes them).
+type CustomerChanged struct {
+	Customer Customer
 }
 
 // ChargeRefunded is a charge's refunded total (charge.refunded, or the charge fetched again when a
@@ -146,17 +163,23 @@ type RefundUpdated struct {
 	ChargeID      string
 	PaymentIntent string
 	Amount        int64
+	Currency      Currency
 	Status        string
 	Charge        *ChargeRefunded // the charge as fetched after a failure, nil otherwise
 }
 
-// DisputeChanged is a dispute opened or closed on a charge; Status is Stripe's dispute status
-// (needs_response, under_review, won, lost, warning_closed...).
+// DisputeChanged is a dispute on a charge as charge.dispute.created, updated, closed,
+// funds_withdrawn or funds_reinstated shows it. Status is Stripe's dispute status (needs_response,
+// under_review, won, lost, and warning_* for inquiries, which move no money). Amount is the
+// disputed amount, which may be less than the charge.
 type DisputeChanged struct {
 	DisputeID     string
 	ChargeID      string
 	PaymentIntent string
 	Status        string
+	Amount        Money
+	// Reinstated is set by charge.dispute.funds_reinstated: the withdrawn funds came back.
+	Reinstated bool
 }
 
 // FraudWarning is an early fraud warning from the card network about a charge.

@@ -47,26 +47,38 @@ func (p Period) Previous() Period {
 }
 
 // KPIs are the headline figures of one currency over one period. Money is in that currency's
-// minor units; figures of different currencies are never added together.
+// minor units; figures of different currencies are never added together. README.md's "What the
+// figures mean" defines each one; this struct, NetOf and the store's rollups are that definition.
 type KPIs struct {
-	Currency       Currency
-	Gross          int64 // what donations paid in the period charged
-	Refunded       int64 // the refunded part of those donations
-	Net            int64 // Gross - Refunded - what lost disputes took back (as the supporters export)
-	Donations      int   // number of donations paid in the period
-	Average        int64 // Net / Donations
-	NewSupporters  int   // supporters first seen in the period who gave in this currency
-	ActiveMonthly  int   // recurring supporters live at the period's end
-	ActiveAnnual   int
-	MRR            int64 // monthly amounts plus annual amounts / 12, at the period's end
-	ARR            int64 // MRR * 12
-	Cancellations  int   // subscriptions cancelled in the period
-	FailedPayments int   // recurring invoices whose payment failed in the period
-	Recovered      int   // of those, the ones paid on a later attempt
-	Refunds        int   // donations of the period with a refund
-	Disputes       int   // donations of the period that were disputed
-	DisputedAmount int64
+	Currency Currency
+	Gross    int64 // what the donations paid in the period brought: after discounts, before tax
+	Refunded int64 // the refunded part of those donations
+	// Disputed is what formal disputes on those donations withdrew and have not given back: the
+	// dispute's own amount while it is open or once lost; nothing for an inquiry or a won dispute.
+	Disputed               int64
+	Net                    int64 // NetOf(Gross, Refunded, Disputed)
+	Tax                    int64 // tax collected on top of Gross (not the newsroom's money)
+	Donations              int   // number of donations paid in the period
+	Average                int64 // Net / Donations
+	NewSupporters          int   // people whose first gift fell in the period, in that gift's currency
+	ActiveMonthly          int   // recurring gifts live at the period's end
+	ActiveAnnual           int
+	MRR                    int64 // monthly amounts plus annual amounts / 12, at the period's end
+	ARR                    int64 // MRR * 12
+	Cancellations          int   // recurring gifts that ended in the period
+	CancellationsScheduled int   // recurring gifts live at the period's end that are set to end
+	FailedPayments         int   // recurring invoices whose payment failed in the period
+	Recovered              int   // of those, the ones paid on a later attempt
+	Refunds                int   // donations of the period with a refund
+	Disputes               int   // donations of the period with a formal dispute
 }
+
+// NetOf is the one definition of net money in: what was paid, less what was refunded and what
+// disputes withdrew (taxes are never in gross to begin with).
+func NetOf(gross, refunded, disputed int64) int64 { return gross - refunded - disputed }
+
+// RecurringSupporters is the number of live recurring gifts at the period's end.
+func (k KPIs) RecurringSupporters() int { return k.ActiveMonthly + k.ActiveAnnual }
 
 // Active is the number of live recurring supporters.
 func (k KPIs) Active() int { return k.ActiveMonthly + k.ActiveAnnual }
@@ -145,4 +157,7 @@ type Dashboard struct {
 type ReportService interface {
 	// Dashboard returns the figures of p compared with the period before it.
 	Dashboard(ctx context.Context, p Period) (*Dashboard, error)
+	// Figures returns the headline figures of p per currency, in currency order: what the
+	// dashboard shows for p and what `pledge report` prints.
+	Figures(ctx context.Context, p Period) ([]KPIs, error)
 }

@@ -309,7 +309,7 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 		countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),
 		countKPI("failed", "Failed payments", fmt.Sprintf("%d paid on a later attempt", k.Recovered), k.FailedPayments, pk.FailedPayments),
 		countKPI("refunds", "Refunds", pledge.Money{Amount: k.Refunded, Currency: c}.String()+" refunded. "+laterChanges, k.Refunds, pk.Refunds),
-		countKPI("disputes", "Disputes", pledge.Money{Amount: k.DisputedAmount, Currency: c}.String()+" disputed. "+laterChanges, k.Disputes, pk.Disputes),
+		countKPI("disputes", "Disputes", pledge.Money{Amount: k.Disputed, Currency: c}.String()+" disputed. "+laterChanges, k.Disputes, pk.Disputes),
 	}
 	// Fewer-is-better figures read the other way round.
 	for i := range v.KPIs {

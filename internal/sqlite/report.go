@@ -112,7 +112,7 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		}
 		k := get(c)
 		k.Donations, k.Gross, k.Refunded, k.Net = n, gross, refunded, gross-refunded-lost
-		k.Refunds, k.Disputes, k.DisputedAmount = refunds, disputes, disputed
+		k.Refunds, k.Disputes, k.Disputed = refunds, disputes, disputed
 		k.Average = k.Net / int64(n)
 	}
 	if err := rows.Err(); err != nil {
@@ -517,4 +517,19 @@ func (db *DB) sumByArticle(ctx context.Context, query string, p pledge.Period, f
 		fn(a, c, x, y)
 	}
 	return rows.Err()
+}
+
+// Figures returns the headline figures of p (widened to whole UTC days) per currency, in
+// currency order: the same figures Dashboard shows for the period.
+func (db *DB) Figures(ctx context.Context, p pledge.Period) ([]pledge.KPIs, error) {
+	m, err := db.kpis(ctx, p.WholeDays())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pledge.KPIs, 0, len(m))
+	for _, k := range m {
+		out = append(out, *k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	return out, nil
 }
