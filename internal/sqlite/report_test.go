@@ -151,7 +151,7 @@ func TestDashboardKPIs(t *testing.T) {
 		{"eur gross", eur.Current.Gross, 12000},
 		{"eur net", eur.Current.Net, 12000},
 		{"eur disputes", int64(eur.Current.Disputes), 1},
-		{"eur disputed", eur.Current.DisputedAmount, 12000},
+		{"eur disputed", eur.Current.Disputed, 12000},
 		{"eur new supporters", int64(eur.Current.NewSupporters), 1},
 		{"eur MRR", eur.Current.MRR, 1000},
 		{"eur previous gross", eur.Previous.Gross, 0},
