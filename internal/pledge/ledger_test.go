@@ -45,10 +45,37 @@ func TestDonationStatus(t *testing.T) {
 		{500, 0, "lost", DonationDisputed},
 		{500, 0, "won", DonationSucceeded},
 		{500, 100, "warning_closed", DonationPartiallyRefunded},
+		{500, 0, "warning_needs_response", DonationSucceeded},
+		{500, 0, "under_review", DonationDisputed},
 	}
 	for _, c := range cases {
-		if got := DonationStatus(c.amount, c.refunded, c.dispute); got != c.want {
+		if got := DonationStatus(c.amount, c.refunded, DisputeWithdraws(c.dispute, false)); got != c.want {
 			t.Errorf("DonationStatus(%d, %d, %q) = %s, want %s", c.amount, c.refunded, c.dispute, got, c.want)
+		}
+	}
+}
+
+func TestDisputeWithdraws(t *testing.T) {
+	cases := []struct {
+		status     string
+		reinstated bool
+		want       bool
+	}{
+		{"", false, false},
+		{"warning_needs_response", false, false},
+		{"warning_under_review", false, false},
+		{"warning_closed", false, false},
+		{"needs_response", false, true},
+		{"under_review", false, true},
+		{"under_review", true, false},
+		{"won", false, false},
+		{"won", true, false},
+		{"lost", false, true},
+		{"lost", true, true},
+	}
+	for _, c := range cases {
+		if got := DisputeWithdraws(c.status, c.reinstated); got != c.want {
+			t.Errorf("DisputeWithdraws(%q, %v) = %v, want %v", c.status, c.reinstated, got, c.want)
 		}
 	}
 }

@@ -96,6 +96,9 @@ func (db *DB) Open(ctx context.Context) error {
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
+	if err := db.rebuildIfStale(ctx); err != nil {
+		return err
+	}
 	if db.read, err = sql.Open("sqlite3", dsn(db.Path, true)); err != nil {
 		return err
 	}

@@ -55,20 +55,20 @@ func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*
 
 // EachSupporter streams the supporters created in the range, oldest first, with their donation
 // counts, net totals per currency and live subscriptions. The net is what was paid less refunds,
-// and less the whole of a donation whose dispute was lost (Stripe took the money back).
+// and less what disputes withdrew (pledge.NetOf, as the rollups).
 func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.SupporterRecord) error) error {
 	from, to := bounds(f)
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT s.created_at, COALESCE(s.email, ''), s.name, COALESCE(s.stripe_customer_id, ''),
 		       (SELECT count(*) FROM donations WHERE supporter_id = s.id),
 		       (SELECT group_concat(currency || ' ' || net, ';') FROM
-		           (SELECT currency, SUM(CASE WHEN dispute_status = 'lost' THEN 0 ELSE amount - amount_refunded END) AS net
+		           (SELECT currency, SUM(amount - amount_refunded - amount_disputed) AS net
 		            FROM donations
 		            WHERE supporter_id = s.id GROUP BY currency ORDER BY currency)),
 		       (SELECT MIN(paid_at) FROM donations WHERE supporter_id = s.id),
 		       (SELECT MAX(paid_at) FROM donations WHERE supporter_id = s.id),
-		       (SELECT count(*) FROM subscriptions WHERE supporter_id = s.id
-		          AND status IN ('active', 'trialing', 'past_due'))
+		       (SELECT count(*) FROM subscriptions b WHERE b.supporter_id = s.id
+		          AND EXISTS (SELECT 1 FROM subscription_segments g WHERE g.subscription_id = b.id AND g.end IS NULL))
 		FROM supporters s
 		WHERE s.created_at >= ? AND s.created_at < ?
 		ORDER BY s.created_at, s.id`, from, to)

@@ -94,27 +94,31 @@ func applyFact(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outco
 	case *pledge.InvoiceFailed:
 		return applyInvoiceFailed(ctx, tx, f, at)
 	case *pledge.SubscriptionChanged:
-		return applySubscriptionChanged(ctx, tx, f, at)
+		return applySubscriptionChanged(ctx, tx, f, e.ID, at)
+	case *pledge.CustomerChanged:
+		return applyCustomerChanged(ctx, tx, f, at)
 	case *pledge.ChargeRefunded:
 		return applyCharge(ctx, tx, chargeFact{id: f.ChargeID, pi: f.PaymentIntent, invoice: f.Invoice, ours: f.Meta.CheckoutID != "",
-			merge: refundedMerge(f.AmountRefunded, at)})
+			currency: f.Amount.Currency, merge: refundedMerge(f.AmountRefunded, at)})
 	case *pledge.RefundUpdated:
 		if err := upsertRefund(ctx, tx, f, at); err != nil {
 			return "", err
 		}
-		fact := chargeFact{id: f.ChargeID, pi: f.PaymentIntent, merge: func(*chargeRow) {}}
+		fact := chargeFact{id: f.ChargeID, pi: f.PaymentIntent, currency: f.Currency, merge: func(*chargeRow) {}}
 		if c := f.Charge; c != nil { // read again after a failure: the charge's total as of this event
 			fact = chargeFact{id: c.ChargeID, pi: c.PaymentIntent, invoice: c.Invoice, ours: c.Meta.CheckoutID != "",
-				merge: refundedMerge(c.AmountRefunded, at)}
+				currency: c.Amount.Currency, merge: refundedMerge(c.AmountRefunded, at)}
 		}
 		return applyCharge(ctx, tx, fact)
 	case *pledge.DisputeChanged:
-		return applyCharge(ctx, tx, chargeFact{id: f.ChargeID, pi: f.PaymentIntent,
+		return applyCharge(ctx, tx, chargeFact{id: f.ChargeID, pi: f.PaymentIntent, currency: f.Amount.Currency,
 			merge: func(c *chargeRow) {
 				nr, or := pledge.DisputeRank(f.Status), pledge.DisputeRank(c.dispute)
 				if nr > or || nr == or && (at > c.disputeAt || at == c.disputeAt && f.Status > c.dispute) {
 					c.dispute, c.disputeAt = f.Status, at
 				}
+				c.disputeAmount = max(c.disputeAmount, f.Amount.Amount)
+				c.reinstated = c.reinstated || f.Reinstated
 			}})
 	case *pledge.FraudWarning:
 		return applyCharge(ctx, tx, chargeFact{id: f.ChargeID, pi: f.PaymentIntent,
@@ -166,9 +170,9 @@ func upsertRefund(ctx context.Context, tx *Tx, f *pledge.RefundUpdated, at int64
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO refunds (stripe_refund_id, stripe_charge_id, amount, status, status_at) VALUES (?, ?, ?, ?, ?)
+		INSERT INTO refunds (stripe_refund_id, stripe_charge_id, amount, currency, status, status_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (stripe_refund_id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at`,
-		f.RefundID, f.ChargeID, f.Amount, f.Status, at)
+		f.RefundID, f.ChargeID, f.Amount, f.Currency, f.Status, at)
 	return err
 }
 
@@ -227,7 +231,7 @@ func applyCheckoutCompleted(ctx context.Context, tx *Tx, f *pledge.CheckoutCompl
 	if err := advanceCheckout(ctx, tx, f.CheckoutID, f.SessionID, pledge.CheckoutPaid); err != nil {
 		return "", err
 	}
-	supporter, err := upsertSupporter(ctx, tx, f.Customer, at)
+	supporter, err := linkCustomer(ctx, tx, f.Customer, at, true)
 	if err != nil {
 		return "", err
 	}
@@ -245,25 +249,22 @@ func applyCheckoutCompleted(ctx context.Context, tx *Tx, f *pledge.CheckoutCompl
 			// The first invoice's donation, keyed by the invoice as invoice.paid keys it: whichever
 			// arrives first creates it, and the invoice's own figures win.
 			o.frequency = o.recurring()
-			id, err := upsertDonation(ctx, tx, donation{
-				key: "stripe_invoice_id", keyValue: f.Invoice, supporter: supporter, subscription: subID,
-				origin: o, amount: f.Amount, paidAt: at,
-			}, false)
-			if err != nil {
+			if err := upsertDonation(ctx, tx, donation{
+				key: "stripe_invoice_id", keyValue: f.Invoice, customer: f.Customer.StripeID, supporter: supporter,
+				subscription: subID, origin: o, amount: f.Amount, tax: f.Tax, paidAt: at,
+			}, false); err != nil {
 				return "", err
 			}
-			return pledge.OutcomeApplied, syncDonation(ctx, tx, id)
 		}
+		return pledge.OutcomeApplied, recomputeSubscription(ctx, tx, f.Subscription)
 	case f.PaymentIntent != "" && f.Amount.Amount > 0: // a fully discounted session is no gift
 		o.frequency = pledge.Once
-		id, err := upsertDonation(ctx, tx, donation{
-			key: "stripe_payment_intent_id", keyValue: f.PaymentIntent, supporter: supporter,
-			origin: o, amount: f.Amount, paidAt: at,
-		}, false)
-		if err != nil {
+		if err := upsertDonation(ctx, tx, donation{
+			key: "stripe_payment_intent_id", keyValue: f.PaymentIntent, customer: f.Customer.StripeID, supporter: supporter,
+			origin: o, amount: f.Amount, tax: f.Tax, paidAt: at,
+		}, false); err != nil {
 			return "", err
 		}
-		return pledge.OutcomeApplied, syncDonation(ctx, tx, id)
 	}
 	return pledge.OutcomeApplied, nil
 }
@@ -285,55 +286,9 @@ func advanceCheckout(ctx context.Context, tx *Tx, id, session string, status ple
 	return err
 }
 
-// upsertSupporter creates or updates the supporter behind a Stripe customer and returns its row id
-// (nil when Stripe names no customer and no e-mail). The newest e-mail wins; an erased supporter
-// keeps no e-mail.
-func upsertSupporter(ctx context.Context, tx *Tx, c pledge.Customer, at int64) (any, error) {
-	email := sql.NullString{String: c.Email, Valid: c.Email != ""}
-	var id int64
-	if c.StripeID == "" {
-		if !email.Valid {
-			return nil, nil
-		}
-		// The unary + keeps the planner off the stripe_customer_id index (every customer-less
-		// supporter sits under its NULL) and on supporters_email_nocase, which finds the address.
-		err := tx.QueryRowContext(ctx, `
-			SELECT id FROM supporters WHERE +stripe_customer_id IS NULL AND email = ? COLLATE NOCASE AND erased_at IS NULL`,
-			c.Email).Scan(&id)
-		if err == nil {
-			return id, nil
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
-		}
-		err = tx.QueryRowContext(ctx, `
-			INSERT INTO supporters (email, name, email_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`, c.Email, c.Name, at, at, tx.now.Unix()).Scan(&id)
-		return id, err
-	}
-	emailAt := int64(0)
-	if email.Valid {
-		emailAt = at
-	}
-	err := tx.QueryRowContext(ctx, `
-		INSERT INTO supporters (stripe_customer_id, email, name, email_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (stripe_customer_id) DO UPDATE SET
-			email = CASE WHEN supporters.erased_at IS NULL AND excluded.email IS NOT NULL AND
-			                  (excluded.email_at > supporters.email_at OR
-			                   excluded.email_at = supporters.email_at AND excluded.email > COALESCE(supporters.email, ''))
-			        THEN excluded.email ELSE supporters.email END,
-			name = CASE WHEN supporters.erased_at IS NULL AND excluded.name <> '' AND excluded.email_at >= supporters.email_at
-			       THEN excluded.name ELSE supporters.name END,
-			email_at = MAX(supporters.email_at, excluded.email_at),
-			created_at = MIN(supporters.created_at, excluded.created_at),
-			updated_at = excluded.updated_at
-		RETURNING id`,
-		c.StripeID, email, c.Name, emailAt, at, tx.now.Unix()).Scan(&id)
-	return id, err
-}
-
 // subscriptionSeed is what a checkout or an invoice knows about a subscription: enough to create
-// its row when it is not there yet, never enough to overrule what the subscription events said.
+// its row when it is not there yet, never enough to overrule what the subscription's own history
+// says (recomputeSubscription derives the row from that).
 type subscriptionSeed struct {
 	stripeID  string
 	customer  string
@@ -343,27 +298,33 @@ type subscriptionSeed struct {
 	startedAt int64
 }
 
-// seedSubscription creates the subscription row if missing (active, with the weakest state stamp,
-// so any subscription event overrules it) and fills in links it lacked. It returns the row id.
+// seedSubscription creates the subscription row if missing (incomplete until its history says
+// otherwise) and fills in links it lacked. It returns the row id.
 func seedSubscription(ctx context.Context, tx *Tx, s subscriptionSeed) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `
 		INSERT INTO subscriptions (stripe_subscription_id, stripe_customer_id, supporter_id, checkout_id,
 		                           frequency, amount, currency, status, started_at, article, campaign,
 		                           state_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, 0, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'incomplete', ?, ?, ?, 0, ?, ?)
 		ON CONFLICT (stripe_subscription_id) DO UPDATE SET
 			stripe_customer_id = CASE WHEN subscriptions.stripe_customer_id = '' THEN excluded.stripe_customer_id ELSE subscriptions.stripe_customer_id END,
-			supporter_id = COALESCE(subscriptions.supporter_id, excluded.supporter_id),
+			supporter_id = COALESCE(excluded.supporter_id, subscriptions.supporter_id),
 			checkout_id = COALESCE(subscriptions.checkout_id, excluded.checkout_id),
-			started_at = COALESCE(subscriptions.started_at, excluded.started_at),
 			article = CASE WHEN subscriptions.article = '' THEN excluded.article ELSE subscriptions.article END,
-			campaign = CASE WHEN subscriptions.campaign = '' THEN excluded.campaign ELSE subscriptions.campaign END,
-			updated_at = excluded.updated_at
+			campaign = CASE WHEN subscriptions.campaign = '' THEN excluded.campaign ELSE subscriptions.campaign END
 		RETURNING id`,
 		s.stripeID, s.customer, s.supporter, s.origin.checkoutID, s.origin.recurring(), s.amount.Amount,
 		s.amount.Currency, nullUnix(s.startedAt), s.origin.article, s.origin.campaign, tx.now.Unix(), tx.now.Unix(),
 	).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	if s.supporter == nil && s.customer != "" {
+		// The customer may already belong to a supporter (a gift came first).
+		_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET supporter_id =
+			(SELECT supporter_id FROM customers WHERE stripe_customer_id = ?) WHERE id = ? AND supporter_id IS NULL`, s.customer, id)
+	}
 	return id, err
 }
 
@@ -374,42 +335,14 @@ func nullUnix(n int64) any {
 	return n
 }
 
-// subscriptionState is the part of a subscription row that events fight over.
-type subscriptionState struct {
-	id           int64
-	status       string
-	statusAt     int64
-	fieldsStatus string
-	fieldsAt     int64
-	changed      pledge.SubscriptionChanged
-}
-
-func loadSubscriptionState(ctx context.Context, tx *Tx, stripeID string) (*subscriptionState, error) {
-	var s subscriptionState
-	var cpe, canceled sql.NullInt64
-	var cape bool
-	err := tx.QueryRowContext(ctx, `
-		SELECT id, status, state_at, fields_status, fields_at, cancel_at_period_end, current_period_end,
-		       canceled_at, amount
-		FROM subscriptions WHERE stripe_subscription_id = ?`, stripeID).Scan(
-		&s.id, &s.status, &s.statusAt, &s.fieldsStatus, &s.fieldsAt, &cape, &cpe, &canceled, &s.changed.Amount.Amount)
-	if err != nil {
-		return nil, err
-	}
-	s.changed.Status, s.changed.CancelAtPeriodEnd = s.fieldsStatus, cape
-	s.changed.CurrentPeriodEnd, s.changed.CanceledAt = fromUnix(cpe), fromUnix(canceled)
-	return &s, nil
-}
-
-// applySubscriptionChanged merges a subscription object into its row: the status takes the
-// newest (terminal first) of everything seen, and the other fields come from the newest whole
-// object, so that any order of created, updated and deleted ends in the same row.
-func applySubscriptionChanged(ctx context.Context, tx *Tx, f *pledge.SubscriptionChanged, at int64) (pledge.Outcome, error) {
+// applySubscriptionChanged keeps the subscription object in the subscription's history and
+// derives the subscription's row and spans of revenue from the whole history again.
+func applySubscriptionChanged(ctx context.Context, tx *Tx, f *pledge.SubscriptionChanged, eventID string, at int64) (pledge.Outcome, error) {
 	c, err := localCheckout(ctx, tx, f.Meta.CheckoutID)
 	if err != nil {
 		return "", err
 	}
-	supporter, err := upsertSupporter(ctx, tx, f.Customer, at)
+	supporter, err := linkCustomer(ctx, tx, f.Customer, at, false)
 	if err != nil {
 		return "", err
 	}
@@ -420,29 +353,114 @@ func applySubscriptionChanged(ctx context.Context, tx *Tx, f *pledge.Subscriptio
 	}); err != nil {
 		return "", err
 	}
-	s, err := loadSubscriptionState(ctx, tx, f.SubscriptionID)
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO subscription_states (stripe_subscription_id, event_id, at, status, amount, currency, interval,
+		    cancel_at_period_end, cancel_at, canceled_at, ended_at, current_period_end, started_at, paused, cancellation_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
+		f.SubscriptionID, eventID, at, f.Status, f.Amount.Amount, f.Amount.Currency, f.Interval, f.CancelAtPeriodEnd,
+		unix(f.CancelAt), unix(f.CanceledAt), unix(f.EndedAt), unix(f.CurrentPeriodEnd), unix(f.StartedAt), f.Paused,
+		f.CancellationReason); err != nil {
 		return "", err
 	}
-	when := e2t(at)
-	if stored := pledge.SubscriptionStatusKey(s.status, e2t(s.statusAt)); s.statusAt == 0 || !pledge.SubscriptionStatusKey(f.Status, when).Less(stored) {
-		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET status = ?, state_at = ? WHERE id = ?`, f.Status, at, s.id); err != nil {
-			return "", err
+	return pledge.OutcomeApplied, recomputeSubscription(ctx, tx, f.SubscriptionID)
+}
+
+// recomputeSubscription derives a subscription's row (status, fields) and its spans of recurring
+// revenue from everything stored about it: the objects events showed, its paid invoices (its
+// donations) and its failed attempts, through pledge.SubscriptionTimeline.
+func recomputeSubscription(ctx context.Context, tx *Tx, stripeID string) error {
+	var id int64
+	var freq pledge.Frequency
+	var currency pledge.Currency
+	var seedAmount int64
+	var seedStart sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT id, frequency, currency, amount, started_at FROM subscriptions
+		WHERE stripe_subscription_id = ?`, stripeID).Scan(&id, &freq, &currency, &seedAmount, &seedStart)
+	if err != nil {
+		return err
+	}
+	fallback := pledge.SubscriptionState{Interval: freq.Interval(), Amount: pledge.Money{Currency: currency}}
+	var states []pledge.SubscriptionState
+	rows, err := tx.QueryContext(ctx, `
+		SELECT event_id, at, status, amount, currency, interval, cancel_at_period_end, cancel_at, canceled_at,
+		       ended_at, current_period_end, started_at, paused, cancellation_reason
+		FROM subscription_states WHERE stripe_subscription_id = ?`, stripeID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var s pledge.SubscriptionState
+		var at int64
+		var cancelAt, canceled, ended, cpe, started sql.NullInt64
+		if err := rows.Scan(&s.EventID, &at, &s.Status, &s.Amount.Amount, &s.Amount.Currency, &s.Interval,
+			&s.CancelAtPeriodEnd, &cancelAt, &canceled, &ended, &cpe, &started, &s.Paused, &s.CancellationReason); err != nil {
+			rows.Close()
+			return err
+		}
+		s.At, s.CancelAt, s.CanceledAt, s.EndedAt = e2t(at), fromUnix(cancelAt), fromUnix(canceled), fromUnix(ended)
+		s.CurrentPeriodEnd, s.StartedAt = fromUnix(cpe), fromUnix(started)
+		states = append(states, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var pays []pledge.SubscriptionPayment
+	rows, err = tx.QueryContext(ctx, `
+		SELECT paid_at, coalesce(stripe_invoice_id, ''), amount, currency, 0 FROM donations WHERE subscription_id = ?1
+		UNION ALL
+		SELECT failed_at, stripe_invoice_id, amount, currency, 1 FROM invoice_attempts WHERE stripe_subscription_id = ?2`,
+		id, stripeID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var p pledge.SubscriptionPayment
+		var at int64
+		if err := rows.Scan(&at, &p.Invoice, &p.Amount.Amount, &p.Amount.Currency, &p.Failed); err != nil {
+			rows.Close()
+			return err
+		}
+		p.At = e2t(at)
+		pays = append(pays, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	life := pledge.SubscriptionTimeline(fallback, states, pays)
+	l := life.Latest
+	started := l.StartedAt
+	if !life.HasState {
+		// Only invoices and the checkout: the amount and start of the first payment.
+		started = time.Time{}
+		for _, p := range pays {
+			if !p.Failed && (started.IsZero() || p.At.Before(started)) {
+				started, l.Amount = p.At, p.Amount
+			}
+		}
+		if l.Amount.Amount == 0 {
+			l.Amount = pledge.Money{Amount: seedAmount, Currency: currency}
+		}
+		if started.IsZero() && seedStart.Valid {
+			started = e2t(seedStart.Int64)
 		}
 	}
-	stored := s.changed.Key(e2t(s.fieldsAt))
-	if s.fieldsAt == 0 || !f.Key(when).Less(stored) {
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE subscriptions SET fields_status = ?, fields_at = ?, cancel_at_period_end = ?,
-			       current_period_end = ?, canceled_at = ?, cancellation_reason = ?, started_at = ?,
-			       amount = ?, currency = ?, frequency = ?, updated_at = ?
-			WHERE id = ?`,
-			f.Status, at, f.CancelAtPeriodEnd, unix(f.CurrentPeriodEnd), unix(f.CanceledAt), f.CancellationReason,
-			unix(f.StartedAt), f.Amount.Amount, f.Amount.Currency, o.recurring(), tx.now.Unix(), s.id); err != nil {
-			return "", err
-		}
+	f := pledge.FrequencyFromInterval(l.Interval)
+	if !f.Recurring() {
+		f = freq
 	}
-	return pledge.OutcomeApplied, nil
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE subscriptions SET status = ?, amount = ?, currency = ?, frequency = ?, cancel_at_period_end = ?,
+		       cancel_at = ?, canceled_at = ?, ended_at = ?, current_period_end = ?, started_at = ?, paused = ?,
+		       cancellation_reason = ?, updated_at = ?
+		WHERE id = ?`,
+		life.Status, l.Amount.Amount, l.Amount.Currency, f, l.CancelAtPeriodEnd, unix(l.CancelAt), unix(l.CanceledAt),
+		unix(life.EndedAt), unix(l.CurrentPeriodEnd), unix(started), l.Paused, l.CancellationReason, tx.now.Unix(), id); err != nil {
+		return err
+	}
+	return replaceSegments(ctx, tx, id, life.Segments)
 }
 
 func applyInvoicePaid(ctx context.Context, tx *Tx, f *pledge.InvoicePaid, at int64) (pledge.Outcome, error) {
@@ -450,7 +468,7 @@ func applyInvoicePaid(ctx context.Context, tx *Tx, f *pledge.InvoicePaid, at int
 	if err != nil {
 		return "", err
 	}
-	supporter, err := upsertSupporter(ctx, tx, f.Customer, at)
+	supporter, err := linkCustomer(ctx, tx, f.Customer, at, f.Amount.Amount > 0)
 	if err != nil {
 		return "", err
 	}
@@ -462,22 +480,21 @@ func applyInvoicePaid(ctx context.Context, tx *Tx, f *pledge.InvoicePaid, at int
 	if err != nil {
 		return "", err
 	}
-	if f.Amount.Amount <= 0 {
-		return pledge.OutcomeApplied, nil // a trial or fully discounted invoice is no donation
+	if f.Amount.Amount > 0 { // a trial or fully discounted invoice is no donation
+		paidAt := f.PaidAt.Unix()
+		if f.PaidAt.IsZero() {
+			paidAt = at
+		}
+		o.frequency = o.recurring()
+		if err := upsertDonation(ctx, tx, donation{
+			key: "stripe_invoice_id", keyValue: f.InvoiceID, customer: f.Customer.StripeID, supporter: supporter,
+			subscription: subID, origin: o, amount: f.Amount, tax: f.Tax, paidAt: paidAt, paymentIntent: f.PaymentIntent,
+			charge: f.Charge,
+		}, true); err != nil {
+			return "", err
+		}
 	}
-	paidAt := f.PaidAt.Unix()
-	if f.PaidAt.IsZero() {
-		paidAt = at
-	}
-	o.frequency = o.recurring()
-	id, err := upsertDonation(ctx, tx, donation{
-		key: "stripe_invoice_id", keyValue: f.InvoiceID, supporter: supporter, subscription: subID,
-		origin: o, amount: f.Amount, paidAt: paidAt, paymentIntent: f.PaymentIntent, charge: f.Charge,
-	}, true)
-	if err != nil {
-		return "", err
-	}
-	return pledge.OutcomeApplied, syncDonation(ctx, tx, id)
+	return pledge.OutcomeApplied, recomputeSubscription(ctx, tx, f.Subscription)
 }
 
 func applyInvoiceFailed(ctx context.Context, tx *Tx, f *pledge.InvoiceFailed, at int64) (pledge.Outcome, error) {
@@ -499,16 +516,14 @@ func applyInvoiceFailed(ctx context.Context, tx *Tx, f *pledge.InvoiceFailed, at
 		unix(f.NextAttempt), at); err != nil {
 		return "", err
 	}
-	s, err := loadSubscriptionState(ctx, tx, f.Subscription)
-	if err != nil {
+	return pledge.OutcomeApplied, recomputeSubscription(ctx, tx, f.Subscription)
+}
+
+// applyCustomerChanged records a customer's new address or name (the billing portal changes
+// them) and moves the customer to the supporter of its new address.
+func applyCustomerChanged(ctx context.Context, tx *Tx, f *pledge.CustomerChanged, at int64) (pledge.Outcome, error) {
+	if _, err := linkCustomer(ctx, tx, f.Customer, at, false); err != nil {
 		return "", err
-	}
-	// Past due only if nothing newer (or final) was seen: a later recovery or cancellation stands.
-	if s.statusAt == 0 || pledge.SubscriptionStatusKey(s.status, e2t(s.statusAt)).Less(pledge.SubscriptionStatusKey(pledge.SubscriptionPastDue, e2t(at))) {
-		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET status = ?, state_at = ?, updated_at = ? WHERE id = ?`,
-			pledge.SubscriptionPastDue, at, tx.now.Unix(), s.id); err != nil {
-			return "", err
-		}
 	}
 	return pledge.OutcomeApplied, nil
 }
@@ -517,48 +532,64 @@ func applyInvoiceFailed(ctx context.Context, tx *Tx, f *pledge.InvoiceFailed, at
 // (recurring).
 type donation struct {
 	key, keyValue string
+	customer      string
 	supporter     any
 	subscription  any
 	origin        origin
 	amount        pledge.Money
+	tax           int64
 	paidAt        int64
 	paymentIntent string
 	charge        string
 }
 
 // upsertDonation inserts the donation or, when its key exists, completes it: links it lacked are
-// filled in, and with authoritative (the invoice itself) the money figures are replaced, since the
-// invoice is the truth about what was paid. It returns the row id.
-func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool) (int64, error) {
-	update := ``
+// filled in; with authoritative (the invoice itself) the money figures and the paid time are
+// replaced, since the invoice is the truth about what was paid, and the row is settled. An
+// unsettled row keeps the earliest paid time any event gave it, so arrival order never matters.
+// The rollups and the supporter's first gift follow the row.
+func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool) error {
+	update := `paid_at = CASE WHEN donations.settled = 0 THEN MIN(donations.paid_at, excluded.paid_at) ELSE donations.paid_at END,`
 	if authoritative {
-		update = `amount = excluded.amount, currency = excluded.currency, paid_at = excluded.paid_at,
-			frequency = excluded.frequency,
+		update = `amount = excluded.amount, currency = excluded.currency, tax = excluded.tax, paid_at = excluded.paid_at,
+			frequency = excluded.frequency, settled = 1,
 			stripe_payment_intent_id = COALESCE(excluded.stripe_payment_intent_id, donations.stripe_payment_intent_id),
 			stripe_charge_id = COALESCE(excluded.stripe_charge_id, donations.stripe_charge_id),`
 	}
-	pi, charge := any(nil), any(nil)
+	pi, charge, invoice := any(nil), any(nil), any(nil)
 	if d.paymentIntent != "" {
 		pi = d.paymentIntent
 	}
 	if d.charge != "" {
 		charge = d.charge
 	}
-	if d.key == "stripe_payment_intent_id" {
+	switch d.key {
+	case "stripe_payment_intent_id":
 		pi = d.keyValue
-	}
-	invoice := any(nil)
-	if d.key == "stripe_invoice_id" {
+	case "stripe_invoice_id":
 		invoice = d.keyValue
 	}
+	var beforeID int64
+	var beforeSupporter sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT id, supporter_id FROM donations WHERE `+d.key+` = ?`, d.keyValue).Scan(&beforeID, &beforeSupporter)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var before *donationRow
+	if beforeID != 0 {
+		if before, err = loadDonationRow(ctx, tx, beforeID); err != nil {
+			return err
+		}
+	}
 	var id int64
-	err := tx.QueryRowContext(ctx, `
-		INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, currency, status,
-		                       stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, article, campaign,
-		                       source, paid_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, tax, currency, status,
+		                       stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, stripe_customer_id,
+		                       article, campaign, source, paid_at, settled, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (`+d.key+`) DO UPDATE SET `+update+`
-			supporter_id = COALESCE(donations.supporter_id, excluded.supporter_id),
+			supporter_id = COALESCE(excluded.supporter_id, donations.supporter_id),
+			stripe_customer_id = CASE WHEN donations.stripe_customer_id = '' THEN excluded.stripe_customer_id ELSE donations.stripe_customer_id END,
 			checkout_id = COALESCE(donations.checkout_id, excluded.checkout_id),
 			subscription_id = COALESCE(donations.subscription_id, excluded.subscription_id),
 			article = CASE WHEN donations.article = '' THEN excluded.article ELSE donations.article END,
@@ -566,57 +597,91 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 			source = CASE WHEN donations.source = '' THEN excluded.source ELSE donations.source END,
 			updated_at = excluded.updated_at
 		RETURNING id`,
-		d.supporter, d.origin.checkoutID, d.subscription, d.origin.frequency, d.amount.Amount, d.amount.Currency,
-		pi, invoice, charge, d.origin.article, d.origin.campaign, d.origin.source, d.paidAt, tx.now.Unix(), tx.now.Unix(),
+		d.supporter, d.origin.checkoutID, d.subscription, d.origin.frequency, d.amount.Amount, d.tax, d.amount.Currency,
+		pi, invoice, charge, d.customer, d.origin.article, d.origin.campaign, d.origin.source, d.paidAt, authoritative,
+		tx.now.Unix(), tx.now.Unix(),
 	).Scan(&id)
-	return id, err
+	if err != nil {
+		return err
+	}
+	if _, err := syncDonation(ctx, tx, id); err != nil {
+		return err
+	}
+	after, err := loadDonationRow(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := changeDonation(ctx, tx, before, after); err != nil {
+		return err
+	}
+	if beforeSupporter.Valid {
+		if err := refreshFirstGift(ctx, tx, beforeSupporter.Int64); err != nil {
+			return err
+		}
+	}
+	if s, ok := d.supporter.(int64); ok && (!beforeSupporter.Valid || s != beforeSupporter.Int64) {
+		return refreshFirstGift(ctx, tx, s)
+	}
+	return nil
 }
 
 // chargeRow is what Pledge knows of a charge's fate: refunds, dispute, fraud warning. Charges are
 // kept apart from donations so that a refund or dispute arriving before its donation is not lost.
 type chargeRow struct {
-	refunded   int64
-	refundedAt int64
-	dispute    string
-	disputeAt  int64
-	fraud      bool
+	currency      string
+	refunded      int64
+	refundedAt    int64
+	dispute       string
+	disputeAt     int64
+	disputeAmount int64
+	reinstated    bool
+	fraud         bool
 }
 
 type chargeFact struct {
 	id, pi, invoice string
+	currency        pledge.Currency
 	ours            bool // the charge's own metadata names a Pledge checkout
 	merge           func(*chargeRow)
 }
 
 // applyCharge merges a fact into the charge's row and brings the donations it belongs to up to
 // date. A charge no donation claims (yet) is kept and reported ignored: if its donation arrives
-// later, it picks the facts up.
+// later, it picks the facts up. A charge in another currency than its donation is kept but
+// never applied to it: the event is a mismatch.
 func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, error) {
 	if f.id == "" {
 		return pledge.OutcomeIgnored, nil
 	}
 	var c chargeRow
 	err := tx.QueryRowContext(ctx, `
-		SELECT amount_refunded, refunded_at, dispute_status, dispute_at, fraud_warning
-		FROM charges WHERE stripe_charge_id = ?`, f.id).Scan(&c.refunded, &c.refundedAt, &c.dispute, &c.disputeAt, &c.fraud)
+		SELECT currency, amount_refunded, refunded_at, dispute_status, dispute_at, dispute_amount, dispute_reinstated, fraud_warning
+		FROM charges WHERE stripe_charge_id = ?`, f.id).Scan(&c.currency, &c.refunded, &c.refundedAt, &c.dispute, &c.disputeAt,
+		&c.disputeAmount, &c.reinstated, &c.fraud)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
 	f.merge(&c)
+	if c.currency == "" {
+		c.currency = string(f.currency)
+	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO charges (stripe_charge_id, stripe_payment_intent_id, stripe_invoice_id, amount_refunded,
-		                     refunded_at, dispute_status, dispute_at, fraud_warning, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO charges (stripe_charge_id, stripe_payment_intent_id, stripe_invoice_id, currency, amount_refunded,
+		                     refunded_at, dispute_status, dispute_at, dispute_amount, dispute_reinstated, fraud_warning, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (stripe_charge_id) DO UPDATE SET
 			stripe_payment_intent_id = CASE WHEN charges.stripe_payment_intent_id = '' THEN excluded.stripe_payment_intent_id ELSE charges.stripe_payment_intent_id END,
 			stripe_invoice_id = CASE WHEN charges.stripe_invoice_id = '' THEN excluded.stripe_invoice_id ELSE charges.stripe_invoice_id END,
+			currency = excluded.currency,
 			amount_refunded = excluded.amount_refunded, refunded_at = excluded.refunded_at,
 			dispute_status = excluded.dispute_status, dispute_at = excluded.dispute_at,
+			dispute_amount = excluded.dispute_amount, dispute_reinstated = excluded.dispute_reinstated,
 			fraud_warning = excluded.fraud_warning, updated_at = excluded.updated_at`,
-		f.id, f.pi, f.invoice, c.refunded, c.refundedAt, c.dispute, c.disputeAt, c.fraud, tx.now.Unix()); err != nil {
+		f.id, f.pi, f.invoice, c.currency, c.refunded, c.refundedAt, c.dispute, c.disputeAt, c.disputeAmount, c.reinstated,
+		c.fraud, tx.now.Unix()); err != nil {
 		return "", err
 	}
-	rows, err := tx.QueryContext(ctx, `
+	ids, err := queryIDs(ctx, tx, `
 		SELECT d.id FROM donations d, charges c
 		WHERE c.stripe_charge_id = ? AND (d.stripe_charge_id = c.stripe_charge_id
 		   OR (c.stripe_payment_intent_id <> '' AND d.stripe_payment_intent_id = c.stripe_payment_intent_id)
@@ -624,76 +689,108 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 	if err != nil {
 		return "", err
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	outcome := pledge.OutcomeApplied
+	for _, id := range ids {
+		before, err := loadDonationRow(ctx, tx, id)
+		if err != nil {
 			return "", err
 		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return "", err
-	}
-	for _, id := range ids {
-		if err := syncDonation(ctx, tx, id); err != nil {
+		if c.currency != "" && before.currency != c.currency {
+			outcome = pledge.OutcomeMismatch
+		}
+		if _, err := syncDonation(ctx, tx, id); err != nil {
+			return "", err
+		}
+		after, err := loadDonationRow(ctx, tx, id)
+		if err != nil {
+			return "", err
+		}
+		if err := changeDonation(ctx, tx, before, after); err != nil {
 			return "", err
 		}
 	}
 	if len(ids) == 0 && !f.ours {
 		return pledge.OutcomeIgnored, nil
 	}
-	return pledge.OutcomeApplied, nil
+	return outcome, nil
 }
 
 // syncDonation recomputes a donation's refunds, dispute, fraud flag and status from the charges
-// that belong to it (by charge, payment intent or invoice). A charge's refunded total is the
-// newest total Stripe reported for it, or the sum of its live refunds if that is more (a
-// refund seen in charge.refund.updated whose charge.refunded was missed).
-func syncDonation(ctx context.Context, tx *Tx, id int64) error {
-	// Most donations have no charge facts: a cheap indexed look first.
-	var known bool
-	if err := tx.QueryRowContext(ctx, `
-		SELECT EXISTS (SELECT 1 FROM donations d, charges c WHERE d.id = ? AND (c.stripe_charge_id = d.stripe_charge_id
-		   OR (c.stripe_payment_intent_id <> '' AND c.stripe_payment_intent_id = d.stripe_payment_intent_id)
-		   OR (c.stripe_invoice_id <> '' AND c.stripe_invoice_id = d.stripe_invoice_id)))`, id).Scan(&known); err != nil || !known {
-		return err
-	}
-	var amount, refunded int64
-	var dispute string
-	var fraud bool
-	var charge sql.NullString
-	err := tx.QueryRowContext(ctx, `
-		SELECT d.amount,
-		       COALESCE(SUM(MAX(c.amount_refunded, COALESCE((SELECT SUM(r.amount) FROM refunds r
+// that belong to it (by charge, payment intent or invoice) in its own currency; a charge in
+// another currency is a mismatch and changes nothing. A charge's refunded total is the newest
+// total Stripe reported for it, or the sum of its live refunds if that is more (a refund seen in
+// charge.refund.updated whose charge.refunded was missed). A dispute takes its own amount while
+// it holds the funds (pledge.DisputeWithdraws). It reports whether a mismatched charge exists.
+func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err error) {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT d.amount, d.currency, c.stripe_charge_id, c.currency,
+		       MAX(c.amount_refunded, COALESCE((SELECT SUM(r.amount) FROM refunds r
 		                 WHERE r.stripe_charge_id = c.stripe_charge_id
-		                   AND r.status IN ('pending', 'requires_action', 'succeeded')), 0))), 0),
-		       COALESCE(MAX(CASE WHEN c.dispute_status IN ('won', 'lost', 'warning_closed') THEN '2' ELSE '1' END
-		                    || c.dispute_status) FILTER (WHERE c.dispute_status <> ''), ''),
-		       COALESCE(MAX(c.fraud_warning), 0), MIN(c.stripe_charge_id)
-		FROM donations d LEFT JOIN charges c
+		                   AND r.status IN ('pending', 'requires_action', 'succeeded')), 0)),
+		       c.dispute_status, c.dispute_amount, c.dispute_reinstated, c.fraud_warning
+		FROM donations d JOIN charges c
 		  ON c.stripe_charge_id = d.stripe_charge_id
 		  OR (c.stripe_payment_intent_id <> '' AND c.stripe_payment_intent_id = d.stripe_payment_intent_id)
 		  OR (c.stripe_invoice_id <> '' AND c.stripe_invoice_id = d.stripe_invoice_id)
 		WHERE d.id = ?
-		GROUP BY d.id`, id).Scan(&amount, &refunded, &dispute, &fraud, &charge)
+		ORDER BY c.stripe_charge_id`, id)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if dispute != "" {
-		dispute = dispute[1:] // drop the rank prefix that made MAX prefer closed disputes
+	var amount, refunded, disputed int64
+	var dispute, charge string
+	var fraud, withdraws, found bool
+	for rows.Next() {
+		var currency, chargeID, chargeCurrency, status string
+		var chRefunded, dAmount int64
+		var reinstated, chFraud bool
+		if err := rows.Scan(&amount, &currency, &chargeID, &chargeCurrency, &chRefunded, &status, &dAmount, &reinstated, &chFraud); err != nil {
+			rows.Close()
+			return false, err
+		}
+		found = true
+		if chargeCurrency != "" && chargeCurrency != currency {
+			mismatch = true
+			continue
+		}
+		if charge == "" {
+			charge = chargeID
+		}
+		refunded += chRefunded
+		fraud = fraud || chFraud
+		if status != "" && (dispute == "" || pledge.DisputeRank(status) > pledge.DisputeRank(dispute) ||
+			pledge.DisputeRank(status) == pledge.DisputeRank(dispute) && status > dispute) {
+			dispute = status
+		}
+		if pledge.DisputeWithdraws(status, reinstated) {
+			withdraws = true
+			if dAmount <= 0 {
+				dAmount = amount
+			}
+			disputed += dAmount
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if !found {
+		return false, nil // most donations have no charge facts
 	}
 	refunded = min(refunded, amount)
+	disputed = max(0, min(disputed, amount-refunded))
+	var chargeArg any
+	if charge != "" {
+		chargeArg = charge
+	}
 	_, err = tx.ExecContext(ctx, `
-		UPDATE donations SET amount_refunded = ?1, dispute_status = ?2, fraud_warning = ?3, status = ?4,
+		UPDATE donations SET amount_refunded = ?1, amount_disputed = ?2, dispute_status = ?3, fraud_warning = ?4, status = ?5,
 		       stripe_charge_id = COALESCE(stripe_charge_id,
-		           (SELECT ?5 WHERE NOT EXISTS (SELECT 1 FROM donations WHERE stripe_charge_id = ?5))),
-		       updated_at = ?6
-		WHERE id = ?7`,
-		refunded, dispute, fraud, pledge.DonationStatus(amount, refunded, dispute), charge, tx.now.Unix(), id)
-	return err
+		           (SELECT ?6 WHERE NOT EXISTS (SELECT 1 FROM donations WHERE stripe_charge_id = ?6))),
+		       updated_at = ?7
+		WHERE id = ?8`,
+		refunded, disputed, dispute, fraud, pledge.DonationStatus(amount, refunded, withdraws), chargeArg, tx.now.Unix(), id)
+	return mismatch, err
 }
 
 // e2t turns Unix seconds into a time.

@@ -87,7 +87,7 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	}
 	from, to := p.From.Unix(), p.To.Unix()
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed), sum(lost),
+		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed), sum(tax),
 		       sum(new_supporters)
 		FROM donations_daily WHERE day >= ? AND day < ?
 		GROUP BY currency`, from, to)
@@ -98,8 +98,8 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	for rows.Next() {
 		var c pledge.Currency
 		var n, refunds, disputes, newSupporters int
-		var gross, refunded, disputed, lost int64
-		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed, &lost, &newSupporters); err != nil {
+		var gross, refunded, disputed, tax int64
+		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed, &tax, &newSupporters); err != nil {
 			return nil, err
 		}
 		// New supporters: those whose first donation fell in the period, in its currency (kept
@@ -111,8 +111,9 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 			continue
 		}
 		k := get(c)
-		k.Donations, k.Gross, k.Refunded, k.Net = n, gross, refunded, gross-refunded-lost
-		k.Refunds, k.Disputes, k.Disputed = refunds, disputes, disputed
+		k.Donations, k.Gross, k.Refunded, k.Disputed, k.Tax = n, gross, refunded, disputed, tax
+		k.Net = pledge.NetOf(gross, refunded, disputed)
+		k.Refunds, k.Disputes = refunds, disputes
 		k.Average = k.Net / int64(n)
 	}
 	if err := rows.Err(); err != nil {
@@ -126,13 +127,15 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	for c, l := range live {
 		k := get(c)
 		k.ActiveMonthly, k.ActiveAnnual = l.monthly, l.annual
+		k.CancellationsScheduled = l.scheduled
 		k.MRR = l.mrr()
 		k.ARR = k.MRR * 12
 	}
 
+	// Cancellations: spans that ended with their subscription, on the day it ended.
 	rows, err = db.read.QueryContext(ctx, `
-		SELECT currency, count(*) FROM subscriptions INDEXED BY subscriptions_life
-		WHERE canceled_at >= ? AND canceled_at < ?
+		SELECT currency, sum(ended) FROM subscriptions_daily
+		WHERE day >= ? AND day < ? AND ended <> 0
 		GROUP BY currency`, from, to)
 	if err != nil {
 		return nil, err
@@ -155,6 +158,7 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 // live is the recurring revenue of one currency at a moment: counts and amounts by frequency.
 type live struct {
 	monthly, annual       int
+	scheduled             int
 	monthlySum, annualSum int64
 }
 
@@ -166,7 +170,7 @@ func (l live) mrr() int64 { return l.monthlySum + l.annualSum/12 }
 // sum of the starts and cancellations of every day before t, a few rows a day of history.
 func (db *DB) liveSubscriptions(ctx context.Context, t time.Time) (map[pledge.Currency]*live, error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, frequency, sum(subscriptions), sum(amount) FROM subscriptions_daily
+		SELECT currency, frequency, sum(subscriptions), sum(amount), sum(scheduled) FROM subscriptions_daily
 		WHERE day < ? GROUP BY currency, frequency`, t.Unix())
 	if err != nil {
 		return nil, err
@@ -176,9 +180,9 @@ func (db *DB) liveSubscriptions(ctx context.Context, t time.Time) (map[pledge.Cu
 	for rows.Next() {
 		var c pledge.Currency
 		var f pledge.Frequency
-		var n int
+		var n, scheduled int
 		var sum int64
-		if err := rows.Scan(&c, &f, &n, &sum); err != nil {
+		if err := rows.Scan(&c, &f, &n, &sum, &scheduled); err != nil {
 			return nil, err
 		}
 		if n == 0 && sum == 0 {
@@ -189,6 +193,7 @@ func (db *DB) liveSubscriptions(ctx context.Context, t time.Time) (map[pledge.Cu
 			l = &live{}
 			out[c] = l
 		}
+		l.scheduled += scheduled
 		switch f {
 		case pledge.Monthly:
 			l.monthly, l.monthlySum = l.monthly+n, l.monthlySum+sum
@@ -206,7 +211,7 @@ func dayIndex(p pledge.Period, t int64) int { return int((t - p.From.Unix()) / i
 // present (zero when nothing came in).
 func (db *DB) dailyMoney(ctx context.Context, p pledge.Period) (map[pledge.Currency][]pledge.DailyMoney, error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT (day - ?) / 86400, currency, frequency, sum(gross - refunded - lost), sum(donations)
+		SELECT (day - ?) / 86400, currency, frequency, sum(gross - refunded - disputed), sum(donations)
 		FROM donations_daily WHERE day >= ? AND day < ?
 		GROUP BY 1, 2, 3`, p.From.Unix(), p.From.Unix(), p.To.Unix())
 	if err != nil {
@@ -393,7 +398,7 @@ func sortFunnel(m map[string]*pledge.FunnelRow) []pledge.FunnelRow {
 // topMoney returns net money in by article and by campaign, per currency, largest first.
 func (db *DB) topMoney(ctx context.Context, p pledge.Period) (arts, camps []pledge.TopRow, err error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT article, campaign, currency, sum(donations), sum(gross - refunded - lost)
+		SELECT article, campaign, currency, sum(donations), sum(gross - refunded - disputed)
 		FROM donations_sources WHERE day >= ? AND day < ? GROUP BY article, campaign, currency`, p.From.Unix(), p.To.Unix())
 	if err != nil {
 		return nil, nil, err

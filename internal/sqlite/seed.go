@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
 )
 
 // SeedOptions shapes the demo and benchmark data that Seed writes.
@@ -54,6 +56,7 @@ type seeder struct {
 
 	stmts              map[string]*sql.Stmt
 	supporterID, subID int64
+	customer           string // the current supporter's Stripe customer
 	donations          int
 	seq                int64
 	opts               SeedOptions
@@ -63,15 +66,20 @@ type seeder struct {
 }
 
 var seedSQL = map[string]string{
-	"supporter": `INSERT INTO supporters (id, stripe_customer_id, email, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	"supporter": `INSERT INTO supporters (id, stripe_customer_id, email, email_key, name, email_at, created_at, updated_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)`,
+	"customer": `INSERT INTO customers (stripe_customer_id, supporter_id, email, email_at, name, name_at) VALUES (?1, ?2, ?3, ?4, ?5, ?4)`,
+	"state": `INSERT INTO subscription_states (stripe_subscription_id, event_id, at, status, amount, currency, interval,
+		canceled_at, ended_at, current_period_end, started_at, cancellation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"checkout": `INSERT INTO checkouts (id, nonce, frequency, amount, currency, article, campaign, source, reader_id,
 		status, stripe_session_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"subscription": `INSERT INTO subscriptions (id, stripe_subscription_id, supporter_id, checkout_id, frequency, amount,
 		currency, status, current_period_end, started_at, canceled_at, cancellation_reason, article, campaign,
 		state_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"donation": `INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, amount_refunded,
-		currency, status, dispute_status, stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, article,
-		campaign, source, paid_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		amount_disputed, currency, status, dispute_status, stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id,
+		stripe_customer_id, article, campaign, source, paid_at, settled, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 	"attempt": `INSERT INTO invoice_attempts (stripe_invoice_id, stripe_subscription_id, attempt, amount, currency,
 		failed_at) VALUES (?, ?, 1, ?, ?, ?)`,
 	"event": `INSERT INTO stripe_events (id, type, created, object_id, outcome, received_at) VALUES (?, ?, ?, ?, 'applied', ?)`,
@@ -172,6 +180,11 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
 	if err := s.rollUp(base); err != nil {
 		return err
 	}
+	// Everything derived from the ledger's rows (rollups, revenue spans, first gifts) by the same
+	// code the webhook and the upgrade use.
+	if err := rebuildDerived(ctx, &Tx{Tx: s.tx, db: db, now: time.Unix(s.now, 0).UTC()}); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
 	for _, sql := range triggers {
 		if _, err := s.tx.ExecContext(ctx, sql); err != nil {
 			return fmt.Errorf("seed: recreate trigger: %w", err)
@@ -207,10 +220,10 @@ type seedBase struct{ donation, checkout, supporter, subscription int64 }
 
 // dropRollupTriggers drops the rollups' insert triggers and returns their SQL.
 func (s *seeder) dropRollupTriggers() ([]string, error) {
-	// Only migration 0005's rollup triggers, whose work rollUp redoes in bulk; any other trigger
+	// Only the checkouts' rollup trigger, whose work rollUp redoes in bulk; any other trigger
 	// keeps firing row by row.
 	rows, err := s.tx.QueryContext(s.ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
-		AND name IN ('donations_rollup_insert', 'subscriptions_rollup_insert', 'checkouts_rollup_insert')
+		AND name IN ('checkouts_rollup_insert')
 		ORDER BY name`)
 	if err != nil {
 		return nil, err
@@ -233,53 +246,19 @@ func (s *seeder) dropRollupTriggers() ([]string, error) {
 	return sqls, rows.Err()
 }
 
-// rollUp adds the run's rows to the daily rollups, as the triggers would have one by one. The
-// run's supporters are all new, so their first donations are among the run's rows.
+// rollUp adds the run's checkouts to the funnel's daily rollup, as the checkouts' triggers would
+// have one by one. (The ledger's own rollups are rebuilt by rebuildDerived.)
 func (s *seeder) rollUp(b seedBase) error {
-	measures := `count(*), sum(amount), sum(amount_refunded), sum(amount_refunded > 0), sum(status = 'disputed'),
-		sum(CASE WHEN status = 'disputed' THEN amount ELSE 0 END)`
-	add := `donations = donations + excluded.donations, gross = gross + excluded.gross,
-		refunded = refunded + excluded.refunded, refunds = refunds + excluded.refunds,
-		disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed`
-	for _, q := range []string{
-		`INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed)
-		 SELECT paid_at - paid_at % 86400, currency, frequency, ` + measures + `
-		 FROM donations WHERE id > ?1 GROUP BY 1, 2, 3
-		 ON CONFLICT (day, currency, frequency) DO UPDATE SET ` + add,
-		`INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed)
-		 SELECT paid_at - paid_at % 86400, article, campaign, currency, ` + measures + `
-		 FROM donations WHERE id > ?1 GROUP BY 1, 2, 3, 4
-		 ON CONFLICT (day, article, campaign, currency) DO UPDATE SET ` + add,
-		`INSERT INTO donations_daily (day, currency, frequency, new_supporters)
-		 SELECT paid_at - paid_at % 86400, currency, frequency, count(*) FROM (
-		     SELECT d.paid_at, d.currency, d.frequency,
-		            row_number() OVER (PARTITION BY d.supporter_id ORDER BY d.paid_at, d.id) AS n
-		     FROM donations d WHERE d.id > ?1 AND d.supporter_id > ?3)
-		 WHERE n = 1 GROUP BY 1, 2, 3
-		 ON CONFLICT (day, currency, frequency) DO UPDATE SET new_supporters = new_supporters + excluded.new_supporters`,
-		`INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount)
-		 SELECT day, currency, frequency, sum(n), sum(a) FROM (
-		     SELECT started_at - started_at % 86400 AS day, currency, frequency, 1 AS n, amount AS a FROM subscriptions
-		     WHERE id > ?4 AND started_at IS NOT NULL AND status NOT IN ('incomplete', 'incomplete_expired')
-		     UNION ALL
-		     SELECT coalesce(canceled_at, lapsed_at) - coalesce(canceled_at, lapsed_at) % 86400, currency, frequency, -1, -amount
-		     FROM subscriptions
-		     WHERE id > ?4 AND coalesce(canceled_at, lapsed_at) IS NOT NULL AND started_at IS NOT NULL
-		       AND status NOT IN ('incomplete', 'incomplete_expired'))
-		 WHERE true GROUP BY 1, 2, 3
-		 ON CONFLICT (day, currency, frequency) DO UPDATE SET
-		     subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount`,
-		`INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
-		 SELECT created_at - created_at % 86400, article, campaign, count(*), sum(status = 'paid'),
-		        sum(source = 'reminder'), sum(source = 'reminder' AND status = 'paid')
-		 FROM checkouts WHERE rowid > ?2 GROUP BY 1, 2, 3
-		 ON CONFLICT (day, article, campaign) DO UPDATE SET
-		     checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
-		     reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid`,
-	} {
-		if _, err := s.tx.ExecContext(s.ctx, q, b.donation, b.checkout, b.supporter, b.subscription); err != nil {
-			return fmt.Errorf("seed: roll up: %w", err)
-		}
+	_, err := s.tx.ExecContext(s.ctx, `
+		INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
+		SELECT created_at - created_at % 86400, article, campaign, count(*), sum(status = 'paid'),
+		       sum(source = 'reminder'), sum(source = 'reminder' AND status = 'paid')
+		FROM checkouts WHERE rowid > ? GROUP BY 1, 2, 3
+		ON CONFLICT (day, article, campaign) DO UPDATE SET
+		    checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
+		    reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid`, b.checkout)
+	if err != nil {
+		return fmt.Errorf("seed: roll up: %w", err)
 	}
 	return nil
 }
@@ -321,7 +300,11 @@ func (s *seeder) supporter(t int64) error {
 	sid := s.supporterID
 	first, last := s.pick(seedFirst), s.pick(seedLast)
 	email := fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(asciiName(first)), strings.ToLower(asciiName(last)), sid)
-	if err := s.exec("supporter", sid, s.id("cus"), email, first+" "+last, t, t); err != nil {
+	s.customer = s.id("cus")
+	if err := s.exec("supporter", sid, s.customer, email, emailKey(email), first+" "+last, t); err != nil {
+		return err
+	}
+	if err := s.exec("customer", s.customer, sid, email, t, first+" "+last); err != nil {
 		return err
 	}
 	currency := "usd"
@@ -401,14 +384,14 @@ func (s *seeder) checkout(t int64, freq string, amount int64, currency, article,
 // donation writes one payment; a few are refunded (in full or in part) or disputed.
 func (s *seeder) donation(sid int64, checkoutID any, subID any, freq string, amount int64, currency, article,
 	campaign, source string, at int64, invoice string) error {
-	status, refunded, dispute := "succeeded", int64(0), ""
+	status, refunded, disputed, dispute := "succeeded", int64(0), int64(0), ""
 	switch r := s.rng.IntN(1000); {
 	case r < 15:
 		status, refunded = "refunded", amount
 	case r < 22:
 		status, refunded = "partially_refunded", amount/2
 	case r < 25:
-		status, dispute = "disputed", "needs_response"
+		status, dispute, disputed = "disputed", "needs_response", amount
 	}
 	var pi, inv any
 	if invoice != "" {
@@ -417,8 +400,8 @@ func (s *seeder) donation(sid int64, checkoutID any, subID any, freq string, amo
 		pi = s.id("pi")
 	}
 	charge := s.id("ch")
-	if err := s.exec("donation", sid, checkoutID, subID, freq, amount, refunded, currency, status, dispute, pi, inv,
-		charge, article, campaign, source, at, at, at); err != nil {
+	if err := s.exec("donation", sid, checkoutID, subID, freq, amount, refunded, disputed, currency, status, dispute, pi, inv,
+		charge, s.customer, article, campaign, source, at, at, at); err != nil {
 		return err
 	}
 	switch status {
@@ -509,6 +492,17 @@ func (s *seeder) subscription(sid int64, checkoutID string, t int64, freq string
 	}
 	if err := s.exec("event", s.id("evt"), "customer.subscription.created", t, stripeID, t); err != nil {
 		return err
+	}
+	// The subscription's history, from which its revenue spans are derived as for a real one.
+	interval := pledge.Frequency(freq).Interval()
+	if err := s.exec("state", stripeID, s.id("evt"), t, "active", amount, currency, interval, nil, nil, paidThrough, t, ""); err != nil {
+		return err
+	}
+	if canceledAt > 0 {
+		if err := s.exec("state", stripeID, s.id("evt"), canceledAt, "canceled", amount, currency, interval, canceledAt,
+			canceledAt, paidThrough, t, reason); err != nil {
+			return err
+		}
 	}
 	if canceledAt > 0 {
 		return s.exec("event", s.id("evt"), "customer.subscription.deleted", canceledAt, stripeID, canceledAt)

@@ -1,0 +1,242 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// A supporter is a person: every gift from one address (in any case) belongs to one supporter,
+// whatever Stripe customer it came through (Checkout makes a new customer for each one-off gift).
+// customers records what Stripe said of each customer (the newest address and name by event
+// time, so arrival order never matters) and which supporter it belongs to; a supporter's address
+// and name are the newest of its customers'.
+
+// emailKey is the normalised address supporters are grouped by.
+func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// linkCustomer records what an event says of a customer and returns the supporter it belongs to:
+// the supporter of its address, created when create is set (the event is a gift) and moved to
+// when the address changed. It returns nil for a customer that belongs to no supporter yet
+// (subscription events name only the customer).
+func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, create bool) (any, error) {
+	if c.StripeID == "" {
+		if c.Email == "" || !create {
+			return nil, nil
+		}
+		return supporterByKey(ctx, tx, emailKey(c.Email), c.Email, c.Name, at, true)
+	}
+	email := sql.NullString{String: c.Email, Valid: c.Email != ""}
+	emailAt, nameAt := int64(0), int64(0)
+	if email.Valid {
+		emailAt = at
+	}
+	if c.Name != "" {
+		nameAt = at
+	}
+	var current sql.NullInt64
+	var stored sql.NullString
+	var erased sql.NullInt64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO customers (stripe_customer_id, email, email_at, name, name_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (stripe_customer_id) DO UPDATE SET
+			email = CASE WHEN customers.erased_at IS NULL AND excluded.email IS NOT NULL AND
+			                  (excluded.email_at > customers.email_at OR
+			                   excluded.email_at = customers.email_at AND excluded.email > coalesce(customers.email, ''))
+			        THEN excluded.email ELSE customers.email END,
+			email_at = CASE WHEN customers.erased_at IS NULL AND excluded.email IS NOT NULL AND
+			                  (excluded.email_at > customers.email_at OR
+			                   excluded.email_at = customers.email_at AND excluded.email > coalesce(customers.email, ''))
+			        THEN excluded.email_at ELSE customers.email_at END,
+			name = CASE WHEN customers.erased_at IS NULL AND excluded.name <> '' AND
+			                 (excluded.name_at > customers.name_at OR
+			                  excluded.name_at = customers.name_at AND excluded.name > customers.name)
+			       THEN excluded.name ELSE customers.name END,
+			name_at = CASE WHEN customers.erased_at IS NULL AND excluded.name <> '' AND
+			                 (excluded.name_at > customers.name_at OR
+			                  excluded.name_at = customers.name_at AND excluded.name > customers.name)
+			       THEN excluded.name_at ELSE customers.name_at END
+		RETURNING supporter_id, email, erased_at`,
+		c.StripeID, email, emailAt, c.Name, nameAt).Scan(&current, &stored, &erased)
+	if err != nil {
+		return nil, fmt.Errorf("record customer: %w", err)
+	}
+	if erased.Valid {
+		// An erased customer stays with its (erased) supporter and gets no address back.
+		if current.Valid {
+			return current.Int64, nil
+		}
+		return nil, nil
+	}
+	key := "customer:" + c.StripeID // a customer Stripe knows no address for is a person of its own
+	if stored.Valid {
+		key = emailKey(stored.String)
+	}
+	if !current.Valid && !create {
+		return nil, nil
+	}
+	target, err := supporterByKey(ctx, tx, key, stored.String, "", at, true)
+	if err != nil {
+		return nil, err
+	}
+	t := target.(int64)
+	if current.Valid && current.Int64 == t {
+		return t, refreshSupporter(ctx, tx, t)
+	}
+	// The customer joins the supporter of its address (a new customer, or a changed address):
+	// its gifts and subscriptions go with it.
+	for _, q := range []string{
+		`UPDATE customers SET supporter_id = ?1 WHERE stripe_customer_id = ?2`,
+		`UPDATE donations SET supporter_id = ?1 WHERE stripe_customer_id = ?2`,
+		`UPDATE subscriptions SET supporter_id = ?1 WHERE stripe_customer_id = ?2`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, t, c.StripeID); err != nil {
+			return nil, err
+		}
+	}
+	if current.Valid {
+		if err := settleSupporter(ctx, tx, current.Int64); err != nil {
+			return nil, err
+		}
+	}
+	return t, settleSupporter(ctx, tx, t)
+}
+
+// supporterByKey returns the (not erased) supporter of an address key, creating it if missing.
+func supporterByKey(ctx context.Context, tx *Tx, key, email, name string, at int64, create bool) (any, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM supporters WHERE email_key = ? AND erased_at IS NULL`, key).Scan(&id)
+	if err == nil {
+		return id, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if !create {
+		return nil, nil
+	}
+	e := sql.NullString{String: email, Valid: email != ""}
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO supporters (email, email_key, name, email_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e, key, name, at, at, tx.now.Unix()).Scan(&id)
+	return id, err
+}
+
+// settleSupporter brings a supporter up to date after its customers or gifts changed: its first
+// gift, and its address, name and customer from its customers; one left with nothing (all its
+// customers moved to another supporter) is deleted.
+func settleSupporter(ctx context.Context, tx *Tx, id int64) error {
+	var left bool
+	if err := tx.QueryRowContext(ctx, `
+		SELECT erased_at IS NOT NULL
+		    OR EXISTS (SELECT 1 FROM customers WHERE supporter_id = ?1)
+		    OR EXISTS (SELECT 1 FROM donations WHERE supporter_id = ?1)
+		    OR EXISTS (SELECT 1 FROM subscriptions WHERE supporter_id = ?1)
+		FROM supporters WHERE id = ?1`, id).Scan(&left); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	if !left {
+		if err := refreshFirstGift(ctx, tx, id); err != nil { // takes its new-supporter mark away
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM supporters WHERE id = ?`, id)
+		return err
+	}
+	if err := refreshFirstGift(ctx, tx, id); err != nil {
+		return err
+	}
+	return refreshSupporter(ctx, tx, id)
+}
+
+// refreshSupporter sets a supporter's address and name to the newest of its customers' (ties
+// broken by value, so the result never depends on arrival order), its Stripe customer to the
+// smallest id among them, and its start to its first gift.
+func refreshSupporter(ctx context.Context, tx *Tx, id int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE supporters SET
+			email = CASE WHEN erased_at IS NOT NULL THEN NULL ELSE coalesce(
+				(SELECT email FROM customers WHERE supporter_id = ?1 AND email IS NOT NULL
+				 ORDER BY email_at DESC, email DESC LIMIT 1), email) END,
+			email_at = coalesce((SELECT max(email_at) FROM customers WHERE supporter_id = ?1 AND email IS NOT NULL), email_at),
+			name = CASE WHEN erased_at IS NOT NULL THEN '' ELSE coalesce(
+				(SELECT name FROM customers WHERE supporter_id = ?1 AND name <> ''
+				 ORDER BY name_at DESC, name DESC LIMIT 1), name) END,
+			stripe_customer_id = (SELECT min(stripe_customer_id) FROM customers WHERE supporter_id = ?1),
+			created_at = coalesce(first_paid_at, created_at),
+			updated_at = ?2
+		WHERE id = ?1`, id, tx.now.Unix())
+	return err
+}
+
+// mergePeople groups supporters by address after an upgrade: every supporter gets its address
+// key, and supporters sharing one are merged into the oldest (their customers, gifts and
+// subscriptions move to it).
+func mergePeople(ctx context.Context, tx *Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, coalesce(email, ''), stripe_customer_id FROM supporters WHERE erased_at IS NULL ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id       int64
+		key      string
+		customer sql.NullString
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		var email string
+		if err := rows.Scan(&r.id, &email, &r.customer); err != nil {
+			rows.Close()
+			return err
+		}
+		r.key = emailKey(email)
+		if r.key == "" {
+			r.key = "supporter:" + fmt.Sprint(r.id)
+			if r.customer.Valid {
+				r.key = "customer:" + r.customer.String
+			}
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	keep := map[string]int64{}
+	for _, r := range all {
+		k, dup := keep[r.key]
+		if !dup {
+			keep[r.key] = r.id
+			if _, err := tx.ExecContext(ctx, `UPDATE supporters SET email_key = ? WHERE id = ?`, r.key, r.id); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, q := range []string{
+			`UPDATE customers SET supporter_id = ?1 WHERE supporter_id = ?2`,
+			`UPDATE donations SET supporter_id = ?1 WHERE supporter_id = ?2`,
+			`UPDATE subscriptions SET supporter_id = ?1 WHERE supporter_id = ?2`,
+			`DELETE FROM supporters WHERE id = ?2`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, k, r.id); err != nil {
+				return err
+			}
+		}
+	}
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM supporters`)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := refreshSupporter(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,438 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+// The daily rollups (donations_daily, donations_sources, subscriptions_daily) let the dashboard
+// read a few rows a day instead of all of history. They are kept here, in Go, by one definition
+// of what each row contributes: a donation (contribution), a supporter's first gift
+// (newSupporter) and a span of recurring revenue (a pledge.Segment). Every writer goes through
+// these functions: the webhook's effects (as a delta: the row's contribution after a change
+// minus its contribution before), the rebuild after a migration, and `pledge seed`.
+
+// ledgerVersion is the version of the derived data (rollups, segments, supporters' first gifts).
+// Open rebuilds them when the stored version is older: after a migration that changed their
+// definition.
+const ledgerVersion = "10"
+
+// donationRow is the part of a donation the rollups read.
+type donationRow struct {
+	id                         int64
+	paidAt                     int64
+	currency, frequency        string
+	article, campaign          string
+	amount, refunded, disputed int64
+	tax                        int64
+}
+
+// measures is one rollup row's sums.
+type measures struct {
+	donations, gross, refunded, refunds, disputes, disputed, tax int64
+}
+
+// contribution is what one donation adds to its day's rollup rows.
+func (d *donationRow) contribution() measures {
+	m := measures{donations: 1, gross: d.amount, refunded: d.refunded, disputed: d.disputed, tax: d.tax}
+	if d.refunded > 0 {
+		m.refunds = 1
+	}
+	if d.disputed > 0 {
+		m.disputes = 1
+	}
+	return m
+}
+
+func (m measures) times(sign int64) measures {
+	return measures{m.donations * sign, m.gross * sign, m.refunded * sign, m.refunds * sign, m.disputes * sign,
+		m.disputed * sign, m.tax * sign}
+}
+
+func dayOf(t int64) int64 { return t - t%86400 }
+
+const donationRowColumns = `id, paid_at, currency, frequency, article, campaign, amount, amount_refunded, amount_disputed, tax`
+
+func scanDonationRow(r scanner) (*donationRow, error) {
+	var d donationRow
+	err := r.Scan(&d.id, &d.paidAt, &d.currency, &d.frequency, &d.article, &d.campaign, &d.amount, &d.refunded,
+		&d.disputed, &d.tax)
+	return &d, err
+}
+
+// loadDonationRow returns the donation's rollup view, nil when there is no such row.
+func loadDonationRow(ctx context.Context, tx *Tx, id int64) (*donationRow, error) {
+	d, err := scanDonationRow(tx.QueryRowContext(ctx, `SELECT `+donationRowColumns+` FROM donations WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	return d, err
+}
+
+// addDonation adds sign times the donation's contribution to both rollups.
+func addDonation(ctx context.Context, tx *Tx, d *donationRow, sign int64) error {
+	m := d.contribution().times(sign)
+	day := dayOf(d.paidAt)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed, tax)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (day, currency, frequency) DO UPDATE SET
+			donations = donations + excluded.donations, gross = gross + excluded.gross,
+			refunded = refunded + excluded.refunded, refunds = refunds + excluded.refunds,
+			disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed, tax = tax + excluded.tax`,
+		day, d.currency, d.frequency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
+		return fmt.Errorf("donations_daily: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed, tax)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (day, article, campaign, currency) DO UPDATE SET
+			donations = donations + excluded.donations, gross = gross + excluded.gross,
+			refunded = refunded + excluded.refunded, refunds = refunds + excluded.refunds,
+			disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed, tax = tax + excluded.tax`,
+		day, d.article, d.campaign, d.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
+		return fmt.Errorf("donations_sources: %w", err)
+	}
+	return nil
+}
+
+// changeDonation moves a donation's contribution from before to after (either may be nil: a new
+// or a removed row). Unchanged rows cost nothing.
+func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow) error {
+	if before != nil && after != nil && *before == *after {
+		return nil
+	}
+	if before != nil {
+		if err := addDonation(ctx, tx, before, -1); err != nil {
+			return err
+		}
+	}
+	if after != nil {
+		return addDonation(ctx, tx, after, 1)
+	}
+	return nil
+}
+
+// firstGift is a supporter's first gift: it makes them a new supporter on its day, in its
+// currency and frequency.
+type firstGift struct {
+	paidAt              int64
+	currency, frequency string
+}
+
+func addNewSupporter(ctx context.Context, tx *Tx, g *firstGift, sign int64) error {
+	if g == nil {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO donations_daily (day, currency, frequency, new_supporters) VALUES (?, ?, ?, ?)
+		ON CONFLICT (day, currency, frequency) DO UPDATE SET new_supporters = new_supporters + excluded.new_supporters`,
+		dayOf(g.paidAt), g.currency, g.frequency, sign)
+	return err
+}
+
+// refreshFirstGift recomputes a supporter's first gift (the earliest paid donation; on a tie, the
+// one with the smallest Stripe id, so the choice never depends on arrival order) and moves the
+// new-supporter count if it changed.
+func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
+	var old *firstGift
+	var at sql.NullInt64
+	var cur, freq string
+	err := tx.QueryRowContext(ctx, `SELECT first_paid_at, first_currency, first_frequency FROM supporters WHERE id = ?`,
+		supporterID).Scan(&at, &cur, &freq)
+	if err == sql.ErrNoRows {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if at.Valid {
+		old = &firstGift{at.Int64, cur, freq}
+	}
+	var nw *firstGift
+	var g firstGift
+	err = tx.QueryRowContext(ctx, `
+		SELECT paid_at, currency, frequency FROM donations INDEXED BY donations_supporter_paid
+		WHERE supporter_id = ?
+		ORDER BY paid_at, coalesce(stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, '') LIMIT 1`,
+		supporterID).Scan(&g.paidAt, &g.currency, &g.frequency)
+	if err == nil {
+		nw = &g
+	} else if err != sql.ErrNoRows {
+		return err
+	}
+	if old == nil && nw == nil || old != nil && nw != nil && *old == *nw {
+		return nil
+	}
+	if err := addNewSupporter(ctx, tx, old, -1); err != nil {
+		return err
+	}
+	if err := addNewSupporter(ctx, tx, nw, 1); err != nil {
+		return err
+	}
+	var set [3]any
+	if nw != nil {
+		set = [3]any{nw.paidAt, nw.currency, nw.frequency}
+	} else {
+		set = [3]any{nil, "", ""}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE supporters SET first_paid_at = ?, first_currency = ?, first_frequency = ? WHERE id = ?`,
+		set[0], set[1], set[2], supporterID)
+	return err
+}
+
+// addSegment adds sign times a span of recurring revenue to subscriptions_daily: the gift and its
+// amount on the span's first day, taken away on the day after its last (its end), with the
+// scheduled-to-end count likewise and, for the span that ends the subscription, a cancellation on
+// its end day.
+func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, sign int64) error {
+	sched := int64(0)
+	if s.Scheduled {
+		sched = 1
+	}
+	add := func(t time.Time, n, amount, scheduled, ended int64) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount, scheduled, ended)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (day, currency, frequency) DO UPDATE SET
+				subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount,
+				scheduled = scheduled + excluded.scheduled, ended = ended + excluded.ended`,
+			dayOf(t.Unix()), s.Amount.Currency, s.Frequency, n*sign, amount*sign, scheduled*sign, ended*sign)
+		return err
+	}
+	if err := add(s.Start, 1, s.Amount.Amount, sched, 0); err != nil {
+		return err
+	}
+	if s.End.IsZero() {
+		return nil
+	}
+	ended := int64(0)
+	if s.Ends {
+		ended = 1
+	}
+	return add(s.End, -1, -s.Amount.Amount, -sched, ended)
+}
+
+// segments returns a subscription's stored spans.
+func loadSegments(ctx context.Context, tx *Tx, subID int64) ([]pledge.Segment, error) {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT start, end, amount, currency, frequency, scheduled, ends FROM subscription_segments
+		WHERE subscription_id = ? ORDER BY start`, subID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.Segment
+	for rows.Next() {
+		var s pledge.Segment
+		var start int64
+		var end sql.NullInt64
+		if err := rows.Scan(&start, &end, &s.Amount.Amount, &s.Amount.Currency, &s.Frequency, &s.Scheduled, &s.Ends); err != nil {
+			return nil, err
+		}
+		s.Start = e2t(start)
+		if end.Valid {
+			s.End = e2t(end.Int64)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// replaceSegments stores a subscription's new spans and moves the rollup from the old ones.
+func replaceSegments(ctx context.Context, tx *Tx, subID int64, segs []pledge.Segment) error {
+	old, err := loadSegments(ctx, tx, subID)
+	if err != nil {
+		return err
+	}
+	if sameSegments(old, segs) {
+		return nil
+	}
+	for _, s := range old {
+		if err := addSegment(ctx, tx, s, -1); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_segments WHERE subscription_id = ?`, subID); err != nil {
+		return err
+	}
+	for _, s := range segs {
+		if err := addSegment(ctx, tx, s, 1); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO subscription_segments (subscription_id, start, end, amount, currency, frequency, scheduled, ends)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			subID, s.Start.Unix(), unix(s.End), s.Amount.Amount, s.Amount.Currency, s.Frequency, s.Scheduled, s.Ends); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameSegments(a, b []pledge.Segment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if !x.Start.Equal(y.Start) || !x.End.Equal(y.End) || x.Amount != y.Amount || x.Frequency != y.Frequency ||
+			x.Scheduled != y.Scheduled || x.Ends != y.Ends {
+			return false
+		}
+	}
+	return true
+}
+
+// rebuildDerived recomputes everything derived from the ledger's rows: supporters' addresses keys
+// and first gifts, every subscription's status and spans, and the three rollups, with the same
+// functions the webhook uses row by row. It runs after a migration that changed a definition
+// (ledgerVersion) and after `pledge seed`.
+func rebuildDerived(ctx context.Context, tx *Tx) error {
+	for _, q := range []string{
+		`DELETE FROM donations_daily`, `DELETE FROM donations_sources`, `DELETE FROM subscriptions_daily`,
+		`DELETE FROM subscription_segments`,
+		`UPDATE supporters SET first_paid_at = NULL, first_currency = '', first_frequency = ''`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
+	}
+	if err := mergePeople(ctx, tx); err != nil {
+		return err
+	}
+	// Donations: sum the contributions in memory, then write each rollup row once.
+	type dkey struct {
+		day                 int64
+		currency, frequency string
+	}
+	type skey struct {
+		day                        int64
+		article, campaign, currency string
+	}
+	daily, sources := map[dkey]measures{}, map[skey]measures{}
+	rows, err := tx.QueryContext(ctx, `SELECT `+donationRowColumns+` FROM donations`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		d, err := scanDonationRow(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		m := d.contribution()
+		k := dkey{dayOf(d.paidAt), d.currency, d.frequency}
+		daily[k] = daily[k].plus(m)
+		s := skey{dayOf(d.paidAt), d.article, d.campaign, d.currency}
+		sources[s] = sources[s].plus(m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for k, m := range daily {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed, tax)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.day, k.currency, k.frequency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
+			return err
+		}
+	}
+	for k, m := range sources {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed, tax)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.day, k.article, k.campaign, k.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
+			return err
+		}
+	}
+	// Supporters' first gifts and the new-supporter counts.
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM supporters`)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := refreshFirstGift(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := refreshSupporter(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	// Subscriptions: status and spans from their history.
+	subs, err := queryStrings(ctx, tx, `SELECT stripe_subscription_id FROM subscriptions`)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if err := recomputeSubscription(ctx, tx, s); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('ledger_version', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, ledgerVersion)
+	return err
+}
+
+func (m measures) plus(o measures) measures {
+	return measures{m.donations + o.donations, m.gross + o.gross, m.refunded + o.refunded, m.refunds + o.refunds,
+		m.disputes + o.disputes, m.disputed + o.disputed, m.tax + o.tax}
+}
+
+// rebuildIfStale runs rebuildDerived when the stored ledger version is older than this code's.
+func (db *DB) rebuildIfStale(ctx context.Context) error {
+	var v string
+	err := db.write.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'ledger_version'`).Scan(&v)
+	if err == nil && v == ledgerVersion {
+		return nil
+	} else if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := rebuildDerived(ctx, tx); err != nil {
+		return fmt.Errorf("sqlite: rebuild the ledger's rollups: %w", err)
+	}
+	return tx.Commit()
+}
+
+func queryIDs(ctx context.Context, tx *Tx, q string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func queryStrings(ctx context.Context, tx *Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
