@@ -18,9 +18,12 @@ import (
 // Config is the whole service configuration: filled from the environment, overridden by flags,
 // validated once at start, then passed down explicitly. Nothing else reads the environment.
 type Config struct {
-	Addr       string
-	DB         string
-	BaseURL    string
+	Addr    string
+	DB      string
+	BaseURL string
+	// SiteID is the pledge_site mark on this deployment's Stripe objects; "" is the base URL's
+	// host.
+	SiteID     string
 	Secret     string
 	ConfigFile string
 	Demo       bool
@@ -60,6 +63,7 @@ var envNames = []struct {
 	{"PLEDGE_ADDR", func(c *Config) *string { return &c.Addr }, "listen address"},
 	{"PLEDGE_DB", func(c *Config) *string { return &c.DB }, "SQLite file"},
 	{"PLEDGE_BASE_URL", func(c *Config) *string { return &c.BaseURL }, "public URL of this service"},
+	{"PLEDGE_SITE_ID", func(c *Config) *string { return &c.SiteID }, "this deployment's mark on its Stripe objects (pledge_site; default: the base URL's host)"},
 	{"PLEDGE_SECRET", func(c *Config) *string { return &c.Secret }, "key for signed cookies and links (32+ bytes)"},
 	{"PLEDGE_CONFIG", func(c *Config) *string { return &c.ConfigFile }, "optional configuration file"},
 	{"PLEDGE_TRUSTED_PROXIES", func(c *Config) *string { return &c.TrustedProxies }, "CIDRs whose X-Forwarded-For is believed"},
@@ -127,6 +131,12 @@ func (c *Config) Validate() error {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	c.baseURL = u
+	if c.SiteID == "" {
+		c.SiteID = strings.NewReplacer("[", "", "]", "").Replace(u.Host) // an IPv6 host loses its brackets
+	}
+	if !validSiteID(c.SiteID) {
+		return &ConfigError{"PLEDGE_SITE_ID", fmt.Sprintf("%q must be 1 to 100 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'", c.SiteID)}
+	}
 
 	if c.Demo && billing.IsLiveKey(c.StripeSecretKey) {
 		return &ConfigError{"PLEDGE_DEMO", "refusing demo mode with a live key (STRIPE_SECRET_KEY starts with sk_live_)"}
@@ -212,6 +222,22 @@ func (c *Config) Validate() error {
 		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
 	return nil
+}
+
+// validSiteID reports whether s can be a pledge_site mark: short, plain and printable, as a
+// Stripe metadata value that identifies one deployment.
+func validSiteID(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("._:-", r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ParseLimit reads a rate limit written N/DURATION ("10/10m").

@@ -43,6 +43,10 @@ func TestConfigValidate(t *testing.T) {
 		{"smtp without from", env("PLEDGE_DEMO", "1", "PLEDGE_SMTP_URL", "smtp://localhost:1025"), "PLEDGE_MAIL_FROM"},
 		{"bad addr", env("PLEDGE_DEMO", "1", "PLEDGE_ADDR", "8080"), "PLEDGE_ADDR"},
 		{"bad API base", env("PLEDGE_DEMO", "1", "STRIPE_API_BASE", "localhost:12111"), "STRIPE_API_BASE"},
+		{"site id", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", "news-example.org:eu_1"), ""},
+		{"site id with a space", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", "news example"), "PLEDGE_SITE_ID"},
+		{"site id with a slash", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", "news.example/eu"), "PLEDGE_SITE_ID"},
+		{"site id too long", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", strings.Repeat("a", 101)), "PLEDGE_SITE_ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +79,19 @@ func TestConfigDerived(t *testing.T) {
 	}
 	if len(cfg.trustedProxies) != 1 {
 		t.Errorf("trusted proxies = %v", cfg.trustedProxies)
+	}
+	if cfg.SiteID != "support.news.example" {
+		t.Errorf("site id = %q, want the base URL's host", cfg.SiteID)
+	}
+	for base, want := range map[string]string{"http://localhost:8080": "localhost:8080", "http://[::1]:8080/": "::1:8080"} {
+		cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", base))
+		if err := cfg.Validate(); err != nil || cfg.SiteID != want {
+			t.Errorf("base URL %s: site id %q (%v), want %q", base, cfg.SiteID, err, want)
+		}
+	}
+	cfg = ConfigFromEnv(env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", "eu-1"))
+	if err := cfg.Validate(); err != nil || cfg.SiteID != "eu-1" {
+		t.Errorf("explicit site id = %q (%v)", cfg.SiteID, err)
 	}
 }
 

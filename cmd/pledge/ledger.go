@@ -24,7 +24,7 @@ const demoEmail = "demo.reader@example.com"
 
 // newWebhooks builds the webhook receiver over the store and the Stripe client.
 func (m *Main) newWebhooks() *billing.Webhooks {
-	return &billing.Webhooks{Secrets: m.Config.webhookSecrets, Ledger: m.DB, Stripe: m.Stripe, Logger: m.env.Logger}
+	return &billing.Webhooks{Secrets: m.Config.webhookSecrets, Ledger: m.DB, Stripe: m.Stripe, Site: m.Config.SiteID, Logger: m.env.Logger}
 }
 
 // openStore opens what a command needs without the HTTP side: the store and Stripe.
@@ -38,6 +38,7 @@ func (m *Main) openStore(ctx context.Context) error {
 		APIBase:   m.Config.StripeAPIBase,
 		Timeout:   30 * time.Second,
 		Retries:   2,
+		Site:      m.Config.SiteID,
 		Logger:    m.env.Logger,
 	})
 	return nil

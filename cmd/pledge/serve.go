@@ -64,6 +64,7 @@ func (m *Main) Open(ctx context.Context) error {
 		APIBase:   cfg.StripeAPIBase,
 		Timeout:   10 * time.Second,
 		Retries:   2,
+		Site:      cfg.SiteID,
 		Transport: m.StripeTransport,
 		Logger:    m.env.Logger,
 	})

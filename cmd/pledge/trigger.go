@@ -44,7 +44,7 @@ func runTrigger(ctx context.Context, env *Env, args []string) error {
 	if target == "" {
 		target = cfg.baseURL.String() + "/webhooks/stripe"
 	}
-	p := billing.EventParams{Email: email}
+	p := billing.EventParams{Email: email, Site: cfg.SiteID} // as this deployment marks its objects
 	if checkoutID != "" {
 		db := sqlite.NewDB(cfg.DB)
 		if err := db.Open(ctx); err != nil {

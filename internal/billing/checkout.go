@@ -24,13 +24,17 @@ const CheckoutWait = 5 * time.Second
 // CreateCheckoutSession creates the Stripe Checkout Session for a checkout: a one-off payment
 // (mode=payment, submit_type=donate, a Customer always created) or a subscription with a monthly
 // or yearly price made inline. The checkout's id and choices travel as metadata on the session
-// and on the payment intent or subscription it makes, so webhooks can find their way back.
+// and on the payment intent or subscription it makes, so webhooks can find their way back, with
+// the deployment's pledge_site mark (Config.Site) so that no other deployment applies them.
 func (c *Client) CreateCheckoutSession(ctx context.Context, co *pledge.Checkout, req pledge.SessionRequest) (*pledge.Session, error) {
 	meta := map[string]string{
-		"pledge_checkout": co.ID,
-		"frequency":       string(co.Frequency),
-		"article":         co.Article,
-		"campaign":        co.Campaign,
+		MetaCheckout: co.ID,
+		"frequency":  string(co.Frequency),
+		"article":    co.Article,
+		"campaign":   co.Campaign,
+	}
+	if c.site != "" {
+		meta[MetaSite] = c.site
 	}
 	price := &stripe.CheckoutSessionLineItemPriceDataParams{
 		Currency:    stripe.String(string(co.Amount.Currency)),

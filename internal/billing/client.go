@@ -24,6 +24,9 @@ type Config struct {
 	Timeout time.Duration
 	// Retries is how many times a failed network call, 409 or 5xx is retried.
 	Retries int64
+	// Site is this deployment's pledge_site mark, put on every Checkout Session it creates (and
+	// the payment intent or subscription the session makes); "" puts none.
+	Site string
 	// Transport replaces the HTTP transport (tests record or break requests with it).
 	Transport http.RoundTripper
 	Logger    *slog.Logger
@@ -31,8 +34,9 @@ type Config struct {
 
 // Client talks to Stripe. It is safe for concurrent use.
 type Client struct {
-	api *client.API
-	key string
+	api  *client.API
+	key  string
+	site string
 }
 
 // New builds a Client from cfg.
@@ -58,7 +62,7 @@ func New(cfg Config) *Client {
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
 	}
-	return &Client{api: client.New(cfg.SecretKey, backends), key: cfg.SecretKey}
+	return &Client{api: client.New(cfg.SecretKey, backends), key: cfg.SecretKey, site: cfg.Site}
 }
 
 // API returns the underlying stripe-go client.

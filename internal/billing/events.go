@@ -33,6 +33,17 @@ type EventParams struct {
 	Created  time.Time
 
 	EventID, SessionID, CustomerID, PaymentIntentID, ChargeID, SubscriptionID, InvoiceID string
+	// RefundID is the refund of charge.refund.updated (random when ""); DisputeID the dispute of
+	// charge.dispute.* ("" is dp_ and the charge id's suffix: a charge has one dispute, so every
+	// event about it names the same).
+	RefundID, DisputeID string
+
+	// Site is the pledge_site mark in the object's metadata; "" puts no pledge_site key at all,
+	// as on objects made before deployments marked theirs.
+	Site string
+	// Edit, when set, is called on the built data.object before it is marshalled, to set any
+	// field Stripe may send (status, discount, tax, ended_at, pause_collection, currency...).
+	Edit func(obj map[string]any)
 }
 
 func randomID(prefix string) string {
@@ -66,7 +77,11 @@ func (p *EventParams) fill() {
 
 func (p *EventParams) metadata() map[string]any {
 	c := p.Checkout
-	return map[string]any{MetaCheckout: c.ID, "frequency": string(c.Frequency), "article": c.Article, "campaign": c.Campaign}
+	m := map[string]any{MetaCheckout: c.ID, "frequency": string(c.Frequency), "article": c.Article, "campaign": c.Campaign}
+	if p.Site != "" {
+		m[MetaSite] = p.Site
+	}
+	return m
 }
 
 func loadTemplate(name string) (map[string]any, error) {
@@ -89,6 +104,9 @@ func BuildEvent(typ string, p EventParams) ([]byte, error) {
 	obj, err := buildObject(typ, &p)
 	if err != nil {
 		return nil, err
+	}
+	if p.Edit != nil {
+		p.Edit(obj)
 	}
 	ev, err := loadTemplate("event")
 	if err != nil {
@@ -127,6 +145,7 @@ func buildObject(typ string, p *EventParams) (map[string]any, error) {
 		o["customer"] = p.CustomerID
 		o["customer_details"].(map[string]any)["email"] = p.Email
 		o["status"], o["payment_status"] = "complete", "paid"
+		o["total_details"] = map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}
 		switch typ {
 		case "checkout.session.async_payment_failed":
 			o["payment_status"] = "unpaid"
@@ -215,19 +234,53 @@ func buildObject(typ string, p *EventParams) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		o["id"], o["created"], o["charge"], o["payment_intent"] = randomID("re"), now, p.ChargeID, p.PaymentIntentID
+		if p.RefundID == "" {
+			p.RefundID = randomID("re")
+		}
+		o["id"], o["created"], o["charge"], o["payment_intent"] = p.RefundID, now, p.ChargeID, p.PaymentIntentID
 		o["amount"], o["currency"], o["status"] = c.Amount.Amount, string(c.Amount.Currency), "succeeded"
 		return o, nil
-	case "charge.dispute.created", "charge.dispute.closed":
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+		"charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated":
 		o, err := loadTemplate("dispute")
 		if err != nil {
 			return nil, err
 		}
-		o["id"], o["created"], o["charge"], o["payment_intent"] = randomID("dp"), now, p.ChargeID, p.PaymentIntentID
-		o["amount"], o["currency"], o["status"], o["reason"] = c.Amount.Amount, string(c.Amount.Currency), "needs_response", "fraudulent"
-		if typ == "charge.dispute.closed" {
-			o["status"] = "lost"
+		if p.DisputeID == "" {
+			p.DisputeID = "dp_" + strings.TrimPrefix(p.ChargeID, "ch_")
 		}
+		o["id"], o["created"], o["charge"], o["payment_intent"] = p.DisputeID, now, p.ChargeID, p.PaymentIntentID
+		o["amount"], o["currency"], o["status"], o["reason"] = c.Amount.Amount, string(c.Amount.Currency), "needs_response", "fraudulent"
+		o["is_charge_refundable"] = false
+		o["evidence_details"].(map[string]any)["due_by"] = now + 7*24*3600
+		// The balance transactions of the funds withdrawn (and reinstated), as Stripe embeds them.
+		txn := func(amount int64, category, desc string) map[string]any {
+			return map[string]any{"id": randomID("txn"), "object": "balance_transaction", "amount": amount, "available_on": now,
+				"created": now, "currency": string(c.Amount.Currency), "description": desc + " for " + p.ChargeID, "fee": 0,
+				"fee_details": []any{}, "net": amount, "reporting_category": category, "source": p.DisputeID,
+				"status": "available", "type": "adjustment"}
+		}
+		withdrawal := txn(-c.Amount.Amount, "dispute", "Chargeback withdrawal")
+		o["balance_transactions"] = []any{withdrawal}
+		switch typ {
+		case "charge.dispute.updated": // evidence submitted
+			o["status"] = "under_review"
+			o["evidence_details"].(map[string]any)["has_evidence"] = true
+			o["evidence_details"].(map[string]any)["submission_count"] = 1
+		case "charge.dispute.closed":
+			o["status"] = "lost"
+		case "charge.dispute.funds_reinstated": // won: the withdrawn funds come back
+			o["status"] = "won"
+			o["balance_transactions"] = []any{withdrawal, txn(c.Amount.Amount, "dispute_reversal", "Chargeback reversal")}
+		}
+		return o, nil
+	case "customer.created", "customer.updated":
+		o, err := loadTemplate("customer")
+		if err != nil {
+			return nil, err
+		}
+		o["id"], o["created"], o["email"], o["name"] = p.CustomerID, now, p.Email, nil
+		o["invoice_prefix"] = strings.ToUpper(randomID("x")[2:10])
 		return o, nil
 	case "radar.early_fraud_warning.created":
 		o, err := loadTemplate("early_fraud_warning")

@@ -3,6 +3,8 @@ package billing
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -12,6 +14,10 @@ import (
 
 // MetaCheckout is the metadata key that marks a Stripe object as Pledge's.
 const MetaCheckout = "pledge_checkout"
+
+// MetaSite is the metadata key naming the deployment that created the object: several Pledge
+// deployments may share one Stripe account, and each applies only its own objects.
+const MetaSite = "pledge_site"
 
 // metadataOf reads Pledge's metadata; ok is false for an object Pledge did not create.
 func metadataOf(m map[string]string) (pledge.Metadata, bool) {
@@ -23,7 +29,7 @@ func metadataOf(m map[string]string) (pledge.Metadata, bool) {
 	if _, err := pledge.ParseFrequency(string(f)); err != nil {
 		f = ""
 	}
-	return pledge.Metadata{CheckoutID: id, Frequency: f, Article: m["article"], Campaign: m["campaign"]}, true
+	return pledge.Metadata{CheckoutID: id, Site: m[MetaSite], Frequency: f, Article: m["article"], Campaign: m["campaign"]}, true
 }
 
 func money(amount int64, cur stripe.Currency) pledge.Money {
@@ -72,12 +78,20 @@ func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
 		var r stripe.Refund
 		if err = json.Unmarshal(raw, &r); err == nil {
 			le.Fact = &pledge.RefundUpdated{RefundID: r.ID, ChargeID: idOf(r.Charge), PaymentIntent: idOf(r.PaymentIntent),
-				Amount: r.Amount, Status: string(r.Status)}
+				Amount: r.Amount, Currency: pledge.Currency(r.Currency), Status: string(r.Status)}
 		}
-	case "charge.dispute.created", "charge.dispute.closed":
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+		"charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated":
 		var d stripe.Dispute
 		if err = json.Unmarshal(raw, &d); err == nil {
-			le.Fact = &pledge.DisputeChanged{DisputeID: d.ID, ChargeID: idOf(d.Charge), PaymentIntent: idOf(d.PaymentIntent), Status: string(d.Status)}
+			le.Fact = &pledge.DisputeChanged{DisputeID: d.ID, ChargeID: idOf(d.Charge), PaymentIntent: idOf(d.PaymentIntent),
+				Status: string(d.Status), Amount: money(d.Amount, d.Currency), Reinstated: ev.Type == "charge.dispute.funds_reinstated"}
+		}
+	case "customer.created", "customer.updated":
+		// Customers carry no Pledge metadata: the store changes only supporters it knows.
+		var c stripe.Customer
+		if err = json.Unmarshal(raw, &c); err == nil {
+			le.Fact = &pledge.CustomerChanged{Customer: pledge.Customer{StripeID: c.ID, Email: c.Email, Name: c.Name}}
 		}
 	case "radar.early_fraud_warning.created":
 		var w stripe.RadarEarlyFraudWarning
@@ -140,11 +154,15 @@ func translateSession(typ stripe.EventType, raw json.RawMessage) (any, error) {
 		SessionID: s.ID, CheckoutID: meta.CheckoutID, Meta: meta,
 		Paid:          s.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid,
 		Customer:      pledge.Customer{StripeID: idOf(s.Customer), Email: s.CustomerEmail},
-		Amount:        money(s.AmountTotal, s.Currency),
 		PaymentIntent: idOf(s.PaymentIntent),
 		Subscription:  idOf(s.Subscription),
 		Invoice:       idOf(s.Invoice),
 	}
+	// amount_total is after discounts and with tax; the journalism is what is left without tax.
+	if s.TotalDetails != nil {
+		f.Tax = s.TotalDetails.AmountTax
+	}
+	f.Amount = money(s.AmountTotal-f.Tax, s.Currency)
 	if d := s.CustomerDetails; d != nil {
 		if d.Email != "" {
 			f.Customer.Email = d.Email
@@ -231,11 +249,12 @@ func translateInvoice(typ stripe.EventType, raw json.RawMessage) (any, error) {
 	f := &pledge.InvoicePaid{
 		InvoiceID: inv.ID, Subscription: sub, Meta: meta,
 		Customer:      pledge.Customer{StripeID: idOf(inv.Customer), Email: inv.CustomerEmail, Name: inv.CustomerName},
-		Amount:        money(inv.AmountPaid, inv.Currency),
+		Tax:           invoiceTax(&inv, raw),
 		PaymentIntent: idOf(inv.PaymentIntent),
 		Charge:        idOf(inv.Charge),
 		Interval:      interval,
 	}
+	f.Amount = money(inv.AmountPaid-f.Tax, inv.Currency)
 	if inv.StatusTransitions != nil {
 		f.PaidAt = unixTime(inv.StatusTransitions.PaidAt)
 	}
@@ -243,6 +262,31 @@ func translateInvoice(typ stripe.EventType, raw json.RawMessage) (any, error) {
 		f.PeriodStart, f.PeriodEnd = unixTime(period.Start), unixTime(period.End)
 	}
 	return f, nil
+}
+
+// invoiceTaxes is where API versions after 2023-10-16 put an invoice's tax, once `tax` is gone.
+type invoiceTaxes struct {
+	Tax        *int64 `json:"tax"`
+	TotalTaxes []struct {
+		Amount int64 `json:"amount"`
+	} `json:"total_taxes"`
+}
+
+// invoiceTax is the invoice's tax: `tax` (null without tax), or the sum of total_taxes in newer
+// shapes.
+func invoiceTax(inv *stripe.Invoice, raw json.RawMessage) int64 {
+	if inv.Tax != 0 {
+		return inv.Tax
+	}
+	var t invoiceTaxes
+	if err := json.Unmarshal(raw, &t); err != nil || t.Tax != nil {
+		return 0
+	}
+	var sum int64
+	for _, x := range t.TotalTaxes {
+		sum += x.Amount
+	}
+	return sum
 }
 
 // itemPeriod is where API versions after 2023-10-16 put a subscription's current period.
@@ -272,6 +316,9 @@ func translateSubscription(raw json.RawMessage) (any, error) {
 		CurrentPeriodEnd:  unixTime(s.CurrentPeriodEnd),
 		StartedAt:         unixTime(s.StartDate),
 		CanceledAt:        unixTime(s.CanceledAt),
+		CancelAt:          unixTime(s.CancelAt),
+		EndedAt:           unixTime(s.EndedAt),
+		Paused:            s.PauseCollection != nil,
 		Amount:            pledge.Money{Currency: pledge.Currency(s.Currency)},
 	}
 	if s.CancellationDetails != nil {
@@ -290,6 +337,9 @@ func translateSubscription(raw json.RawMessage) (any, error) {
 			}
 		}
 	}
+	if s.Discount != nil {
+		f.Amount.Amount = discounted(f.Amount, s.Discount.Coupon)
+	}
 	if f.CurrentPeriodEnd.IsZero() {
 		var p itemPeriod
 		if err := json.Unmarshal(raw, &p); err == nil && p.Items != nil && len(p.Items.Data) > 0 {
@@ -297,6 +347,26 @@ func translateSubscription(raw json.RawMessage) (any, error) {
 		}
 	}
 	return f, nil
+}
+
+// discounted is amount less a coupon, as Stripe computes it on an invoice: percent_off rounded
+// half away from zero on the minor units, or amount_off when in the same currency; never below
+// zero. A coupon in another currency takes nothing off.
+func discounted(amount pledge.Money, c *stripe.Coupon) int64 {
+	a := amount.Amount
+	if c == nil || a <= 0 {
+		return a
+	}
+	var off int64
+	switch {
+	case c.PercentOff > 0:
+		// percent_off in ten-thousandths of a percent, so the arithmetic is exact integers.
+		p := int64(math.Round(c.PercentOff * 10000))
+		off = (a*p + 500000) / 1000000
+	case c.AmountOff > 0 && strings.EqualFold(string(c.Currency), string(amount.Currency)):
+		off = c.AmountOff
+	}
+	return max(a-off, 0)
 }
 
 // chargeFact is a charge's refunded total as a ledger fact.

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,10 +30,15 @@ var HandledTypes = []string{
 	"customer.subscription.created",
 	"customer.subscription.updated",
 	"customer.subscription.deleted",
+	"customer.created",
+	"customer.updated",
 	"charge.refunded",
 	"charge.refund.updated",
 	"charge.dispute.created",
+	"charge.dispute.updated",
 	"charge.dispute.closed",
+	"charge.dispute.funds_withdrawn",
+	"charge.dispute.funds_reinstated",
 	"radar.early_fraud_warning.created",
 }
 
@@ -47,6 +53,10 @@ type Webhooks struct {
 	Ledger  pledge.LedgerService
 	// Stripe fetches what a payload cannot settle; nil means never (the fact is then kept as is).
 	Stripe *Client
+	// Site is this deployment's pledge_site mark. An object marked by another site (several
+	// deployments sharing one Stripe account) is recorded and ignored; an unmarked one, made
+	// before sites marked theirs, is this one's. "" applies every object.
+	Site   string
 	Logger *slog.Logger
 }
 
@@ -93,8 +103,9 @@ func (w *Webhooks) Receive(ctx context.Context, payload []byte, header string) (
 }
 
 // Apply translates an event (of any API version) and applies it to the ledger. An event of the
-// other mode than the Stripe key's (a test-mode event reaching a live deployment, or the reverse)
-// is recorded as ignored: it must never change this ledger.
+// other mode than the Stripe key's (a test-mode event reaching a live deployment, or the reverse),
+// or about an object another site marked, is recorded as ignored: it must never change this
+// ledger.
 func (w *Webhooks) Apply(ctx context.Context, ev *stripe.Event) (pledge.WebhookResult, error) {
 	res := pledge.WebhookResult{EventID: ev.ID, Type: string(ev.Type), Outcome: pledge.OutcomeFailed}
 	le, err := Translate(ev)
@@ -104,11 +115,70 @@ func (w *Webhooks) Apply(ctx context.Context, ev *stripe.Event) (pledge.WebhookR
 	if w.Stripe != nil && w.Stripe.Live() != ev.Livemode {
 		w.logger().Warn("event of the other Stripe mode ignored", "event", ev.ID, "livemode", ev.Livemode)
 		le.Fact = nil
-	} else if err := w.settle(ctx, le); err != nil {
-		return res, err
+	} else if !w.dropForeign(le, ev) {
+		if err := w.settle(ctx, le); err != nil {
+			return res, err
+		}
+		// settle may have read the metadata from Stripe: check its mark too.
+		w.dropForeign(le, ev)
 	}
 	res.Outcome, err = w.Ledger.ApplyEvent(ctx, le)
 	return res, err
+}
+
+// dropForeign sets the fact to nil, and says so, when its object carries another site's mark.
+func (w *Webhooks) dropForeign(le *pledge.LedgerEvent, ev *stripe.Event) bool {
+	if w.Site == "" || le.Fact == nil {
+		return false
+	}
+	site := siteOf(le.Fact, ev)
+	if site == "" || site == w.Site {
+		return false
+	}
+	w.logger().Warn("event of another site's object ignored", "event", ev.ID, "site", site)
+	le.Fact = nil
+	return true
+}
+
+// siteOf is the pledge_site mark of a fact's object: from its metadata when the fact carries
+// them, else from the object's own metadata (a closed Checkout Session).
+func siteOf(fact any, ev *stripe.Event) string {
+	if m, ok := FactMetadata(fact); ok {
+		return m.Site
+	}
+	if ev.Data == nil {
+		return ""
+	}
+	var obj struct {
+		Metadata map[string]string `json:"metadata"`
+	}
+	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
+		return ""
+	}
+	return obj.Metadata[MetaSite]
+}
+
+// FactMetadata returns the Pledge metadata a fact carries; ok is false for the fact types that
+// carry none (closed sessions, refunds without their fetched charge, disputes, fraud warnings,
+// customers) and for nil.
+func FactMetadata(fact any) (m pledge.Metadata, ok bool) {
+	switch f := fact.(type) {
+	case *pledge.CheckoutCompleted:
+		return f.Meta, true
+	case *pledge.InvoicePaid:
+		return f.Meta, true
+	case *pledge.InvoiceFailed:
+		return f.Meta, true
+	case *pledge.SubscriptionChanged:
+		return f.Meta, true
+	case *pledge.ChargeRefunded:
+		return f.Meta, true
+	case *pledge.RefundUpdated:
+		if f.Charge != nil { // the charge as fetched after a failed refund
+			return f.Charge.Meta, true
+		}
+	}
+	return pledge.Metadata{}, false
 }
 
 // settle completes a fact the payload left open: an invoice whose subscription metadata is not in
