@@ -233,12 +233,20 @@ func TestReportAgreesWithDashboard(t *testing.T) {
 	}
 	page := s.staffPage(t, "editor@news.example", "a long enough passphrase", "/staff?"+url.Values{"period": {"custom"}, "from": {from}, "to": {to}}.Encode())
 	for c, figures := range r.Currencies {
-		for _, key := range []string{"gross", "net"} {
+		for _, key := range []string{"gross", "net", "disputed"} {
 			m := pledge.Money{Amount: figures[key], Currency: pledge.Currency(c)}
-			want := `data-kpi="` + key + `" data-currency="` + c + `" data-value="` + m.Major() + `">` + m.GroupedWith("\u202f") + `</dd>`
+			kpi := map[string]string{"disputed": "disputes"}[key]
+			if kpi == "" {
+				kpi = key
+			}
+			want := `data-kpi="` + kpi + `" data-currency="` + c + `" data-value="` + m.Major() + `">` + m.GroupedWith("\u202f") + `</dd>`
 			if !strings.Contains(page, want) {
 				t.Errorf("the dashboard does not show %s %s as %s", c, key, want)
 			}
+		}
+		want := `data-kpi="scheduled" data-currency="` + c + `" data-value="` + strconv.FormatInt(figures["cancellations_scheduled"], 10) + `"`
+		if !strings.Contains(page, want) {
+			t.Errorf("the dashboard does not show %s's scheduled cancellations as %s", c, want)
 		}
 	}
 }
