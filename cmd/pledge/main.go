@@ -33,6 +33,7 @@ Commands:
   reconcile  apply the Stripe events of the last 72h (--since) not yet recorded
   trigger    post a realistic, signed Stripe event: trigger TYPE [--url URL] [--checkout ID]
   export     the ledger to standard output: export donations|supporters [--from] [--to] [--format csv|json]
+  report     the dashboard's figures per currency: report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -83,6 +84,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runTrigger(ctx, env, rest)
 	case "export":
 		err = runExport(ctx, env, rest)
+	case "report":
+		err = runReport(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

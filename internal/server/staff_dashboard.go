@@ -296,10 +296,16 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 	c, k, pk := r.Current.Currency, r.Current, r.Previous
 	code := strings.ToUpper(string(c))
 	v := currencyReportView{Code: code, Name: string(c)}
+	money := func(a int64) string { return grouped(pledge.Money{Amount: a, Currency: c}) }
 	v.KPIs = []kpiView{
-		moneyKPI("net", "Money in, net of refunds and lost disputes", fmt.Sprintf("%s charged, %s refunded. %s",
-			grouped(pledge.Money{Amount: k.Gross, Currency: c}), grouped(pledge.Money{Amount: k.Refunded, Currency: c}), laterChanges), k.Net, pk.Net, c),
-		moneyKPI("gross", "Charged", "before refunds", k.Gross, pk.Gross, c),
+		moneyKPI("net", "Money in, net of refunds and disputes", fmt.Sprintf("%s charged, %s refunded, %s withdrawn by disputes. %s",
+			money(k.Gross), money(k.Refunded), money(k.Disputed), laterChanges), k.Net, pk.Net, c),
+		moneyKPI("gross", "Charged", "after discounts, before refunds and tax", k.Gross, pk.Gross, c),
+	}
+	if k.Tax != 0 || pk.Tax != 0 {
+		v.KPIs = append(v.KPIs, moneyKPI("tax", "Tax", "collected on top of the gifts: not the newsroom's money", k.Tax, pk.Tax, c))
+	}
+	v.KPIs = append(v.KPIs,
 		countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),
 		moneyKPI("average", "Average gift", "net, per donation", k.Average, pk.Average, c),
 		countKPI("new", "New supporters", "first donation in the period", k.NewSupporters, pk.NewSupporters),
@@ -307,14 +313,16 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 		moneyKPI("mrr", "MRR", "monthly + annual ÷ 12", k.MRR, pk.MRR, c),
 		moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
 		countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),
+		countKPI("scheduled", "Cancellations scheduled", "recurring gifts set to end, still counted until they end", k.CancellationsScheduled, pk.CancellationsScheduled),
 		countKPI("failed", "Failed payments", fmt.Sprintf("%d paid on a later attempt", k.Recovered), k.FailedPayments, pk.FailedPayments),
-		countKPI("refunds", "Refunds", pledge.Money{Amount: k.Refunded, Currency: c}.String()+" refunded. "+laterChanges, k.Refunds, pk.Refunds),
-		countKPI("disputes", "Disputes", pledge.Money{Amount: k.Disputed, Currency: c}.String()+" disputed. "+laterChanges, k.Disputes, pk.Disputes),
-	}
+		countKPI("refunds", "Refunds", money(k.Refunded)+" refunded. "+laterChanges, k.Refunds, pk.Refunds),
+		moneyKPI("disputes", "Disputes", fmt.Sprintf("withdrawn by open or lost disputes (an inquiry or a won dispute takes nothing); donations disputed: %d. %s",
+			k.Disputes, laterChanges), k.Disputed, pk.Disputed, c),
+	)
 	// Fewer-is-better figures read the other way round.
 	for i := range v.KPIs {
 		switch v.KPIs[i].Key {
-		case "cancellations", "failed", "refunds", "disputes":
+		case "cancellations", "scheduled", "failed", "refunds", "disputes":
 			v.KPIs[i].Trend = map[string]string{"up": "bad", "down": "good", "flat": "flat"}[v.KPIs[i].Trend]
 		}
 	}
