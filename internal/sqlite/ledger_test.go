@@ -214,6 +214,7 @@ func TestDisputeAndFraudWarningInAnyOrder(t *testing.T) {
 // deleted. Ids carry n so that many lives share one database.
 func subscriptionEvents(c *pledge.Checkout, n int) []*pledge.LedgerEvent {
 	sub, inv, cus := fmt.Sprintf("sub_%d", n), fmt.Sprintf("in_%d", n), fmt.Sprintf("cus_%d", n)
+	email := fmt.Sprintf("monthly_%d@example.com", n) // one person per life
 	m := meta(c)
 	periodEnd := lt0.AddDate(0, 1, 0)
 	subAt := func(status string, cancel bool, canceledAt time.Time, reason string) *pledge.SubscriptionChanged {
@@ -225,11 +226,11 @@ func subscriptionEvents(c *pledge.Checkout, n int) []*pledge.LedgerEvent {
 	return []*pledge.LedgerEvent{
 		ev(id("created"), "customer.subscription.created", lt0, subAt("incomplete", false, time.Time{}, "")),
 		ev(id("invoice"), "invoice.paid", lt0.Add(time.Second), &pledge.InvoicePaid{InvoiceID: inv, Subscription: sub, Meta: m,
-			Customer: pledge.Customer{StripeID: cus, Email: "monthly@example.com"}, Amount: c.Amount,
+			Customer: pledge.Customer{StripeID: cus, Email: email}, Amount: c.Amount,
 			PaymentIntent: "pi_" + inv, Charge: "ch_" + inv, PaidAt: lt0.Add(time.Second), PeriodStart: lt0, PeriodEnd: periodEnd, Interval: "month"}),
 		ev(id("completed"), "checkout.session.completed", lt0.Add(2*time.Second), &pledge.CheckoutCompleted{
 			SessionID: fmt.Sprintf("cs_%d", n), CheckoutID: c.ID, Meta: m, Paid: true,
-			Customer: pledge.Customer{StripeID: cus, Email: "monthly@example.com", Name: "Ann Reader"},
+			Customer: pledge.Customer{StripeID: cus, Email: email, Name: "Ann Reader"},
 			Amount:   c.Amount, Subscription: sub, Invoice: inv}),
 		ev(id("updated"), "customer.subscription.updated", lt0.Add(3*time.Second), subAt("active", true, lt0.Add(3*time.Second), "cancellation_requested")),
 		ev(id("deleted"), "customer.subscription.deleted", lt0.Add(10*24*time.Hour), subAt("canceled", true, lt0.Add(3*time.Second), "cancellation_requested")),
@@ -310,9 +311,10 @@ func TestEveryOrderOfASubscriptionsEventsEndsTheSame(t *testing.T) {
 	}
 	// And the state all orders agree on is the right one.
 	end := lt0.AddDate(0, 1, 0).Unix()
-	wantSub := fmt.Sprintf("canceled|1|%d|%d|cancellation_requested|500|usd|monthly|%d|https://news.example/a|spring|1|monthly@example.com|Ann Reader|%d|cus_N",
-		end, lt0.Add(3*time.Second).Unix(), lt0.Unix(), lt0.Unix())
-	wantDon := fmt.Sprintf("500|usd|monthly|succeeded|%d|in_N|pi_in_N|ch_in_N|https://news.example/a|spring|1|monthly@example.com", lt0.Add(time.Second).Unix())
+	// The supporter starts with their first gift: the invoice's paid time.
+	wantSub := fmt.Sprintf("canceled|1|%d|%d|cancellation_requested|500|usd|monthly|%d|https://news.example/a|spring|1|monthly_N@example.com|Ann Reader|%d|cus_N",
+		end, lt0.Add(3*time.Second).Unix(), lt0.Unix(), lt0.Add(time.Second).Unix())
+	wantDon := fmt.Sprintf("500|usd|monthly|succeeded|%d|in_N|pi_in_N|ch_in_N|https://news.example/a|spring|1|monthly_N@example.com", lt0.Add(time.Second).Unix())
 	if w := wantSub + "\n" + wantDon + "\npaid"; want != w {
 		t.Fatalf("final state\n%s\nwant\n%s", want, w)
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -24,12 +25,34 @@ func exec(t *testing.T, db *DB, q string, args ...any) {
 	}
 }
 
+// rebuild recomputes everything derived from rows written by hand (rollups, revenue spans,
+// first gifts) with the code the upgrade to a new ledger version runs.
+func rebuild(t *testing.T, db *DB) {
+	t.Helper()
+	exec(t, db, `DELETE FROM settings WHERE key = 'ledger_version'`)
+	if err := db.rebuildIfStale(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// state adds one subscription object, as an event at when showed it, to a subscription's history.
+func state(t *testing.T, db *DB, sub, status string, amount int64, currency, interval, when, ended string) {
+	t.Helper()
+	var e any
+	if ended != "" {
+		e = at(ended)
+	}
+	exec(t, db, `INSERT INTO subscription_states (stripe_subscription_id, event_id, at, status, amount, currency, interval, ended_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sub, "evt_"+sub+when, at(when), status, amount, currency, interval, e)
+}
+
 // fixtureLedger is a small ledger whose figures were worked out by hand (see the comments in
 // TestDashboardKPIs).
 func fixtureLedger(t *testing.T, db *DB) {
+	defer rebuild(t, db)
 	sup := func(id int64, created string) {
 		exec(t, db, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-			id, "cus_"+string(rune('a'+id)), "s@example.com", at(created), at(created))
+			id, "cus_"+string(rune('a'+id)), fmt.Sprintf("s%d@example.com", id), at(created), at(created))
 	}
 	sup(1, "2026-03-02 10:00:00")
 	sup(2, "2026-01-01 10:00:00")
@@ -39,9 +62,13 @@ func fixtureLedger(t *testing.T, db *DB) {
 		if invoice != "" {
 			inv = invoice
 		}
-		exec(t, db, `INSERT INTO donations (supporter_id, frequency, amount, amount_refunded, currency, status,
-			stripe_invoice_id, article, paid_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'https://news.example/a1', ?, ?, ?)`,
-			sid, freq, amount, refunded, currency, status, inv, at(paid), at(paid), at(paid))
+		disputed := int64(0)
+		if status == "disputed" {
+			disputed = amount // an open dispute: the funds are withdrawn
+		}
+		exec(t, db, `INSERT INTO donations (supporter_id, frequency, amount, amount_refunded, amount_disputed, currency, status,
+			stripe_invoice_id, article, paid_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'https://news.example/a1', ?, ?, ?)`,
+			sid, freq, amount, refunded, disputed, currency, status, inv, at(paid), at(paid), at(paid))
 	}
 	don(1, "once", 1000, 0, "usd", "succeeded", "2026-03-01 00:00:00", "")                  // first second of the period
 	don(1, "once", 2500, 2500, "usd", "refunded", "2026-03-03 12:00:00", "")                // refunded in full
@@ -54,9 +81,19 @@ func fixtureLedger(t *testing.T, db *DB) {
 		if canceled != "" {
 			c = at(canceled)
 		}
+		stripeID := "sub_" + string(rune('a'+id))
 		exec(t, db, `INSERT INTO subscriptions (id, stripe_subscription_id, supporter_id, frequency, amount, currency,
 			status, started_at, canceled_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, "sub_"+string(rune('a'+id)), sid, freq, amount, currency, status, at(started), c, at(started), at(started))
+			id, stripeID, sid, freq, amount, currency, status, at(started), c, at(started), at(started))
+		interval := pledge.Frequency(freq).Interval()
+		first := status
+		if status == "canceled" {
+			first = "active"
+		}
+		state(t, db, stripeID, first, amount, currency, interval, started, "")
+		if canceled != "" {
+			state(t, db, stripeID, "canceled", amount, currency, interval, canceled, canceled)
+		}
 	}
 	sub(1, 2, "monthly", 500, "usd", "active", "2026-01-01 00:00:00", "")
 	sub(2, 2, "annual", 12000, "usd", "canceled", "2026-02-01 00:00:00", "2026-03-04 08:00:00")
@@ -149,7 +186,8 @@ func TestDashboardKPIs(t *testing.T) {
 		{"usd previous MRR", usd.Previous.MRR, 2000},
 		{"usd previous active", int64(usd.Previous.Active()), 3},
 		{"eur gross", eur.Current.Gross, 12000},
-		{"eur net", eur.Current.Net, 12000},
+		// the open dispute withdrew the whole gift: none of it is the newsroom's while it lasts
+		{"eur net", eur.Current.Net, 0},
 		{"eur disputes", int64(eur.Current.Disputes), 1},
 		{"eur disputed", eur.Current.Disputed, 12000},
 		{"eur new supporters", int64(eur.Current.NewSupporters), 1},
@@ -200,14 +238,17 @@ func TestDashboardKPIs(t *testing.T) {
 	}
 }
 
-// TestRollupFollowsUpdates checks that the daily rollup the dashboard reads follows a refund
-// recorded after the payment (an UPDATE) and a deleted row.
-func TestRollupFollowsUpdates(t *testing.T) {
+// TestRebuildFollowsRows checks that the rebuild (run after an upgrade and by seed) derives the
+// rollups from the rows as they are: a refund recorded after the payment, a moved payment time
+// and a deleted row. (The webhook keeps the rollups row by row with the same definitions; the
+// ledger tests cover that path.)
+func TestRebuildFollowsRows(t *testing.T) {
 	db := openTestDB(t)
 	fixtureLedger(t, db)
 	exec(t, db, `UPDATE donations SET amount_refunded = 1000, status = 'refunded' WHERE amount = 1000`)
 	exec(t, db, `UPDATE donations SET paid_at = ? WHERE amount = 9999`, at("2026-03-06 00:00:00"))
 	exec(t, db, `DELETE FROM donations WHERE amount = 2500`)
+	rebuild(t, db)
 	p := pledge.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC)}
 	d, err := db.Dashboard(context.Background(), p)
 	if err != nil {
@@ -245,14 +286,14 @@ func TestStaffSearchFindsMixedCaseAddress(t *testing.T) {
 }
 
 // TestNetLeavesOutLostDisputes: Stripe takes a lost dispute's money back (plus a fee), and
-// the supporters export already leaves such donations out of its net totals, but the dashboard's
-// "Money in, net of refunds" keeps them, so the two disagree for the same period.
+// the supporters export leaves it out of its net totals; so does the dashboard's net.
 func TestNetLeavesOutLostDisputes(t *testing.T) {
 	db := openTestDB(t)
-	exec(t, db, `INSERT INTO donations (frequency, amount, currency, status, dispute_status, paid_at, created_at, updated_at)
-		VALUES ('once', 5000, 'usd', 'disputed', 'lost', ?, ?, ?)`, at("2026-03-02 10:00:00"), at("2026-03-02 10:00:00"), at("2026-03-02 10:00:00"))
+	exec(t, db, `INSERT INTO donations (frequency, amount, amount_disputed, currency, status, dispute_status, paid_at, created_at, updated_at)
+		VALUES ('once', 5000, 5000, 'usd', 'disputed', 'lost', ?, ?, ?)`, at("2026-03-02 10:00:00"), at("2026-03-02 10:00:00"), at("2026-03-02 10:00:00"))
 	exec(t, db, `INSERT INTO donations (frequency, amount, currency, status, paid_at, created_at, updated_at)
 		VALUES ('once', 1000, 'usd', 'succeeded', ?, ?, ?)`, at("2026-03-03 10:00:00"), at("2026-03-03 10:00:00"), at("2026-03-03 10:00:00"))
+	rebuild(t, db)
 	d, err := db.Dashboard(context.Background(), firstWeekOfMarch())
 	if err != nil {
 		t.Fatal(err)
@@ -263,14 +304,19 @@ func TestNetLeavesOutLostDisputes(t *testing.T) {
 }
 
 // TestMRRLeavesOutUnpaidSubscriptions: a subscription Stripe has marked unpaid (retries
-// exhausted, invoices left open) or paused brings in nothing, yet only incomplete ones are kept
-// out of the MRR rollup.
+// exhausted, invoices left open) or paused brings in nothing from the moment it lapsed.
 func TestMRRLeavesOutUnpaidSubscriptions(t *testing.T) {
 	db := openTestDB(t)
 	for i, st := range []string{"active", "unpaid", "paused"} {
+		sub := "sub_r" + st
 		exec(t, db, `INSERT INTO subscriptions (stripe_subscription_id, frequency, amount, currency, status, started_at, created_at, updated_at)
-			VALUES (?, 'monthly', 1000, 'usd', ?, ?, ?, ?)`, "sub_r"+st, st, at("2026-01-01 00:00:00")+int64(i), 1, 1)
+			VALUES (?, 'monthly', 1000, 'usd', ?, ?, ?, ?)`, sub, st, at("2026-01-01 00:00:00")+int64(i), 1, 1)
+		state(t, db, sub, "active", 1000, "usd", "month", "2026-01-01 00:00:00", "")
+		if st != "active" {
+			state(t, db, sub, st, 1000, "usd", "month", "2026-02-10 00:00:00", "")
+		}
 	}
+	rebuild(t, db)
 	d, err := db.Dashboard(context.Background(), firstWeekOfMarch())
 	if err != nil {
 		t.Fatal(err)
@@ -283,62 +329,4 @@ func TestMRRLeavesOutUnpaidSubscriptions(t *testing.T) {
 func firstWeekOfMarch() pledge.Period {
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	return pledge.Period{From: from, To: from.AddDate(0, 0, 7)}
-}
-
-// TestRollupsFollowLapsesAndLostDisputes: the triggers of migration 0008 follow updates — a
-// subscription leaves MRR on the day it became unpaid and comes back when it pays again; a
-// dispute lost after the fact comes off net, and off again if the dispute is reopened and won.
-func TestRollupsFollowLapsesAndLostDisputes(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	exec(t, db, `INSERT INTO subscriptions (stripe_subscription_id, frequency, amount, currency, status, started_at, created_at, updated_at)
-		VALUES ('sub_lapse', 'monthly', 1000, 'usd', 'active', ?, 1, 1)`, at("2026-01-01 00:00:00"))
-	exec(t, db, `UPDATE subscriptions SET status = 'unpaid', updated_at = ? WHERE stripe_subscription_id = 'sub_lapse'`, at("2026-02-15 09:00:00"))
-	mrr := func(p pledge.Period) int64 {
-		t.Helper()
-		d, err := db.Dashboard(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range d.Currencies {
-			return c.Current.MRR
-		}
-		return 0
-	}
-	feb := pledge.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 2, 8, 0, 0, 0, 0, time.UTC)}
-	if got := mrr(feb); got != 1000 {
-		t.Errorf("MRR before the lapse = %d, want 1000", got)
-	}
-	if got := mrr(firstWeekOfMarch()); got != 0 {
-		t.Errorf("MRR after the subscription became unpaid = %d, want 0", got)
-	}
-	exec(t, db, `UPDATE subscriptions SET status = 'active', updated_at = ? WHERE stripe_subscription_id = 'sub_lapse'`, at("2026-02-20 09:00:00"))
-	if got := mrr(firstWeekOfMarch()); got != 1000 {
-		t.Errorf("MRR once it pays again = %d, want 1000", got)
-	}
-
-	exec(t, db, `INSERT INTO donations (frequency, amount, currency, status, paid_at, created_at, updated_at)
-		VALUES ('once', 4000, 'usd', 'succeeded', ?, 1, 1)`, at("2026-03-02 10:00:00"))
-	net := func() int64 {
-		t.Helper()
-		d, err := db.Dashboard(ctx, firstWeekOfMarch())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d.Currencies[0].Current.Net
-	}
-	exec(t, db, `UPDATE donations SET status = 'disputed', dispute_status = 'lost', amount_refunded = 500`)
-	if got := net(); got != 0 {
-		t.Errorf("net after a lost dispute on a partly refunded gift = %d, want 0", got)
-	}
-	exec(t, db, `UPDATE donations SET status = 'partially_refunded', dispute_status = 'won'`)
-	if got := net(); got != 3500 {
-		t.Errorf("net after the dispute was won = %d, want 3500", got)
-	}
-	exec(t, db, `UPDATE donations SET dispute_status = 'lost'`)
-	exec(t, db, `DELETE FROM donations`)
-	var lost int64
-	if err := db.Reader().QueryRow(`SELECT coalesce(sum(lost), 0) FROM donations_daily`).Scan(&lost); err != nil || lost != 0 {
-		t.Errorf("lost after deleting the donation = %d (%v), want 0", lost, err)
-	}
 }

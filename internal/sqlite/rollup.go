@@ -179,8 +179,9 @@ func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
 	} else {
 		set = [3]any{nil, "", ""}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE supporters SET first_paid_at = ?, first_currency = ?, first_frequency = ? WHERE id = ?`,
-		set[0], set[1], set[2], supporterID)
+	// A supporter starts with their first gift.
+	_, err = tx.ExecContext(ctx, `UPDATE supporters SET first_paid_at = ?1, first_currency = ?2, first_frequency = ?3,
+		created_at = coalesce(?1, created_at) WHERE id = ?4`, set[0], set[1], set[2], supporterID)
 	return err
 }
 
