@@ -32,7 +32,7 @@ import (
 // so that tables the ledger gains later are compared as soon as they exist.
 var (
 	propLedgerTables = []string{
-		"supporters", "customers", "subscriptions", "subscription_segments", "subscription_periods",
+		"supporters", "customers", "subscriptions", "subscription_states", "subscription_segments", "subscription_periods",
 		"donations", "charges", "refunds", "disputes", "invoice_attempts", "checkouts",
 	}
 	propRollupTables = []string{"donations_daily", "donations_sources", "subscriptions_daily", "checkouts_daily"}
