@@ -270,18 +270,18 @@ func valueAt(status string, started bool, s, fallback SubscriptionState) segment
 func SubscriptionTimeline(fallback SubscriptionState, states []SubscriptionState, payments []SubscriptionPayment) SubscriptionLife {
 	type point struct {
 		at    time.Time
-		order int // failures, then payments, then objects of the same second
+		order int // objects, then failures, then payments of the same second (a payment settles what an object of its second said)
 		state *SubscriptionState
 		pay   *SubscriptionPayment
 	}
 	pts := make([]point, 0, len(states)+len(payments))
 	for i := range states {
-		pts = append(pts, point{at: states[i].At, order: 2, state: &states[i]})
+		pts = append(pts, point{at: states[i].At, order: 0, state: &states[i]})
 	}
 	for i := range payments {
-		o := 1
+		o := 2
 		if payments[i].Failed {
-			o = 0
+			o = 1
 		}
 		pts = append(pts, point{at: payments[i].At, order: o, pay: &payments[i]})
 	}
