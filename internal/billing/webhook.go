@@ -123,6 +123,11 @@ func (w *Webhooks) Apply(ctx context.Context, ev *stripe.Event) (pledge.WebhookR
 		w.dropForeign(le, ev)
 	}
 	res.Outcome, err = w.Ledger.ApplyEvent(ctx, le)
+	if err == nil && res.Outcome == pledge.OutcomeMismatch {
+		// Never converted: staff settle it by hand (the supporter's page lists it).
+		w.logger().Warn("refund or dispute in another currency than its donation: not applied",
+			"event", ev.ID, "type", string(ev.Type), "object", le.ObjectID)
+	}
 	return res, err
 }
 

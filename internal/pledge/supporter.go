@@ -71,6 +71,22 @@ type SupporterDetail struct {
 	// SameAddress is how many supporter records (this one included) hold this address, in any
 	// case; erasing the supporter erases them all.
 	SameAddress int
+	// Customers are the Stripe customers the supporter gave through (Checkout makes one per
+	// one-off gift).
+	Customers []string
+	// Mismatches are refunds or disputes Stripe reported in another currency than their
+	// donation: refused, never converted, and shown here for staff to settle by hand.
+	Mismatches []CurrencyMismatch
+}
+
+// CurrencyMismatch is a charge whose refund or dispute came in another currency than the
+// donation it belongs to.
+type CurrencyMismatch struct {
+	ChargeID         string   `json:"stripe_charge_id"`
+	ChargeCurrency   Currency `json:"charge_currency"`
+	DonationCurrency Currency `json:"donation_currency"`
+	Refunded         int64    `json:"amount_refunded"`
+	Dispute          string   `json:"dispute_status"`
 }
 
 // SupporterFilter narrows the supporters list. Query is an e-mail address (or its start) or a

@@ -534,3 +534,39 @@ func TestSupporterTotalsNetOfRefundsAndLostDisputes(t *testing.T) {
 		t.Fatalf("totals %v, want 18.00 usd", got)
 	}
 }
+
+// TestRefundInAnotherCurrencyIsRefused: a refund or dispute in another currency than its
+// donation is recorded as a mismatch, changes nothing, and shows on the supporter's page.
+func TestRefundInAnotherCurrencyIsRefused(t *testing.T) {
+	db := openLedgerDB(t)
+	c := newCheckout(t, db, pledge.Once, 2500)
+	apply(t, db, ev("evt_paid", "checkout.session.completed", lt0, oneOff(c, "pi_mm", "cus_mm", "mm@example.com")))
+	// The refund arrives in euros for a dollar gift: refused.
+	out := apply(t, db, ev("evt_ref", "charge.refunded", lt0.Add(time.Hour), &pledge.ChargeRefunded{ChargeID: "ch_mm",
+		PaymentIntent: "pi_mm", Amount: pledge.Money{Amount: 2500, Currency: "eur"}, AmountRefunded: 1000, Meta: meta(c)}))
+	if out != pledge.OutcomeMismatch {
+		t.Fatalf("outcome %s, want mismatch", out)
+	}
+	if got := query(t, db, `SELECT amount_refunded, status FROM donations WHERE stripe_payment_intent_id = 'pi_mm'`); got != "0|succeeded" {
+		t.Fatalf("donation after a refund in another currency = %s, want 0|succeeded", got)
+	}
+	var id int64
+	if err := db.Reader().QueryRow(`SELECT supporter_id FROM donations WHERE stripe_payment_intent_id = 'pi_mm'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.FindSupporter(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Mismatches) != 1 || d.Mismatches[0].ChargeCurrency != "eur" || d.Mismatches[0].DonationCurrency != "usd" {
+		t.Fatalf("mismatches = %+v, want the euro charge on a dollar gift", d.Mismatches)
+	}
+	// Arriving before the donation changes nothing either.
+	c2 := newCheckout(t, db, pledge.Once, 900)
+	apply(t, db, ev("evt_disp", "charge.dispute.created", lt0, &pledge.DisputeChanged{ChargeID: "ch_mm2", PaymentIntent: "pi_mm2",
+		Status: "needs_response", Amount: pledge.Money{Amount: 900, Currency: "gbp"}}))
+	apply(t, db, ev("evt_paid2", "checkout.session.completed", lt0.Add(time.Minute), oneOff(c2, "pi_mm2", "cus_mm", "mm@example.com")))
+	if got := query(t, db, `SELECT amount_disputed, status FROM donations WHERE stripe_payment_intent_id = 'pi_mm2'`); got != "0|succeeded" {
+		t.Fatalf("donation after an earlier dispute in another currency = %s, want 0|succeeded", got)
+	}
+}

@@ -128,8 +128,58 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDet
 	if d.Donations, err = db.donationsOf(ctx, id, 500); err != nil {
 		return nil, err
 	}
-	d.Events, err = db.eventsAbout(ctx, stripeObjects(s.StripeCustomerID, d.Subscriptions, d.Donations), 500)
+	if d.Customers, err = db.customersOf(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.Mismatches, err = db.mismatchesOf(ctx, id); err != nil {
+		return nil, err
+	}
+	d.Events, err = db.eventsAbout(ctx, stripeObjects(s.StripeCustomerID, d.Subscriptions, d.Donations, d.Customers...), 500)
 	return d, err
+}
+
+// customersOf lists the Stripe customers of a supporter.
+func (db *DB) customersOf(ctx context.Context, supporterID int64) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT stripe_customer_id FROM customers WHERE supporter_id = ? ORDER BY stripe_customer_id`, supporterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// mismatchesOf lists the charges of a supporter's donations whose refunds or disputes came in
+// another currency than the donation (the ledger refused them).
+func (db *DB) mismatchesOf(ctx context.Context, supporterID int64) ([]pledge.CurrencyMismatch, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT DISTINCT c.stripe_charge_id, c.currency, d.currency, c.amount_refunded, c.dispute_status
+		FROM donations d JOIN charges c
+		  ON c.stripe_charge_id = d.stripe_charge_id
+		  OR (c.stripe_payment_intent_id <> '' AND c.stripe_payment_intent_id = d.stripe_payment_intent_id)
+		  OR (c.stripe_invoice_id <> '' AND c.stripe_invoice_id = d.stripe_invoice_id)
+		WHERE d.supporter_id = ? AND c.currency <> '' AND c.currency <> d.currency
+		ORDER BY c.stripe_charge_id`, supporterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.CurrencyMismatch
+	for rows.Next() {
+		var m pledge.CurrencyMismatch
+		if err := rows.Scan(&m.ChargeID, &m.ChargeCurrency, &m.DonationCurrency, &m.Refunded, &m.Dispute); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // stripeObjects lists the Stripe ids of a supporter's customer, subscriptions and payments, and
