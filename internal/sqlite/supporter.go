@@ -429,16 +429,28 @@ func eraseSupporters(ctx context.Context, tx *Tx, where string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Their Stripe customers' addresses and names go too (and stay gone: later events about an
+	// erased customer bring nothing back).
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE customers SET email = NULL, name = '', erased_at = coalesce(erased_at, ?)
+			WHERE supporter_id = ?`, tx.now.Unix(), id); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 func deleteDeferrals(ctx context.Context, tx *Tx, email string) (int64, error) {
