@@ -366,101 +366,208 @@ func applySubscriptionChanged(ctx context.Context, tx *Tx, f *pledge.Subscriptio
 	return pledge.OutcomeApplied, recomputeSubscription(ctx, tx, f.SubscriptionID)
 }
 
-// recomputeSubscription derives a subscription's row (status, fields) and its spans of recurring
-// revenue from everything stored about it: the objects events showed, its paid invoices (its
-// donations) and its failed attempts, through pledge.SubscriptionTimeline.
-func recomputeSubscription(ctx context.Context, tx *Tx, stripeID string) error {
-	var id int64
-	var freq pledge.Frequency
-	var currency pledge.Currency
-	var seedAmount int64
-	var seedStart sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT id, frequency, currency, amount, started_at FROM subscriptions
-		WHERE stripe_subscription_id = ?`, stripeID).Scan(&id, &freq, &currency, &seedAmount, &seedStart)
-	if err != nil {
-		return err
-	}
-	fallback := pledge.SubscriptionState{Interval: freq.Interval(), Amount: pledge.Money{Currency: currency}}
-	var states []pledge.SubscriptionState
-	rows, err := tx.QueryContext(ctx, `
-		SELECT event_id, at, status, amount, currency, interval, cancel_at_period_end, cancel_at, canceled_at,
-		       ended_at, current_period_end, started_at, paused, cancellation_reason
-		FROM subscription_states WHERE stripe_subscription_id = ?`, stripeID)
+// subscriptionFacts is everything stored about one subscription that its row and its spans of
+// recurring revenue are derived from: what the checkout said (fallbacks), the objects events
+// showed, its paid invoices (its donations) and its failed attempts.
+type subscriptionFacts struct {
+	id         int64
+	stripeID   string
+	frequency  pledge.Frequency
+	currency   pledge.Currency
+	seedAmount int64
+	seedStart  sql.NullInt64
+	states     []pledge.SubscriptionState
+	payments   []pledge.SubscriptionPayment
+}
+
+const subscriptionFactsColumns = `id, stripe_subscription_id, frequency, currency, amount, started_at`
+
+func (f *subscriptionFacts) scan(r scanner) error {
+	return r.Scan(&f.id, &f.stripeID, &f.frequency, &f.currency, &f.seedAmount, &f.seedStart)
+}
+
+// subscriptionStatesQuery and subscriptionPaymentsQuery read the history of the subscriptions
+// where holds (a condition on the Stripe subscription id, s).
+const subscriptionStatesQuery = `
+	SELECT stripe_subscription_id, event_id, at, status, amount, currency, interval, cancel_at_period_end, cancel_at,
+	       canceled_at, ended_at, current_period_end, started_at, paused, cancellation_reason
+	FROM subscription_states s WHERE `
+
+const subscriptionPaymentsQuery = `
+	SELECT s.stripe_subscription_id, d.paid_at, coalesce(d.stripe_invoice_id, ''), d.amount, d.currency, 0
+	FROM donations d JOIN subscriptions s ON s.id = d.subscription_id WHERE %[1]s
+	UNION ALL
+	SELECT s.stripe_subscription_id, s.failed_at, s.stripe_invoice_id, s.amount, s.currency, 1
+	FROM invoice_attempts s WHERE %[1]s`
+
+// loadSubscriptionHistory reads the states and payments of the subscriptions where holds and
+// hands each to add with its Stripe subscription id.
+func loadSubscriptionHistory(ctx context.Context, tx *Tx, where string, arg []any,
+	addState func(string, pledge.SubscriptionState), addPayment func(string, pledge.SubscriptionPayment)) error {
+	rows, err := tx.QueryContext(ctx, subscriptionStatesQuery+where, arg...)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
+		var sub string
 		var s pledge.SubscriptionState
 		var at int64
 		var cancelAt, canceled, ended, cpe, started sql.NullInt64
-		if err := rows.Scan(&s.EventID, &at, &s.Status, &s.Amount.Amount, &s.Amount.Currency, &s.Interval,
+		if err := rows.Scan(&sub, &s.EventID, &at, &s.Status, &s.Amount.Amount, &s.Amount.Currency, &s.Interval,
 			&s.CancelAtPeriodEnd, &cancelAt, &canceled, &ended, &cpe, &started, &s.Paused, &s.CancellationReason); err != nil {
 			rows.Close()
 			return err
 		}
 		s.At, s.CancelAt, s.CanceledAt, s.EndedAt = e2t(at), fromUnix(cancelAt), fromUnix(canceled), fromUnix(ended)
 		s.CurrentPeriodEnd, s.StartedAt = fromUnix(cpe), fromUnix(started)
-		states = append(states, s)
+		addState(sub, s)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var pays []pledge.SubscriptionPayment
-	rows, err = tx.QueryContext(ctx, `
-		SELECT paid_at, coalesce(stripe_invoice_id, ''), amount, currency, 0 FROM donations WHERE subscription_id = ?1
-		UNION ALL
-		SELECT failed_at, stripe_invoice_id, amount, currency, 1 FROM invoice_attempts WHERE stripe_subscription_id = ?2`,
-		id, stripeID)
+	rows, err = tx.QueryContext(ctx, fmt.Sprintf(subscriptionPaymentsQuery, where), append(arg, arg...)...)
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	for rows.Next() {
+		var sub string
 		var p pledge.SubscriptionPayment
 		var at int64
-		if err := rows.Scan(&at, &p.Invoice, &p.Amount.Amount, &p.Amount.Currency, &p.Failed); err != nil {
-			rows.Close()
+		if err := rows.Scan(&sub, &at, &p.Invoice, &p.Amount.Amount, &p.Amount.Currency, &p.Failed); err != nil {
 			return err
 		}
 		p.At = e2t(at)
-		pays = append(pays, p)
+		addPayment(sub, p)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	life := pledge.SubscriptionTimeline(fallback, states, pays)
+	return rows.Err()
+}
+
+// life derives the subscription's life (pledge.SubscriptionTimeline) and writes its row. It
+// returns the spans of recurring revenue, for the caller to store.
+func (f *subscriptionFacts) writeLife(ctx context.Context, tx *Tx) ([]pledge.Segment, error) {
+	fallback := pledge.SubscriptionState{Interval: f.frequency.Interval(), Amount: pledge.Money{Currency: f.currency}}
+	life := pledge.SubscriptionTimeline(fallback, f.states, f.payments)
 	l := life.Latest
 	started := l.StartedAt
 	if !life.HasState {
 		// Only invoices and the checkout: the amount and start of the first payment.
 		started = time.Time{}
-		for _, p := range pays {
+		for _, p := range f.payments {
 			if !p.Failed && (started.IsZero() || p.At.Before(started)) {
 				started, l.Amount = p.At, p.Amount
 			}
 		}
 		if l.Amount.Amount == 0 {
-			l.Amount = pledge.Money{Amount: seedAmount, Currency: currency}
+			l.Amount = pledge.Money{Amount: f.seedAmount, Currency: f.currency}
 		}
-		if started.IsZero() && seedStart.Valid {
-			started = e2t(seedStart.Int64)
+		if started.IsZero() && f.seedStart.Valid {
+			started = e2t(f.seedStart.Int64)
 		}
 	}
-	f := pledge.FrequencyFromInterval(l.Interval)
-	if !f.Recurring() {
-		f = freq
+	freq := pledge.FrequencyFromInterval(l.Interval)
+	if !freq.Recurring() {
+		freq = f.frequency
 	}
-	if _, err := tx.ExecContext(ctx, `
+	_, err := tx.ExecContext(ctx, `
 		UPDATE subscriptions SET status = ?, amount = ?, currency = ?, frequency = ?, cancel_at_period_end = ?,
 		       cancel_at = ?, canceled_at = ?, ended_at = ?, current_period_end = ?, started_at = ?, paused = ?,
 		       cancellation_reason = ?, updated_at = ?
 		WHERE id = ?`,
-		life.Status, l.Amount.Amount, l.Amount.Currency, f, l.CancelAtPeriodEnd, unix(l.CancelAt), unix(l.CanceledAt),
-		unix(life.EndedAt), unix(l.CurrentPeriodEnd), unix(started), l.Paused, l.CancellationReason, tx.now.Unix(), id); err != nil {
+		life.Status, l.Amount.Amount, l.Amount.Currency, freq, l.CancelAtPeriodEnd, unix(l.CancelAt), unix(l.CanceledAt),
+		unix(life.EndedAt), unix(l.CurrentPeriodEnd), unix(started), l.Paused, l.CancellationReason, tx.now.Unix(), f.id)
+	return life.Segments, err
+}
+
+// recomputeSubscription derives a subscription's row (status, fields) and its spans of recurring
+// revenue from everything stored about it, and moves the rollup from its old spans to the new.
+func recomputeSubscription(ctx context.Context, tx *Tx, stripeID string) error {
+	var f subscriptionFacts
+	if err := f.scan(tx.QueryRowContext(ctx, `SELECT `+subscriptionFactsColumns+` FROM subscriptions
+		WHERE stripe_subscription_id = ?`, stripeID)); err != nil {
 		return err
 	}
-	return replaceSegments(ctx, tx, id, life.Segments)
+	err := loadSubscriptionHistory(ctx, tx, `s.stripe_subscription_id = ?`, []any{stripeID},
+		func(_ string, s pledge.SubscriptionState) { f.states = append(f.states, s) },
+		func(_ string, p pledge.SubscriptionPayment) { f.payments = append(f.payments, p) })
+	if err != nil {
+		return err
+	}
+	segs, err := f.writeLife(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return replaceSegments(ctx, tx, f.id, segs)
+}
+
+// rebuildSubscriptions is recomputeSubscription for every subscription at once (the rebuild):
+// the history is read in two scans and subscriptions_daily written once from the spans' sums.
+func rebuildSubscriptions(ctx context.Context, tx *Tx) error {
+	subs := map[string]*subscriptionFacts{}
+	var order []*subscriptionFacts
+	rows, err := tx.QueryContext(ctx, `SELECT `+subscriptionFactsColumns+` FROM subscriptions ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		f := &subscriptionFacts{}
+		if err := f.scan(rows); err != nil {
+			rows.Close()
+			return err
+		}
+		subs[f.stripeID] = f
+		order = append(order, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	err = loadSubscriptionHistory(ctx, tx, `true`, nil,
+		func(sub string, s pledge.SubscriptionState) {
+			if f := subs[sub]; f != nil {
+				f.states = append(f.states, s)
+			}
+		},
+		func(sub string, p pledge.SubscriptionPayment) {
+			if f := subs[sub]; f != nil {
+				f.payments = append(f.payments, p)
+			}
+		})
+	if err != nil {
+		return err
+	}
+	type key struct {
+		day                 int64
+		currency, frequency string
+	}
+	daily := map[key]spanDelta{}
+	for _, f := range order {
+		segs, err := f.writeLife(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, s := range segs {
+			if err := insertSegment(ctx, tx, f.id, s); err != nil {
+				return err
+			}
+			for _, d := range spanDeltas(s) {
+				k := key{d.day, d.currency, d.frequency}
+				sum := daily[k]
+				sum.n, sum.amount = sum.n+d.n, sum.amount+d.amount
+				sum.scheduled, sum.ended = sum.scheduled+d.scheduled, sum.ended+d.ended
+				daily[k] = sum
+			}
+		}
+	}
+	for k, d := range daily {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount, scheduled, ended)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, k.day, k.currency, k.frequency, d.n, d.amount, d.scheduled, d.ended); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func applyInvoicePaid(ctx context.Context, tx *Tx, f *pledge.InvoicePaid, at int64) (pledge.Outcome, error) {

@@ -158,19 +158,24 @@ func settleSupporter(ctx context.Context, tx *Tx, id int64) error {
 // broken by value, so the result never depends on arrival order), its Stripe customer to the
 // smallest id among them, and its start to its first gift.
 func refreshSupporter(ctx context.Context, tx *Tx, id int64) error {
+	return refreshSupporters(ctx, tx, `id = ?`, id)
+}
+
+// refreshSupporters is refreshSupporter for every supporter where holds.
+func refreshSupporters(ctx context.Context, tx *Tx, where string, args ...any) error {
 	_, err := tx.ExecContext(ctx, `
 		UPDATE supporters SET
 			email = CASE WHEN erased_at IS NOT NULL THEN NULL ELSE coalesce(
-				(SELECT email FROM customers WHERE supporter_id = ?1 AND email IS NOT NULL
-				 ORDER BY email_at DESC, email DESC LIMIT 1), email) END,
-			email_at = coalesce((SELECT max(email_at) FROM customers WHERE supporter_id = ?1 AND email IS NOT NULL), email_at),
+				(SELECT c.email FROM customers c WHERE c.supporter_id = supporters.id AND c.email IS NOT NULL
+				 ORDER BY c.email_at DESC, c.email DESC LIMIT 1), email) END,
+			email_at = coalesce((SELECT max(c.email_at) FROM customers c WHERE c.supporter_id = supporters.id AND c.email IS NOT NULL), email_at),
 			name = CASE WHEN erased_at IS NOT NULL THEN '' ELSE coalesce(
-				(SELECT name FROM customers WHERE supporter_id = ?1 AND name <> ''
-				 ORDER BY name_at DESC, name DESC LIMIT 1), name) END,
-			stripe_customer_id = (SELECT min(stripe_customer_id) FROM customers WHERE supporter_id = ?1),
+				(SELECT c.name FROM customers c WHERE c.supporter_id = supporters.id AND c.name <> ''
+				 ORDER BY c.name_at DESC, c.name DESC LIMIT 1), name) END,
+			stripe_customer_id = (SELECT min(c.stripe_customer_id) FROM customers c WHERE c.supporter_id = supporters.id),
 			created_at = coalesce(first_paid_at, created_at),
-			updated_at = ?2
-		WHERE id = ?1`, id, tx.now.Unix())
+			updated_at = ?
+		WHERE `+where, append([]any{tx.now.Unix()}, args...)...)
 	return err
 }
 
@@ -227,15 +232,6 @@ func mergePeople(ctx context.Context, tx *Tx) error {
 			if _, err := tx.ExecContext(ctx, q, k, r.id); err != nil {
 				return err
 			}
-		}
-	}
-	ids, err := queryIDs(ctx, tx, `SELECT id FROM supporters`)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := refreshSupporter(ctx, tx, id); err != nil {
-			return err
 		}
 	}
 	return nil

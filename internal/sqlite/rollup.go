@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 )
@@ -135,6 +134,10 @@ func addNewSupporter(ctx context.Context, tx *Tx, g *firstGift, sign int64) erro
 	return err
 }
 
+// firstGiftOrder orders a supporter's donations to find the first: by paid time, then by Stripe
+// id, so the choice never depends on arrival order.
+const firstGiftOrder = `paid_at, coalesce(stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, '')`
+
 // refreshFirstGift recomputes a supporter's first gift (the earliest paid donation; on a tie, the
 // one with the smallest Stripe id, so the choice never depends on arrival order) and moves the
 // new-supporter count if it changed.
@@ -157,7 +160,7 @@ func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
 	err = tx.QueryRowContext(ctx, `
 		SELECT paid_at, currency, frequency FROM donations INDEXED BY donations_supporter_paid
 		WHERE supporter_id = ?
-		ORDER BY paid_at, coalesce(stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, '') LIMIT 1`,
+		ORDER BY `+firstGiftOrder+` LIMIT 1`,
 		supporterID).Scan(&g.paidAt, &g.currency, &g.frequency)
 	if err == nil {
 		nw = &g
@@ -185,36 +188,48 @@ func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
 	return err
 }
 
-// addSegment adds sign times a span of recurring revenue to subscriptions_daily: the gift and its
-// amount on the span's first day, taken away on the day after its last (its end), with the
-// scheduled-to-end count likewise and, for the span that ends the subscription, a cancellation on
-// its end day.
-func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, sign int64) error {
+// spanDelta is one change a span of recurring revenue makes to a day of subscriptions_daily.
+type spanDelta struct {
+	day                 int64
+	currency, frequency string
+	n, amount           int64
+	scheduled, ended    int64
+}
+
+// spanDeltas is what a span of recurring revenue contributes to subscriptions_daily: the gift and
+// its amount on the span's first day, taken away on its end day, the scheduled-to-end count
+// likewise and, for the span that ends the subscription, a cancellation on its end day.
+func spanDeltas(s pledge.Segment) []spanDelta {
 	sched := int64(0)
 	if s.Scheduled {
 		sched = 1
 	}
-	add := func(t time.Time, n, amount, scheduled, ended int64) error {
-		_, err := tx.ExecContext(ctx, `
+	cur, freq := string(s.Amount.Currency), string(s.Frequency)
+	out := []spanDelta{{dayOf(s.Start.Unix()), cur, freq, 1, s.Amount.Amount, sched, 0}}
+	if !s.End.IsZero() {
+		ended := int64(0)
+		if s.Ends {
+			ended = 1
+		}
+		out = append(out, spanDelta{dayOf(s.End.Unix()), cur, freq, -1, -s.Amount.Amount, -sched, ended})
+	}
+	return out
+}
+
+// addSegment adds sign times a span's contribution (spanDeltas) to subscriptions_daily.
+func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, sign int64) error {
+	for _, d := range spanDeltas(s) {
+		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount, scheduled, ended)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (day, currency, frequency) DO UPDATE SET
 				subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount,
 				scheduled = scheduled + excluded.scheduled, ended = ended + excluded.ended`,
-			dayOf(t.Unix()), s.Amount.Currency, s.Frequency, n*sign, amount*sign, scheduled*sign, ended*sign)
-		return err
+			d.day, d.currency, d.frequency, d.n*sign, d.amount*sign, d.scheduled*sign, d.ended*sign); err != nil {
+			return err
+		}
 	}
-	if err := add(s.Start, 1, s.Amount.Amount, sched, 0); err != nil {
-		return err
-	}
-	if s.End.IsZero() {
-		return nil
-	}
-	ended := int64(0)
-	if s.Ends {
-		ended = 1
-	}
-	return add(s.End, -1, -s.Amount.Amount, -sched, ended)
+	return nil
 }
 
 // segments returns a subscription's stored spans.
@@ -264,14 +279,19 @@ func replaceSegments(ctx context.Context, tx *Tx, subID int64, segs []pledge.Seg
 		if err := addSegment(ctx, tx, s, 1); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO subscription_segments (subscription_id, start, end, amount, currency, frequency, scheduled, ends)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			subID, s.Start.Unix(), unix(s.End), s.Amount.Amount, s.Amount.Currency, s.Frequency, s.Scheduled, s.Ends); err != nil {
+		if err := insertSegment(ctx, tx, subID, s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func insertSegment(ctx context.Context, tx *Tx, subID int64, s pledge.Segment) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO subscription_segments (subscription_id, start, end, amount, currency, frequency, scheduled, ends)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		subID, s.Start.Unix(), unix(s.End), s.Amount.Amount, s.Amount.Currency, s.Frequency, s.Scheduled, s.Ends)
+	return err
 }
 
 func sameSegments(a, b []pledge.Segment) bool {
@@ -303,6 +323,11 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		}
 	}
 	if err := mergePeople(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET supporter_id = coalesce(
+		(SELECT c.supporter_id FROM customers c WHERE c.stripe_customer_id = subscriptions.stripe_customer_id), supporter_id)
+		WHERE stripe_customer_id <> ''`); err != nil {
 		return err
 	}
 	// Donations: sum the contributions in memory, then write each rollup row once.
@@ -351,28 +376,28 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 			return err
 		}
 	}
-	// Supporters' first gifts and the new-supporter counts.
-	ids, err := queryIDs(ctx, tx, `SELECT id FROM supporters`)
-	if err != nil {
+	// Supporters' first gifts (firstGiftOrder, as refreshFirstGift) and the new-supporter counts.
+	if _, err := tx.ExecContext(ctx, `
+		WITH firsts AS (
+			SELECT supporter_id, paid_at, currency, frequency,
+			       row_number() OVER (PARTITION BY supporter_id ORDER BY `+firstGiftOrder+`) AS n
+			FROM donations WHERE supporter_id IS NOT NULL)
+		UPDATE supporters SET first_paid_at = f.paid_at, first_currency = f.currency, first_frequency = f.frequency
+		FROM firsts f WHERE f.supporter_id = supporters.id AND f.n = 1`); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := refreshFirstGift(ctx, tx, id); err != nil {
-			return err
-		}
-		if err := refreshSupporter(ctx, tx, id); err != nil {
-			return err
-		}
-	}
-	// Subscriptions: status and spans from their history.
-	subs, err := queryStrings(ctx, tx, `SELECT stripe_subscription_id FROM subscriptions`)
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO donations_daily (day, currency, frequency, new_supporters)
+		SELECT first_paid_at - first_paid_at % 86400, first_currency, first_frequency, count(*)
+		FROM supporters WHERE first_paid_at IS NOT NULL GROUP BY 1, 2, 3
+		ON CONFLICT (day, currency, frequency) DO UPDATE SET new_supporters = excluded.new_supporters`); err != nil {
 		return err
 	}
-	for _, s := range subs {
-		if err := recomputeSubscription(ctx, tx, s); err != nil {
-			return err
-		}
+	if err := refreshSupporters(ctx, tx, `true`); err != nil {
+		return err
+	}
+	if err := rebuildSubscriptions(ctx, tx); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('ledger_version', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, ledgerVersion)
@@ -417,23 +442,6 @@ func queryIDs(ctx context.Context, tx *Tx, q string, args ...any) ([]int64, erro
 			return nil, err
 		}
 		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
-func queryStrings(ctx context.Context, tx *Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
 	}
 	return out, rows.Err()
 }
