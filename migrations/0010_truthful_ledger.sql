@@ -40,7 +40,11 @@ CREATE TABLE customers (
     name_at            INTEGER NOT NULL DEFAULT 0,
     erased_at          INTEGER
 ) STRICT;
-CREATE INDEX customers_supporter ON customers (supporter_id);
+-- A supporter's customers, smallest id first, and its newest address and name: index reads, however
+-- many customers one address has.
+CREATE INDEX customers_supporter ON customers (supporter_id, stripe_customer_id);
+CREATE INDEX customers_supporter_email ON customers (supporter_id, email_at, email) WHERE email IS NOT NULL;
+CREATE INDEX customers_supporter_name ON customers (supporter_id, name_at, name) WHERE name <> '';
 
 INSERT INTO customers (stripe_customer_id, supporter_id, email, email_at, name, name_at, erased_at)
 SELECT stripe_customer_id, id, email, email_at, name, email_at, erased_at FROM supporters
@@ -50,7 +54,7 @@ ALTER TABLE supporters ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE supporters ADD COLUMN first_paid_at INTEGER;
 ALTER TABLE supporters ADD COLUMN first_currency TEXT NOT NULL DEFAULT '';
 ALTER TABLE supporters ADD COLUMN first_frequency TEXT NOT NULL DEFAULT '';
-CREATE INDEX supporters_email_key ON supporters (email_key) WHERE email_key <> '';
+CREATE INDEX supporters_email_key ON supporters (email_key);
 
 ALTER TABLE donations ADD COLUMN stripe_customer_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE donations ADD COLUMN tax INTEGER NOT NULL DEFAULT 0;
@@ -60,7 +64,7 @@ ALTER TABLE donations ADD COLUMN amount_disputed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE donations ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
 UPDATE donations SET stripe_customer_id = coalesce((SELECT s.stripe_customer_id FROM supporters s
     WHERE s.id = donations.supporter_id), '');
-CREATE INDEX donations_customer ON donations (stripe_customer_id) WHERE stripe_customer_id <> '';
+CREATE INDEX donations_customer ON donations (stripe_customer_id);
 
 ALTER TABLE charges ADD COLUMN currency TEXT NOT NULL DEFAULT '';
 ALTER TABLE charges ADD COLUMN dispute_amount INTEGER NOT NULL DEFAULT 0;
@@ -71,7 +75,7 @@ ALTER TABLE subscriptions ADD COLUMN ended_at INTEGER;
 ALTER TABLE subscriptions ADD COLUMN cancel_at INTEGER;
 ALTER TABLE subscriptions ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE subscriptions DROP COLUMN lapsed_at;
-CREATE INDEX subscriptions_customer ON subscriptions (stripe_customer_id) WHERE stripe_customer_id <> '';
+CREATE INDEX subscriptions_customer ON subscriptions (stripe_customer_id);
 
 -- Every subscription object an event showed, by event: the history its revenue is derived from.
 CREATE TABLE subscription_states (

@@ -63,7 +63,7 @@ func dsn(path string, readOnly bool) string {
 	// Erased addresses are overwritten, not left in free pages.
 	q.Set("_secure_delete", "on")
 	// Reuse prepared statements: preparing is a third of the CPU of a webhook event otherwise.
-	q.Set("_stmt_cache_size", "64")
+	q.Set("_stmt_cache_size", "256")
 	if readOnly {
 		q.Set("_query_only", "on")
 		q.Set("_txlock", "deferred")

@@ -829,6 +829,16 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 // charge.refund.updated whose charge.refunded was missed). A dispute takes its own amount while
 // it holds the funds (pledge.DisputeWithdraws). It reports whether a mismatched charge exists.
 func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err error) {
+	// Most donations have no charge facts: three index probes settle that before the join.
+	var known bool
+	if err := tx.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM charges c WHERE c.stripe_charge_id = d.stripe_charge_id)
+		    OR EXISTS (SELECT 1 FROM charges c WHERE c.stripe_payment_intent_id = d.stripe_payment_intent_id
+		                                        AND c.stripe_payment_intent_id <> '')
+		    OR EXISTS (SELECT 1 FROM charges c WHERE c.stripe_invoice_id = d.stripe_invoice_id AND c.stripe_invoice_id <> '')
+		FROM donations d WHERE d.id = ?`, id).Scan(&known); err != nil || !known {
+		return false, err
+	}
 	rows, err := tx.QueryContext(ctx, `
 		SELECT d.amount, d.currency, c.stripe_charge_id, c.currency,
 		       MAX(c.amount_refunded, COALESCE((SELECT SUM(r.amount) FROM refunds r

@@ -40,6 +40,7 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 	}
 	var current sql.NullInt64
 	var stored sql.NullString
+	var storedName string
 	var erased sql.NullInt64
 	err := tx.QueryRowContext(ctx, `
 		INSERT INTO customers (stripe_customer_id, email, email_at, name, name_at) VALUES (?, ?, ?, ?, ?)
@@ -60,8 +61,8 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 			                 (excluded.name_at > customers.name_at OR
 			                  excluded.name_at = customers.name_at AND excluded.name > customers.name)
 			       THEN excluded.name_at ELSE customers.name_at END
-		RETURNING supporter_id, email, erased_at`,
-		c.StripeID, email, emailAt, c.Name, nameAt).Scan(&current, &stored, &erased)
+		RETURNING supporter_id, email, name, erased_at`,
+		c.StripeID, email, emailAt, c.Name, nameAt).Scan(&current, &stored, &storedName, &erased)
 	if err != nil {
 		return nil, fmt.Errorf("record customer: %w", err)
 	}
@@ -76,19 +77,42 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 	if stored.Valid {
 		key = emailKey(stored.String)
 	}
-	if !current.Valid && !create {
+	if current.Valid {
+		var currentKey string
+		if err := tx.QueryRowContext(ctx, `SELECT email_key FROM supporters WHERE id = ?`, current.Int64).Scan(&currentKey); err != nil {
+			return nil, err
+		}
+		if currentKey == key { // the usual case: a renewal, or the same customer again
+			return current.Int64, refreshSupporter(ctx, tx, current.Int64)
+		}
+	} else if !create {
 		return nil, nil
+	} else {
+		// A customer new to Pledge: it joins the supporter of its address, made with this
+		// customer's address and name if there is none, and takes along the subscriptions its
+		// events recorded before its first gift.
+		target, made, err := supporterForNewCustomer(ctx, tx, key, stored.String, storedName, c.StripeID, at)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE customers SET supporter_id = ? WHERE stripe_customer_id = ?`, target, c.StripeID); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET supporter_id = ? WHERE stripe_customer_id = ?`, target, c.StripeID); err != nil {
+			return nil, err
+		}
+		if made {
+			return target, nil
+		}
+		return target, refreshSupporter(ctx, tx, target)
 	}
 	target, err := supporterByKey(ctx, tx, key, stored.String, "", at, true)
 	if err != nil {
 		return nil, err
 	}
 	t := target.(int64)
-	if current.Valid && current.Int64 == t {
-		return t, refreshSupporter(ctx, tx, t)
-	}
-	// The customer joins the supporter of its address (a new customer, or a changed address):
-	// its gifts and subscriptions go with it.
+	// The customer's address changed: it joins the supporter of its new address, and its gifts
+	// and subscriptions go with it.
 	for _, q := range []string{
 		`UPDATE customers SET supporter_id = ?1 WHERE stripe_customer_id = ?2`,
 		`UPDATE donations SET supporter_id = ?1 WHERE stripe_customer_id = ?2`,
@@ -98,12 +122,26 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 			return nil, err
 		}
 	}
-	if current.Valid {
-		if err := settleSupporter(ctx, tx, current.Int64); err != nil {
-			return nil, err
-		}
+	if err := settleSupporter(ctx, tx, current.Int64); err != nil {
+		return nil, err
 	}
 	return t, settleSupporter(ctx, tx, t)
+}
+
+// supporterForNewCustomer returns the supporter of an address key for a customer new to Pledge,
+// creating it (made) with the customer's address, name and id when there is none.
+func supporterForNewCustomer(ctx context.Context, tx *Tx, key, email, name, customer string, at int64) (id int64, made bool, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT id FROM supporters WHERE email_key = ? AND erased_at IS NULL`, key).Scan(&id)
+	if err == nil {
+		return id, false, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, err
+	}
+	e := sql.NullString{String: email, Valid: email != ""}
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO supporters (stripe_customer_id, email, email_key, name, email_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, customer, e, key, name, at, at, tx.now.Unix()).Scan(&id)
+	return id, true, err
 }
 
 // supporterByKey returns the (not erased) supporter of an address key, creating it if missing.

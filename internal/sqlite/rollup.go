@@ -155,17 +155,37 @@ func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
 	if at.Valid {
 		old = &firstGift{at.Int64, cur, freq}
 	}
+	// The earliest paid time from the index, then the tie-break among that second's gifts (by
+	// Stripe id, as firstGiftOrder): index reads however many gifts the supporter has.
 	var nw *firstGift
-	var g firstGift
-	err = tx.QueryRowContext(ctx, `
-		SELECT paid_at, currency, frequency FROM donations INDEXED BY donations_supporter_paid
-		WHERE supporter_id = ?
-		ORDER BY `+firstGiftOrder+` LIMIT 1`,
-		supporterID).Scan(&g.paidAt, &g.currency, &g.frequency)
-	if err == nil {
-		nw = &g
-	} else if err != sql.ErrNoRows {
+	var first sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid
+		WHERE supporter_id = ?`, supporterID).Scan(&first); err != nil {
 		return err
+	}
+	if first.Valid {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT paid_at, currency, frequency, coalesce(stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, '')
+			FROM donations WHERE supporter_id = ? AND paid_at = ?`, supporterID, first.Int64)
+		if err != nil {
+			return err
+		}
+		best := ""
+		for rows.Next() {
+			var g firstGift
+			var key string
+			if err := rows.Scan(&g.paidAt, &g.currency, &g.frequency, &key); err != nil {
+				rows.Close()
+				return err
+			}
+			if nw == nil || key < best {
+				nw, best = &g, key
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
 	if old == nil && nw == nil || old != nil && nw != nil && *old == *nw {
 		return nil
@@ -336,7 +356,7 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		currency, frequency string
 	}
 	type skey struct {
-		day                        int64
+		day                         int64
 		article, campaign, currency string
 	}
 	daily, sources := map[dkey]measures{}, map[skey]measures{}
