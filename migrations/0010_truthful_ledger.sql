@@ -66,6 +66,11 @@ UPDATE donations SET stripe_customer_id = coalesce((SELECT s.stripe_customer_id 
     WHERE s.id = donations.supporter_id), '');
 CREATE INDEX donations_customer ON donations (stripe_customer_id);
 
+-- The object an event's object belongs to (a session's payment intent, a refund's or dispute's
+-- charge...), so that a supporter's page lists every event about their gifts.
+ALTER TABLE stripe_events ADD COLUMN related_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX stripe_events_related ON stripe_events (related_id);
+
 ALTER TABLE charges ADD COLUMN currency TEXT NOT NULL DEFAULT '';
 ALTER TABLE charges ADD COLUMN dispute_amount INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE charges ADD COLUMN dispute_reinstated INTEGER NOT NULL DEFAULT 0;

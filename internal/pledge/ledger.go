@@ -49,6 +49,38 @@ func (e *LedgerEvent) CheckoutID() string {
 	return ""
 }
 
+// RelatedID returns the Stripe object the event's object belongs to, so that a supporter's page
+// finds events about objects it does not store (a session, a refund, a dispute): the payment
+// intent of a checkout or a charge's facts (else the charge), the subscription of an invoice,
+// the customer of a subscription. "" when there is none.
+func (e *LedgerEvent) RelatedID() string {
+	or := func(a, b string) string {
+		if a != "" {
+			return a
+		}
+		return b
+	}
+	switch f := e.Fact.(type) {
+	case *CheckoutCompleted:
+		return or(f.PaymentIntent, f.Subscription)
+	case *InvoicePaid:
+		return f.Subscription
+	case *InvoiceFailed:
+		return f.Subscription
+	case *SubscriptionChanged:
+		return f.Customer.StripeID
+	case *ChargeRefunded:
+		return or(f.PaymentIntent, f.ChargeID)
+	case *RefundUpdated:
+		return or(f.PaymentIntent, f.ChargeID)
+	case *DisputeChanged:
+		return or(f.PaymentIntent, f.ChargeID)
+	case *FraudWarning:
+		return or(f.PaymentIntent, f.ChargeID)
+	}
+	return ""
+}
+
 // Metadata is what Pledge puts on every Stripe object it creates, read back from an event.
 type Metadata struct {
 	CheckoutID string // pledge_checkout

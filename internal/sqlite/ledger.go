@@ -40,10 +40,10 @@ func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (pledge.Out
 // applyEvent records the event, or finds it recorded (a duplicate), and applies its fact.
 func applyEvent(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outcome, error) {
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO stripe_events (id, type, created, livemode, object_id, checkout_id, outcome, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+		INSERT INTO stripe_events (id, type, created, livemode, object_id, related_id, checkout_id, outcome, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
 		ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.Type, e.Created.Unix(), e.Livemode, e.ObjectID, e.CheckoutID(), tx.now.Unix())
+		e.ID, e.Type, e.Created.Unix(), e.Livemode, e.ObjectID, e.RelatedID(), e.CheckoutID(), tx.now.Unix())
 	if err != nil {
 		return pledge.OutcomeFailed, fmt.Errorf("record event: %w", err)
 	}

@@ -213,7 +213,8 @@ func (db *DB) eventsAbout(ctx context.Context, objects []any, limit int) ([]pled
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, type, created, object_id, outcome FROM stripe_events
 		WHERE object_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
-		ORDER BY created DESC, id LIMIT ?`, append(objects, limit)...)
+		   OR related_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
+		ORDER BY created DESC, id LIMIT ?`, append(append(objects, objects...), limit)...)
 	if err != nil {
 		return nil, err
 	}
