@@ -62,6 +62,10 @@ ALTER TABLE donations ADD COLUMN amount_disputed INTEGER NOT NULL DEFAULT 0;
 -- settled: the invoice itself set the figures (amount, tax, paid_at), so a checkout's earlier
 -- view of the same payment no longer changes them.
 ALTER TABLE donations ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
+-- Disputes recorded before this version knew no amount of their own: they took the whole gift
+-- (less refunds) while open or lost, as the ledger then counted them.
+UPDATE donations SET amount_disputed = amount - amount_refunded
+WHERE dispute_status NOT IN ('', 'won') AND dispute_status NOT LIKE 'warning%';
 UPDATE donations SET stripe_customer_id = coalesce((SELECT s.stripe_customer_id FROM supporters s
     WHERE s.id = donations.supporter_id), '');
 CREATE INDEX donations_customer ON donations (stripe_customer_id);
