@@ -122,10 +122,22 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 	default:
 		return err
 	}
+	next := co.StripeURL
 	if s.cfg.Demo {
-		return c.Redirect(http.StatusSeeOther, "/demo/checkout/"+url.PathEscape(co.ID))
+		next = "/demo/checkout/" + url.PathEscape(co.ID)
 	}
-	return c.Redirect(http.StatusSeeOther, co.StripeURL)
+	// Posted inside the article's frame (no script to send it to the top window): Stripe's page
+	// cannot be framed, so the card offers the link that leaves the frame.
+	if embedded(c) && c.Request().Header.Get("Sec-Fetch-Dest") == "iframe" {
+		return s.render(c, http.StatusOK, "prompt_continue#document", &continuePage{Layout: Layout{Title: lc.T("continue.to_payment"), L: lc}, URL: next})
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// continuePage leads from the framed prompt to the payment page, in the top window.
+type continuePage struct {
+	Layout
+	URL string
 }
 
 // paymentUnavailable answers 503 with a page that offers to try again with the same choice.

@@ -600,3 +600,20 @@ func TestThanksProcessingPayment(t *testing.T) {
 		}
 	}
 }
+
+// Without script the prompt's form posts inside the frame: a refusal answers there with the
+// prompt and its error, and a good gift with a link that leaves the frame for the payment page.
+func TestDonateFromTheFrameWithoutScript(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	form := f.form("/prompt?article=https://news.example/story", url.Values{"frequency": {"monthly"}, "currency": {"usd"}, "other_amount": {"abc"}, "embed": {"1"}, "lang": {"ru"}})
+	resp, body := f.do(http.MethodPost, "/donate", form, "Sec-Fetch-Dest", "iframe")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `class="prompt-doc"`) ||
+		!strings.Contains(body, "Введите сумму числом") || !strings.Contains(body, `<html lang="ru"`) {
+		t.Fatalf("refusal in the frame: %d\n%s", resp.StatusCode, body)
+	}
+	form = f.form("/prompt?article=https://news.example/story", url.Values{"frequency": {"monthly"}, "currency": {"usd"}, "amount": {"5"}, "embed": {"1"}})
+	resp, body = f.do(http.MethodPost, "/donate", form, "Sec-Fetch-Dest", "iframe")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `target="_top"`) {
+		t.Fatalf("success in the frame: %d\n%s", resp.StatusCode, body)
+	}
+}
