@@ -261,7 +261,7 @@ func TestBrowserRemindLaterHidesThePrompt(t *testing.T) {
 		chromedp.Poll(`(function () {
 			var d = document.querySelector("[data-pledge-prompt] iframe").contentDocument;
 			var l = d && d.querySelector('label[for="amount-1"]');
-			return !!(l && l.textContent === "€5");
+			return !!(l && l.textContent === "€5/month");
 		})()`, nil),
 		chromedp.Nodes(`[data-pledge-prompt] iframe`, &frames, chromedp.ByQuery),
 	)
@@ -282,15 +282,37 @@ func TestBrowserRemindLaterHidesThePrompt(t *testing.T) {
 		t.Fatal(err)
 	}
 	var state, until string
+	var confirmed string
+	var submitVisible bool
 	err = chromedp.Run(ctx,
-		chromedp.Click(`#choice-week`, chromedp.ByQuery, chromedp.FromNode(frames[0])),
-		chromedp.Click(`form[data-pledge-remind] button[type=submit]`, chromedp.ByQuery, chromedp.FromNode(frames[0])),
+		// The panel is inside the card and the frame has grown to show its submit button.
+		chromedp.Poll(`(function () {
+			var f = document.querySelector("[data-pledge-prompt] iframe");
+			var b = f.contentDocument.querySelector("form[data-pledge-remind] button[type=submit]");
+			var r = b && b.getBoundingClientRect();
+			return !!(r && r.height > 0 && r.bottom <= f.getBoundingClientRect().height);
+		})()`, &submitVisible),
+		chromedp.Evaluate(`(function () {
+			var d = document.querySelector("[data-pledge-prompt] iframe").contentDocument;
+			d.querySelector("#choice-week").click();
+			d.querySelector("form[data-pledge-remind] button[type=submit]").click();
+		})()`, nil),
+		// The confirmation is seen, inside the card, before the prompt goes.
+		chromedp.Poll(`(function () {
+			var d = document.querySelector("[data-pledge-prompt] iframe").contentDocument;
+			var s = d.querySelector("#remind-status[data-state=done]");
+			return s && !document.querySelector("[data-pledge-prompt]").hidden ? s.textContent : "";
+		})()`, &confirmed),
+		chromedp.Evaluate(`document.querySelector("[data-pledge-prompt] iframe").contentDocument.querySelector("#remind-status button").click()`, nil),
 		chromedp.WaitNotVisible(`[data-pledge-prompt]`, chromedp.ByQuery),
 		chromedp.AttributeValue(`[data-pledge-prompt]`, "data-pledge-state", &state, nil, chromedp.ByQuery),
 		chromedp.Evaluate(`localStorage.getItem("pledge:hiddenUntil") || ""`, &until),
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(confirmed, "We won't ask you again until") {
+		t.Fatalf("confirmation %q", confirmed)
 	}
 	if state != "deferred" || until == "" {
 		t.Fatalf("state %q, remembered until %q", state, until)

@@ -11,18 +11,24 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/server"
 )
 
 // givingFile is the PLEDGE_CONFIG file. Every field is optional; what is left out keeps its
 // built-in default. Amounts are written in major units ("2.50", 10), as a reader would.
 type givingFile struct {
-	Organisation     *string        `yaml:"organisation"`
-	Heading          *string        `yaml:"heading"`
-	Message          *string        `yaml:"message"`
-	DefaultCurrency  *string        `yaml:"default_currency"`
-	DefaultFrequency *string        `yaml:"default_frequency"`
-	CoverFees        *coverFeesFile `yaml:"cover_fees"`
-	Currencies       yaml.Node      `yaml:"currencies"`
+	Organisation     *string                   `yaml:"organisation"`
+	Heading          *string                   `yaml:"heading"`
+	Message          *string                   `yaml:"message"`
+	Signoff          *string                   `yaml:"signoff"`
+	Ask              map[string]string         `yaml:"ask"`
+	Highlight        map[string]string         `yaml:"highlight"`
+	DefaultLanguage  *string                   `yaml:"default_language"`
+	Messages         map[string]map[string]any `yaml:"messages"`
+	DefaultCurrency  *string                   `yaml:"default_currency"`
+	DefaultFrequency *string                   `yaml:"default_frequency"`
+	CoverFees        *coverFeesFile            `yaml:"cover_fees"`
+	Currencies       yaml.Node                 `yaml:"currencies"`
 }
 
 type coverFeesFile struct {
@@ -77,6 +83,31 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 	set(&st.Org, f.Organisation)
 	set(&st.Heading, f.Heading)
 	set(&st.Message, f.Message)
+	set(&st.Signoff, f.Signoff)
+	set(&st.DefaultLanguage, f.DefaultLanguage)
+	for k, v := range f.Ask {
+		fr, err := pledge.ParseFrequency(k)
+		if err != nil {
+			return fmt.Errorf("ask.%s: once, monthly or annual", k)
+		}
+		if st.Ask == nil {
+			st.Ask = map[pledge.Frequency]string{}
+		}
+		st.Ask[fr] = strings.TrimSpace(v)
+	}
+	for k, v := range f.Highlight {
+		fr, err := pledge.ParseFrequency(k)
+		if err != nil {
+			return fmt.Errorf("highlight.%s: once, monthly or annual", k)
+		}
+		if st.Highlight == nil {
+			st.Highlight = map[pledge.Frequency]string{}
+		}
+		st.Highlight[fr] = strings.TrimSpace(v)
+	}
+	if f.Messages != nil {
+		st.Messages = f.Messages
+	}
 	if f.DefaultFrequency != nil {
 		st.DefaultFrequency = pledge.Frequency(strings.TrimSpace(*f.DefaultFrequency))
 	}
@@ -114,7 +145,12 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 			}
 		}
 	}
-	return st.Validate()
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	// The catalogues are checked here too, so a missing key stops start-up naming the file.
+	_, err := server.LoadLanguages(*st)
+	return err
 }
 
 // catalogueFromNode reads currencies in the file's order, so the currency menu follows it.

@@ -139,3 +139,29 @@ func TestReadmeGivingExampleLoads(t *testing.T) {
 		t.Fatalf("README example configured nothing: %+v", st)
 	}
 }
+
+func TestExampleLetterLoads(t *testing.T) {
+	st, err := LoadGivingSettings(filepath.Join("..", "..", "examples", "moscow-times.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(st.Message, "refuse to be silenced") || st.Ask[pledge.Monthly] == "" || st.Highlight[pledge.Monthly] != "10" {
+		t.Fatalf("letter not read: %+v", st)
+	}
+	if _, ok := st.Messages["ru"]["letter.message"]; !ok {
+		t.Fatal("the Russian letter was not read")
+	}
+}
+
+func TestConfigMessagesMissingKeyFailsNamingIt(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pledge.yaml")
+	// A new language must be complete: this one has a single key.
+	if err := os.WriteFile(p, []byte("messages:\n  uk:\n    continue.plain: Далі\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadGivingSettings(p)
+	if err == nil || !strings.Contains(err.Error(), "messages.uk: missing key") {
+		t.Fatalf("err = %v, want the language and a missing key named", err)
+	}
+}

@@ -48,6 +48,9 @@ func (c *Client) CreateCheckoutSession(ctx context.Context, co *pledge.Checkout,
 		LineItems:         []*stripe.CheckoutSessionLineItemParams{{PriceData: price, Quantity: stripe.Int64(1)}},
 		Metadata:          meta,
 	}
+	if req.Locale != "" {
+		params.Locale = stripe.String(req.Locale)
+	}
 	if co.Frequency.Recurring() {
 		params.Mode = stripe.String(string(stripe.CheckoutSessionModeSubscription))
 		price.Recurring = &stripe.CheckoutSessionLineItemPriceDataRecurringParams{Interval: stripe.String(co.Frequency.Interval())}

@@ -24,12 +24,12 @@ func ParseAmount(s string, cur Currency) (int64, error) {
 	}
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(s, cur.Upper()), cur.Upper()))
 	if s == "" {
-		return 0, FieldErrorf("amount", "Enter an amount.")
+		return 0, FieldErrorf("amount", "Enter an amount.").Keyed("error.amount.empty")
 	}
 	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "\u2212") {
-		return 0, FieldErrorf("amount", "The amount can't be negative.")
+		return 0, FieldErrorf("amount", "The amount can't be negative.").Keyed("error.amount.negative")
 	}
-	notNumber := FieldErrorf("amount", "Enter the amount as a number, such as 10 or 10.50.")
+	notNumber := FieldErrorf("amount", "Enter the amount as a number, such as 10 or 10.50.").Keyed("error.amount.number")
 	for _, r := range s {
 		if !unicode.IsDigit(r) && r != '.' && r != ',' {
 			return 0, notNumber
@@ -42,9 +42,9 @@ func ParseAmount(s string, cur Currency) (int64, error) {
 	d := cur.Decimals()
 	if _, frac, _ := strings.Cut(plain, "."); len(frac) > d {
 		if d == 0 {
-			return 0, FieldErrorf("amount", "Amounts in %s are whole numbers, without decimals.", cur.Upper())
+			return 0, FieldErrorf("amount", "Amounts in %s are whole numbers, without decimals.", cur.Upper()).Keyed("error.amount.whole", "currency", cur.Upper())
 		}
-		return 0, FieldErrorf("amount", "Use at most %d decimals.", d)
+		return 0, FieldErrorf("amount", "Use at most %d decimals.", d).Keyed("error.amount.decimals", "n", d)
 	}
 	n, err := ParseMinor(plain, d)
 	if err != nil {

@@ -102,13 +102,15 @@ func (t Tier) validate() error {
 func (c Catalogue) Check(f Frequency, m Money) error {
 	t, ok := c.Tiers[m.Currency][f]
 	if !ok {
-		return FieldErrorf("currency", "We don't take %s yet. Please choose another currency.", m.Currency.Upper())
+		return FieldErrorf("currency", "We don't take %s yet. Please choose another currency.", m.Currency.Upper()).Keyed("error.currency")
 	}
 	if m.Amount < t.Min {
-		return FieldErrorf("amount", "The minimum %s amount is %s.", f.Adverb(), Money{Amount: t.Min, Currency: m.Currency}.Grouped())
+		return FieldErrorf("amount", "The minimum %s amount is %s.", f.Adverb(), Money{Amount: t.Min, Currency: m.Currency}.Grouped()).
+			Keyed("error.amount.min", "frequency", f, "amount", Money{Amount: t.Min, Currency: m.Currency})
 	}
 	if m.Amount > t.Max {
-		return FieldErrorf("amount", "The maximum %s amount is %s.", f.Adverb(), Money{Amount: t.Max, Currency: m.Currency}.Grouped())
+		return FieldErrorf("amount", "The maximum %s amount is %s.", f.Adverb(), Money{Amount: t.Max, Currency: m.Currency}.Grouped()).
+			Keyed("error.amount.max", "frequency", f, "amount", Money{Amount: t.Max, Currency: m.Currency})
 	}
 	return nil
 }

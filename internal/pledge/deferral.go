@@ -23,7 +23,7 @@ func ParseChoice(s string) (Choice, error) {
 	case ChoiceWeek, ChoiceMonth, ChoiceNever:
 		return c, nil
 	}
-	return "", FieldErrorf("choice", "Choose when we should remind you: in a week, in a month, or not again.")
+	return "", FieldErrorf("choice", "Choose when we should remind you: in a week, in a month, or not again.").Keyed("error.remind.choice")
 }
 
 // Duration is how long the prompt stays quiet after c.
@@ -108,13 +108,13 @@ func (r DeferRequest) Validate() (*Deferral, error) {
 		return d, nil
 	}
 	if !r.MailEnabled {
-		return nil, FieldErrorf("email", "Reminder e-mails are not available here; leave the address empty.")
+		return nil, FieldErrorf("email", "Reminder e-mails are not available here; leave the address empty.").Keyed("error.remind.no_mail")
 	}
 	if email, err = NormalizeEmail(email); err != nil {
 		return nil, err
 	}
 	if !r.Consent {
-		return nil, FieldErrorf("consent", "Tick the box to agree that we e-mail you this one reminder, or leave the address empty.")
+		return nil, FieldErrorf("consent", "Tick the box to agree that we e-mail you this one reminder, or leave the address empty.").Keyed("error.remind.consent")
 	}
 	d.Email = email
 	return d, nil
@@ -127,7 +127,7 @@ func NormalizeEmail(s string) (string, error) {
 	a, err := mail.ParseAddress(s)
 	at := strings.LastIndexByte(s, '@')
 	if err != nil || a.Address != s || len(s) > 254 || at < 1 || !strings.Contains(s[at:], ".") {
-		return "", FieldErrorf("email", "Enter an e-mail address such as name@example.com.")
+		return "", FieldErrorf("email", "Enter an e-mail address such as name@example.com.").Keyed("error.email")
 	}
 	return s[:at] + strings.ToLower(s[at:]), nil
 }

@@ -26,6 +26,17 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// Key names the message in the reader-facing catalogues (internal/locale), which write it in
+	// the reader's language with Args (name, value pairs: strings, Money, Frequency, ints);
+	// Message is the English the logs, the CLI and clients of the JSON API read.
+	Key  string
+	Args []any
+}
+
+// Keyed sets the catalogue key and arguments of e and returns it.
+func (e *Error) Keyed(key string, args ...any) *Error {
+	e.Key, e.Args = key, args
+	return e
 }
 
 // Error implements the error interface.

@@ -19,7 +19,7 @@ func ParseFrequency(s string) (Frequency, error) {
 	case Once, Monthly, Annual:
 		return f, nil
 	}
-	return "", FieldErrorf("frequency", "Choose once, monthly or annually.")
+	return "", FieldErrorf("frequency", "Choose once, monthly or annually.").Keyed("error.frequency")
 }
 
 // Recurring reports whether f is a subscription.

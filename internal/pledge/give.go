@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -21,6 +22,8 @@ type GiftChoice struct {
 	Nonce     string
 	ReaderID  string
 	Source    string
+	// Locale is the language Checkout opens in (Stripe's codes: "en", "ru", "auto").
+	Locale string
 }
 
 // Giving turns a reader's choice into a checkout and a hosted payment page.
@@ -46,7 +49,7 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 	}
 	cur := Currency(strings.ToLower(strings.TrimSpace(ch.Currency)))
 	if !g.Settings.Catalogue.Offers(cur) {
-		return nil, FieldErrorf("currency", "Please choose one of the currencies offered.")
+		return nil, FieldErrorf("currency", "Please choose one of the currencies offered.").Keyed("error.currency")
 	}
 	typed, field := ch.Amount, "amount"
 	if strings.TrimSpace(ch.Other) != "" {
@@ -58,12 +61,14 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 	}
 	if err != nil {
 		if ErrorField(err) == "amount" {
-			return nil, FieldErrorf(field, "%s", ErrorMessage(err))
+			var e *Error
+			errors.As(err, &e)
+			return nil, FieldErrorf(field, "%s", e.Message).Keyed(e.Key, e.Args...)
 		}
 		return nil, err
 	}
 	if !validNonce(ch.Nonce) {
-		return nil, FieldErrorf("nonce", "This form has expired. Please reload the page and try again.")
+		return nil, FieldErrorf("nonce", "This form has expired. Please reload the page and try again.").Keyed("error.nonce")
 	}
 	co := &Checkout{
 		Frequency: f,
@@ -79,7 +84,8 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 		// The charge, fee cover included, must stay within the maximum.
 		if max := g.Settings.Catalogue.Tiers[cur][f].Max; co.Amount.Amount > max {
 			return nil, FieldErrorf(field, "With the transaction costs covered this comes to %s, above the maximum %s amount of %s. Please choose a smaller amount, or do not cover the costs.",
-				co.Amount.Grouped(), f.Adverb(), Money{Amount: max, Currency: cur}.Grouped())
+				co.Amount.Grouped(), f.Adverb(), Money{Amount: max, Currency: cur}.Grouped()).
+				Keyed("error.amount.fees", "total", co.Amount, "frequency", f, "amount", Money{Amount: max, Currency: cur})
 		}
 	}
 	co.Nonce = choiceKey(ch.Nonce, co)
@@ -105,6 +111,7 @@ func (g *Giving) Begin(ctx context.Context, ch GiftChoice) (*Checkout, error) {
 		SuccessURL:     g.BaseURL + "/donate/thanks?session_id={CHECKOUT_SESSION_ID}",
 		CancelURL:      g.BaseURL + "/donate/cancelled?checkout=" + url.QueryEscape(co.ID),
 		IdempotencyKey: "pledge-checkout-" + co.Nonce,
+		Locale:         ch.Locale,
 	})
 	if err != nil {
 		return co, err

@@ -13,6 +13,9 @@ type SessionRequest struct {
 	CancelURL   string
 	// IdempotencyKey makes a repeated request (a double submit, a retry) yield one session.
 	IdempotencyKey string
+	// Locale is the language of the hosted page, one the provider knows ("ru"); "" or "auto":
+	// the reader's browser decides.
+	Locale string
 }
 
 // Session is a hosted payment page as the provider describes it.

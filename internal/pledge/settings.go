@@ -6,9 +6,22 @@ import "fmt"
 // fee-cover formula. PLEDGE_CONFIG overrides the defaults. (How often the prompt may show is
 // PLEDGE_PROMPT_VIEW_CAP.)
 type Settings struct {
-	Org       string
-	Heading   string // the prompt's heading
-	Message   string // the newsroom's message under it
+	Org string
+	// The newsroom's letter, in its default language (the catalogues' own when empty; a
+	// language's messages in Messages win over these): the prompt's heading, the message under
+	// it (paragraphs, **bold**, *italic*, links), the signature, and one ask line per frequency
+	// with {min} and {default}.
+	Heading string
+	Message string
+	Signoff string
+	Ask     map[Frequency]string
+	// Highlight marks one preset per frequency ("Most chosen"), in major units ("10").
+	Highlight map[Frequency]string
+	// DefaultLanguage is the language of readers whose own the service does not speak ("en").
+	DefaultLanguage string
+	// Messages add or override reader-facing words per language (code -> key -> text or plural
+	// forms); see internal/locale.
+	Messages  map[string]map[string]any
 	Catalogue Catalogue
 	// DefaultFrequency is the frequency preselected on the prompt.
 	DefaultFrequency Frequency
@@ -18,10 +31,7 @@ type Settings struct {
 // DefaultSettings are the built-in settings.
 func DefaultSettings() Settings {
 	return Settings{
-		Org:     "Pledge demo newsroom",
-		Heading: "Support independent journalism",
-		Message: "Our reporting is free for everyone to read, because readers like you pay for it. " +
-			"If you value it, give what you can, once or every month.",
+		Org:              "Pledge demo newsroom",
 		Catalogue:        DefaultCatalogue(),
 		DefaultFrequency: Monthly,
 		Fees: Fees{
@@ -39,10 +49,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("organisation: required")
 	case len(s.Org) > 120:
 		return fmt.Errorf("organisation: at most 120 characters")
-	case s.Heading == "":
-		return fmt.Errorf("heading: required")
-	case len(s.Message) > 1000:
-		return fmt.Errorf("message: at most 1000 characters")
+	case len(s.Heading) > 200:
+		return fmt.Errorf("heading: at most 200 characters")
+	case len(s.Message) > 5000:
+		return fmt.Errorf("message: at most 5000 characters")
 	case s.DefaultFrequency != Once && s.DefaultFrequency != Monthly && s.DefaultFrequency != Annual:
 		return fmt.Errorf("default_frequency: must be once, monthly or annual")
 	case s.Fees.BasisPoints < 0 || s.Fees.BasisPoints >= 5000:

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -93,11 +94,24 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)
 	} else if wantsHTML(c.Request()) {
+		lc := s.lang(c)
 		heading := headings[status]
-		if heading == "" {
+		if k := "error.heading." + strconv.Itoa(status); lc.Has(k) {
+			heading = lc.T(k)
+		} else if heading == "" {
 			heading = http.StatusText(status)
 		}
-		err = s.render(c, status, "error", &errorPage{Layout: Layout{Title: heading}, Heading: heading, Message: message})
+		switch {
+		case status == http.StatusNotFound:
+			message = lc.T("error.not_found")
+		case status == http.StatusRequestEntityTooLarge:
+			message = lc.T("error.too_large")
+		case status >= 500 && code == pledge.EINTERNAL:
+			message = lc.T("error.internal")
+		case pledge.ErrorCode(err) != pledge.EINTERNAL:
+			message = lc.Error(err)
+		}
+		err = s.render(c, status, "error", &errorPage{Layout: Layout{Title: heading, L: lc}, Heading: heading, Message: message})
 	} else {
 		var body apiError
 		body.Error.Code, body.Error.Message, body.Error.Field = code, message, pledge.ErrorField(err)

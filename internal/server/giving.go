@@ -62,6 +62,9 @@ func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
 	}
 }
 
+// embedded reports whether a form was posted from the prompt inside an article's frame.
+func embedded(c echo.Context) bool { return c.FormValue("embed") == "1" }
+
 // choiceFromForm reads the posted form.
 func (s *Server) choiceFromForm(c echo.Context) pledge.GiftChoice {
 	return pledge.GiftChoice{
@@ -80,7 +83,7 @@ func (s *Server) choiceFromForm(c echo.Context) pledge.GiftChoice {
 // handleDonateForm is the full-page donation form.
 func (s *Server) handleDonateForm(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return s.render(c, http.StatusOK, "donate", s.givingPage(s.choiceFromQuery(c), false, nil))
+	return s.render(c, http.StatusOK, "donate", s.givingPage(s.lang(c), s.choiceFromQuery(c), false, nil))
 }
 
 // handleDonate either redraws the form for a new frequency or currency (the no-JavaScript way to
@@ -90,7 +93,10 @@ func (s *Server) handleDonate(c echo.Context) error {
 		ch := s.choiceFromForm(c)
 		ch.Amount, ch.Other = "", "" // the old amount means nothing at the new frequency
 		c.Response().Header().Set("Cache-Control", "no-store")
-		return s.render(c, http.StatusOK, "donate", s.givingPage(ch, false, nil))
+		if embedded(c) { // the prompt without JavaScript: a new currency or frequency is not a view
+			return s.render(c, http.StatusOK, "prompt#document", s.givingPage(s.lang(c), ch, true, nil))
+		}
+		return s.render(c, http.StatusOK, "donate", s.givingPage(s.lang(c), ch, false, nil))
 	}
 	return s.donateLimited(c)
 }
@@ -100,21 +106,38 @@ func (s *Server) handleDonate(c echo.Context) error {
 func (s *Server) handleDonateSubmit(c echo.Context) error {
 	ch := s.choiceFromForm(c)
 	ch.ReaderID = s.readerID(c)
+	lc := s.lang(c)
+	ch.Locale = lc.Stripe()
 	s.stats.click(s.statArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
 	co, err := s.giving.Begin(c.Request().Context(), ch)
 	switch pledge.ErrorCode(err) {
 	case "":
 	case pledge.EINVALID:
-		return s.render(c, http.StatusUnprocessableEntity, "donate", s.givingPage(ch, false, err))
+		if embedded(c) { // answered inside the article's frame: the prompt again, error shown
+			return s.render(c, http.StatusUnprocessableEntity, "prompt#document", s.givingPage(lc, ch, true, err))
+		}
+		return s.render(c, http.StatusUnprocessableEntity, "donate", s.givingPage(lc, ch, false, err))
 	case pledge.EUNAVAILABLE:
 		return s.paymentUnavailable(c, ch, err)
 	default:
 		return err
 	}
+	next := co.StripeURL
 	if s.cfg.Demo {
-		return c.Redirect(http.StatusSeeOther, "/demo/checkout/"+url.PathEscape(co.ID))
+		next = "/demo/checkout/" + url.PathEscape(co.ID)
 	}
-	return c.Redirect(http.StatusSeeOther, co.StripeURL)
+	// Posted inside the article's frame (no script to send it to the top window): Stripe's page
+	// cannot be framed, so the card offers the link that leaves the frame.
+	if embedded(c) && c.Request().Header.Get("Sec-Fetch-Dest") == "iframe" {
+		return s.render(c, http.StatusOK, "prompt_continue#document", &continuePage{Layout: Layout{Title: lc.T("continue.to_payment"), L: lc}, URL: next})
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// continuePage leads from the framed prompt to the payment page, in the top window.
+type continuePage struct {
+	Layout
+	URL string
 }
 
 // paymentUnavailable answers 503 with a page that offers to try again with the same choice.
@@ -125,11 +148,12 @@ func (s *Server) paymentUnavailable(c echo.Context, ch pledge.GiftChoice, err er
 	if a := pledge.CleanArticle(ch.Article); a != "" {
 		retry.Set("article", a)
 	}
-	heading := "We can't take your gift right now"
+	lc := s.lang(c)
+	heading := lc.T("status.unavailable.title")
 	return s.render(c, http.StatusServiceUnavailable, "error", &errorPage{
-		Layout:  Layout{Title: heading},
+		Layout:  Layout{Title: heading, L: lc},
 		Heading: heading,
-		Message: pledge.ErrorMessage(err),
+		Message: lc.Error(err),
 		Retry:   "/donate?" + retry.Encode(),
 	})
 }
@@ -156,25 +180,26 @@ type paymentStatusPage struct {
 func (s *Server) handleThanks(c echo.Context) error {
 	co, done, err := s.giving.Completed(c.Request().Context(), c.QueryParam("session_id"))
 	c.Response().Header().Set("Cache-Control", "no-store")
+	lc := s.lang(c)
+	status := func(code int, kind, article string) error {
+		h := lc.T("status." + kind + ".title")
+		return s.render(c, code, "payment_status", &paymentStatusPage{Layout: Layout{Title: h, L: lc},
+			Heading: h, Message: lc.T("status." + kind + ".body"), Article: article})
+	}
 	switch {
 	case pledge.ErrorCode(err) == pledge.ENOTFOUND:
-		return s.render(c, http.StatusNotFound, "payment_status", &paymentStatusPage{Layout: Layout{Title: "Payment not found"},
-			Heading: "We could not find that payment", Message: "No gift is recorded for this link. If you gave, Stripe has e-mailed you a receipt."})
+		return status(http.StatusNotFound, "notfound", "")
 	case err != nil:
 		return err
 	case done == pledge.Processing:
-		return s.render(c, http.StatusOK, "payment_status", &paymentStatusPage{Layout: Layout{Title: "Your payment is processing"},
-			Heading: "Your payment is processing", Article: s.safeArticle(co.Article),
-			Message: "Thank you for giving. Your bank has not confirmed the payment yet; Stripe will e-mail you a receipt once it has."})
+		return status(http.StatusOK, "processing", s.safeArticle(co.Article))
 	case done != pledge.Paid:
-		return s.render(c, http.StatusOK, "payment_status", &paymentStatusPage{Layout: Layout{Title: "No payment yet"},
-			Heading: "No payment has been taken yet", Article: s.safeArticle(co.Article),
-			Message: "This payment was not completed. If you meant to give, please start again from the article."})
+		return status(http.StatusOK, "unpaid", s.safeArticle(co.Article))
 	}
 	s.setSigned(c, cookieSupporter, "1", time.Now().Add(365*24*time.Hour))
 	return s.render(c, http.StatusOK, "thanks", &thanksPage{
-		Layout:    Layout{Title: "Thank you"},
-		Amount:    co.Amount.Grouped(),
+		Layout:    Layout{Title: lc.T("thanks.title"), L: lc},
+		Amount:    lc.Money(co.Amount),
 		Frequency: co.Frequency,
 		Article:   s.safeArticle(co.Article),
 	})
@@ -189,10 +214,11 @@ type cancelledPage struct {
 
 // handleCancelled takes a reader who left Checkout back towards the article.
 func (s *Server) handleCancelled(c echo.Context) error {
-	p := &cancelledPage{Layout: Layout{Title: "No payment was taken"}, Retry: "/donate"}
+	lc := s.lang(c)
+	p := &cancelledPage{Layout: Layout{Title: lc.T("cancelled.title"), L: lc}, Retry: "/donate?lang=" + url.QueryEscape(lc.Code)}
 	if co, err := s.Checkouts.FindCheckout(c.Request().Context(), c.QueryParam("checkout")); err == nil {
 		p.Article = s.safeArticle(co.Article)
-		q := url.Values{"frequency": {string(co.Frequency)}, "currency": {string(co.Amount.Currency)},
+		q := url.Values{"frequency": {string(co.Frequency)}, "currency": {string(co.Amount.Currency)}, "lang": {lc.Code},
 			"amount": {majorInput(pledge.Money{Amount: co.Amount.Amount - co.CoverFees, Currency: co.Amount.Currency})}}
 		if p.Article != "" {
 			q.Set("article", p.Article)

@@ -38,7 +38,7 @@ func TestDonateFormShowsCatalogue(t *testing.T) {
 		want               []string
 	}{
 		{"default monthly in dollars", "/donate", "", []string{
-			`value="monthly" checked`, `value="5" data-fee="$0.46" checked`, `<label for="amount-3">$20</label>`,
+			`value="monthly" checked`, `value="5" data-fee="$0.46" checked`, `<label for="amount-3">$20/month</label>`,
 			`<option value="usd" selected>`, "Minimum $2.00", "Remind me later"}},
 		{"language picks euros", "/donate", "de-DE,de;q=0.9", []string{`<option value="eur" selected>`, "€5"}},
 		{"query beats language", "/donate?currency=gbp&frequency=annual", "de-DE", []string{
@@ -312,7 +312,7 @@ func TestThanksAndCancelled(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("thanks: %d", resp.StatusCode)
 	}
-	for _, w := range []string{"Thank you", "<strong>£10.00</strong> every month", `href="/manage"`, `href="https://news.example/story"`} {
+	for _, w := range []string{"Thank you", "You are now giving £10.00 every month", `href="/manage?lang=en"`, `href="https://news.example/story"`} {
 		if !strings.Contains(body, w) {
 			t.Errorf("thanks page lacks %q", w)
 		}
@@ -418,8 +418,9 @@ func TestPromptPrerenderedMatchesTemplate(t *testing.T) {
 			c := f.srv.echo.NewContext(req, httptest.NewRecorder())
 			ch := f.srv.choiceFromQuery(c)
 			ch.Nonce = hidden.Get("nonce")
-			p := f.srv.givingPage(ch, true, nil)
+			p := f.srv.givingPage(f.srv.lang(c), ch, true, nil)
 			p.Layout.Org, p.Layout.CSRF = f.srv.cfg.Org, hidden.Get("_csrf")
+			p.syncRemind()
 			var slow strings.Builder
 			if err := f.srv.renderer.execute(&slow, "prompt#document", p); err != nil {
 				t.Fatal(err)
@@ -597,5 +598,22 @@ func TestThanksProcessingPayment(t *testing.T) {
 		if c.Name == cookieSupporter && c.MaxAge >= 0 {
 			t.Errorf("a payment still processing set the supporter cookie")
 		}
+	}
+}
+
+// Without script the prompt's form posts inside the frame: a refusal answers there with the
+// prompt and its error, and a good gift with a link that leaves the frame for the payment page.
+func TestDonateFromTheFrameWithoutScript(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	form := f.form("/prompt?article=https://news.example/story", url.Values{"frequency": {"monthly"}, "currency": {"usd"}, "other_amount": {"abc"}, "embed": {"1"}, "lang": {"ru"}})
+	resp, body := f.do(http.MethodPost, "/donate", form, "Sec-Fetch-Dest", "iframe")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `class="prompt-doc"`) ||
+		!strings.Contains(body, "Введите сумму числом") || !strings.Contains(body, `<html lang="ru"`) {
+		t.Fatalf("refusal in the frame: %d\n%s", resp.StatusCode, body)
+	}
+	form = f.form("/prompt?article=https://news.example/story", url.Values{"frequency": {"monthly"}, "currency": {"usd"}, "amount": {"5"}, "embed": {"1"}})
+	resp, body = f.do(http.MethodPost, "/donate", form, "Sec-Fetch-Dest", "iframe")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `target="_top"`) {
+		t.Fatalf("success in the frame: %d\n%s", resp.StatusCode, body)
 	}
 }

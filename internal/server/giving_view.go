@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"html/template"
 	"net/url"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -15,7 +17,10 @@ type givingPage struct {
 	Layout
 	Embed       bool // rendered inside the article's frame: Continue targets the top window
 	Heading     string
-	Message     string
+	Letter      []template.HTML // the newsroom's letter, paragraph by paragraph
+	Fold        bool            // a long letter: all but its first paragraph fold behind "Read more" on narrow screens
+	Signoff     template.HTML
+	Ask         string // the ask line for the chosen frequency, with {min} and {default} filled in
 	Frequency   pledge.Frequency
 	Currency    pledge.Currency
 	Frequencies []frequencyOption
@@ -23,17 +28,19 @@ type givingPage struct {
 	Presets     []presetOption
 	Other       string
 	OtherHint   string // "Minimum $2.00"
+	Continue    string // "Give $5 monthly"
 	Fees        bool   // the fee-cover box is offered
 	CoverFees   bool
-	FeeLabel    string // what covering the fees adds for the preselected amount
+	FeeLabel    string // the fee-cover label, with what covering the fees adds for the chosen amount
 	Article     string
 	Campaign    string
 	Source      string
 	Nonce       string
-	Catalogue   string // JSON of this currency's tiers, for prompt.js
+	Catalogue   string // JSON of this currency's tiers and words, for prompt.js
 	Error       string
 	ErrorField  string // amount, other_amount, frequency, currency or "" (the form)
 	RemindURL   string
+	Remind      *remindPage // the in-card "Remind me later" panel (the prompt only)
 }
 
 type frequencyOption struct {
@@ -49,78 +56,120 @@ type currencyOption struct {
 }
 
 type presetOption struct {
-	Value   string `json:"value"` // major units, as posted
-	Label   string `json:"label"` // "$10"
-	Fee     string `json:"fee"`   // "$0.61": what covering the fees adds to it
-	Checked bool   `json:"-"`
+	Value     string `json:"value"`     // major units, as posted
+	Label     string `json:"label"`     // "$10/month"
+	Amount    string `json:"amount"`    // "$10", for the Continue button
+	Fee       string `json:"fee"`       // "$0.61": what covering the fees adds to it
+	Highlight bool   `json:"highlight"` // "Most chosen"
+	Checked   bool   `json:"-"`
 }
 
-// currencyView is what the form shows for one currency, computed once at start so the prompt's
-// hot path only picks from it.
+// currencyView is what the form shows for one currency in one language, computed once at start
+// so the prompt's hot path only picks from it.
 type currencyView struct {
 	presets  map[pledge.Frequency][]presetOption
 	defaults map[pledge.Frequency]string
 	hints    map[pledge.Frequency]string
+	asks     map[pledge.Frequency]string
 	json     string
+}
+
+type viewKey struct {
+	lang string
+	cur  pledge.Currency
 }
 
 // tierJSON is one frequency's amounts as prompt.js reads them.
 type tierJSON struct {
-	Presets []presetOption `json:"presets"`
-	Default string         `json:"default"`
-	Min     int64          `json:"min"`
-	Max     int64          `json:"max"`
-	MinMsg  string         `json:"minMsg"`
-	MaxMsg  string         `json:"maxMsg"`
-	Hint    string         `json:"hint"`
+	Presets  []presetOption `json:"presets"`
+	Default  string         `json:"default"`
+	Min      int64          `json:"min"`
+	Max      int64          `json:"max"`
+	MinMsg   string         `json:"minMsg"`
+	MaxMsg   string         `json:"maxMsg"`
+	Hint     string         `json:"hint"`
+	Ask      string         `json:"ask"`
+	Amount   string         `json:"amount"`   // "{amount}/month"
+	Continue string         `json:"continue"` // "Give {amount} monthly"
 }
 
 type catalogueJSON struct {
+	Currency string              `json:"currency"`
 	Decimals int                 `json:"decimals"`
 	Symbol   string              `json:"symbol"`
-	After    bool                `json:"after"`
+	Pattern  string              `json:"pattern"` // "{symbol}{amount}"
+	Point    string              `json:"point"`   // the language's decimal sign
+	Group    string              `json:"group"`   // and its group separator
 	FeeBPS   int64               `json:"feeBps"`
 	FeeFixed int64               `json:"feeFixed"`
 	Fees     bool                `json:"fees"`
 	Tiers    map[string]tierJSON `json:"tiers"`
+	Text     map[string]string   `json:"text"`
 }
 
-// buildViews precomputes every currency's presets, labels and JSON.
-func buildViews(st pledge.Settings) (map[pledge.Currency]*currencyView, error) {
-	out := map[pledge.Currency]*currencyView{}
-	for _, cur := range st.Catalogue.Currencies {
-		info, _ := pledge.LookupCurrency(string(cur))
-		v := &currencyView{
-			presets:  map[pledge.Frequency][]presetOption{},
-			defaults: map[pledge.Frequency]string{},
-			hints:    map[pledge.Frequency]string{},
-		}
-		cj := catalogueJSON{Decimals: info.Decimals, Symbol: info.Symbol, After: info.SymbolAfter,
-			FeeBPS: st.Fees.BasisPoints, FeeFixed: st.Fees.Fixed[cur], Fees: st.Fees.Enabled, Tiers: map[string]tierJSON{}}
-		for _, f := range pledge.Frequencies {
-			t := st.Catalogue.Tier(cur, f)
-			for _, p := range t.Presets {
-				m := pledge.Money{Amount: p, Currency: cur}
-				fee := pledge.Money{Amount: st.Fees.Cover(m), Currency: cur}
-				v.presets[f] = append(v.presets[f], presetOption{Value: majorInput(m), Label: m.Short(), Fee: fee.String()})
+// buildViews precomputes every language's and currency's presets, labels and JSON.
+func buildViews(st pledge.Settings, langs *locale.Set) (map[viewKey]*currencyView, error) {
+	out := map[viewKey]*currencyView{}
+	for _, lc := range langs.Languages() {
+		for _, cur := range st.Catalogue.Currencies {
+			v, err := buildView(st, lc, cur)
+			if err != nil {
+				return nil, err
 			}
-			v.defaults[f] = majorInput(pledge.Money{Amount: t.Default, Currency: cur})
-			minM := pledge.Money{Amount: t.Min, Currency: cur}
-			v.hints[f] = "Minimum " + minM.Grouped()
-			cj.Tiers[string(f)] = tierJSON{
-				Presets: v.presets[f], Default: v.defaults[f], Min: t.Min, Max: t.Max, Hint: v.hints[f],
-				MinMsg: pledge.ErrorMessage(st.Catalogue.Check(f, pledge.Money{Amount: t.Min - 1, Currency: cur})),
-				MaxMsg: pledge.ErrorMessage(st.Catalogue.Check(f, pledge.Money{Amount: t.Max + 1, Currency: cur})),
-			}
+			out[viewKey{lc.Code, cur}] = v
 		}
-		b, err := json.Marshal(cj)
-		if err != nil {
-			return nil, err
-		}
-		v.json = string(b)
-		out[cur] = v
 	}
 	return out, nil
+}
+
+func buildView(st pledge.Settings, lc *locale.Catalogue, cur pledge.Currency) (*currencyView, error) {
+	info, _ := pledge.LookupCurrency(string(cur))
+	v := &currencyView{
+		presets:  map[pledge.Frequency][]presetOption{},
+		defaults: map[pledge.Frequency]string{},
+		hints:    map[pledge.Frequency]string{},
+		asks:     map[pledge.Frequency]string{},
+	}
+	pattern, point, group := lc.MoneyPattern()
+	if info.SymbolAfter {
+		pattern = "{amount}\u00a0{symbol}"
+	}
+	cj := catalogueJSON{Currency: cur.Upper(), Decimals: info.Decimals, Symbol: info.Symbol, Pattern: pattern, Point: point, Group: group,
+		FeeBPS: st.Fees.BasisPoints, FeeFixed: st.Fees.Fixed[cur], Fees: st.Fees.Enabled, Tiers: map[string]tierJSON{},
+		Text: map[string]string{
+			"cover": lc.T("cover.label"), "continue": lc.T("continue.plain"), "highlight": lc.T("amount.highlight"),
+			"empty": lc.T("error.amount.empty"), "negative": lc.T("error.amount.negative"), "number": lc.T("error.amount.number"),
+			"whole":    lc.T("error.amount.whole", "currency", cur.Upper()),
+			"decimals": lc.N("error.amount.decimals", info.Decimals),
+		}}
+	for _, f := range pledge.Frequencies {
+		t := st.Catalogue.Tier(cur, f)
+		for _, p := range t.Presets {
+			m := pledge.Money{Amount: p, Currency: cur}
+			fee := pledge.Money{Amount: st.Fees.Cover(m), Currency: cur}
+			short := lc.Short(m)
+			v.presets[f] = append(v.presets[f], presetOption{Value: majorInput(m), Amount: short,
+				Label: lc.T("amount."+string(f), "amount", short), Fee: lc.Money(fee),
+				Highlight: st.Highlight[f] != "" && st.Highlight[f] == majorInput(m)})
+		}
+		v.defaults[f] = majorInput(pledge.Money{Amount: t.Default, Currency: cur})
+		minM := pledge.Money{Amount: t.Min, Currency: cur}
+		v.hints[f] = lc.T("amount.minimum", "min", lc.Money(minM))
+		v.asks[f] = lc.T("letter.ask."+string(f), "min", lc.Short(minM), "default", lc.Short(pledge.Money{Amount: t.Default, Currency: cur}))
+		cj.Tiers[string(f)] = tierJSON{
+			Presets: v.presets[f], Default: v.defaults[f], Min: t.Min, Max: t.Max, Hint: v.hints[f], Ask: v.asks[f],
+			MinMsg:   lc.Error(st.Catalogue.Check(f, pledge.Money{Amount: t.Min - 1, Currency: cur})),
+			MaxMsg:   lc.Error(st.Catalogue.Check(f, pledge.Money{Amount: t.Max + 1, Currency: cur})),
+			Amount:   lc.T("amount." + string(f)),
+			Continue: lc.T("continue." + string(f)),
+		}
+	}
+	b, err := json.Marshal(cj)
+	if err != nil {
+		return nil, err
+	}
+	v.json = string(b)
+	return v, nil
 }
 
 // majorInput writes an amount as a reader would type it: "10", "2.50", "500" (yen).
@@ -146,8 +195,13 @@ func newNonce() string {
 	return hex.EncodeToString(b)
 }
 
-// givingPage builds the form for a reader's (possibly partial, possibly wrong) choice.
-func (s *Server) givingPage(ch pledge.GiftChoice, embed bool, err error) *givingPage {
+// letterFoldAfter is how long a letter may be before it folds behind "Read more" on narrow
+// screens.
+const letterFoldAfter = 280
+
+// givingPage builds the form for a reader's (possibly partial, possibly wrong) choice, in the
+// reader's language.
+func (s *Server) givingPage(lc *locale.Catalogue, ch pledge.GiftChoice, embed bool, err error) *givingPage {
 	st := s.cfg.Giving
 	cur := pledge.Currency(ch.Currency)
 	if !st.Catalogue.Offers(cur) {
@@ -157,12 +211,15 @@ func (s *Server) givingPage(ch pledge.GiftChoice, embed bool, err error) *giving
 	if ferr != nil {
 		f = st.DefaultFrequency
 	}
-	v := s.views[cur]
+	v := s.views[viewKey{lc.Code, cur}]
+	heading := lc.T("letter.heading")
 	p := &givingPage{
-		Layout:    Layout{Title: st.Heading},
+		Layout:    Layout{Title: heading, L: lc},
 		Embed:     embed,
-		Heading:   st.Heading,
-		Message:   st.Message,
+		Heading:   heading,
+		Letter:    letterParagraphs(lc.T("letter.message"), s.letterOrigins()),
+		Signoff:   letterInline(lc.T("letter.signoff"), s.letterOrigins()),
+		Ask:       v.asks[f],
 		Frequency: f,
 		Currency:  cur,
 		Other:     ch.Other,
@@ -174,12 +231,14 @@ func (s *Server) givingPage(ch pledge.GiftChoice, embed bool, err error) *giving
 		Source:    pledge.CleanSource(ch.Source),
 		Nonce:     ch.Nonce,
 		Catalogue: v.json,
+		Continue:  lc.T("continue.plain"),
 	}
+	p.Fold = len(p.Letter) > 1 && len(lc.T("letter.message")) > letterFoldAfter
 	if len(p.Nonce) != 32 || pledge.ErrorField(err) == "nonce" {
 		p.Nonce = newNonce()
 	}
 	for _, fr := range pledge.Frequencies {
-		p.Frequencies = append(p.Frequencies, frequencyOption{Value: fr, Label: fr.Label(), Checked: fr == f})
+		p.Frequencies = append(p.Frequencies, frequencyOption{Value: fr, Label: lc.T("frequency." + string(fr)), Checked: fr == f})
 	}
 	for _, c := range st.Catalogue.Currencies {
 		p.Currencies = append(p.Currencies, currencyOption{Code: c, Label: c.Upper(), Selected: c == cur})
@@ -188,28 +247,53 @@ func (s *Server) givingPage(ch pledge.GiftChoice, embed bool, err error) *giving
 	if selected == "" && ch.Other == "" {
 		selected = v.defaults[f]
 	}
+	fee := ""
 	p.Presets = make([]presetOption, len(v.presets[f]))
 	for i, o := range v.presets[f] {
 		o.Checked = o.Value == selected && ch.Other == ""
 		if o.Checked {
-			p.FeeLabel = o.Fee
+			fee = o.Fee
+			p.Continue = lc.T("continue."+string(f), "amount", o.Amount)
 		}
 		p.Presets[i] = o
 	}
-	if p.FeeLabel == "" {
+	if fee == "" {
 		if n, perr := pledge.ParseAmount(firstNonEmpty(ch.Other, ch.Amount), cur); perr == nil {
-			p.FeeLabel = pledge.Money{Amount: st.Fees.Cover(pledge.Money{Amount: n, Currency: cur}), Currency: cur}.String()
+			fee = lc.Money(pledge.Money{Amount: st.Fees.Cover(pledge.Money{Amount: n, Currency: cur}), Currency: cur})
 		}
 	}
-	if err != nil {
-		p.Error, p.ErrorField = pledge.ErrorMessage(err), pledge.ErrorField(err)
-		p.Title = "Please check your gift"
+	if fee == "" {
+		fee = lc.T("cover.some")
 	}
-	p.RemindURL = "/remind?frequency=" + string(f)
+	p.FeeLabel = lc.T("cover.label", "fee", fee)
+	if err != nil {
+		p.Error, p.ErrorField = lc.Error(err), pledge.ErrorField(err)
+		p.Title = lc.T("prompt.check")
+	}
+	// In the order the pre-rendered prompt writes it (its article is spliced in last).
+	p.RemindURL = "/remind?frequency=" + string(f) + "&lang=" + url.QueryEscape(lc.Code)
 	if p.Article != "" {
 		p.RemindURL += "&article=" + url.QueryEscape(p.Article)
 	}
+	if embed {
+		p.Remind = s.remindPanel(lc, p.Article, string(f))
+		p.Remind.Embed = true
+	}
 	return p
+}
+
+// syncRemind gives the in-card remind panel the page's layout (CSRF token, name), once render
+// or the pre-renderer has filled it.
+func (p *givingPage) syncRemind() {
+	if p.Remind != nil {
+		p.Remind.Layout = p.Layout
+		p.Remind.Title = p.L.T("remind.title")
+	}
+}
+
+// letterOrigins are the origins the letter may link to: the article sites and Pledge's own.
+func (s *Server) letterOrigins() []string {
+	return append([]string{s.cfg.BaseURL.Scheme + "://" + s.cfg.BaseURL.Host}, s.cfg.EmbedOrigins...)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -17,19 +17,27 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	s.allowEmbedOrigin(c)
-	if s.promptSilenced(c) {
+	// ?change=1: the reader changed currency or frequency inside a prompt already shown. That
+	// is not a new view: it neither counts against the view cap nor is stopped by it.
+	change := c.QueryParam("change") == "1"
+	if (change && s.promptDeferred(c)) || (!change && s.promptSilenced(c)) {
 		return c.NoContent(http.StatusNoContent)
 	}
-	s.countPromptView(c)
+	if !change {
+		s.countPromptView(c)
+	}
 	ch := s.choiceFromQuery(c)
 	f, err := pledge.ParseFrequency(ch.Frequency)
 	if err != nil {
 		f = s.cfg.Giving.DefaultFrequency
 	}
-	if pr := s.prompts[promptKey{pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
+	lc := s.lang(c)
+	if pr := s.prompts[promptKey{lc.Code, pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
 		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
 			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
-		s.stats.view(s.statArticle(v.article), v.campaign)
+		if !change {
+			s.stats.view(s.statArticle(v.article), v.campaign)
+		}
 		page := pr.write(v)
 		defer releasePage(page) // HTMLBlob has written it out when it returns
 		// A known length spares the chunked encoding: one write fewer per view.
@@ -37,8 +45,10 @@ func (s *Server) handlePrompt(c echo.Context) error {
 		return c.HTMLBlob(http.StatusOK, page.Bytes())
 	}
 	// A preset amount from the query: render it the ordinary way.
-	p := s.givingPage(ch, true, nil)
-	s.stats.view(s.statArticle(p.Article), p.Campaign)
+	p := s.givingPage(lc, ch, true, nil)
+	if !change {
+		s.stats.view(s.statArticle(p.Article), p.Campaign)
+	}
 	return s.render(c, http.StatusOK, "prompt#document", p)
 }
 

@@ -20,8 +20,9 @@ const slotMark = "PLEDGESLOT"
 var slotRE = regexp.MustCompile(slotMark + `([a-z]+)X`)
 
 type promptKey struct {
-	cur pledge.Currency
-	f   pledge.Frequency
+	lang string
+	cur  pledge.Currency
+	f    pledge.Frequency
 }
 
 // prerendered is a page split at its slots: parts[0] slots[0] parts[1] ... parts[n].
@@ -48,7 +49,7 @@ func (v promptValues) slot(name string) string {
 		if v.article == "" {
 			return ""
 		}
-		return "&amp;article=" + url.QueryEscape(v.article)
+		return "&amp;article=" + html.EscapeString(url.QueryEscape(v.article))
 	case "campaign":
 		return v.campaign // CleanCampaign allows only [A-Za-z0-9._-]
 	case "source":
@@ -60,34 +61,38 @@ func (v promptValues) slot(name string) string {
 // prerenderPrompts renders the prompt for every currency and frequency with slot markers.
 func (s *Server) prerenderPrompts() (map[promptKey]*prerendered, error) {
 	out := map[promptKey]*prerendered{}
-	for _, cur := range s.cfg.Giving.Catalogue.Currencies {
-		for _, f := range pledge.Frequencies {
-			p := s.givingPage(pledge.GiftChoice{Currency: string(cur), Frequency: string(f)}, true, nil)
-			p.Layout.Org = s.cfg.Org
-			p.Layout.CSRF = slotMark + "csrfX"
-			p.Nonce = slotMark + "nonceX"
-			p.Article = slotMark + "articleX"
-			p.Campaign = slotMark + "campaignX"
-			p.Source = slotMark + "sourceX"
-			p.RemindURL = "/remind?frequency=" + string(f) + slotMark + "remindX"
-			var buf bytes.Buffer
-			if err := s.renderer.execute(&buf, "prompt#document", p); err != nil {
-				return nil, err
+	for _, lc := range s.langs.Languages() {
+		for _, cur := range s.cfg.Giving.Catalogue.Currencies {
+			for _, f := range pledge.Frequencies {
+				p := s.givingPage(lc, pledge.GiftChoice{Currency: string(cur), Frequency: string(f)}, true, nil)
+				p.Layout.Org = s.cfg.Org
+				p.Layout.CSRF = slotMark + "csrfX"
+				p.Nonce = slotMark + "nonceX"
+				p.Article = slotMark + "articleX"
+				p.Campaign = slotMark + "campaignX"
+				p.Source = slotMark + "sourceX"
+				p.RemindURL = "/remind?frequency=" + string(f) + "&lang=" + lc.Code + slotMark + "remindX"
+				p.Remind.Article = p.Article
+				p.syncRemind()
+				var buf bytes.Buffer
+				if err := s.renderer.execute(&buf, "prompt#document", p); err != nil {
+					return nil, err
+				}
+				pr := &prerendered{}
+				page := buf.String()
+				last := 0
+				for _, m := range slotRE.FindAllStringSubmatchIndex(page, -1) {
+					pr.parts = append(pr.parts, page[last:m[0]])
+					pr.slots = append(pr.slots, page[m[2]:m[3]])
+					last = m[1]
+				}
+				pr.parts = append(pr.parts, page[last:])
+				pr.size = len(page)
+				if len(pr.slots) < 6 {
+					return nil, fmt.Errorf("prompt template: %d slots rendered, want at least 6", len(pr.slots))
+				}
+				out[promptKey{lc.Code, cur, f}] = pr
 			}
-			pr := &prerendered{}
-			page := buf.String()
-			last := 0
-			for _, m := range slotRE.FindAllStringSubmatchIndex(page, -1) {
-				pr.parts = append(pr.parts, page[last:m[0]])
-				pr.slots = append(pr.slots, page[m[2]:m[3]])
-				last = m[1]
-			}
-			pr.parts = append(pr.parts, page[last:])
-			pr.size = len(page)
-			if len(pr.slots) != 6 {
-				return nil, fmt.Errorf("prompt template: %d slots rendered, want 6", len(pr.slots))
-			}
-			out[promptKey{cur, f}] = pr
 		}
 	}
 	return out, nil

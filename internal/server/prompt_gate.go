@@ -27,10 +27,7 @@ func (s *Server) viewCap() Limit {
 // prompt's hot path. A tampered or expired cookie reads as absent. It never counts a view: the
 // prompt handler calls countPromptView when it does show the prompt.
 func (s *Server) promptSilenced(c echo.Context) bool {
-	if _, ok := s.readSigned(c, cookieDeferral); ok {
-		return true
-	}
-	if _, ok := s.readSigned(c, cookieSupporter); ok {
+	if s.promptDeferred(c) {
 		return true
 	}
 	capacity := s.viewCap()
@@ -39,6 +36,15 @@ func (s *Server) promptSilenced(c echo.Context) bool {
 	}
 	n, _, ok := s.promptViews(c)
 	return ok && n >= capacity.N
+}
+
+// promptDeferred reports whether the reader asked not to be asked, or already gives.
+func (s *Server) promptDeferred(c echo.Context) bool {
+	if _, ok := s.readSigned(c, cookieDeferral); ok {
+		return true
+	}
+	_, ok := s.readSigned(c, cookieSupporter)
+	return ok
 }
 
 // countPromptView counts one showing of the prompt in the signed view-count cookie. The window

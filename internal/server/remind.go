@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -28,6 +30,8 @@ type remindPage struct {
 	MailEnabled bool
 	Error       string
 	ErrorField  string
+	Embed       bool   // inside the article's frame: a compact document without the site's chrome
+	BackURL     string // the prompt to go back to, without JavaScript
 }
 
 // remindDonePage confirms a deferral to a form post.
@@ -37,6 +41,8 @@ type remindDonePage struct {
 	Choice   string
 	Email    bool
 	Article  string
+	Message  string // "We won't ask you again until 2 March 2026."
+	Embed    bool
 }
 
 // unsubscribePage asks to confirm, or confirms, an unsubscribe.
@@ -51,6 +57,7 @@ type unsubscribePage struct {
 type remindResponse struct {
 	RemindAt string `json:"remind_at"`
 	Email    bool   `json:"email"`
+	Message  string `json:"message"` // the confirmation, in the reader's language
 }
 
 func (s *Server) registerRemindRoutes(e *echo.Echo) {
@@ -65,12 +72,47 @@ func (s *Server) registerRemindRoutes(e *echo.Echo) {
 
 // handleRemindForm shows the choices; ?article= and ?frequency= come from the prompt.
 func (s *Server) handleRemindForm(c echo.Context) error {
-	p := &remindPage{Layout: Layout{Title: "Remind me later"}, Choice: string(pledge.ChoiceWeek),
-		Article: c.QueryParam("article"), MailEnabled: s.cfg.MailEnabled}
-	if f, err := pledge.ParseFrequency(c.QueryParam("frequency")); err == nil {
-		p.Frequency = string(f)
+	p := s.remindPanel(s.lang(c), c.QueryParam("article"), c.QueryParam("frequency"))
+	if c.QueryParam("embed") == "1" {
+		p.Embed = true
+		p.BackURL = s.promptURL(p)
+		return s.render(c, http.StatusOK, "remind#document", p)
 	}
 	return s.render(c, http.StatusOK, "remind", p)
+}
+
+// remindPanel is the "Remind me later" form for a reader in a language.
+func (s *Server) remindPanel(lc *locale.Catalogue, article, frequency string) *remindPage {
+	p := &remindPage{Layout: Layout{Title: lc.T("remind.title"), L: lc}, Choice: string(pledge.ChoiceWeek),
+		Article: article, MailEnabled: s.cfg.MailEnabled}
+	if f, err := pledge.ParseFrequency(frequency); err == nil {
+		p.Frequency = string(f)
+	}
+	return p
+}
+
+// promptURL is the way back from the framed remind form to the prompt, as a change (not a view).
+func (s *Server) promptURL(p *remindPage) string {
+	q := url.Values{"change": {"1"}, "lang": {p.L.Code}}
+	if p.Article != "" {
+		q.Set("article", p.Article)
+	}
+	if p.Frequency != "" {
+		q.Set("frequency", p.Frequency)
+	}
+	return "/prompt?" + q.Encode()
+}
+
+// remindMessage is the confirmation of a deferral in the reader's language.
+func remindMessage(lc *locale.Catalogue, d *pledge.Deferral) string {
+	msg := lc.T("remind.done_until", "date", lc.Date(d.RemindAt.UTC()))
+	if d.Choice == pledge.ChoiceNever {
+		msg = lc.N("remind.done_never", 12)
+	}
+	if d.Email != "" {
+		msg += " " + lc.T("remind.done_email")
+	}
+	return msg
 }
 
 // handleRemind stores the reader's deferral and sets the deferral cookie: 201 JSON to fetch, a
@@ -82,27 +124,43 @@ func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error 
 		Frequency: c.FormValue("frequency"), MailEnabled: s.cfg.MailEnabled, ArticleOrigins: s.cfg.EmbedOrigins,
 	}
 	d, err := req.Validate()
+	lc := s.lang(c)
 	if err == nil && d.Email != "" && !perEmail(addressKey(d.Email)) {
-		err = pledge.Errorf(pledge.ERATELIMIT, "Too many reminders asked for this address. Please try again later.")
+		err = pledge.Errorf(pledge.ERATELIMIT, "Too many reminders asked for this address. Please try again later.").Keyed("error.rate.email")
 	}
 	if err == nil {
 		d, err = s.Deferrals.Defer(c.Request().Context(), d)
 	}
 	if err != nil {
 		if pledge.ErrorCode(err) == pledge.EINVALID && !wantsJSON(c.Request()) {
-			return s.render(c, http.StatusUnprocessableEntity, "remind", &remindPage{
-				Layout: Layout{Title: "Remind me later"}, Article: req.Article, Frequency: req.Frequency,
-				Choice: req.Choice, Email: req.Email, Consent: req.Consent, MailEnabled: s.cfg.MailEnabled,
-				Error: pledge.ErrorMessage(err), ErrorField: pledge.ErrorField(err)})
+			p := s.remindPanel(lc, req.Article, req.Frequency)
+			p.Choice, p.Email, p.Consent = req.Choice, req.Email, req.Consent
+			p.Error, p.ErrorField = lc.Error(err), pledge.ErrorField(err)
+			if embedded(c) {
+				p.Embed, p.BackURL = true, s.promptURL(p)
+				return s.render(c, http.StatusUnprocessableEntity, "remind#document", p)
+			}
+			return s.render(c, http.StatusUnprocessableEntity, "remind", p)
+		}
+		if pledge.ErrorCode(err) != pledge.EINTERNAL && wantsJSON(c.Request()) {
+			var body apiError
+			status, code, _ := classify(err)
+			body.Error.Code, body.Error.Message, body.Error.Field = code, lc.Error(err), pledge.ErrorField(err)
+			return c.JSON(status, body)
 		}
 		return err
 	}
 	s.setSigned(c, cookieDeferral, string(d.Choice), d.RemindAt)
+	msg := remindMessage(lc, d)
 	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusCreated, remindResponse{RemindAt: d.RemindAt.UTC().Format(time.RFC3339), Email: d.Email != ""})
+		return c.JSON(http.StatusCreated, remindResponse{RemindAt: d.RemindAt.UTC().Format(time.RFC3339), Email: d.Email != "", Message: msg})
 	}
-	return s.render(c, http.StatusOK, "remind_done", &remindDonePage{Layout: Layout{Title: "We'll remind you later"},
-		RemindAt: d.RemindAt, Choice: string(d.Choice), Email: d.Email != "", Article: d.Article})
+	page := &remindDonePage{Layout: Layout{Title: lc.T("remind.done_title"), L: lc},
+		RemindAt: d.RemindAt, Choice: string(d.Choice), Email: d.Email != "", Article: d.Article, Message: msg, Embed: embedded(c)}
+	if page.Embed {
+		return s.render(c, http.StatusOK, "remind_done#document", page)
+	}
+	return s.render(c, http.StatusOK, "remind_done", page)
 }
 
 // handleUnsubscribeForm asks the reader to confirm (a GET must change nothing: mail scanners

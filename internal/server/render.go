@@ -13,11 +13,16 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/pledge-news/pledge/internal/locale"
 )
 
 // Layout is what every page's template shows around its content. Each page's data is a struct
 // that embeds Layout; templates read it as .Layout.
 type Layout struct {
+	// L is the reader's language: templates write {{.Layout.L.T "key"}}. render sets it from the
+	// request when the handler has not.
+	L         *locale.Catalogue
 	Title     string
 	Org       string
 	CSRF      string
@@ -121,10 +126,16 @@ func (r *renderer) execute(w io.Writer, name string, data any) error {
 func (s *Server) render(c echo.Context, status int, name string, data page) error {
 	l := data.layout()
 	l.Org = s.cfg.Org
+	if l.L == nil {
+		l.L = s.lang(c)
+	}
 	l.Demo = s.cfg.Demo
 	l.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 	if l.CSRF == "" {
 		l.CSRF = csrfToken(c)
+	}
+	if g, ok := data.(*givingPage); ok {
+		g.syncRemind()
 	}
 	var buf bytes.Buffer
 	if err := s.renderer.execute(&buf, name, data); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -108,7 +109,9 @@ type Server struct {
 	framable map[string]bool
 
 	giving        *pledge.Giving
-	views         map[pledge.Currency]*currencyView
+	views         map[viewKey]*currencyView
+	langs         *locale.Set
+	langCache     langCache
 	prompts       map[promptKey]*prerendered
 	stats         *statsBatcher
 	donateLimited echo.HandlerFunc
@@ -147,7 +150,11 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("giving settings: %w", err)
 	}
 	s.cfg.Org = s.cfg.Giving.Org
-	if s.views, err = buildViews(s.cfg.Giving); err != nil {
+	if s.langs, err = LoadLanguages(s.cfg.Giving); err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	s.langCache.m = map[string]*locale.Catalogue{}
+	if s.views, err = buildViews(s.cfg.Giving, s.langs); err != nil {
 		return nil, err
 	}
 	if s.prompts, err = s.prerenderPrompts(); err != nil {

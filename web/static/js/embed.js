@@ -46,6 +46,9 @@
       var v = opt(el, k);
       if (v) q.set(k, v);
     });
+    // The reader's language: data-lang, else the article page's own lang.
+    var lang = opt(el, "lang") || document.documentElement.lang;
+    if (lang) q.set("lang", lang);
     var frame = document.createElement("iframe");
     frame.src = base + "/prompt?" + q.toString();
     frame.title = "Support our journalism";

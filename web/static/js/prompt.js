@@ -1,10 +1,80 @@
 // The donation form's progressive enhancement: switching frequency swaps the preset amounts in
-// place, "Other amount" and the presets exclude each other, the fee-cover label follows the
-// amount, amounts below the minimum are caught before the round trip, and inside an article's
-// frame the page tells embed.js how tall it is. Without this file the form still works by posts.
+// place, "Other amount" and the presets exclude each other, the fee-cover label and Continue
+// follow the amount, amounts are checked before the round trip (by the rules of
+// pledge.ParseAmount and the catalogue's limits: testdata/amounts.json drives both), and inside
+// an article's frame every step stays in the card and the page tells embed.js its height.
+// Without this file the form still works by posts.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+
+  // parseAmount reads an amount as pledge.ParseAmount does: {minor} or {err} (the message key).
+  function parseAmount(s, decimals, symbol, code) {
+    s = s.trim();
+    if (symbol) {
+      var sym = symbol.trim();
+      if (s.indexOf(sym) === 0) s = s.slice(sym.length).trim();
+      if (sym && s.slice(-sym.length) === sym) s = s.slice(0, -sym.length).trim();
+    }
+    if (code) {
+      if (s.indexOf(code) === 0) s = s.slice(code.length).trim();
+      if (s.slice(-code.length) === code) s = s.slice(0, -code.length).trim();
+    }
+    if (s === "") return { err: "empty" };
+    if (s[0] === "-" || s[0] === "\u2212") return { err: "negative" };
+    if (!/^[0-9.,]+$/.test(s)) return { err: "number" };
+    var plain = normalise(s);
+    if (plain === null) return { err: "number" };
+    var parts = plain.split(".");
+    var whole = parts[0], frac = parts.length > 1 ? parts[1] : "";
+    if (frac.length > decimals) return { err: decimals === 0 ? "whole" : "decimals" };
+    if (whole === "" && frac === "") return { err: "number" };
+    if (whole.length > 12) return { err: "number" };
+    while (frac.length < decimals) frac += "0";
+    return { minor: parseInt(whole || "0", 10) * Math.pow(10, decimals) + (frac ? parseInt(frac, 10) : 0) };
+  }
+
+  function count(s, ch) { return s.split(ch).length - 1; }
+
+  function ungroup(s, sep) {
+    var parts = s.split(sep);
+    if (parts[0].length === 0 || parts[0].length > 3) return null;
+    for (var i = 1; i < parts.length; i++) if (parts[i].length !== 3) return null;
+    return parts.join("");
+  }
+
+  function normalise(s) {
+    var dots = count(s, "."), commas = count(s, ",");
+    if (commas === 0 && dots <= 1) return s;
+    if (commas === 0) return null;
+    if (dots === 0 && commas === 1) {
+      var i = s.indexOf(","), whole = s.slice(0, i), frac = s.slice(i + 1);
+      if (frac.length === 3) return ungroup(s, ",");
+      if (whole !== "" && frac.length >= 1 && frac.length <= 2) return whole + "." + frac;
+      return null;
+    }
+    if (dots === 0) return ungroup(s, ",");
+    var dec = s.lastIndexOf(".") > s.lastIndexOf(",") ? "." : ",", grp = dec === "." ? "," : ".";
+    var j = s.lastIndexOf(dec), w = s.slice(0, j);
+    if (count(w, dec) !== 0) return null;
+    var u = ungroup(w, grp);
+    return u === null ? null : u + "." + s.slice(j + 1);
+  }
+  window.PledgeAmount = { parse: parseAmount };
+
+  // Inside an article's frame, tell embed.js our height whenever it changes (every step of the
+  // card: the amounts, the remind panel, its confirmation).
+  var card = document.querySelector(".prompt-card[data-embed]");
+  function resize() {
+    if (!card || window.parent === window) return;
+    window.parent.postMessage({ pledge: "height", height: document.documentElement.scrollHeight }, "*");
+  }
+  if (card) {
+    if (window.ResizeObserver) new ResizeObserver(resize).observe(document.body);
+    window.addEventListener("load", resize);
+    resize();
+  }
+
   var form = document.querySelector("form.giving");
   if (!form) return;
   var cat;
@@ -13,9 +83,10 @@
   var other = form.querySelector("#other_amount");
   var hint = form.querySelector("#other-hint");
   var error = form.querySelector("#amount-error");
-  var feeBox = form.querySelector("#cover_fees");
   var feeLabel = form.querySelector("[data-fee-label]");
+  var ask = form.querySelector("[data-ask]");
   var currency = form.querySelector("#currency");
+  var cont = form.querySelector("button.continue");
   var embed = form.getAttribute("data-embed") === "1";
 
   function frequency() {
@@ -23,18 +94,16 @@
     return f ? f.value : "monthly";
   }
 
-  function money(minor) {
-    var d = cat.decimals, s = (minor / Math.pow(10, d)).toFixed(d);
-    return cat.after ? s + cat.symbol : cat.symbol + s;
+  function fill(s, vals) {
+    return s.replace(/\{(\w+)\}/g, function (m, k) { return k in vals ? vals[k] : m; });
   }
 
-  // parse reads the plain forms ("5", "5.50", "5,50"); anything fancier is left to the server.
-  function parse(s) {
-    s = s.trim().replace(cat.symbol.trim(), "").trim();
-    var m = /^(\d{1,9})(?:[.,](\d{1,2}))?$/.exec(s);
-    if (!m || (m[2] && cat.decimals === 0)) return null;
-    var frac = (m[2] || "").padEnd(cat.decimals, "0");
-    return parseInt(m[1], 10) * Math.pow(10, cat.decimals) + (frac ? parseInt(frac, 10) : 0);
+  // money writes minor units as the server does for this language (pattern, decimal sign, grouping).
+  function money(minor) {
+    var d = cat.decimals, s = (minor / Math.pow(10, d)).toFixed(d);
+    var parts = s.split("."), whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, cat.group);
+    var n = parts.length > 1 ? whole + cat.point + parts[1] : whole;
+    return fill(cat.pattern, { amount: n, symbol: cat.symbol.trim() });
   }
 
   function cover(minor) {
@@ -43,22 +112,31 @@
     return Math.ceil((minor + cat.feeFixed) * 10000 / den) - minor;
   }
 
-  function chosen() {
-    if (other && other.value.trim() !== "") return parse(other.value);
+  // check returns the chosen amount in minor units and the message of what is wrong with it.
+  function check() {
+    var tier = cat.tiers[frequency()];
+    if (other && other.value.trim() !== "") {
+      var r = parseAmount(other.value, cat.decimals, cat.symbol, cat.currency);
+      if (r.err) return { msg: cat.text[r.err] };
+      if (tier && r.minor < tier.min) return { minor: r.minor, msg: tier.minMsg };
+      if (tier && r.minor > tier.max) return { minor: r.minor, msg: tier.maxMsg };
+      return { minor: r.minor, label: money(r.minor) };
+    }
     var p = form.querySelector("input[name=amount]:checked");
-    return p ? parse(p.value) : null;
+    if (!p) return { msg: cat.text.empty };
+    var pr = parseAmount(p.value, cat.decimals, "", "");
+    return { minor: pr.minor, label: p.getAttribute("data-amount") };
   }
 
-  function updateFee() {
-    if (!feeLabel) return;
-    var n = chosen();
-    if (n) feeLabel.textContent = money(cover(n));
+  function update() {
+    var c = check(), tier = cat.tiers[frequency()];
+    if (feeLabel && c.minor && !c.msg) feeLabel.textContent = fill(cat.text.cover, { fee: money(cover(c.minor)) });
+    if (cont && tier) cont.textContent = c.msg || !c.label ? cat.text["continue"] : fill(tier["continue"], { amount: c.label });
   }
 
   function showError(msg) {
-    error.textContent = msg;
+    error.textContent = msg || "";
     if (msg) { other.setAttribute("aria-invalid", "true"); } else { other.removeAttribute("aria-invalid"); }
-    resize();
   }
 
   function drawPresets() {
@@ -68,29 +146,37 @@
     tier.presets.forEach(function (p, i) {
       var input = document.createElement("input");
       input.type = "radio"; input.name = "amount"; input.id = "amount-" + i; input.value = p.value;
-      input.checked = p.value === tier.default && other.value.trim() === "";
+      input.setAttribute("data-fee", p.fee); input.setAttribute("data-amount", p.amount);
+      input.checked = p.value === tier["default"] && other.value.trim() === "";
       var label = document.createElement("label");
       label.htmlFor = input.id; label.textContent = p.label;
+      if (p.highlight) {
+        var h = document.createElement("span");
+        h.className = "highlight"; h.textContent = cat.text.highlight;
+        label.appendChild(document.createTextNode(" ")); label.appendChild(h);
+      }
       presets.appendChild(input); presets.appendChild(label);
     });
     hint.textContent = tier.hint;
+    if (ask) ask.textContent = tier.ask;
     showError("");
-    updateFee();
+    update();
   }
 
   form.addEventListener("change", function (e) {
     var t = e.target;
     if (t.name === "frequency") drawPresets();
-    if (t.name === "amount") { other.value = ""; showError(""); updateFee(); }
+    if (t.name === "amount") { other.value = ""; showError(""); update(); }
     if (t === currency) {
-      // A new currency means new amounts: ask for the form again in it.
+      // A new currency means new amounts: ask for the form again in it. It is not a new view.
       var q = new URLSearchParams();
       q.set("currency", currency.value);
       q.set("frequency", frequency());
-      ["article", "campaign", "source"].forEach(function (k) {
+      ["article", "campaign", "source", "lang"].forEach(function (k) {
         var v = form.elements[k] && form.elements[k].value;
         if (v) q.set(k, v);
       });
+      if (embed) q.set("change", "1");
       location.assign((embed ? "/prompt?" : "/donate?") + q.toString());
     }
   });
@@ -100,12 +186,11 @@
       form.querySelectorAll("input[name=amount]").forEach(function (r) { r.checked = false; });
     }
     showError("");
-    updateFee();
+    update();
   });
 
   // Continue goes once: a second click while Stripe's page is being made would only queue a
   // duplicate request. Coming back (the back button, the page restored from cache) re-enables it.
-  var cont = form.querySelector("button.continue");
   var sent = false;
   function ready() {
     sent = false;
@@ -115,33 +200,45 @@
 
   form.addEventListener("submit", function (e) {
     var s = e.submitter;
-    if (s && s.name === "step") return;
+    if (s && s.name === "step") { form.removeAttribute("target"); return; }
     if (sent) { e.preventDefault(); return; }
-    if (other && other.value.trim() !== "") {
-      var n = parse(other.value), tier = cat.tiers[frequency()];
-      var msg = n === null || !tier ? "" : n < tier.min ? tier.minMsg : n > tier.max ? tier.maxMsg : "";
-      if (msg) { // anything else the server explains
-        e.preventDefault();
-        showError(msg);
-        other.focus();
-        return;
-      }
+    var c = check();
+    if (c.msg) {
+      e.preventDefault();
+      showError(c.msg);
+      other.focus();
+      return;
     }
+    // Checked here, so Stripe may take the whole window; without script the form posts inside
+    // the frame and the server answers there.
+    if (embed) form.target = "_top";
     sent = true;
-    // After this event, so the submission itself is not affected by the disabled button.
     setTimeout(function () {
       if (cont && sent) { cont.disabled = true; cont.setAttribute("aria-busy", "true"); }
     }, 0);
   });
 
-  // Inside an article's frame, tell embed.js our height whenever it changes.
-  function resize() {
-    if (!embed || window.parent === window) return;
-    window.parent.postMessage({ pledge: "height", height: document.documentElement.scrollHeight }, "*");
+  // "Remind me later" opens a panel inside the card; Back returns to the amounts.
+  var panel = document.getElementById("remind-panel");
+  var opener = form.querySelector("[data-remind-open]");
+  if (panel && opener) {
+    opener.addEventListener("click", function (e) {
+      e.preventDefault();
+      form.hidden = true;
+      panel.hidden = false;
+      panel.querySelector("h2").focus();
+    });
+    var back = panel.querySelector("[data-remind-back]");
+    if (back) back.addEventListener("click", function (e) {
+      e.preventDefault();
+      panel.hidden = true;
+      form.hidden = false;
+      opener.focus();
+    });
   }
-  if (embed) {
-    if (window.ResizeObserver) new ResizeObserver(resize).observe(document.body);
-    window.addEventListener("load", resize);
-    resize();
-  }
+
+  // A long letter folds on narrow screens only: on wide ones it is open.
+  var more = form.querySelector("details.letter-more");
+  if (more && window.matchMedia && window.matchMedia("(min-width: 560px)").matches) more.open = true;
+  update();
 })();

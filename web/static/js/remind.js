@@ -26,6 +26,35 @@
   if (done) {
     hide(done.getAttribute("data-remind-at"));
   }
+  // The in-card confirmation (no script on the page before) stays until 8 seconds have passed.
+  var cardDone = document.querySelector("[data-pledge-done]");
+  if (cardDone) {
+    setTimeout(function () { hide(cardDone.getAttribute("data-remind-at")); }, 8000);
+  }
+
+  // confirmAndHide shows the confirmation inside the prompt's card until the reader closes it,
+  // or for 8 seconds, then asks embed.js to hide the prompt.
+  function confirmAndHide(status, body, form) {
+    var panel = form.closest(".remind-panel");
+    var closeText = form.getAttribute("data-close") || "Close";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "secondary";
+    close.textContent = closeText;
+    var gone = false;
+    function finish() {
+      if (gone) return;
+      gone = true;
+      hide(body.remind_at);
+    }
+    close.addEventListener("click", finish);
+    status.appendChild(close);
+    setTimeout(finish, 8000);
+    if (panel) {
+      var intro = panel.querySelector("p.small");
+      if (intro) intro.hidden = true;
+    }
+  }
 
   document.querySelectorAll("form[data-pledge-remind]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
@@ -52,10 +81,14 @@
           button.disabled = false;
         }
         if (res.status === 201) {
-          hide(res.body.remind_at);
           form.hidden = true;
-          status.textContent = confirmation(res.body);
+          status.textContent = res.body.message || confirmation(res.body);
           status.setAttribute("data-state", "done");
+          if (document.querySelector(".prompt-card")) {
+            confirmAndHide(status, res.body, form);
+          } else {
+            hide(res.body.remind_at);
+          }
         } else {
           var msg = res.body && res.body.error && res.body.error.message;
           status.textContent = msg || "Something went wrong. Please try again.";
