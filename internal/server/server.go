@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -204,7 +206,7 @@ func (s *Server) Handler() http.Handler {
 			return err
 		},
 	}))
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(s.logRequests())
 	e.Use(s.metrics.middleware())
 	e.Use(s.securityHeaders)
@@ -220,6 +222,41 @@ func (s *Server) Handler() http.Handler {
 	s.registerWebhookRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
+}
+
+// requestID gives every request an id, answered in X-Request-Id and carried by its log lines. A
+// client's own id (a proxy's, say) is kept only when it is a short token of safe characters:
+// anything else could forge log lines, carry a reader's address into the logs, or be shown back
+// on an error page, so it is replaced by a fresh random id.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		id := req.Header.Get(echo.HeaderXRequestID)
+		if !safeRequestID(id) {
+			b := make([]byte, 16)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		// The request logger reads the request's header first: it must see the id kept.
+		req.Header.Set(echo.HeaderXRequestID, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// safeRequestID reports whether a client's request id may be kept: 1 to 64 of A-Z a-z 0-9 . _ -.
+func safeRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // logRequests writes one line per request: method, route pattern (never the raw URL, which can
