@@ -14,7 +14,8 @@ var (
 )
 
 // Defer stores d as its reader's one deferral: a repeat click replaces the reader's previous
-// choice, address and reminder state in the same row. It returns once the row is durably
+// choice, address and reminder state in the same row, and a request with an address replaces
+// any other reminder waiting for that address (at most one per address, in any case). It returns once the row is durably
 // committed; concurrent deferrals share one commit (WriteGrouped), so a burst of readers'
 // clicks costs one fsync, not one each.
 func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, error) {
@@ -32,6 +33,16 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 		if d.Email != "" {
 			out.Status, email, next = pledge.ReminderPending, d.Email, out.RemindAt.Unix()
 			out.NextAttemptAt = out.RemindAt
+			// One reminder waiting per address (a unique index holds it): this request replaces
+			// any other, which keeps its deferral but loses the address. A claimed one may be
+			// in a sender's hands; its outcome then finds the claim gone and changes nothing.
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE deferrals SET reminder_status = 'none', email = NULL, next_attempt_at = NULL,
+				       claim_token = NULL, claimed_at = NULL, updated_at = ?
+				WHERE email = ? COLLATE NOCASE AND reminder_status IN ('pending', 'claimed')`,
+				tx.now.Unix(), d.Email); err != nil {
+				return err
+			}
 		}
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO deferrals (reader_id, article, choice, frequency, remind_at, email, reminder_status,
