@@ -2,12 +2,21 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/web"
 )
 
 // TestRequestIDOnlyASafeToken (issue 13, finding g): a client's X-Request-Id is echoed and
@@ -51,4 +60,147 @@ func TestRequestIDOnlyASafeToken(t *testing.T) {
 			t.Errorf("the log does not carry the id answered (%q):\n%s", got, logs.String())
 		}
 	}
+}
+
+// articleSiteEnv is a server on support.news.example whose prompt news.example embeds, with an
+// admin signed in and one supporter to erase.
+type articleSiteEnv struct {
+	db      *sqlite.DB
+	srv     *Server
+	session string
+}
+
+func newArticleSiteEnv(t *testing.T) *articleSiteEnv {
+	t.Helper()
+	ctx := context.Background()
+	db := sqlite.NewDB(t.TempDir() + "/pledge.db")
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.CreateStaff(ctx, adminEmail, password, pledge.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := db.BeginTx(ctx)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (42, 'cus_x', 'reader@example.org', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	u, _ := url.Parse("http://support.news.example")
+	srv, err := New(Config{BaseURL: u, Org: "Test Gazette", Secret: []byte(strings.Repeat("k", 32)),
+		EmbedOrigins: []string{"http://support.news.example", "http://news.example"}}, web.FS,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Checkouts, srv.Staff, srv.Reports, srv.Supporters, srv.Exports = db, db, db, db, db
+	srv.Handler()
+	sess, err := db.Login(ctx, adminEmail, password, "192.0.2.9", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &articleSiteEnv{db: db, srv: srv, session: sess.Token}
+}
+
+// get requests path with the cookies given and returns the response and the form token on it.
+func (e *articleSiteEnv) get(t *testing.T, path string, header map[string]string, cookies ...*http.Cookie) (*httptest.ResponseRecorder, string) {
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://support.news.example"+path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	token := ""
+	if m := csrfField.FindStringSubmatch(rec.Body.String()); m != nil {
+		token = m[1]
+	}
+	return rec, token
+}
+
+func (e *articleSiteEnv) post(t *testing.T, path string, form url.Values, header map[string]string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("POST", "http://support.news.example"+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+func (e *articleSiteEnv) erased(t *testing.T) bool {
+	var erased sql.NullInt64
+	e.db.Reader().QueryRow(`SELECT erased_at FROM supporters WHERE id = 42`).Scan(&erased)
+	return erased.Valid
+}
+
+// TestStaffFormsHaveTheirOwnCSRFToken (issue 13, finding a): in a browser without Fetch Metadata,
+// a script on the article site can read the reader forms' CSRF token (credentialed CORS on
+// /prompt, which hands it the token and sets its cookie). That token must not open the staff
+// forms, and a staff form must refuse any Origin but Pledge's own, even with a good staff token.
+func TestStaffFormsHaveTheirOwnCSRFToken(t *testing.T) {
+	e := newArticleSiteEnv(t)
+	staff := &http.Cookie{Name: "pledge_staff", Value: e.session}
+	// What the article origin's script gets from /prompt: the reader token and its cookie.
+	rec, readerToken := e.get(t, "/prompt?article=http://news.example/a", map[string]string{"Origin": "http://news.example"})
+	if rec.Code != http.StatusOK || readerToken == "" || rec.Header().Get("Access-Control-Allow-Origin") != "http://news.example" {
+		t.Fatalf("/prompt = %d, token %q, CORS %q", rec.Code, readerToken, rec.Header().Get("Access-Control-Allow-Origin"))
+	}
+	var readerCookies []*http.Cookie
+	readerCookies = append(readerCookies, rec.Result().Cookies()...)
+	for name, hdr := range map[string]map[string]string{
+		"from the article origin": {"Origin": "http://news.example"},
+		"without an Origin":       {},
+	} {
+		res := e.post(t, "/staff/supporters/42/erase", url.Values{"_csrf": {readerToken}, "confirm": {"erase"}}, hdr,
+			append([]*http.Cookie{staff}, readerCookies...)...)
+		if res.Code != http.StatusForbidden || e.erased(t) {
+			t.Fatalf("a staff form with the reader token (%s): %d, erased %v; want 403", name, res.Code, e.erased(t))
+		}
+	}
+	// The staff token itself, from a staff page.
+	rec, staffToken := e.get(t, "/staff/supporters/42/erase", nil, staff)
+	if rec.Code != http.StatusOK || staffToken == "" || staffToken == readerToken {
+		t.Fatalf("erase confirmation = %d, staff token %q (reader's %q)", rec.Code, staffToken, readerToken)
+	}
+	staffCookies := append([]*http.Cookie{staff}, rec.Result().Cookies()...)
+	for _, origin := range []string{"http://news.example", "https://evil.example", "null"} {
+		res := e.post(t, "/staff/supporters/42/erase", url.Values{"_csrf": {staffToken}, "confirm": {"erase"}},
+			map[string]string{"Origin": origin}, staffCookies...)
+		if res.Code != http.StatusForbidden || e.erased(t) {
+			t.Fatalf("a staff form with the staff token from Origin %s: %d, erased %v; want 403", origin, res.Code, e.erased(t))
+		}
+	}
+	res := e.post(t, "/staff/supporters/42/erase", url.Values{"_csrf": {staffToken}, "confirm": {"erase"}},
+		map[string]string{"Origin": "http://support.news.example"}, staffCookies...)
+	if res.Code != http.StatusSeeOther || !e.erased(t) {
+		t.Fatalf("the staff form from Pledge's own origin with its token: %d, erased %v; want 303", res.Code, e.erased(t))
+	}
+}
+
+// TestStaffCSRFTokenRenewedAtSignIn (issue 13, finding h): the token a visitor had before
+// signing in (which a page could have planted or read) stops working once they sign in.
+func TestStaffCSRFTokenRenewedAtSignIn(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	c := e.client()
+	before := c.csrf("/staff/login")
+	res, _ := c.do("POST", "/staff/login", url.Values{"_csrf": {before}, "email": {adminEmail}, "password": {password}})
+	wantRedirect(t, res, "/staff")
+	res, _ = c.do("POST", "/staff/logout", url.Values{"_csrf": {before}})
+	wantStatus(t, res, http.StatusForbidden)
+	after := c.csrf("/staff")
+	if after == before {
+		t.Fatalf("the staff pages still carry the pre-login token %q", before)
+	}
+	res, _ = c.do("POST", "/staff/logout", url.Values{"_csrf": {after}})
+	wantRedirect(t, res, "/staff/login")
 }

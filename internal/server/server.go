@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -303,11 +304,13 @@ func hotPath(route string) bool {
 }
 
 // csrf protects every form. Tokens travel in the _csrf field (or the X-CSRF-Token header for
-// fetch); browsers that send Sec-Fetch-Site are judged by it. Two configurations share one
-// cookie: the reader forms the embedded prompt posts (POST /donate, /remind, /manage) also trust
-// the configured article origins; the staff area trusts only its own origin (Sec-Fetch-Site
-// same-origin or none, never same-site: the article site is usually a sibling subdomain), with
-// the token for clients that send no Sec-Fetch-Site. Stripe's webhook carries its own signature
+// fetch); browsers that send Sec-Fetch-Site are judged by it. Two configurations, each with its
+// own cookie and token: the reader forms the embedded prompt posts (POST /donate, /remind,
+// /manage) also trust the configured article origins, which read the reader token through CORS
+// on /prompt; the staff area has a token of its own (so the reader token opens nothing there),
+// renewed at sign-in, trusts only its own origin (Sec-Fetch-Site same-origin or none, never
+// same-site: the article site is usually a sibling subdomain) and refuses a POST whose Origin (or,
+// without one, Referer) is any other, token or not. Stripe's webhook carries its own signature
 // instead.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	var trusted []string
@@ -330,6 +333,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	}
 	reader, staff, other := base, base, base
 	reader.TrustedOrigins = trusted
+	staff.CookieName = s.staffCSRFCookieName()
 	if own != "" {
 		staff.TrustedOrigins = []string{own}
 	}
@@ -337,7 +341,17 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	readerMW, staffMW, otherMW := middleware.CSRFWithConfig(reader), middleware.CSRFWithConfig(staff),
 		middleware.CSRFWithConfig(other)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		readerH, staffH, otherH := readerMW(next), staffMW(next), otherMW(next)
+		readerH, otherH := readerMW(next), otherMW(next)
+		staffToken := staffMW(next)
+		staffH := func(c echo.Context) error {
+			// A browser's Sec-Fetch-Site is judged by the token middleware (only same-origin
+			// and none pass); without it, the Origin or Referer must be Pledge's own.
+			if r := c.Request(); r.Method != http.MethodGet && r.Method != http.MethodHead &&
+				r.Header.Get(echo.HeaderSecFetchSite) == "" && !ownOrigin(r, own) {
+				return refused
+			}
+			return staffToken(c)
+		}
 		return func(c echo.Context) error {
 			switch p := c.Request().URL.Path; {
 			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
@@ -357,6 +371,51 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			return otherH(c)
 		}
 	}
+}
+
+// ownOrigin reports whether a request's Origin header, or its Referer's origin when there is no
+// Origin, is own; a request with neither (a client that is not a browser) passes on to the token.
+// "null" (a sandboxed frame, a redirect across origins) is no origin of ours.
+func ownOrigin(r *http.Request, own string) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		return strings.EqualFold(o, own)
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		return err == nil && strings.EqualFold(u.Scheme+"://"+u.Host, own)
+	}
+	return true
+}
+
+// staffCSRFCookieName is the staff area's CSRF cookie: apart from the reader forms' one, whose
+// token the article origins can read.
+func (s *Server) staffCSRFCookieName() string {
+	if s.cfg.Secure() {
+		return "__Host-pledge_staff_csrf"
+	}
+	return "pledge_staff_csrf"
+}
+
+// renewStaffCSRF gives the browser a fresh staff CSRF token (at sign-in and sign-out), so a token
+// known before, planted or read, stops working. It replaces the cookie the CSRF middleware set on
+// this response with the old token.
+func (s *Server) renewStaffCSRF(c echo.Context) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	name := s.staffCSRFCookieName()
+	h := c.Response().Header()
+	kept := h.Values("Set-Cookie")[:0:0]
+	for _, v := range h.Values("Set-Cookie") {
+		if !strings.HasPrefix(v, name+"=") {
+			kept = append(kept, v)
+		}
+	}
+	h.Del("Set-Cookie")
+	for _, v := range kept {
+		h.Add("Set-Cookie", v)
+	}
+	c.SetCookie(&http.Cookie{Name: name, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
+		Expires: time.Now().Add(24 * time.Hour), HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode})
 }
 
 // csrfCookieName is the CSRF cookie's name: __Host- prefixed over https, so a sibling subdomain

@@ -136,6 +136,7 @@ func (s *Server) handleStaffLogin(c echo.Context) error {
 	}
 	c.SetCookie(&http.Cookie{Name: s.staffCookie(), Value: sess.Token, Path: "/", HttpOnly: true,
 		Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode})
+	s.renewStaffCSRF(c)
 	return c.Redirect(http.StatusSeeOther, "/staff")
 }
 
@@ -144,6 +145,7 @@ func (s *Server) handleStaffLogout(c echo.Context) error {
 		return err
 	}
 	s.clearStaffCookie(c)
+	s.renewStaffCSRF(c)
 	return c.Redirect(http.StatusSeeOther, "/staff/login")
 }
 

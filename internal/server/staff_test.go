@@ -210,7 +210,7 @@ func TestStaffCookieOverHTTPS(t *testing.T) {
 	res, body := c.do("GET", "/staff/login", nil)
 	var csrfCookie *http.Cookie
 	for _, ck := range res.Cookies() {
-		if ck.Name == "__Host-pledge_csrf" {
+		if ck.Name == "__Host-pledge_staff_csrf" {
 			csrfCookie = ck
 		}
 	}
@@ -227,7 +227,7 @@ func TestStaffCookieOverHTTPS(t *testing.T) {
 	wantRedirect(t, res, "/staff")
 	var session *http.Cookie
 	for _, ck := range res.Cookies() {
-		if strings.Contains(ck.Name, "pledge_staff") {
+		if strings.HasSuffix(ck.Name, "pledge_staff") {
 			session = ck
 		}
 	}
