@@ -204,3 +204,55 @@ func TestStaffCSRFTokenRenewedAtSignIn(t *testing.T) {
 	res, _ = c.do("POST", "/staff/logout", url.Values{"_csrf": {after}})
 	wantRedirect(t, res, "/staff/login")
 }
+
+// TestExportsAndDataRequestsRefuseCrossSite (issue 13, finding i): the exports and a supporter's
+// data download stay GETs (the outside contract lists them, and the dashboard links to them), but
+// only a same-origin navigation (or one the person typed) starts them: a link or image on
+// another site, or a sibling subdomain, cannot make an admin's browser download readers' data
+// (and write the audit log). Browsers without Fetch Metadata must show Pledge's own Referer.
+func TestExportsAndDataRequestsRefuseCrossSite(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	if err := e.db.Seed(context.Background(), sqlite.SeedOptions{Donations: 20, Rand: 4}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.db.ListSupporters(context.Background(), pledge.SupporterFilter{Limit: 1})
+	if err != nil || len(list) == 0 {
+		t.Fatal("no supporter", err)
+	}
+	c := e.client()
+	wantRedirect(t, c.login(adminEmail, password), "/staff")
+	audits := func() int {
+		log, err := e.db.AuditLog(context.Background(), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(log)
+	}
+	for _, p := range []string{"/staff/export/donations.csv", "/staff/export/supporters.csv?from=2020-01-01",
+		"/staff/supporters/" + itoa(list[0].ID) + "/data.json"} {
+		for name, hdr := range map[string]map[string]string{
+			"cross-site":                         {"Sec-Fetch-Site": "cross-site"},
+			"same-site":                          {"Sec-Fetch-Site": "same-site"},
+			"foreign Referer, no Fetch Metadata": {"Referer": "https://evil.example/page"},
+			"no Fetch Metadata, no Referer":      {},
+		} {
+			before := audits()
+			res, _ := c.doHeader("GET", p, nil, hdr)
+			if res.StatusCode != http.StatusForbidden {
+				t.Errorf("GET %s (%s) = %d, want 403", p, name, res.StatusCode)
+			}
+			if audits() != before {
+				t.Errorf("GET %s (%s) wrote the audit log", p, name)
+			}
+		}
+		for name, hdr := range map[string]map[string]string{
+			"same-origin":                    {"Sec-Fetch-Site": "same-origin"},
+			"typed or bookmarked":            {"Sec-Fetch-Site": "none"},
+			"own Referer, no Fetch Metadata": {"Referer": "http://localhost/staff"},
+		} {
+			if res, _ := c.doHeader("GET", p, nil, hdr); res.StatusCode != http.StatusOK {
+				t.Errorf("GET %s (%s) = %d, want 200", p, name, res.StatusCode)
+			}
+		}
+	}
+}
