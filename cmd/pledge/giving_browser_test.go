@@ -29,8 +29,9 @@ func demoService(t *testing.T) (base string, rec *testkit.Recorder) {
 	port := testkit.FreePort(t)
 	base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := map[string]string{
-		"PLEDGE_DEMO":     "1",
-		"PLEDGE_ADDR":     fmt.Sprintf("127.0.0.1:%d", port),
+		"PLEDGE_DEMO":         "1",
+		"PLEDGE_ADDR":         fmt.Sprintf("127.0.0.1:%d", port),
+		"PLEDGE_METRICS_ADDR": "off",
 		"PLEDGE_BASE_URL": base,
 		"PLEDGE_DB":       filepath.Join(t.TempDir(), "pledge.db"),
 		"STRIPE_API_BASE": mockURL,

@@ -256,3 +256,20 @@ func TestExportsAndDataRequestsRefuseCrossSite(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsNotOnTheMainListener (issue 13, finding f): /metrics (route names, volumes, Go
+// runtime details) is not served to the world on the main listener; `pledge serve` serves
+// MetricsHandler on PLEDGE_METRICS_ADDR instead.
+func TestMetricsNotOnTheMainListener(t *testing.T) {
+	s := newTestServer(t)
+	h := s.Handler()
+	do(h, "GET", "/healthz", nil)
+	if rec := do(h, "GET", "/metrics", nil); rec.Code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the main listener = %d, want 404", rec.Code)
+	}
+	rec := httptest.NewRecorder()
+	s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `pledge_http_requests_total{method="GET",route="/healthz",status="200"} 1`) {
+		t.Errorf("MetricsHandler = %d:\n%.1000s", rec.Code, rec.Body.String())
+	}
+}

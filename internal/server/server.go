@@ -78,7 +78,7 @@ type Server struct {
 	metrics  *metrics
 	static   fs.FS
 
-	// Registry holds the service's Prometheus metrics; /metrics serves it.
+	// Registry holds the service's Prometheus metrics; MetricsHandler serves it.
 	Registry *prometheus.Registry
 	// Ready reports an error when the service cannot serve (database, migrations).
 	Ready func(ctx context.Context) error
@@ -276,7 +276,7 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 		HandleError:  true,
 		Skipper: func(c echo.Context) bool {
 			p := c.Path()
-			return p == "/healthz" || p == "/readyz" || p == "/metrics"
+			return p == "/healthz" || p == "/readyz"
 		},
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			if v.Status < 400 && hotPath(v.RoutePath) {
@@ -355,7 +355,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			switch p := c.Request().URL.Path; {
 			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
-				p == "/healthz", p == "/readyz", p == "/metrics", p == "/embed.js":
+				p == "/healthz", p == "/readyz", p == "/embed.js":
 				// Stripe's webhook carries a signature instead; the rest carry no forms and
 				// should not set a cookie on every hit.
 				return next(c)
