@@ -21,8 +21,8 @@ type Config struct {
 	Addr string
 	// MetricsAddr is where /metrics is served, never on Addr; "" or "off" serves none.
 	MetricsAddr string
-	DB      string
-	BaseURL string
+	DB          string
+	BaseURL     string
 	// SiteID is the pledge_site mark on this deployment's Stripe objects; "" is the base URL's
 	// host.
 	SiteID     string

@@ -32,9 +32,9 @@ func demoService(t *testing.T) (base string, rec *testkit.Recorder) {
 		"PLEDGE_DEMO":         "1",
 		"PLEDGE_ADDR":         fmt.Sprintf("127.0.0.1:%d", port),
 		"PLEDGE_METRICS_ADDR": "off",
-		"PLEDGE_BASE_URL": base,
-		"PLEDGE_DB":       filepath.Join(t.TempDir(), "pledge.db"),
-		"STRIPE_API_BASE": mockURL,
+		"PLEDGE_BASE_URL":     base,
+		"PLEDGE_DB":           filepath.Join(t.TempDir(), "pledge.db"),
+		"STRIPE_API_BASE":     mockURL,
 	}
 	cfg := ConfigFromEnv(func(k string) string { return env[k] })
 	if err := cfg.Validate(); err != nil {

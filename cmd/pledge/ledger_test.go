@@ -251,7 +251,7 @@ func TestDemoPay(t *testing.T) {
 	env := map[string]string{
 		"PLEDGE_DEMO": "1", "PLEDGE_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "PLEDGE_DB": filepath.Join(t.TempDir(), "demo.db"),
 		"PLEDGE_METRICS_ADDR": "off",
-		"PLEDGE_BASE_URL": fmt.Sprintf("http://localhost:%d", port), "STRIPE_API_BASE": testkit.StripeMock(t),
+		"PLEDGE_BASE_URL":     fmt.Sprintf("http://localhost:%d", port), "STRIPE_API_BASE": testkit.StripeMock(t),
 	}
 	var logs bytes.Buffer
 	e := &Env{Stdout: &logs, Stderr: &logs, Getenv: func(k string) string { return env[k] }, Logger: newLogger(&logs)}
