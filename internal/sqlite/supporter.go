@@ -464,7 +464,8 @@ func (db *DB) EraseEmail(ctx context.Context, actor, email string) (int, error) 
 }
 
 // erase erases the person selectPerson chooses by id or address, and returns how many supporter
-// records it erased.
+// records it erased. After the commit the write-ahead log is checkpointed and truncated
+// (forgetWAL), so no copy of the address or name stays in the database's files.
 func (db *DB) erase(ctx context.Context, actor string, id int64, email string) (int, error) {
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
@@ -484,6 +485,11 @@ func (db *DB) erase(ctx context.Context, actor string, id int64, email string) (
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
+	}
+	// No copy of the address may stay in the -wal file. Should readers hold the log a while,
+	// the background retries: the erasure itself is done.
+	if err := db.forgetWAL(ctx); err != nil {
+		db.forgetSoon()
 	}
 	return len(p.ids), nil
 }
