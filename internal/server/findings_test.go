@@ -273,3 +273,58 @@ func TestMetricsNotOnTheMainListener(t *testing.T) {
 		t.Errorf("MetricsHandler = %d:\n%.1000s", rec.Code, rec.Body.String())
 	}
 }
+
+// TestSupporterViewsAreAudited (issue 13, item 4): every view of a supporter's page (by an admin
+// or a viewer, and the erase confirmation, which shows it too) is in the audit log, beside data
+// requests and exports: who looked at whom, and when, never the address.
+func TestSupporterViewsAreAudited(t *testing.T) {
+	e := newStaffEnv(t, "http://localhost")
+	ctx := context.Background()
+	tx, err := e.db.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporters (id, stripe_customer_id, email, created_at, updated_at)
+		VALUES (42, 'cus_seen', 'seen.reader@example.org', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	a, v := e.client(), e.client()
+	wantRedirect(t, a.login(adminEmail, password), "/staff")
+	wantRedirect(t, v.login(viewerEmail, password), "/staff")
+	for _, step := range []struct {
+		c     *client
+		path  string
+		actor string
+	}{
+		{a, "/staff/supporters/42", adminEmail},
+		{v, "/staff/supporters/42", viewerEmail},
+		{a, "/staff/supporters/42/erase", adminEmail},
+		{a, "/staff/supporters/42/data.json", adminEmail},
+		{a, "/staff/export/supporters.csv", adminEmail},
+	} {
+		res, _ := step.c.doHeader("GET", step.path, nil, sameOrigin)
+		wantStatus(t, res, http.StatusOK)
+		log, err := e.db.AuditLog(ctx, 1)
+		if err != nil || len(log) != 1 {
+			t.Fatalf("audit log after GET %s: %v, %v", step.path, log, err)
+		}
+		if got := log[0]; got.Actor != step.actor || !strings.Contains(got.Subject, "supporter") && !strings.Contains(got.Subject, "supporters") {
+			t.Errorf("GET %s by %s: latest audit entry %+v", step.path, step.actor, got)
+		} else if strings.Contains(got.Subject+got.Detail, "seen.reader") {
+			t.Errorf("the audit entry holds the reader's address: %+v", got)
+		}
+	}
+	all, _ := e.db.AuditLog(ctx, 100)
+	views := 0
+	for _, en := range all {
+		if en.Action == "view" && en.Subject == "supporter 42" {
+			views++
+		}
+	}
+	if views != 3 {
+		t.Errorf("%d views of supporter 42 audited, want 3 (two pages and the erase confirmation):\n%+v", views, all)
+	}
+}
