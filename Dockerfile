@@ -10,7 +10,7 @@ RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /out/pledge ./cmd/pledg
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home /data pledge && mkdir -p /data && chown pledge /data
+    && useradd --system --uid 10001 --home /data pledge && mkdir -p /data && chown pledge /data && chmod 700 /data
 COPY --from=build /out/pledge /usr/local/bin/pledge
 USER pledge
 ENV PLEDGE_ADDR=:8080 PLEDGE_DB=/data/pledge.db

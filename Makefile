@@ -41,7 +41,7 @@ chromium:
 # The demo: stripe-mock and mailpit on loopback, Pledge in demo mode with SQLite in ./var.
 # Ctrl-C stops all three.
 run: build tools
-	@mkdir -p var
+	@mkdir -p var && chmod 700 var
 	@$(BIN)/stripe-mock -http-addr 127.0.0.1:$(MOCK_PORT) -https-addr 127.0.0.1:$(MOCK_TLS_PORT) >var/stripe-mock.log 2>&1 & \
 	mock=$$!; \
 	$(BIN)/mailpit --smtp 127.0.0.1:$(SMTP_PORT) --listen 127.0.0.1:$(MAILBOX_PORT) --smtp-disable-rdns >var/mailpit.log 2>&1 & \

@@ -18,9 +18,11 @@ import (
 // Config is the whole service configuration: filled from the environment, overridden by flags,
 // validated once at start, then passed down explicitly. Nothing else reads the environment.
 type Config struct {
-	Addr    string
-	DB      string
-	BaseURL string
+	Addr string
+	// MetricsAddr is where /metrics is served, never on Addr; "" or "off" serves none.
+	MetricsAddr string
+	DB          string
+	BaseURL     string
 	// SiteID is the pledge_site mark on this deployment's Stripe objects; "" is the base URL's
 	// host.
 	SiteID     string
@@ -61,6 +63,7 @@ var envNames = []struct {
 	Usage string
 }{
 	{"PLEDGE_ADDR", func(c *Config) *string { return &c.Addr }, "listen address"},
+	{"PLEDGE_METRICS_ADDR", func(c *Config) *string { return &c.MetricsAddr }, "where /metrics is served (never the main listener); empty or off: nowhere"},
 	{"PLEDGE_DB", func(c *Config) *string { return &c.DB }, "SQLite file"},
 	{"PLEDGE_BASE_URL", func(c *Config) *string { return &c.BaseURL }, "public URL of this service"},
 	{"PLEDGE_SITE_ID", func(c *Config) *string { return &c.SiteID }, "this deployment's mark on its Stripe objects (pledge_site; default: the base URL's host)"},
@@ -84,6 +87,7 @@ var envNames = []struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:          ":8080",
+		MetricsAddr:   "127.0.0.1:9090",
 		DB:            "./var/pledge.db",
 		BaseURL:       "http://localhost:8080",
 		DonateLimit:   "10/10m",
@@ -169,6 +173,17 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return &ConfigError{"PLEDGE_ADDR", fmt.Sprintf("%q is not host:port", c.Addr)}
+	}
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return &ConfigError{"PLEDGE_METRICS_ADDR", fmt.Sprintf("%q is not host:port (or empty, or off, to serve no metrics)", c.MetricsAddr)}
+		}
+		if c.MetricsAddr == c.Addr {
+			return &ConfigError{"PLEDGE_METRICS_ADDR", "must differ from PLEDGE_ADDR: metrics are never served on the main listener"}
+		}
 	}
 	if c.DB == "" {
 		return &ConfigError{"PLEDGE_DB", "required"}

@@ -12,7 +12,8 @@ import (
 )
 
 func env(kv ...string) func(string) string {
-	m := map[string]string{}
+	// No test listens on the default metrics port, which other runs on the machine may hold.
+	m := map[string]string{"PLEDGE_METRICS_ADDR": "off"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}
@@ -182,4 +183,30 @@ func envNamesList() []string {
 		out = append(out, e.Name)
 	}
 	return out
+}
+
+// TestMetricsAddr (issue 13, finding f): /metrics has its own address, loopback by default;
+// empty or off turns it off, and it may never be the main listener.
+func TestMetricsAddr(t *testing.T) {
+	cfg := ConfigFromEnv(func(k string) string { return map[string]string{"PLEDGE_DEMO": "1"}[k] })
+	if err := cfg.Validate(); err != nil || cfg.MetricsAddr != "127.0.0.1:9090" {
+		t.Errorf("default metrics address %q (%v), want 127.0.0.1:9090", cfg.MetricsAddr, err)
+	}
+	for in, want := range map[string]string{"off": "", "0.0.0.0:9100": "0.0.0.0:9100"} {
+		cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1", "PLEDGE_METRICS_ADDR", in))
+		if err := cfg.Validate(); err != nil || cfg.MetricsAddr != want {
+			t.Errorf("PLEDGE_METRICS_ADDR=%s: %q (%v), want %q", in, cfg.MetricsAddr, err, want)
+		}
+	}
+	t.Setenv("PLEDGE_METRICS_ADDR", "")
+	if got := getenv("PLEDGE_METRICS_ADDR"); got != "off" {
+		t.Errorf("PLEDGE_METRICS_ADDR set empty reads %q, want off", got)
+	}
+	for _, bad := range []string{"9090", ":8080"} {
+		cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1", "PLEDGE_METRICS_ADDR", bad))
+		var ce *ConfigError
+		if err := cfg.Validate(); !errors.As(err, &ce) || ce.Var != "PLEDGE_METRICS_ADDR" {
+			t.Errorf("PLEDGE_METRICS_ADDR=%s: %v, want an error naming it", bad, err)
+		}
+	}
 }

@@ -29,11 +29,12 @@ func demoService(t *testing.T) (base string, rec *testkit.Recorder) {
 	port := testkit.FreePort(t)
 	base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := map[string]string{
-		"PLEDGE_DEMO":     "1",
-		"PLEDGE_ADDR":     fmt.Sprintf("127.0.0.1:%d", port),
-		"PLEDGE_BASE_URL": base,
-		"PLEDGE_DB":       filepath.Join(t.TempDir(), "pledge.db"),
-		"STRIPE_API_BASE": mockURL,
+		"PLEDGE_DEMO":         "1",
+		"PLEDGE_ADDR":         fmt.Sprintf("127.0.0.1:%d", port),
+		"PLEDGE_METRICS_ADDR": "off",
+		"PLEDGE_BASE_URL":     base,
+		"PLEDGE_DB":           filepath.Join(t.TempDir(), "pledge.db"),
+		"STRIPE_API_BASE":     mockURL,
 	}
 	cfg := ConfigFromEnv(func(k string) string { return env[k] })
 	if err := cfg.Validate(); err != nil {

@@ -46,6 +46,7 @@ func startService(t *testing.T, extra map[string]string) *service {
 	port := testkit.FreePort(t)
 	s := &service{env: map[string]string{
 		"PLEDGE_ADDR":           fmt.Sprintf("127.0.0.1:%d", port),
+		"PLEDGE_METRICS_ADDR":   "127.0.0.1:0",
 		"PLEDGE_DB":             filepath.Join(dir, "pledge.db"),
 		"PLEDGE_BASE_URL":       fmt.Sprintf("http://127.0.0.1:%d", port),
 		"STRIPE_SECRET_KEY":     "sk_test_cmd",
@@ -249,7 +250,8 @@ func TestDemoPay(t *testing.T) {
 	port := testkit.FreePort(t)
 	env := map[string]string{
 		"PLEDGE_DEMO": "1", "PLEDGE_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "PLEDGE_DB": filepath.Join(t.TempDir(), "demo.db"),
-		"PLEDGE_BASE_URL": fmt.Sprintf("http://localhost:%d", port), "STRIPE_API_BASE": testkit.StripeMock(t),
+		"PLEDGE_METRICS_ADDR": "off",
+		"PLEDGE_BASE_URL":     fmt.Sprintf("http://localhost:%d", port), "STRIPE_API_BASE": testkit.StripeMock(t),
 	}
 	var logs bytes.Buffer
 	e := &Env{Stdout: &logs, Stderr: &logs, Getenv: func(k string) string { return env[k] }, Logger: newLogger(&logs)}

@@ -42,9 +42,18 @@ run "pledge serve -h" to list them.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, getenv)
 	stop()
 	os.Exit(code)
+}
+
+// getenv is os.Getenv, except that PLEDGE_METRICS_ADDR set but empty reads as "off": empty
+// means no metrics listener, and unset the default one.
+func getenv(k string) string {
+	if v, ok := os.LookupEnv(k); k == "PLEDGE_METRICS_ADDR" && ok && v == "" {
+		return "off"
+	}
+	return os.Getenv(k)
 }
 
 // Env is what a command gets from the outside world; tests pass their own.

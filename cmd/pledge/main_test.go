@@ -135,9 +135,10 @@ func TestBinarySIGTERM(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	port := testkit.FreePort(t)
+	port, metricsPort := testkit.FreePort(t), testkit.FreePort(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "PLEDGE_DEMO=1", fmt.Sprintf("PLEDGE_ADDR=127.0.0.1:%d", port),
+		fmt.Sprintf("PLEDGE_METRICS_ADDR=127.0.0.1:%d", metricsPort),
 		"PLEDGE_DB="+filepath.Join(t.TempDir(), "p.db"), "STRIPE_SECRET_KEY=", "PLEDGE_SECRET=")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -154,6 +155,17 @@ func TestBinarySIGTERM(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("GET %s: %v %v", p, resp, err)
 		}
+		resp.Body.Close()
+	}
+	// /metrics is on its own listener only (issue 13, finding f).
+	if resp, err := http.Get(base + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /metrics on the main listener: %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics on PLEDGE_METRICS_ADDR: %v %v, want 200", resp, err)
+	} else {
 		resp.Body.Close()
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -32,6 +32,9 @@ type Main struct {
 	env      *Env
 	listener net.Listener
 	http     *http.Server
+	// metricsListener and metrics serve /metrics on PLEDGE_METRICS_ADDR (nil when off).
+	metricsListener net.Listener
+	metrics         *http.Server
 }
 
 // Open opens the store, builds the adapters and starts listening (not yet serving).
@@ -113,6 +116,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return err
 	}
+	if cfg.MetricsAddr != "" {
+		if m.metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("PLEDGE_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	}
 	m.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -127,10 +138,26 @@ func (m *Main) Open(ctx context.Context) error {
 // Addr is the address the service listens on (useful with port 0).
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
+// MetricsAddr is the address /metrics is served on, "" when off.
+func (m *Main) MetricsAddr() string {
+	if m.metricsListener == nil {
+		return ""
+	}
+	return m.metricsListener.Addr().String()
+}
+
 // Serve serves until ctx ends, then lets in-flight requests finish (up to 20 seconds).
 func (m *Main) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.http.Serve(m.listener) }()
+	if m.metrics != nil {
+		go func() {
+			if err := m.metrics.Serve(m.metricsListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.env.Logger.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		defer m.metrics.Close()
+	}
 	if m.Reminders != nil {
 		// The reminder timer stops with ctx and finishes its round first, so no claim is left
 		// behind by a clean shutdown.
@@ -142,7 +169,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	reconcileCtx, stopReconcile := context.WithCancel(ctx)
 	reconciled := m.startReconcile(reconcileCtx)
 	defer func() { stopReconcile(); <-reconciled }()
-	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
+	m.env.Logger.Info("serving", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:
 		return err
@@ -165,6 +192,9 @@ func (m *Main) Serve(ctx context.Context) error {
 func (m *Main) Close() error {
 	if m.listener != nil {
 		m.listener.Close()
+	}
+	if m.metricsListener != nil {
+		m.metricsListener.Close()
 	}
 	if m.Server != nil {
 		if err := m.Server.Close(); err != nil {

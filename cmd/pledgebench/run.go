@@ -105,6 +105,7 @@ func (b *bench) startMock() error {
 func (b *bench) env(addr, db string) []string {
 	return []string{
 		"PLEDGE_ADDR=" + addr,
+		"PLEDGE_METRICS_ADDR=",
 		"PLEDGE_DB=" + db,
 		"PLEDGE_BASE_URL=http://" + addr,
 		"PLEDGE_SECRET=bench-signing-secret-0123456789abcdef",

@@ -30,6 +30,7 @@ var templates embed.FS
 type EventParams struct {
 	Checkout *pledge.Checkout // metadata, amount and frequency; nil: a made-up one-off
 	Email    string
+	Name     string // the customer's name; "" gives none
 	Created  time.Time
 
 	EventID, SessionID, CustomerID, PaymentIntentID, ChargeID, SubscriptionID, InvoiceID string
@@ -144,6 +145,9 @@ func buildObject(typ string, p *EventParams) (map[string]any, error) {
 		o["currency"], o["url"] = string(c.Amount.Currency), nil
 		o["customer"] = p.CustomerID
 		o["customer_details"].(map[string]any)["email"] = p.Email
+		if p.Name != "" {
+			o["customer_details"].(map[string]any)["name"] = p.Name
+		}
 		o["status"], o["payment_status"] = "complete", "paid"
 		o["total_details"] = map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}
 		switch typ {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ExportFilter limits an export to a time range: donations by when they were paid, supporters by
@@ -81,15 +82,45 @@ func TotalsString(totals []Money) string {
 	return strings.Join(parts, "; ")
 }
 
-// csvText neutralises a free-text cell (article, campaign, e-mail, name) for spreadsheets: one
-// that starts with = + - @, a tab or a carriage return would be read as a formula ("CSV
-// injection"), so it gets a leading single quote. CSV only: JSON carries the text as it is, and
-// numeric columns are never touched.
+// csvText neutralises a free-text cell (article, campaign, e-mail, name) for spreadsheets ("CSV
+// injection"). A spreadsheet reads a formula where a cell starts with = + - @ (or their
+// full-width forms), also after spaces or a double quote, and a file opened in a locale with
+// another separator than the one it was written with is split at every comma, semicolon, tab or
+// line break inside a cell: "Eve;=cmd|..." becomes two cells, the second a formula. So a single
+// quote goes at the start of every such piece (and before a leading tab or carriage return),
+// which makes it text in every spreadsheet. CSV only: JSON carries the text as it is, and the
+// other columns (dates, amounts, Stripe ids) are never touched.
 func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	if !strings.ContainsAny(s, "=+-@\t\r＝＋－＠") {
+		return s
 	}
-	return s
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	piece := true // at the start of a piece a spreadsheet could read as a cell
+	for i := 0; i < len(s); i++ {
+		if piece {
+			piece = false
+			if formulaAhead(s[i:]) || (i == 0 && (s[0] == '\t' || s[0] == '\r')) {
+				b.WriteByte('\'')
+			}
+		}
+		b.WriteByte(s[i])
+		if strings.IndexByte(cellSeparators, s[i]) >= 0 {
+			piece = true
+		}
+	}
+	return b.String()
+}
+
+// cellSeparators are the bytes some locale's spreadsheet splits cells (or rows) at.
+const cellSeparators = ",;\t\r\n"
+
+// formulaAhead reports whether a spreadsheet would start a formula reading s as a cell: its first
+// character after spaces and double quotes is = + - @ or a full-width form of one.
+func formulaAhead(s string) bool {
+	s = strings.TrimLeft(s, " \"\u00a0")
+	r, _ := utf8.DecodeRuneInString(s)
+	return s != "" && strings.ContainsRune("=+-@＝＋－＠", r)
 }
 
 // donationJSON and supporterJSON are the JSON export's objects: the CSV's columns, plus minor

@@ -54,11 +54,14 @@ type StaffSession struct {
 	Expires time.Time
 }
 
-// LoginLimit is how many failed logins, per account and per client IP, are allowed within
-// LoginWindow; the next attempt is refused with ERATELIMIT.
+// LoginLimit is how many failed logins for one account from one client IP (IPv6: its /64) are
+// allowed within LoginWindow; the next attempt for that pair is refused with ERATELIMIT, while
+// the account stays open from elsewhere and the IP for other accounts. LoginIPLimit is the
+// higher limit over all accounts from one client IP, against password spraying.
 const (
-	LoginLimit  = 5
-	LoginWindow = 15 * time.Minute
+	LoginLimit   = 5
+	LoginIPLimit = 20
+	LoginWindow  = 15 * time.Minute
 )
 
 // StaffService manages staff accounts and their sessions.
@@ -70,7 +73,8 @@ type StaffService interface {
 	// DisableStaff stops an account from signing in and ends its sessions.
 	DisableStaff(ctx context.Context, email string) error
 	// Login checks a password and starts a session, ending the session oldToken named (if any).
-	// It answers ERATELIMIT once the account or the IP has LoginLimit recent failures, and
+	// It answers ERATELIMIT once the account has LoginLimit recent failures from the IP, or the IP
+	// LoginIPLimit over all accounts, and
 	// EUNAUTHORIZED for a wrong address or password.
 	Login(ctx context.Context, email, password, ip, oldToken string) (*StaffSession, error)
 	// Session returns the live session for a token, sliding its idle timeout; EUNAUTHORIZED if

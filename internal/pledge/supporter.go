@@ -129,9 +129,16 @@ type SupporterService interface {
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
 }
 
-// SupporterData is the answer to a data request: what the service holds about one person.
+// SupporterData is the answer to a data request: what the service holds about one person. It
+// covers exactly what erasing the supporter removes: the record asked about, every other
+// supporter record with the same address (in any case), their Stripe customers, and the address's
+// reminder requests; donations, subscriptions, checkouts and events are those of all the records.
 type SupporterData struct {
-	Supporter     Supporter        `json:"supporter"`
+	Supporter Supporter `json:"supporter"`
+	// Records are the other supporter records with the same address.
+	Records []Supporter `json:"other_records"`
+	// Customers are what Stripe said of each of the person's Stripe customers.
+	Customers     []CustomerRecord `json:"stripe_customers"`
 	Subscriptions []Subscription   `json:"subscriptions"`
 	Donations     []Donation       `json:"donations"`
 	Deferrals     []DeferralRecord `json:"reminder_requests"`
@@ -156,6 +163,14 @@ type CheckoutRecord struct {
 	Status          string    `json:"status"`
 	StripeSessionID string    `json:"stripe_session_id"`
 	CreatedAt       time.Time `json:"created_at"`
+}
+
+// CustomerRecord is a Stripe customer as a data request reports it: the address and name Stripe
+// last gave for it.
+type CustomerRecord struct {
+	StripeCustomerID string `json:"stripe_customer_id"`
+	Email            string `json:"email"`
+	Name             string `json:"name"`
 }
 
 // DeferralRecord is a "remind me later" request that carries the person's address.

@@ -11,7 +11,6 @@ import (
 func (s *Server) registerHealthRoutes(e *echo.Echo) {
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	e.GET("/metrics", s.metricsHandler())
 }
 
 // handleHealthz answers while the process runs.

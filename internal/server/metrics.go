@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -55,6 +56,9 @@ func (m *metrics) middleware() echo.MiddlewareFunc {
 	}
 }
 
-func (s *Server) metricsHandler() echo.HandlerFunc {
-	return echo.WrapHandler(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+// MetricsHandler serves the Prometheus metrics. It is not on the main listener (route names,
+// volumes and runtime details are nobody else's business): `pledge serve` serves it on
+// PLEDGE_METRICS_ADDR, loopback by default.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})
 }

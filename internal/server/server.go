@@ -5,6 +5,9 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -76,7 +79,7 @@ type Server struct {
 	metrics  *metrics
 	static   fs.FS
 
-	// Registry holds the service's Prometheus metrics; /metrics serves it.
+	// Registry holds the service's Prometheus metrics; MetricsHandler serves it.
 	Registry *prometheus.Registry
 	// Ready reports an error when the service cannot serve (database, migrations).
 	Ready func(ctx context.Context) error
@@ -211,7 +214,7 @@ func (s *Server) Handler() http.Handler {
 			return err
 		},
 	}))
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(s.logRequests())
 	e.Use(s.metrics.middleware())
 	e.Use(s.securityHeaders)
@@ -227,6 +230,41 @@ func (s *Server) Handler() http.Handler {
 	s.registerWebhookRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
+}
+
+// requestID gives every request an id, answered in X-Request-Id and carried by its log lines. A
+// client's own id (a proxy's, say) is kept only when it is a short token of safe characters:
+// anything else could forge log lines, carry a reader's address into the logs, or be shown back
+// on an error page, so it is replaced by a fresh random id.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		id := req.Header.Get(echo.HeaderXRequestID)
+		if !safeRequestID(id) {
+			b := make([]byte, 16)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		// The request logger reads the request's header first: it must see the id kept.
+		req.Header.Set(echo.HeaderXRequestID, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// safeRequestID reports whether a client's request id may be kept: 1 to 64 of A-Z a-z 0-9 . _ -.
+func safeRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // logRequests writes one line per request: method, route pattern (never the raw URL, which can
@@ -245,7 +283,7 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 		HandleError:  true,
 		Skipper: func(c echo.Context) bool {
 			p := c.Path()
-			return p == "/healthz" || p == "/readyz" || p == "/metrics"
+			return p == "/healthz" || p == "/readyz"
 		},
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			if v.Status < 400 && hotPath(v.RoutePath) {
@@ -273,11 +311,13 @@ func hotPath(route string) bool {
 }
 
 // csrf protects every form. Tokens travel in the _csrf field (or the X-CSRF-Token header for
-// fetch); browsers that send Sec-Fetch-Site are judged by it. Two configurations share one
-// cookie: the reader forms the embedded prompt posts (POST /donate, /remind, /manage) also trust
-// the configured article origins; the staff area trusts only its own origin (Sec-Fetch-Site
-// same-origin or none, never same-site: the article site is usually a sibling subdomain), with
-// the token for clients that send no Sec-Fetch-Site. Stripe's webhook carries its own signature
+// fetch); browsers that send Sec-Fetch-Site are judged by it. Two configurations, each with its
+// own cookie and token: the reader forms the embedded prompt posts (POST /donate, /remind,
+// /manage) also trust the configured article origins, which read the reader token through CORS
+// on /prompt; the staff area has a token of its own (so the reader token opens nothing there),
+// renewed at sign-in, trusts only its own origin (Sec-Fetch-Site same-origin or none, never
+// same-site: the article site is usually a sibling subdomain) and refuses a POST whose Origin (or,
+// without one, Referer) is any other, token or not. Stripe's webhook carries its own signature
 // instead.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	var trusted []string
@@ -300,6 +340,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	}
 	reader, staff, other := base, base, base
 	reader.TrustedOrigins = trusted
+	staff.CookieName = s.staffCSRFCookieName()
 	if own != "" {
 		staff.TrustedOrigins = []string{own}
 	}
@@ -307,11 +348,21 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	readerMW, staffMW, otherMW := middleware.CSRFWithConfig(reader), middleware.CSRFWithConfig(staff),
 		middleware.CSRFWithConfig(other)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		readerH, staffH, otherH := readerMW(next), staffMW(next), otherMW(next)
+		readerH, otherH := readerMW(next), otherMW(next)
+		staffToken := staffMW(next)
+		staffH := func(c echo.Context) error {
+			// A browser's Sec-Fetch-Site is judged by the token middleware (only same-origin
+			// and none pass); without it, the Origin or Referer must be Pledge's own.
+			if r := c.Request(); r.Method != http.MethodGet && r.Method != http.MethodHead &&
+				r.Header.Get(echo.HeaderSecFetchSite) == "" && !ownOrigin(r, own) {
+				return refused
+			}
+			return staffToken(c)
+		}
 		return func(c echo.Context) error {
 			switch p := c.Request().URL.Path; {
 			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
-				p == "/healthz", p == "/readyz", p == "/metrics", p == "/embed.js":
+				p == "/healthz", p == "/readyz", p == "/embed.js":
 				// Stripe's webhook carries a signature instead; the rest carry no forms and
 				// should not set a cookie on every hit.
 				return next(c)
@@ -327,6 +378,51 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			return otherH(c)
 		}
 	}
+}
+
+// ownOrigin reports whether a request's Origin header, or its Referer's origin when there is no
+// Origin, is own; a request with neither (a client that is not a browser) passes on to the token.
+// "null" (a sandboxed frame, a redirect across origins) is no origin of ours.
+func ownOrigin(r *http.Request, own string) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		return strings.EqualFold(o, own)
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		return err == nil && strings.EqualFold(u.Scheme+"://"+u.Host, own)
+	}
+	return true
+}
+
+// staffCSRFCookieName is the staff area's CSRF cookie: apart from the reader forms' one, whose
+// token the article origins can read.
+func (s *Server) staffCSRFCookieName() string {
+	if s.cfg.Secure() {
+		return "__Host-pledge_staff_csrf"
+	}
+	return "pledge_staff_csrf"
+}
+
+// renewStaffCSRF gives the browser a fresh staff CSRF token (at sign-in and sign-out), so a token
+// known before, planted or read, stops working. It replaces the cookie the CSRF middleware set on
+// this response with the old token.
+func (s *Server) renewStaffCSRF(c echo.Context) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	name := s.staffCSRFCookieName()
+	h := c.Response().Header()
+	kept := h.Values("Set-Cookie")[:0:0]
+	for _, v := range h.Values("Set-Cookie") {
+		if !strings.HasPrefix(v, name+"=") {
+			kept = append(kept, v)
+		}
+	}
+	h.Del("Set-Cookie")
+	for _, v := range kept {
+		h.Add("Set-Cookie", v)
+	}
+	c.SetCookie(&http.Cookie{Name: name, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
+		Expires: time.Now().Add(24 * time.Hour), HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode})
 }
 
 // csrfCookieName is the CSRF cookie's name: __Host- prefixed over https, so a sibling subdomain

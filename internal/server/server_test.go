@@ -107,7 +107,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	if rec := do(h, "GET", "/readyz", nil); rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "schema") {
 		t.Errorf("/readyz (not ready) = %d %s", rec.Code, rec.Body.String())
 	}
-	rec := do(h, "GET", "/metrics", nil)
+	rec := do(s.MetricsHandler(), "GET", "/metrics", nil)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `pledge_http_requests_total{method="GET",route="/readyz",status="503"} 1`) {
 		t.Errorf("/metrics lacks the request counter by route and status:\n%.2000s", rec.Body.String())
 	}

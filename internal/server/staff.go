@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,9 +36,12 @@ func (s *Server) registerStaffRoutes(e *echo.Echo) {
 	// Route middleware rather than a nested group: a group registers its middleware on the
 	// prefix's not-found routes too, which would turn a viewer's 404 into a 403.
 	admin := s.requireAdmin
-	g.GET("/export/donations.csv", s.handleExportDonations, admin)
-	g.GET("/export/supporters.csv", s.handleExportSupporters, admin)
-	g.GET("/supporters/:id/data.json", s.handleSupporterData, admin)
+	// Downloads of readers' data are GETs (the dashboard links to them) that only a same-origin
+	// navigation may start.
+	own := s.sameOriginOnly
+	g.GET("/export/donations.csv", s.handleExportDonations, admin, own)
+	g.GET("/export/supporters.csv", s.handleExportSupporters, admin, own)
+	g.GET("/supporters/:id/data.json", s.handleSupporterData, admin, own)
 	g.GET("/supporters/:id/erase", s.handleEraseConfirm, admin)
 	g.POST("/supporters/:id/erase", s.handleErase, admin)
 	g.GET("/audit", s.handleAudit, admin)
@@ -74,6 +78,30 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !staffOf(c).Staff.Admin() {
 			return pledge.Errorf(pledge.EFORBIDDEN, "Only admins can see readers' addresses, export or handle data requests.")
+		}
+		return next(c)
+	}
+}
+
+// sameOriginOnly refuses a request another site started: a link, image or form on another
+// origin (a sibling subdomain included) could otherwise make a signed-in admin's browser
+// download readers' data and write the audit log. Browsers with Fetch Metadata say where the
+// request came from (same-origin, or none for a typed address or bookmark); without it, the
+// Referer must be Pledge's own (its pages send it: strict-origin-when-cross-origin).
+func (s *Server) sameOriginOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
+	return func(c echo.Context) error {
+		r := c.Request()
+		ok := false
+		switch r.Header.Get(echo.HeaderSecFetchSite) {
+		case "same-origin", "none":
+			ok = true
+		case "":
+			ok = r.Header.Get("Referer") != "" && ownOrigin(r, own)
+		}
+		if !ok {
+			return pledge.Errorf(pledge.EFORBIDDEN,
+				"Downloads of readers' data start only from Pledge's own pages: open the staff area and use its link.")
 		}
 		return next(c)
 	}
@@ -136,6 +164,7 @@ func (s *Server) handleStaffLogin(c echo.Context) error {
 	}
 	c.SetCookie(&http.Cookie{Name: s.staffCookie(), Value: sess.Token, Path: "/", HttpOnly: true,
 		Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode})
+	s.renewStaffCSRF(c)
 	return c.Redirect(http.StatusSeeOther, "/staff")
 }
 
@@ -144,6 +173,7 @@ func (s *Server) handleStaffLogout(c echo.Context) error {
 		return err
 	}
 	s.clearStaffCookie(c)
+	s.renewStaffCSRF(c)
 	return c.Redirect(http.StatusSeeOther, "/staff/login")
 }
 

@@ -69,7 +69,7 @@ func TestStaffBrowser(t *testing.T) {
 	}
 	c := e.client()
 	wantRedirect(t, c.login(adminEmail, password), "/staff")
-	res, body := c.do("GET", exportHref, nil)
+	res, body := c.doHeader("GET", exportHref, nil, sameOrigin)
 	wantStatus(t, res, http.StatusOK)
 	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil {

@@ -43,7 +43,7 @@ func (s *Server) handleEraseConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.Supporters.FindSupporter(c.Request().Context(), id)
+	d, err := s.findSupporterAudited(c, id, "opened the erase confirmation")
 	if err != nil {
 		return err
 	}

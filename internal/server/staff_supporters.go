@@ -71,12 +71,26 @@ func (s *Server) handleSupporter(c echo.Context) error {
 	if err != nil {
 		return echo.ErrNotFound
 	}
-	d, err := s.Supporters.FindSupporter(c.Request().Context(), id)
+	d, err := s.findSupporterAudited(c, id, "opened the supporter's page")
 	if err != nil {
 		return err
 	}
 	return s.render(c, http.StatusOK, "staff_supporter", &supporterPage{
 		Layout: staffLayout(c, "Supporter "+c.Param("id")), Detail: d, Dashboard: s.stripeDashboard()})
+}
+
+// findSupporterAudited finds a supporter for a page that shows them and writes the view to the
+// audit log (who looked at whom, and when: for readers at risk, a look is itself a disclosure),
+// before anything is shown.
+func (s *Server) findSupporterAudited(c echo.Context, id int64, detail string) (*pledge.SupporterDetail, error) {
+	ctx := c.Request().Context()
+	d, err := s.Supporters.FindSupporter(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Supporters.Audit(ctx, pledge.AuditEntry{Actor: staffOf(c).Staff.Email, Action: "view",
+		Subject: fmt.Sprintf("supporter %d", id), Detail: detail})
+	return d, err
 }
 
 // stripeDashboard is the base of links into Stripe's dashboard, in test or live mode.

@@ -73,7 +73,7 @@ func (e *webhookEnv) count(t testing.TB, table string) int {
 func (e *webhookEnv) metric(t *testing.T, typ, outcome string) string {
 	t.Helper()
 	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	e.srv.MetricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	prefix := `pledge_webhook_events_total{outcome="` + outcome + `",type="` + typ + `"} `
 	for _, line := range strings.Split(w.Body.String(), "\n") {
 		if v, ok := strings.CutPrefix(line, prefix); ok {

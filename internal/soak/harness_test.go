@@ -93,7 +93,7 @@ func (s *server) start() {
 	}
 	cmd := exec.Command(pledgeBin, "serve")
 	cmd.Env = append(os.Environ(),
-		"PLEDGE_ADDR="+addr, "PLEDGE_DB="+s.db, "PLEDGE_BASE_URL="+s.base,
+		"PLEDGE_ADDR="+addr, "PLEDGE_METRICS_ADDR=", "PLEDGE_DB="+s.db, "PLEDGE_BASE_URL="+s.base,
 		"PLEDGE_SECRET=soak-signing-secret-0123456789abcdef", "PLEDGE_DEMO=0",
 		"PLEDGE_SMTP_URL=", "PLEDGE_MAIL_FROM=", "PLEDGE_CONFIG=", "PLEDGE_TRUSTED_PROXIES=", "PLEDGE_EMBED_ORIGINS=",
 		"PLEDGE_REMIND_LIMIT=100000000/1s", "PLEDGE_DONATE_LIMIT=50/1s",

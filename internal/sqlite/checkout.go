@@ -71,6 +71,12 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// rowsQueryer is a queryer that also runs queries of many rows: a *Tx or the reader pool.
+type rowsQueryer interface {
+	queryer
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 func findCheckout(ctx context.Context, q queryer, where string, args ...any) (*pledge.Checkout, error) {
 	var c pledge.Checkout
 	var session sql.NullString

@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -45,11 +43,30 @@ type DB struct {
 	groupClosed bool
 	closing     chan struct{}
 	groupDone   chan struct{}
+
+	// forgetKick asks runForget to checkpoint and truncate the WAL soon (after a purge).
+	forgetKick chan struct{}
+	forgetDone chan struct{}
 }
 
 // NewDB returns a store for the SQLite file at path. Call Open before use.
 func NewDB(path string) *DB {
 	return &DB{Path: path, Now: time.Now, migr: migrations.FS, hashers: make(chan struct{}, loginHashers)}
+}
+
+// driverName is the go-sqlite3 driver with a connect hook for the pragmas the DSN cannot carry.
+const driverName = "sqlite3_pledge"
+
+// journalSizeLimit bounds the WAL file kept after a checkpoint: without it the file keeps its
+// largest size, and the old page images in it (erased addresses among them) stay until
+// overwritten.
+const journalSizeLimit = 4 << 20
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", journalSizeLimit), nil)
+		return err
+	}})
 }
 
 // dsn carries every pragma, so that each pooled connection has them (a PRAGMA run with Exec
@@ -78,13 +95,11 @@ func (db *DB) Open(ctx context.Context) error {
 	if db.Path == "" {
 		return fmt.Errorf("sqlite: no database path")
 	}
-	if dir := filepath.Dir(db.Path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("sqlite: create %s: %w", dir, err)
-		}
+	if err := prepareFiles(db.Path); err != nil {
+		return err
 	}
 	var err error
-	if db.write, err = sql.Open("sqlite3", dsn(db.Path, false)); err != nil {
+	if db.write, err = sql.Open(driverName, dsn(db.Path, false)); err != nil {
 		return err
 	}
 	db.write.SetMaxOpenConns(1)
@@ -99,7 +114,7 @@ func (db *DB) Open(ctx context.Context) error {
 	if err := db.rebuildIfStale(ctx); err != nil {
 		return err
 	}
-	if db.read, err = sql.Open("sqlite3", dsn(db.Path, true)); err != nil {
+	if db.read, err = sql.Open(driverName, dsn(db.Path, true)); err != nil {
 		return err
 	}
 	n := max(4, 2*runtime.NumCPU())
@@ -112,6 +127,9 @@ func (db *DB) Open(ctx context.Context) error {
 	db.closing = make(chan struct{})
 	db.groupDone = make(chan struct{})
 	go db.runGroupCommit()
+	db.forgetKick = make(chan struct{}, 1)
+	db.forgetDone = make(chan struct{})
+	go db.runForget()
 	return nil
 }
 
@@ -123,6 +141,7 @@ func (db *DB) Close() error {
 		close(db.closing)
 		db.groupMu.Unlock()
 		<-db.groupDone
+		<-db.forgetDone
 	} else {
 		db.groupClosed = true
 		db.groupMu.Unlock()

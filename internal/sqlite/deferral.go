@@ -14,7 +14,8 @@ var (
 )
 
 // Defer stores d as its reader's one deferral: a repeat click replaces the reader's previous
-// choice, address and reminder state in the same row. It returns once the row is durably
+// choice, address and reminder state in the same row, and a request with an address replaces
+// any other reminder waiting for that address (at most one per address, in any case). It returns once the row is durably
 // committed; concurrent deferrals share one commit (WriteGrouped), so a burst of readers'
 // clicks costs one fsync, not one each.
 func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, error) {
@@ -23,6 +24,7 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 	// Whether to start at all is the committer's call (it skips a cancelled caller).
 	wctx := context.WithoutCancel(ctx)
 	var found *pledge.Deferral
+	var replaced bool
 	err := db.WriteGrouped(ctx, func(tx *Tx) error {
 		ctx := wctx
 		out := *d
@@ -32,6 +34,19 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 		if d.Email != "" {
 			out.Status, email, next = pledge.ReminderPending, d.Email, out.RemindAt.Unix()
 			out.NextAttemptAt = out.RemindAt
+			// One reminder waiting per address (a unique index holds it): this request replaces
+			// any other, which keeps its deferral but loses the address. A claimed one may be
+			// in a sender's hands; its outcome then finds the claim gone and changes nothing.
+			res, err := tx.ExecContext(ctx, `
+				UPDATE deferrals SET reminder_status = 'none', email = NULL, next_attempt_at = NULL,
+				       claim_token = NULL, claimed_at = NULL, updated_at = ?
+				WHERE email = ? COLLATE NOCASE AND reminder_status IN ('pending', 'claimed')`,
+				tx.now.Unix(), d.Email)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			replaced = n > 0
 		}
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO deferrals (reader_id, article, choice, frequency, remind_at, email, reminder_status,
@@ -54,6 +69,9 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if replaced {
+		db.forgetSoon()
 	}
 	return found, nil
 }
@@ -99,7 +117,7 @@ func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) error {
 		WHERE id = ? AND reminder_status IN ('pending', 'claimed')`, tx.now.Unix(), id); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commitPurge(tx)
 }
 
 // ClaimDueReminders claims up to limit due reminders for one sender in a single write
@@ -153,7 +171,7 @@ func (db *DB) MarkReminderSent(ctx context.Context, r *pledge.Reminder) error {
 		tx.now.Unix(), tx.now.Unix(), r.DeferralID, r.Token); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commitPurge(tx)
 }
 
 // MarkReminderFailed puts a failed reminder back in the queue after backoff doubled per attempt
@@ -185,7 +203,10 @@ func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backof
 	if err != nil {
 		return false, err
 	}
-	return gaveUp, tx.Commit()
+	if gaveUp {
+		return true, db.commitPurge(tx)
+	}
+	return false, tx.Commit()
 }
 
 // GiveUpStaleClaims gives up reminders whose claim is older than lease. Their sender stopped
@@ -207,5 +228,18 @@ func (db *DB) GiveUpStaleClaims(ctx context.Context, lease time.Duration) (int, 
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
-	return int(n), tx.Commit()
+	if n > 0 {
+		return int(n), db.commitPurge(tx)
+	}
+	return 0, tx.Commit()
+}
+
+// commitPurge commits a transaction that dropped addresses and has the write-ahead log
+// checkpointed and truncated soon after (forgetSoon), so that the addresses leave the disk too.
+func (db *DB) commitPurge(tx *Tx) error {
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.forgetSoon()
+	return nil
 }

@@ -453,7 +453,7 @@ func (db *DB) rebuildIfStale(ctx context.Context) error {
 	return tx.Commit()
 }
 
-func queryIDs(ctx context.Context, tx *Tx, q string, args ...any) ([]int64, error) {
+func queryIDs(ctx context.Context, tx rowsQueryer, q string, args ...any) ([]int64, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -160,7 +160,9 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 		}
 		return nil, commitThen(tx, pledge.Errorf(pledge.EUNAUTHORIZED, "That e-mail address and password do not match an account."))
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE email = ?`, email); err != nil {
+	// Only this pair's failures are forgiven: a sign-in must not wipe out what others tried
+	// against the account from elsewhere, nor the client's failures against other accounts.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE email = ? AND ip = ?`, email, ip); err != nil {
 		return nil, err
 	}
 	s.CreatedAt = time.Unix(created, 0).UTC()
@@ -184,16 +186,18 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 // loginHashers is how many password hashes (argon2id, 64 MiB each) may run at once.
 const loginHashers = 2
 
-// loginFailures reports whether the address or the client has LoginLimit failures within
-// LoginWindow.
+// loginFailures reports whether this account from this client has LoginLimit failures within
+// LoginWindow, or the client LoginIPLimit over all accounts. Counting the pair, not the account
+// alone, keeps anyone who knows an editor's address from locking them out; counting the client
+// over all accounts stops password spraying.
 func (db *DB) loginFailures(ctx context.Context, q queryer, email, ip string) (bool, error) {
 	since := db.Now().Add(-pledge.LoginWindow).Unix()
-	var byEmail, byIP int
+	var byPair, byIP int
 	err := q.QueryRowContext(ctx, `
-		SELECT (SELECT count(*) FROM login_attempts WHERE email = ? AND at > ?),
-		       (SELECT count(*) FROM login_attempts WHERE ip = ? AND at > ?)`,
-		email, since, ip, since).Scan(&byEmail, &byIP)
-	return byEmail >= pledge.LoginLimit || byIP >= pledge.LoginLimit, err
+		SELECT (SELECT count(*) FROM login_attempts WHERE email = ?1 AND ip = ?2 AND at > ?3),
+		       (SELECT count(*) FROM login_attempts WHERE ip = ?2 AND at > ?3)`,
+		email, ip, since).Scan(&byPair, &byIP)
+	return byPair >= pledge.LoginLimit || byIP >= pledge.LoginIPLimit, err
 }
 
 // endOldSession deletes the session oldToken names (if any) and returns result.

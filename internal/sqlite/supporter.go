@@ -308,161 +308,273 @@ func (db *DB) donationsOf(ctx context.Context, supporterID int64, limit int) ([]
 	return out, rows.Err()
 }
 
-// SupporterData gathers what is held about a supporter for a data request, and audits it.
-func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledge.SupporterData, error) {
-	d, err := db.FindSupporter(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := &pledge.SupporterData{Supporter: d.Supporter, Subscriptions: d.Subscriptions, Donations: d.Donations}
-	if out.Donations, err = db.donationsOf(ctx, id, -1); err != nil {
-		return nil, err
-	}
-	if out.Checkouts, err = db.checkoutsOf(ctx, id); err != nil {
-		return nil, err
-	}
-	var sessions []string
-	for _, c := range out.Checkouts {
-		sessions = append(sessions, c.StripeSessionID)
-	}
-	objects := stripeObjects(d.Supporter.StripeCustomerID, out.Subscriptions, out.Donations, sessions...)
-	if out.Events, err = db.eventsAbout(ctx, objects, -1); err != nil {
-		return nil, err
-	}
-	if d.Supporter.Email != "" {
-		rows, err := db.read.QueryContext(ctx, `
-			SELECT article, choice, remind_at, reminder_status, created_at FROM deferrals
-			WHERE email = ? COLLATE NOCASE ORDER BY created_at`, d.Supporter.Email)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r pledge.DeferralRecord
-			var remind, created int64
-			if err := rows.Scan(&r.Article, &r.Choice, &remind, &r.ReminderStatus, &created); err != nil {
-				return nil, err
-			}
-			r.RemindAt, r.CreatedAt = time.Unix(remind, 0).UTC(), time.Unix(created, 0).UTC()
-			out.Deferrals = append(out.Deferrals, r)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	err = db.Audit(ctx, pledge.AuditEntry{Actor: actor, Action: "data request", Subject: fmt.Sprintf("supporter %d", id),
-		Detail: "downloaded the supporter's data as JSON"})
-	return out, err
+// person is what a data request reports and an erasure removes, chosen by one function for
+// both (selectPerson), so the two can never cover different sets: the supporter records of one
+// address (the one asked about first, then every other with the address in any case), their
+// Stripe customers, and the address's reminder requests.
+type person struct {
+	email     string  // "" when the record asked about has no address (erased, or none given)
+	ids       []int64 // supporter records
+	customers []any   // Stripe customer ids
+	deferrals []any   // deferral ids
 }
 
-// EraseSupporter anonymises a supporter and every other record with the same address (in any
-// case): the address and name go, amounts and dates stay for the accounts; the address's reminder
-// requests are deleted. The audit entry names the records, not the address.
-func (db *DB) EraseSupporter(ctx context.Context, actor string, id int64) error {
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
+// subjects names the records for the audit log ("supporter 21, supporter 22"), never the address.
+func (p *person) subjects() string {
+	if len(p.ids) == 0 {
+		return "no supporter record"
 	}
-	defer tx.Rollback()
-	var email sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT email FROM supporters WHERE id = ?`, id).Scan(&email); err != nil {
-		return translate(err)
-	}
-	// Every one-off gift makes a new Stripe customer, so one address can have several records:
-	// erase them all, as EraseEmail does.
-	ids, err := eraseSupporters(ctx, tx, `id = ? OR (? <> '' AND email = ? COLLATE NOCASE)`, id, email.String, email.String)
-	if err != nil {
-		return err
-	}
-	n, err := deleteDeferrals(ctx, tx, email.String)
-	if err != nil {
-		return err
-	}
-	parts := make([]string, len(ids))
-	for i, id := range ids {
+	parts := make([]string, len(p.ids))
+	for i, id := range p.ids {
 		parts[i] = fmt.Sprintf("supporter %d", id)
 	}
-	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: strings.Join(parts, ", "),
-		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) deleted", n)}); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return strings.Join(parts, ", ")
 }
 
-// EraseEmail erases every supporter with the address (in any case) and its reminder requests.
-func (db *DB) EraseEmail(ctx context.Context, actor, email string) (int, error) {
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return 0, pledge.FieldErrorf("email", "Give the address to erase.")
-	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	ids, err := eraseSupporters(ctx, tx, `email = ? COLLATE NOCASE`, email)
-	if err != nil {
-		return 0, err
-	}
-	n, err := deleteDeferrals(ctx, tx, email)
-	if err != nil {
-		return 0, err
-	}
-	subject := "no supporter record"
-	if len(ids) > 0 {
-		parts := make([]string, len(ids))
-		for i, id := range ids {
-			parts[i] = fmt.Sprintf("supporter %d", id)
+// selectPerson selects a person by a supporter record's id, or (id 0) by an address.
+func selectPerson(ctx context.Context, q rowsQueryer, id int64, email string) (*person, error) {
+	if id != 0 {
+		var e sql.NullString
+		if err := q.QueryRowContext(ctx, `SELECT email FROM supporters WHERE id = ?`, id).Scan(&e); err != nil {
+			return nil, translate(err)
 		}
-		subject = strings.Join(parts, ", ")
+		email = e.String
 	}
-	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: subject,
-		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) deleted", n)}); err != nil {
-		return 0, err
+	p := &person{email: strings.TrimSpace(email)}
+	key := emailKey(p.email)
+	var err error
+	if p.ids, err = queryIDs(ctx, q, `
+		SELECT id FROM supporters
+		WHERE id = ?1 OR (?2 <> '' AND (email = ?2 COLLATE NOCASE OR email_key = ?3))
+		ORDER BY id <> ?1, id`, id, p.email, key); err != nil {
+		return nil, err
 	}
-	return len(ids), tx.Commit()
-}
-
-func eraseSupporters(ctx context.Context, tx *Tx, where string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `
-		UPDATE supporters SET email = NULL, name = '', erased_at = coalesce(erased_at, ?), updated_at = ?
-		WHERE `+where+` RETURNING id`, append([]any{tx.now.Unix(), tx.now.Unix()}, args...)...)
+	if len(p.ids) == 0 {
+		return p, nil
+	}
+	in := placeholders(len(p.ids))
+	ids := make([]any, len(p.ids))
+	for i, id := range p.ids {
+		ids[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `
+		SELECT stripe_customer_id FROM customers
+		WHERE supporter_id IN (`+in+`)
+		   OR stripe_customer_id IN (SELECT stripe_customer_id FROM supporters WHERE id IN (`+in+`))
+		   OR (? <> '' AND email = ? COLLATE NOCASE)
+		ORDER BY stripe_customer_id`, append(append(append([]any{}, ids...), ids...), p.email, p.email)...)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var c string
+		if err := rows.Scan(&c); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		ids = append(ids, id)
+		p.customers = append(p.customers, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// Their Stripe customers' addresses and names go too (and stay gone: later events about an
-	// erased customer bring nothing back).
-	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, `UPDATE customers SET email = NULL, name = '', erased_at = coalesce(erased_at, ?)
-			WHERE supporter_id = ?`, tx.now.Unix(), id); err != nil {
+	if p.email != "" {
+		dids, err := queryIDs(ctx, q, `SELECT id FROM deferrals WHERE email = ? COLLATE NOCASE ORDER BY id`, p.email)
+		if err != nil {
 			return nil, err
 		}
+		for _, d := range dids {
+			p.deferrals = append(p.deferrals, d)
+		}
 	}
-	return ids, nil
+	return p, nil
 }
 
-func deleteDeferrals(ctx context.Context, tx *Tx, email string) (int64, error) {
-	if email == "" {
-		return 0, nil
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// SupporterData gathers what is held about a supporter for a data request (the person
+// selectPerson chooses, as an erasure would), and audits it.
+func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledge.SupporterData, error) {
+	p, err := selectPerson(ctx, db.read, id, "")
+	if err != nil {
+		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM deferrals WHERE email = ? COLLATE NOCASE`, email)
+	out := &pledge.SupporterData{}
+	var sessions []string
+	var objects []any
+	for i, sid := range p.ids {
+		d, err := db.FindSupporter(ctx, sid)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			out.Supporter = d.Supporter
+		} else {
+			out.Records = append(out.Records, d.Supporter)
+		}
+		out.Subscriptions = append(out.Subscriptions, d.Subscriptions...)
+		dons, err := db.donationsOf(ctx, sid, -1)
+		if err != nil {
+			return nil, err
+		}
+		out.Donations = append(out.Donations, dons...)
+		checkouts, err := db.checkoutsOf(ctx, sid)
+		if err != nil {
+			return nil, err
+		}
+		out.Checkouts = append(out.Checkouts, checkouts...)
+		for _, c := range checkouts {
+			sessions = append(sessions, c.StripeSessionID)
+		}
+		objects = append(objects, stripeObjects(d.Supporter.StripeCustomerID, d.Subscriptions, dons)...)
+	}
+	objects = append(objects, p.customers...)
+	for _, s := range sessions {
+		if s != "" {
+			objects = append(objects, s)
+		}
+	}
+	if out.Events, err = db.eventsAbout(ctx, objects, -1); err != nil {
+		return nil, err
+	}
+	if out.Customers, err = db.customerRecords(ctx, p.customers); err != nil {
+		return nil, err
+	}
+	if out.Deferrals, err = db.deferralRecords(ctx, p.deferrals); err != nil {
+		return nil, err
+	}
+	err = db.Audit(ctx, pledge.AuditEntry{Actor: actor, Action: "data request", Subject: p.subjects(),
+		Detail: fmt.Sprintf("downloaded the data of supporter %d as JSON", id)})
+	return out, err
+}
+
+func (db *DB) customerRecords(ctx context.Context, ids []any) ([]pledge.CustomerRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT stripe_customer_id, coalesce(email, ''), name FROM customers
+		WHERE stripe_customer_id IN (`+placeholders(len(ids))+`) ORDER BY stripe_customer_id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.CustomerRecord
+	for rows.Next() {
+		var c pledge.CustomerRecord
+		if err := rows.Scan(&c.StripeCustomerID, &c.Email, &c.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) deferralRecords(ctx context.Context, ids []any) ([]pledge.DeferralRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT article, choice, remind_at, reminder_status, created_at FROM deferrals
+		WHERE id IN (`+placeholders(len(ids))+`) ORDER BY created_at, id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.DeferralRecord
+	for rows.Next() {
+		var r pledge.DeferralRecord
+		var remind, created int64
+		if err := rows.Scan(&r.Article, &r.Choice, &remind, &r.ReminderStatus, &created); err != nil {
+			return nil, err
+		}
+		r.RemindAt, r.CreatedAt = time.Unix(remind, 0).UTC(), time.Unix(created, 0).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// EraseSupporter anonymises a supporter and every other record of the person (selectPerson: the
+// same address in any case, their Stripe customers): the address and name go, amounts and dates
+// stay for the accounts; the address's reminder requests are deleted. The audit entry names the
+// records, not the address.
+func (db *DB) EraseSupporter(ctx context.Context, actor string, id int64) error {
+	_, err := db.erase(ctx, actor, id, "")
+	return err
+}
+
+// EraseEmail erases every supporter with the address (in any case), their Stripe customers and
+// the address's reminder requests.
+func (db *DB) EraseEmail(ctx context.Context, actor, email string) (int, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return 0, pledge.FieldErrorf("email", "Give the address to erase.")
+	}
+	return db.erase(ctx, actor, 0, email)
+}
+
+// erase erases the person selectPerson chooses by id or address, and returns how many supporter
+// records it erased. After the commit the write-ahead log is checkpointed and truncated
+// (forgetWAL), so no copy of the address or name stays in the database's files.
+func (db *DB) erase(ctx context.Context, actor string, id int64, email string) (int, error) {
+	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	defer tx.Rollback()
+	p, err := selectPerson(ctx, tx, id, email)
+	if err != nil {
+		return 0, err
+	}
+	if err := erasePerson(ctx, tx, p); err != nil {
+		return 0, err
+	}
+	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: p.subjects(),
+		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) deleted", len(p.deferrals))}); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	// No copy of the address may stay in the -wal file. Should readers hold the log a while,
+	// the background retries: the erasure itself is done.
+	if err := db.forgetWAL(ctx); err != nil {
+		db.forgetSoon()
+	}
+	return len(p.ids), nil
+}
+
+// erasePerson removes a person's address and name from their supporter records and Stripe
+// customers (amounts and dates stay for the accounts) and deletes their reminder requests.
+func erasePerson(ctx context.Context, tx *Tx, p *person) error {
+	now := tx.now.Unix()
+	if len(p.ids) > 0 {
+		ids := make([]any, len(p.ids))
+		for i, id := range p.ids {
+			ids[i] = id
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE supporters SET email = NULL, email_key = '', name = '', erased_at = coalesce(erased_at, ?),
+			       updated_at = ?
+			WHERE id IN (`+placeholders(len(ids))+`)`, append([]any{now, now}, ids...)...); err != nil {
+			return err
+		}
+	}
+	if len(p.customers) > 0 {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE customers SET email = NULL, name = '', erased_at = coalesce(erased_at, ?)
+			WHERE stripe_customer_id IN (`+placeholders(len(p.customers))+`)`, append([]any{now}, p.customers...)...); err != nil {
+			return err
+		}
+	}
+	if len(p.deferrals) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deferrals WHERE id IN (`+placeholders(len(p.deferrals))+`)`,
+			p.deferrals...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Audit records one action in the audit log.

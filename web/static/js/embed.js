@@ -56,10 +56,12 @@
     frame.style.border = "0";
     frame.style.height = "0";
     frame.style.display = "block";
+    var done = false; // once the reader has deferred, no later message shows the prompt again
     window.addEventListener("message", function (e) {
-      if (e.origin !== base || e.source !== frame.contentWindow) return;
+      if (e.origin !== base || e.source !== frame.contentWindow || done) return;
       var d = e.data;
       if (d && d.type === "pledge:hide") {
+        done = true;
         el.hidden = true;
         el.setAttribute("data-pledge-state", "deferred");
         remember(d.remindAt);
