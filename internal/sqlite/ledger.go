@@ -93,6 +93,8 @@ func applyFact(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outco
 		return applyInvoicePaid(ctx, tx, f, at)
 	case *pledge.InvoiceFailed:
 		return applyInvoiceFailed(ctx, tx, f, at)
+	case *pledge.InvoiceUpcoming:
+		return pledge.OutcomeApplied, nil // no ledger fact
 	case *pledge.SubscriptionChanged:
 		return applySubscriptionChanged(ctx, tx, f, e.ID, at)
 	case *pledge.CustomerChanged:
