@@ -31,6 +31,7 @@ func (s *Server) registerStaffRoutes(e *echo.Echo) {
 	g.POST("/logout", s.handleStaffLogout)
 	g.GET("/supporters", s.handleSupporters)
 	g.GET("/supporters/:id", s.handleSupporter)
+	g.GET("/emails", s.handleStaffEmails)
 
 	// Route middleware rather than a nested group: a group registers its middleware on the
 	// prefix's not-found routes too, which would turn a viewer's 404 into a 403.
@@ -38,6 +39,7 @@ func (s *Server) registerStaffRoutes(e *echo.Echo) {
 	g.GET("/export/donations.csv", s.handleExportDonations, admin)
 	g.GET("/export/supporters.csv", s.handleExportSupporters, admin)
 	g.GET("/supporters/:id/data.json", s.handleSupporterData, admin)
+	g.GET("/supporters/:id/statement", s.handleStatement, admin)
 	g.GET("/supporters/:id/erase", s.handleEraseConfirm, admin)
 	g.POST("/supporters/:id/erase", s.handleErase, admin)
 	g.GET("/audit", s.handleAudit, admin)
