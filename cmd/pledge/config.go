@@ -41,6 +41,9 @@ type Config struct {
 
 	SMTPURL  string
 	MailFrom string
+	// RenewalNotice is how long before an annual renewal its notice e-mail goes: a Go duration
+	// or a number of days ("14d").
+	RenewalNotice string
 
 	StripeSecretKey     string
 	StripeWebhookSecret string
@@ -52,6 +55,7 @@ type Config struct {
 	embedOrigins   []string
 	webhookSecrets []string
 	staffIdle      time.Duration
+	renewalNotice  time.Duration
 	giving         pledge.Settings
 }
 
@@ -78,6 +82,7 @@ var envNames = []struct {
 	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
 	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
 	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
+	{"PLEDGE_RENEWAL_NOTICE", func(c *Config) *string { return &c.RenewalNotice }, "how long before an annual renewal its notice is sent (e.g. 14d)"},
 	{"STRIPE_SECRET_KEY", func(c *Config) *string { return &c.StripeSecretKey }, "Stripe secret key"},
 	{"STRIPE_WEBHOOK_SECRET", func(c *Config) *string { return &c.StripeWebhookSecret }, "webhook signing secrets, comma-separated"},
 	{"STRIPE_API_BASE", func(c *Config) *string { return &c.StripeAPIBase }, "Stripe API URL"},
@@ -94,6 +99,7 @@ func DefaultConfig() Config {
 		RemindLimit:   "30/10m",
 		StaffIdle:     "12h",
 		PromptViewCap: "4/720h",
+		RenewalNotice: "14d",
 	}
 }
 
@@ -219,6 +225,9 @@ func (c *Config) Validate() error {
 	if c.staffIdle, err = time.ParseDuration(c.StaffIdle); err != nil || c.staffIdle < time.Minute {
 		return &ConfigError{"PLEDGE_STAFF_IDLE", fmt.Sprintf("%q is not a duration of a minute or more, such as 12h", c.StaffIdle)}
 	}
+	if c.renewalNotice, err = parseDays(c.RenewalNotice); err != nil || c.renewalNotice < time.Hour || c.renewalNotice > 60*24*time.Hour {
+		return &ConfigError{"PLEDGE_RENEWAL_NOTICE", fmt.Sprintf("%q is not a duration between an hour and 60 days, such as 14d or 336h", c.RenewalNotice)}
+	}
 	if (c.SMTPURL == "") != (c.MailFrom == "") {
 		if c.SMTPURL == "" {
 			return &ConfigError{"PLEDGE_SMTP_URL", "required when PLEDGE_MAIL_FROM is set"}
@@ -253,6 +262,18 @@ func validSiteID(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseDays reads a Go duration, or a whole number of days written Nd ("14d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil || d < 0 {
+			return 0, errors.New("bad number of days")
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // ParseLimit reads a rate limit written N/DURATION ("10/10m").

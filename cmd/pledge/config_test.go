@@ -47,6 +47,10 @@ func TestConfigValidate(t *testing.T) {
 		{"site id", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", "news-example.org:eu_1"), ""},
 		{"site id with a space", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", "news example"), "PLEDGE_SITE_ID"},
 		{"site id with a slash", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", "news.example/eu"), "PLEDGE_SITE_ID"},
+		{"renewal notice in days", env("PLEDGE_DEMO", "1", "PLEDGE_RENEWAL_NOTICE", "30d"), ""},
+		{"renewal notice as a duration", env("PLEDGE_DEMO", "1", "PLEDGE_RENEWAL_NOTICE", "240h"), ""},
+		{"renewal notice too long", env("PLEDGE_DEMO", "1", "PLEDGE_RENEWAL_NOTICE", "90d"), "PLEDGE_RENEWAL_NOTICE"},
+		{"renewal notice not a duration", env("PLEDGE_DEMO", "1", "PLEDGE_RENEWAL_NOTICE", "two weeks"), "PLEDGE_RENEWAL_NOTICE"},
 		{"site id too long", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", strings.Repeat("a", 101)), "PLEDGE_SITE_ID"},
 	}
 	for _, tt := range tests {

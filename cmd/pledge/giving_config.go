@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 
@@ -28,7 +29,12 @@ type givingFile struct {
 	DefaultCurrency  *string                   `yaml:"default_currency"`
 	DefaultFrequency *string                   `yaml:"default_frequency"`
 	CoverFees        *coverFeesFile            `yaml:"cover_fees"`
-	Currencies       yaml.Node                 `yaml:"currencies"`
+	LegalName        *string                   `yaml:"legal_name"`
+	Address          *string                   `yaml:"address"`
+	Newsletter       *struct {
+		URL string `yaml:"url"`
+	} `yaml:"newsletter"`
+	Currencies yaml.Node `yaml:"currencies"`
 }
 
 type coverFeesFile struct {
@@ -107,6 +113,24 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 	}
 	if f.Messages != nil {
 		st.Messages = f.Messages
+	}
+	set(&st.LegalName, f.LegalName)
+	set(&st.Address, f.Address)
+	if len(st.LegalName) > 200 {
+		return errors.New("legal_name: at most 200 characters")
+	}
+	if len(st.Address) > 500 {
+		return errors.New("address: at most 500 characters")
+	}
+	if st.Address != "" && st.LegalName == "" {
+		return errors.New("legal_name: required when address is set (statements print both)")
+	}
+	if n := f.Newsletter; n != nil {
+		u, err := url.Parse(strings.TrimSpace(n.URL))
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("newsletter.url: %q is not an http(s) URL such as https://news.example/newsletter", n.URL)
+		}
+		st.NewsletterURL = u.String()
 	}
 	if f.DefaultFrequency != nil {
 		st.DefaultFrequency = pledge.Frequency(strings.TrimSpace(*f.DefaultFrequency))

@@ -77,6 +77,9 @@ func TestLoadGivingSettingsErrorsNameTheField(t *testing.T) {
 		{"bad frequency", "default_frequency: weekly\n", "default_frequency"},
 		{"empty organisation", "organisation: \"\"\n", "organisation"},
 		{"view cap lives in the environment", "view_cap: 3\n", "view_cap"},
+		{"address without legal name", "address: 1 Quay Street\n", "legal_name"},
+		{"newsletter not a URL", "newsletter: {url: news.example}\n", "newsletter.url"},
+		{"unknown newsletter field", "newsletter: {link: https://news.example}\n", "link"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,8 +29,14 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
-	return mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
-		ArticleOrigins: cfg.embedOrigins})
+	m, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
+		ArticleOrigins: cfg.embedOrigins, LegalName: cfg.giving.LegalName, Address: cfg.giving.Address,
+		NewsletterURL: cfg.giving.NewsletterURL})
+	if err != nil {
+		return nil, err
+	}
+	m.StatementPDF = func(st *pledge.Statement) ([]byte, error) { return statementPDF(cfg, st) }
+	return m, nil
 }
 
 // newReminders wires the reminder sender: the store's queue, the mailer, and unsubscribe links

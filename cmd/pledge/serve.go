@@ -12,6 +12,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/mail"
+	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/web"
@@ -26,6 +27,9 @@ type Main struct {
 	Stripe *billing.Client
 	// Reminders sends due reminder e-mails on a timer while serving; nil without SMTP.
 	Reminders *mail.Reminders
+	// SupporterMail sends the thank-you, recovery, renewal and statement e-mails on the same
+	// timer; nil without SMTP.
+	SupporterMail *mail.SupporterMail
 	// StripeTransport, when set, carries the calls to Stripe (tests record them with it).
 	StripeTransport http.RoundTripper
 
@@ -55,6 +59,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if mailer != nil {
 		m.Reminders = newReminders(cfg, m.DB, mailer, secret, m.env)
+		m.SupporterMail = newSupporterMail(cfg, m.DB, mailer, secret, m.env)
 	}
 	if cfg.Demo && len(cfg.webhookSecrets) == 0 {
 		// The demo signs its own events; a fresh secret per run is enough.
@@ -91,6 +96,7 @@ func (m *Main) Open(ctx context.Context) error {
 		DonateGlobal:   server.Limit{N: globalN, Per: globalPer},
 		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
 		MailEnabled:    mailer != nil,
+		NewsletterURL:  cfg.giving.NewsletterURL,
 		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
 	}, web.FS, m.env.Logger)
 	if err != nil {
@@ -108,6 +114,10 @@ func (m *Main) Open(ctx context.Context) error {
 		srv.SendManageLink = manageLinkSender(mailer)
 	}
 	srv.Webhooks = m.newWebhooks()
+	srv.Mail, srv.Statements = m.DB, m.DB
+	srv.StatementFile = func(st *pledge.Statement, format string) (string, []byte, error) {
+		return statementFile(cfg, st, format)
+	}
 	if cfg.Demo {
 		srv.DemoPay = m.demoPay
 	}
@@ -164,6 +174,12 @@ func (m *Main) Serve(ctx context.Context) error {
 		rctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { m.Reminders.Run(rctx, reminderInterval); close(done) }()
+		defer func() { stop(); <-done }()
+	}
+	if m.SupporterMail != nil {
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { m.SupporterMail.Run(sctx, reminderInterval); close(done) }()
 		defer func() { stop(); <-done }()
 	}
 	reconcileCtx, stopReconcile := context.WithCancel(ctx)

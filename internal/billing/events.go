@@ -165,7 +165,7 @@ func buildObject(typ string, p *EventParams) (map[string]any, error) {
 			o["payment_intent"], o["subscription"], o["invoice"] = nil, nil, nil
 		}
 		return o, nil
-	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required":
+	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required", "invoice.upcoming":
 		o, err := loadTemplate("invoice")
 		if err != nil {
 			return nil, err
@@ -186,11 +186,29 @@ func buildObject(typ string, p *EventParams) (map[string]any, error) {
 			o["next_payment_attempt"] = now + 3*24*3600
 			o["status_transitions"] = map[string]any{"finalized_at": now, "paid_at": nil, "marked_uncollectible_at": nil, "voided_at": nil}
 		}
+		if typ == "invoice.upcoming" {
+			// Stripe's notice some days before a renewal: an invoice without an id, in draft, to be
+			// charged at the end of the current period (the period its lines pay for starts then).
+			renews := periodEnd
+			delete(o, "id")
+			o["status"], o["billing_reason"], o["attempted"], o["attempt_count"] = "draft", "upcoming", false, 0
+			o["payment_intent"], o["charge"], o["next_payment_attempt"], o["number"] = nil, nil, renews, nil
+			o["period_start"], o["period_end"] = now, renews
+			o["status_transitions"] = map[string]any{"finalized_at": nil, "paid_at": nil, "marked_uncollectible_at": nil, "voided_at": nil}
+			periodEnd = renews
+		}
 		lines := o["lines"].(map[string]any)
 		line := lines["data"].([]any)[0].(map[string]any)
 		line["id"], line["amount"], line["amount_excluding_tax"] = randomID("il"), c.Amount.Amount, c.Amount.Amount
 		line["currency"], line["metadata"], line["price"], line["subscription"] = string(c.Amount.Currency), p.metadata(), price, p.SubscriptionID
 		line["period"] = map[string]any{"start": now, "end": periodEnd}
+		if typ == "invoice.upcoming" {
+			next := time.Unix(periodEnd, 0).AddDate(0, 1, 0).Unix()
+			if c.Frequency == pledge.Annual {
+				next = time.Unix(periodEnd, 0).AddDate(1, 0, 0).Unix()
+			}
+			line["period"] = map[string]any{"start": periodEnd, "end": next}
+		}
 		line["type"], line["invoice_item"], line["description"] = "subscription", nil, "1 × Reader support"
 		line["unit_amount_excluding_tax"] = fmt.Sprint(c.Amount.Amount)
 		lines["url"] = "/v1/invoices/" + p.InvoiceID + "/lines"

@@ -65,7 +65,7 @@ func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
 	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
 		"checkout.session.async_payment_failed", "checkout.session.expired":
 		le.Fact, err = translateSession(ev.Type, raw)
-	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required":
+	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required", "invoice.upcoming":
 		le.Fact, err = translateInvoice(ev.Type, raw)
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
 		le.Fact, err = translateSubscription(raw)
@@ -101,6 +101,9 @@ func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("event %s (%s): %w", ev.ID, ev.Type, err)
+	}
+	if f, ok := le.Fact.(*pledge.InvoiceUpcoming); ok && le.ObjectID == "" {
+		le.ObjectID = f.Subscription // an upcoming invoice has no id of its own
 	}
 	return le, nil
 }
@@ -239,11 +242,23 @@ func translateInvoice(typ stripe.EventType, raw json.RawMessage) (any, error) {
 	}
 	// Without metadata in the payload the fact goes on with an empty Meta; Webhooks.settle looks
 	// the subscription up and drops the fact if it is not Pledge's.
+	if typ == "invoice.upcoming" {
+		// An upcoming invoice has no id yet. Its date is when Stripe will try to charge it; its
+		// lines' period is the period it pays for, which starts at the renewal.
+		f := &pledge.InvoiceUpcoming{Subscription: sub, Meta: meta, Customer: idOf(inv.Customer),
+			Amount: money(inv.AmountDue, inv.Currency), Interval: interval, RenewsAt: unixTime(inv.NextPaymentAttempt)}
+		if f.RenewsAt.IsZero() && period != nil {
+			f.RenewsAt = unixTime(period.Start)
+		}
+		return f, nil
+	}
 	if typ != "invoice.paid" {
 		return &pledge.InvoiceFailed{
 			InvoiceID: inv.ID, Subscription: sub, Meta: meta, Amount: money(inv.AmountDue, inv.Currency),
 			AttemptCount: inv.AttemptCount, ActionRequired: typ == "invoice.payment_action_required",
 			NextAttempt: unixTime(inv.NextPaymentAttempt),
+			Renewal:     inv.BillingReason == stripe.InvoiceBillingReasonSubscriptionCycle,
+			Customer:    idOf(inv.Customer),
 		}, nil
 	}
 	f := &pledge.InvoicePaid{

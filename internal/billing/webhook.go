@@ -27,6 +27,7 @@ var HandledTypes = []string{
 	"invoice.paid",
 	"invoice.payment_failed",
 	"invoice.payment_action_required",
+	"invoice.upcoming",
 	"customer.subscription.created",
 	"customer.subscription.updated",
 	"customer.subscription.deleted",
@@ -174,6 +175,8 @@ func FactMetadata(fact any) (m pledge.Metadata, ok bool) {
 		return f.Meta, true
 	case *pledge.InvoiceFailed:
 		return f.Meta, true
+	case *pledge.InvoiceUpcoming:
+		return f.Meta, true
 	case *pledge.SubscriptionChanged:
 		return f.Meta, true
 	case *pledge.ChargeRefunded:
@@ -196,6 +199,8 @@ func (w *Webhooks) settle(ctx context.Context, le *pledge.LedgerEvent) error {
 	case *pledge.InvoicePaid:
 		sub, meta = f.Subscription, &f.Meta
 	case *pledge.InvoiceFailed:
+		sub, meta = f.Subscription, &f.Meta
+	case *pledge.InvoiceUpcoming:
 		sub, meta = f.Subscription, &f.Meta
 	case *pledge.RefundUpdated:
 		if (f.Status != "failed" && f.Status != "canceled") || w.Stripe == nil || f.ChargeID == "" {

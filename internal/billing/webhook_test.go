@@ -550,3 +550,24 @@ func TestInvoiceOfAnotherSubscriptionTranslatesToNothing(t *testing.T) {
 		}
 	}
 }
+
+// invoice.upcoming carries the renewal's amount and date; invoice.payment_failed says whether the
+// invoice renews the subscription (only renewals get a recovery e-mail).
+func TestTranslateUpcomingAndRenewalFailure(t *testing.T) {
+	co := &pledge.Checkout{ID: "co_up", Frequency: pledge.Annual, Amount: pledge.Money{Amount: 6000, Currency: "eur"}}
+	at := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+	le := translate(t, build(t, "invoice.upcoming", billing.EventParams{Checkout: co, SubscriptionID: "sub_up", CustomerID: "cus_up",
+		Edit: func(o map[string]any) { o["next_payment_attempt"] = at.Unix() }}))
+	up, ok := le.Fact.(*pledge.InvoiceUpcoming)
+	if !ok || up.Subscription != "sub_up" || up.Customer != "cus_up" || up.Amount != (pledge.Money{Amount: 6000, Currency: "eur"}) ||
+		!up.RenewsAt.Equal(at) || up.Interval != "year" || up.Meta.CheckoutID != "co_up" || le.ObjectID != "sub_up" {
+		t.Fatalf("invoice.upcoming: %+v %+v", le, up)
+	}
+	for reason, renewal := range map[string]bool{"subscription_cycle": true, "subscription_create": false} {
+		le := translate(t, build(t, "invoice.payment_failed", billing.EventParams{Checkout: co,
+			Edit: func(o map[string]any) { o["billing_reason"] = reason }}))
+		if f := le.Fact.(*pledge.InvoiceFailed); f.Renewal != renewal || f.Customer == "" {
+			t.Fatalf("billing_reason %s: %+v", reason, f)
+		}
+	}
+}

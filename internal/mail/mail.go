@@ -1,8 +1,10 @@
 // Package mail sends Pledge's e-mail over SMTP (github.com/wneessen/go-mail): the reminder
-// e-mails of "Remind me later" and the links that let supporters manage their support.
+// e-mails of "Remind me later", the links that let supporters manage their support, and the
+// e-mails that keep supporters (thank-you, failed-payment recovery, renewal notices, statements).
 package mail
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/pledge-news/pledge/internal/pledge"
 )
 
 // Config says where and as whom to send.
@@ -30,6 +34,14 @@ type Config struct {
 	ArticleOrigins []string
 	// Timeout bounds one connection and delivery; default 30 seconds.
 	Timeout time.Duration
+	// LegalName and Address are the newsroom's, printed on year-end statements.
+	LegalName string
+	Address   string
+	// NewsletterURL, when set, is offered in the thank-you e-mail.
+	NewsletterURL string
+	// NeutralSubjects makes every supporter e-mail's subject name neither the newsroom nor the
+	// cause (protective mode).
+	NeutralSubjects bool
 }
 
 // Message is one e-mail to send.
@@ -39,10 +51,15 @@ type Message struct {
 	Text    string
 	HTML    string
 	Headers map[string]string
+	// Attachments are files attached to the message (a statement's PDF).
+	Attachments []Attachment
 }
 
 // Mailer sends e-mail through one SMTP server.
 type Mailer struct {
+	// StatementPDF, when set, renders a statement as PDF to attach to its e-mail.
+	StatementPDF func(*pledge.Statement) ([]byte, error)
+
 	cfg  Config
 	opts []gomail.Option
 	host string
@@ -104,6 +121,11 @@ func (m *Mailer) Send(ctx context.Context, msg *Message) error {
 	g.SetBodyString(gomail.TypeTextPlain, msg.Text)
 	if msg.HTML != "" {
 		g.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	}
+	for _, a := range msg.Attachments {
+		if err := g.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType))); err != nil {
+			return fmt.Errorf("mail: attach %s: %w", a.Name, err)
+		}
 	}
 	c, err := gomail.NewClient(m.host, m.opts...)
 	if err != nil {

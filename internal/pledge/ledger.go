@@ -43,6 +43,8 @@ func (e *LedgerEvent) CheckoutID() string {
 		return f.Meta.CheckoutID
 	case *InvoiceFailed:
 		return f.Meta.CheckoutID
+	case *InvoiceUpcoming:
+		return f.Meta.CheckoutID
 	case *SubscriptionChanged:
 		return f.Meta.CheckoutID
 	}
@@ -66,6 +68,8 @@ func (e *LedgerEvent) RelatedID() string {
 	case *InvoicePaid:
 		return f.Subscription
 	case *InvoiceFailed:
+		return f.Subscription
+	case *InvoiceUpcoming:
 		return f.Subscription
 	case *SubscriptionChanged:
 		return f.Customer.StripeID
@@ -149,6 +153,22 @@ type InvoiceFailed struct {
 	AttemptCount   int64
 	ActionRequired bool // invoice.payment_action_required rather than invoice.payment_failed
 	NextAttempt    time.Time
+	// Renewal: the invoice renews the subscription (billing_reason subscription_cycle), rather
+	// than starting it; only a renewal's failure gets a recovery e-mail.
+	Renewal  bool
+	Customer string // the invoice's Stripe customer
+}
+
+// InvoiceUpcoming is Stripe's notice (invoice.upcoming) that a subscription will renew: the
+// upcoming invoice's amount and the date it will be charged. It changes nothing in the ledger;
+// an annual renewal gets its notice e-mail from it.
+type InvoiceUpcoming struct {
+	Subscription string
+	Meta         Metadata
+	Customer     string
+	Amount       Money // amount_due
+	Interval     string
+	RenewsAt     time.Time // next_payment_attempt, else the new period's start
 }
 
 // SubscriptionChanged is a subscription object as customer.subscription.created, updated or

@@ -34,6 +34,8 @@ type PortalRequest struct {
 	ReturnURL  string
 	// CancelSubscriptionID, when set, opens the portal's subscription_cancel flow for it.
 	CancelSubscriptionID string
+	// UpdatePaymentMethod opens the portal's payment_method_update flow (a failed renewal).
+	UpdatePaymentMethod bool
 }
 
 // PortalService creates billing-portal sessions.

@@ -26,6 +26,13 @@ type Settings struct {
 	// DefaultFrequency is the frequency preselected on the prompt.
 	DefaultFrequency Frequency
 	Fees             Fees
+	// LegalName and Address are the newsroom's legal name and postal address, printed on
+	// year-end statements (required to send them).
+	LegalName string
+	Address   string
+	// NewsletterURL, when set, is the newsroom's newsletter sign-up page, offered on the thank-you
+	// page and in the thank-you e-mail.
+	NewsletterURL string
 }
 
 // DefaultSettings are the built-in settings.

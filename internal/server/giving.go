@@ -161,9 +161,10 @@ func (s *Server) paymentUnavailable(c echo.Context, ch pledge.GiftChoice, err er
 // thanksPage thanks a reader for a completed Checkout.
 type thanksPage struct {
 	Layout
-	Amount    string
-	Frequency pledge.Frequency
-	Article   string
+	Amount     string
+	Frequency  pledge.Frequency
+	Article    string
+	Newsletter string // the newsroom's newsletter sign-up page, "" for none
 }
 
 // paymentStatusPage answers a return from Checkout that is not (yet) a paid gift.
@@ -198,10 +199,11 @@ func (s *Server) handleThanks(c echo.Context) error {
 	}
 	s.setSigned(c, cookieSupporter, "1", time.Now().Add(365*24*time.Hour))
 	return s.render(c, http.StatusOK, "thanks", &thanksPage{
-		Layout:    Layout{Title: lc.T("thanks.title"), L: lc},
-		Amount:    lc.Money(co.Amount),
-		Frequency: co.Frequency,
-		Article:   s.safeArticle(co.Article),
+		Layout:     Layout{Title: lc.T("thanks.title"), L: lc},
+		Amount:     lc.Money(co.Amount),
+		Frequency:  co.Frequency,
+		Article:    s.safeArticle(co.Article),
+		Newsletter: s.cfg.NewsletterURL,
 	})
 }
 

@@ -42,8 +42,10 @@ type managePage struct {
 // nothing, so mail scanners that open links before the reader do no harm.
 type manageConfirmPage struct {
 	Layout
-	Action string // the form's target: the link itself
-	Cancel bool
+	Action  string // the form's target: the link itself
+	Cancel  bool
+	Recover bool // a failed renewal's link: the payment-method flow
+	Days    bool // an e-mail's link, which works for days rather than an hour
 }
 
 // manageInfoPage is every page of the area that only informs: sent (the one neutral answer),
@@ -130,11 +132,15 @@ func (s *Server) handleManageConfirm(c echo.Context) error {
 		return s.manageExpired(c)
 	}
 	title := "Manage my support"
-	if t.action == actionCancel {
+	switch t.action {
+	case actionCancel:
 		title = "Cancel my recurring support"
+	case actionRecover:
+		title = "Update my payment method"
 	}
 	return s.render(c, http.StatusOK, "manage_confirm", &manageConfirmPage{Layout: Layout{Title: title},
-		Action: "/manage/" + url.PathEscape(c.Param("token")), Cancel: t.action == actionCancel})
+		Action: "/manage/" + url.PathEscape(c.Param("token")), Cancel: t.action == actionCancel,
+		Recover: t.action == actionRecover, Days: mailOfToken(t.id) != 0})
 }
 
 // handleManageLink sends the supporter to a billing-portal session for their own customer (on the
@@ -154,15 +160,33 @@ func (s *Server) handleManageLink(c echo.Context) error {
 	if !ok {
 		return s.manageExpired(c)
 	}
-	acct, err := s.Manage.FindSupportAccountByID(ctx, t.supporterID)
+	mailID := mailOfToken(t.id)
+	var acct *pledge.SupportAccount
+	var err error
+	if t.action == actionRecover {
+		// The customer of the failed invoice's subscription, which may not be the supporter's
+		// newest (a person can have several).
+		if s.Mail == nil || mailID == 0 {
+			return s.manageExpired(c)
+		}
+		acct, err = s.Mail.RecoveryTarget(ctx, mailID)
+		if err == nil && acct.SupporterID != t.supporterID {
+			err = pledge.Errorf(pledge.ENOTFOUND, "not this supporter's e-mail")
+		}
+	} else {
+		acct, err = s.Manage.FindSupportAccountByID(ctx, t.supporterID)
+	}
 	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
 		return s.manageExpired(c)
 	} else if err != nil {
 		return err
 	}
 	req := pledge.PortalRequest{CustomerID: acct.CustomerID, ReturnURL: s.cfg.BaseURL.String() + "/manage/done"}
-	if t.action == actionCancel {
+	switch t.action {
+	case actionCancel:
 		req.CancelSubscriptionID = acct.SubscriptionID
+	case actionRecover:
+		req.UpdatePaymentMethod = true
 	}
 	u, err := s.Portal.CreatePortalSession(ctx, req)
 	if err != nil {
@@ -172,6 +196,11 @@ func (s *Server) handleManageLink(c echo.Context) error {
 		return s.manageExpired(c) // used meanwhile: the session just made is never shown
 	} else if err != nil {
 		return err
+	}
+	if mailID != 0 && s.Mail != nil {
+		if err := s.Mail.MailLinkOpened(ctx, mailID); err != nil {
+			s.logger.Warn("manage: e-mail link use not recorded", "mail", mailID, "err", err)
+		}
 	}
 	return c.Redirect(http.StatusSeeOther, u)
 }
@@ -230,7 +259,7 @@ func (s *Server) parseManageToken(token string, now time.Time) (manageToken, boo
 		return t, false
 	}
 	parts := strings.Split(v, ".")
-	if len(parts) != 3 || parts[0] == "" || (parts[2] != actionManage && parts[2] != actionCancel) {
+	if len(parts) != 3 || parts[0] == "" || (parts[2] != actionManage && parts[2] != actionCancel && parts[2] != actionRecover) {
 		return t, false
 	}
 	if t.supporterID, err = strconv.ParseInt(parts[1], 10, 64); err != nil {

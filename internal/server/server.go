@@ -56,6 +56,9 @@ type Config struct {
 	StatsFlush time.Duration
 	// MailEnabled is whether e-mail is configured; without it /remind offers no e-mail field.
 	MailEnabled bool
+	// NewsletterURL, when set, is the newsroom's newsletter sign-up page, offered on the
+	// thank-you page.
+	NewsletterURL string
 	// PromptViewCap silences the prompt after N showings within Per (default 4 in 30 days;
 	// a negative N switches the cap off). RemindEmailLimit limits POST /remind per e-mail address
 	// (default 5 an hour).
@@ -107,6 +110,11 @@ type Server struct {
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
 	// Webhooks receives Stripe's events at POST /webhooks/stripe.
 	Webhooks pledge.WebhookService
+	// Mail serves the supporter e-mails' links and /staff/emails; Statements and StatementFile
+	// (format pdf or html -> content type and body) the staff's statement downloads. Nil: none.
+	Mail          pledge.MailService
+	Statements    pledge.StatementService
+	StatementFile func(st *pledge.Statement, format string) (string, []byte, error)
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool
@@ -227,6 +235,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerGivingRoutes(e)
 	s.registerRemindRoutes(e)
 	s.registerManageRoutes(e)
+	s.registerMailRoutes(e)
 	s.registerWebhookRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
@@ -366,7 +375,7 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 				// Stripe's webhook carries a signature instead; the rest carry no forms and
 				// should not set a cookie on every hit.
 				return next(c)
-			case p == "/reminders/unsubscribe":
+			case p == "/reminders/unsubscribe", p == "/mail/unsubscribe":
 				// Its signed token authorises it, and mail clients' one-click POST (RFC 8058)
 				// carries no CSRF token.
 				return next(c)

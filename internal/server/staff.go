@@ -32,6 +32,7 @@ func (s *Server) registerStaffRoutes(e *echo.Echo) {
 	g.POST("/logout", s.handleStaffLogout)
 	g.GET("/supporters", s.handleSupporters)
 	g.GET("/supporters/:id", s.handleSupporter)
+	g.GET("/emails", s.handleStaffEmails)
 
 	// Route middleware rather than a nested group: a group registers its middleware on the
 	// prefix's not-found routes too, which would turn a viewer's 404 into a 403.
@@ -42,6 +43,7 @@ func (s *Server) registerStaffRoutes(e *echo.Echo) {
 	g.GET("/export/donations.csv", s.handleExportDonations, admin, own)
 	g.GET("/export/supporters.csv", s.handleExportSupporters, admin, own)
 	g.GET("/supporters/:id/data.json", s.handleSupporterData, admin, own)
+	g.GET("/supporters/:id/statement", s.handleStatement, admin, own)
 	g.GET("/supporters/:id/erase", s.handleEraseConfirm, admin)
 	g.POST("/supporters/:id/erase", s.handleErase, admin)
 	g.GET("/audit", s.handleAudit, admin)

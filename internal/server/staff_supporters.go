@@ -64,6 +64,10 @@ type supporterPage struct {
 	Layout
 	Detail    *pledge.SupporterDetail
 	Dashboard string // https://dashboard.stripe.com/ or .../test/
+	// Mails are the supporter e-mails sent or due to them; Years the years a statement can be
+	// downloaded for (those they gave in). Both empty without e-mail.
+	Mails []pledge.SupporterMail
+	Years []int
 }
 
 func (s *Server) handleSupporter(c echo.Context) error {
@@ -75,8 +79,22 @@ func (s *Server) handleSupporter(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "staff_supporter", &supporterPage{
-		Layout: staffLayout(c, "Supporter "+c.Param("id")), Detail: d, Dashboard: s.stripeDashboard()})
+	pg := &supporterPage{Layout: staffLayout(c, "Supporter "+c.Param("id")), Detail: d, Dashboard: s.stripeDashboard()}
+	if s.Mail != nil {
+		if pg.Mails, err = s.Mail.SupporterMails(c.Request().Context(), id); err != nil {
+			return err
+		}
+	}
+	if s.Statements != nil {
+		seen := map[int]bool{}
+		for _, g := range d.Donations {
+			if y := g.PaidAt.UTC().Year(); !seen[y] {
+				seen[y] = true
+				pg.Years = append(pg.Years, y)
+			}
+		}
+	}
+	return s.render(c, http.StatusOK, "staff_supporter", pg)
 }
 
 // findSupporterAudited finds a supporter for a page that shows them and writes the view to the

@@ -54,6 +54,12 @@ func applyEvent(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outc
 	if err != nil {
 		return pledge.OutcomeFailed, fmt.Errorf("apply %s: %w", e.Type, err)
 	}
+	if outcome == pledge.OutcomeApplied {
+		// The e-mails the fact calls for are decided from the state it left, in its transaction.
+		if err := enqueueMail(ctx, tx, e); err != nil {
+			return pledge.OutcomeFailed, fmt.Errorf("enqueue e-mail for %s: %w", e.Type, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE stripe_events SET outcome = ? WHERE id = ?`, outcome, e.ID); err != nil {
 		return pledge.OutcomeFailed, err
 	}
@@ -93,6 +99,8 @@ func applyFact(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outco
 		return applyInvoicePaid(ctx, tx, f, at)
 	case *pledge.InvoiceFailed:
 		return applyInvoiceFailed(ctx, tx, f, at)
+	case *pledge.InvoiceUpcoming:
+		return pledge.OutcomeApplied, nil // no ledger fact: only the renewal notice (enqueueMail)
 	case *pledge.SubscriptionChanged:
 		return applySubscriptionChanged(ctx, tx, f, e.ID, at)
 	case *pledge.CustomerChanged:
