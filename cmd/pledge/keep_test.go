@@ -146,7 +146,14 @@ func (k *keepService) staffClient(t *testing.T) *http.Client {
 
 func page(t *testing.T, c *http.Client, u string) (int, string) {
 	t.Helper()
-	resp, err := c.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As a browser following a link on Pledge's own pages: downloads of readers' data are
+	// same-origin only.
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
