@@ -131,11 +131,19 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		k.MRR = l.mrr()
 		k.ARR = k.MRR * 12
 	}
+	atStart, err := db.liveSubscriptions(ctx, p.From)
+	if err != nil {
+		return nil, err
+	}
+	for c, l := range atStart {
+		get(c).RecurringAtStart = l.monthly + l.annual
+	}
 
-	// Cancellations: spans that ended with their subscription, on the day it ended.
+	// Cancellations: spans that ended with their subscription, on the day it ended; new recurring
+	// gifts: first spans that began in the period.
 	rows, err = db.read.QueryContext(ctx, `
-		SELECT currency, sum(ended) FROM subscriptions_daily
-		WHERE day >= ? AND day < ? AND ended <> 0
+		SELECT currency, sum(ended), sum(started) FROM subscriptions_daily
+		WHERE day >= ? AND day < ? AND (ended <> 0 OR started <> 0)
 		GROUP BY currency`, from, to)
 	if err != nil {
 		return nil, err
@@ -143,16 +151,99 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	defer rows.Close()
 	for rows.Next() {
 		var c pledge.Currency
-		var n int
-		if err := rows.Scan(&c, &n); err != nil {
+		var ended, started int
+		if err := rows.Scan(&c, &ended, &started); err != nil {
 			return nil, err
 		}
-		get(c).Cancellations = n
+		if ended != 0 || started != 0 {
+			k := get(c)
+			k.Cancellations, k.NewRecurring = ended, started
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := db.settlement(ctx, p, get); err != nil {
+		return nil, err
+	}
+	if err := db.openFailed(ctx, p.To, get); err != nil {
+		return nil, err
+	}
+	for _, k := range out {
+		k.Days = p.Days()
+	}
 	return out, db.recovery(ctx, p, get)
+}
+
+// settlement adds what the period's donations left in the bank (settlement_daily): settled money
+// under its settlement currency, money whose balance transaction is not known under the
+// charge's currency.
+func (db *DB) settlement(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT settle_currency, currency, sum(donations), sum(amount), sum(fee), sum(lost), sum(net)
+		FROM settlement_daily WHERE day >= ? AND day < ?
+		GROUP BY settle_currency, currency`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var settle, c pledge.Currency
+		var n int
+		var amount, fee, lost, net int64
+		if err := rows.Scan(&settle, &c, &n, &amount, &fee, &lost, &net); err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		if settle == "" {
+			k := get(c)
+			k.UnsettledDonations += n
+			k.UnsettledNet += net
+			continue
+		}
+		k := get(settle)
+		k.SettledDonations += n
+		k.SettledAmount += amount
+		k.Fees += fee
+		k.SettledLost += lost
+		k.SettledNet += net
+	}
+	return rows.Err()
+}
+
+// openFailedQuery finds the recurring invoices with a failed attempt before ?1 that were still
+// unpaid at ?1, of subscriptions that had not ended by then: one row per invoice, with its latest
+// attempt (SQLite takes the bare columns from the row of max(failed_at)).
+const openFailedQuery = `
+	SELECT a.stripe_invoice_id, a.stripe_subscription_id, a.currency, a.amount, a.attempts, a.first_failed,
+	       a.last_failed, a.next_attempt_at
+	FROM (SELECT stripe_invoice_id, stripe_subscription_id, currency, amount, count(*) AS attempts,
+	             min(failed_at) AS first_failed, max(failed_at) AS last_failed, next_attempt_at
+	      FROM invoice_attempts WHERE failed_at < ?1 GROUP BY stripe_invoice_id) a
+	WHERE NOT EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = a.stripe_invoice_id AND d.paid_at < ?1)
+	  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.stripe_subscription_id = a.stripe_subscription_id
+	                  AND s.ended_at IS NOT NULL AND s.ended_at < ?1)`
+
+// openFailed counts the failed recurring payments still open at t and the money they are for.
+func (db *DB) openFailed(ctx context.Context, t time.Time, get func(pledge.Currency) *pledge.KPIs) error {
+	rows, err := db.read.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM (`+openFailedQuery+`) GROUP BY currency`, t.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c pledge.Currency
+		var n int
+		var amount int64
+		if err := rows.Scan(&c, &n, &amount); err != nil {
+			return err
+		}
+		k := get(c)
+		k.OpenFailed, k.AtRisk = n, amount
+	}
+	return rows.Err()
 }
 
 // live is the recurring revenue of one currency at a moment: counts and amounts by frequency.
