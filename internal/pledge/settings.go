@@ -13,6 +13,15 @@ type Settings struct {
 	// DefaultFrequency is the frequency preselected on the prompt.
 	DefaultFrequency Frequency
 	Fees             Fees
+	// Goals are the staff dashboard's targets (none by default).
+	Goals Goals
+}
+
+// Goals are what the newsroom aims for each month: money in the bank (net, per settlement
+// currency, minor units) and recurring supporters. Zero means no goal.
+type Goals struct {
+	MonthlyMoney        map[Currency]int64
+	RecurringSupporters int
 }
 
 // DefaultSettings are the built-in settings.
