@@ -30,6 +30,7 @@ func (s *Server) handlePrompt(c echo.Context) error {
 		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
 			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
 		s.stats.view(s.statArticle(v.article), v.campaign)
+		s.stats.title(s.statArticle(v.article), pledge.CleanTitle(c.QueryParam("title")))
 		page := pr.write(v)
 		defer releasePage(page) // HTMLBlob has written it out when it returns
 		// A known length spares the chunked encoding: one write fewer per view.
@@ -39,6 +40,7 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	// A preset amount from the query: render it the ordinary way.
 	p := s.givingPage(ch, true, nil)
 	s.stats.view(s.statArticle(p.Article), p.Campaign)
+	s.stats.title(s.statArticle(p.Article), pledge.CleanTitle(c.QueryParam("title")))
 	return s.render(c, http.StatusOK, "prompt#document", p)
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -469,7 +470,35 @@ func (db *DB) funnel(ctx context.Context, p pledge.Period, d *pledge.Dashboard) 
 		}
 	}
 	d.Articles, d.Campaigns = sortFunnel(arts), sortFunnel(camps)
-	return nil
+	return db.articleTitles(ctx, d)
+}
+
+// articleTitles reads the headlines of the articles the dashboard names (the 50 first).
+func (db *DB) articleTitles(ctx context.Context, d *pledge.Dashboard) error {
+	d.Titles = map[string]string{}
+	var args []any
+	for i, a := range d.Articles {
+		if i == 50 {
+			break
+		}
+		args = append(args, a.Article)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT url, title FROM articles WHERE url IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u, t string
+		if err := rows.Scan(&u, &t); err != nil {
+			return err
+		}
+		d.Titles[u] = t
+	}
+	return rows.Err()
 }
 
 func sortFunnel(m map[string]*pledge.FunnelRow) []pledge.FunnelRow {
