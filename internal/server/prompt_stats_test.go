@@ -156,8 +156,8 @@ func TestPromptStoresTheArticleHeadline(t *testing.T) {
 func TestCleanTitle(t *testing.T) {
 	for in, want := range map[string]string{
 		"  Council\tvotes\n\nno  ": "Council votes no",
-		"<script>x</script>":      "<script>x</script>", // kept as text; templates escape it
-		"a\x00b":                  "a b",
+		"<script>x</script>":       "<script>x</script>", // kept as text; templates escape it
+		"a\x00b":                   "a b",
 	} {
 		if got := pledge.CleanTitle(in); got != want {
 			t.Errorf("CleanTitle(%q) = %q, want %q", in, got, want)
