@@ -81,6 +81,22 @@ type SupporterDetail struct {
 	// Mismatches are refunds or disputes Stripe reported in another currency than their
 	// donation: refused, never converted, and shown here for staff to settle by hand.
 	Mismatches []CurrencyMismatch
+	// Failed are the supporter's failed recurring payments still open (past due).
+	Failed []FailedPayment
+}
+
+// FailedPayment is a recurring invoice whose payment failed and is still open: not paid, its
+// subscription not ended.
+type FailedPayment struct {
+	Invoice       string
+	Subscription  string
+	SupporterID   int64 // 0 when the subscription's supporter is not known
+	Email         string
+	Amount        Money
+	Attempts      int
+	FirstFailedAt time.Time
+	LastFailedAt  time.Time
+	NextAttemptAt time.Time // zero when Stripe will not retry
 }
 
 // CurrencyMismatch is a charge whose refund or dispute came in another currency than the
@@ -132,6 +148,8 @@ func StripeIDQuery(q string) bool {
 type SupporterService interface {
 	// ListSupporters returns one page of supporters, newest first.
 	ListSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, error)
+	// PastDue lists every failed recurring payment still open at now, oldest first.
+	PastDue(ctx context.Context, now time.Time) ([]FailedPayment, error)
 	// CountSupporters counts the supporters the filter matches (ignoring its page).
 	CountSupporters(ctx context.Context, f SupporterFilter) (int, error)
 	// FindSupporter returns a supporter with donations, subscriptions and events.

@@ -31,6 +31,7 @@ func (s *Server) registerStaffRoutes(e *echo.Echo) {
 	g.POST("/logout", s.handleStaffLogout)
 	g.GET("/supporters", s.handleSupporters)
 	g.GET("/supporters/:id", s.handleSupporter)
+	g.GET("/past-due", s.handlePastDue)
 
 	// Route middleware rather than a nested group: a group registers its middleware on the
 	// prefix's not-found routes too, which would turn a viewer's 404 into a 403.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"sort"
 	"strings"
 	"sync"
@@ -657,4 +658,38 @@ func (db *DB) Figures(ctx context.Context, p pledge.Period) ([]pledge.KPIs, erro
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
 	return out, nil
+}
+
+// PastDue lists every failed recurring payment still open at now (openFailedQuery), oldest
+// first, with its supporter.
+func (db *DB) PastDue(ctx context.Context, now time.Time) ([]pledge.FailedPayment, error) {
+	return db.pastDue(ctx, now, ``)
+}
+
+func (db *DB) pastDue(ctx context.Context, now time.Time, where string, args ...any) ([]pledge.FailedPayment, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT f.stripe_invoice_id, f.stripe_subscription_id, f.currency, f.amount, f.attempts, f.first_failed,
+		       f.last_failed, f.next_attempt_at, coalesce(s.supporter_id, 0), coalesce(p.email, '')
+		FROM (`+openFailedQuery+`) f
+		LEFT JOIN subscriptions s ON s.stripe_subscription_id = f.stripe_subscription_id
+		LEFT JOIN supporters p ON p.id = s.supporter_id
+		WHERE 1 `+where+`
+		ORDER BY f.first_failed, f.stripe_invoice_id`, append([]any{now.Unix()}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.FailedPayment
+	for rows.Next() {
+		var f pledge.FailedPayment
+		var first, last int64
+		var next sql.NullInt64
+		if err := rows.Scan(&f.Invoice, &f.Subscription, &f.Amount.Currency, &f.Amount.Amount, &f.Attempts, &first, &last,
+			&next, &f.SupporterID, &f.Email); err != nil {
+			return nil, err
+		}
+		f.FirstFailedAt, f.LastFailedAt, f.NextAttemptAt = e2t(first), e2t(last), fromUnix(next)
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }

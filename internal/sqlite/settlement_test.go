@@ -157,3 +157,44 @@ func TestSettledNetOf(t *testing.T) {
 		})
 	}
 }
+
+// TestPastDue: failed invoices still unpaid, of subscriptions that have not ended, oldest first;
+// the figures at a past moment see only what was open then.
+func TestPastDue(t *testing.T) {
+	db := openTestDB(t)
+	exec(t, db, `INSERT INTO supporters (id, email, created_at, updated_at) VALUES (1, 'p@example.com', 0, 0)`)
+	for _, sub := range []string{"sub_open", "sub_paid", "sub_ended"} {
+		exec(t, db, `INSERT INTO subscriptions (stripe_subscription_id, supporter_id, frequency, amount, currency, status,
+			created_at, updated_at, ended_at) VALUES (?, 1, 'monthly', 500, 'usd', 'past_due', 0, 0, ?)`,
+			sub, map[bool]any{true: at("2026-04-10 00:00:00"), false: nil}[sub == "sub_ended"])
+	}
+	fail := func(invoice, sub string, attempt int, when string, next any) {
+		exec(t, db, `INSERT INTO invoice_attempts (stripe_invoice_id, stripe_subscription_id, attempt, amount, currency,
+			next_attempt_at, failed_at) VALUES (?, ?, ?, 500, 'usd', ?, ?)`, invoice, sub, attempt, next, at(when))
+	}
+	fail("in_open", "sub_open", 1, "2026-04-02 00:00:00", at("2026-04-05 00:00:00"))
+	fail("in_open", "sub_open", 2, "2026-04-05 00:00:00", at("2026-04-12 00:00:00"))
+	fail("in_paid", "sub_paid", 1, "2026-04-01 00:00:00", nil)
+	fail("in_ended", "sub_ended", 1, "2026-04-03 00:00:00", nil)
+	exec(t, db, `INSERT INTO donations (supporter_id, frequency, amount, currency, status, stripe_invoice_id, paid_at,
+		created_at, updated_at) VALUES (1, 'monthly', 500, 'usd', 'succeeded', 'in_paid', ?, 0, 0)`, at("2026-04-04 00:00:00"))
+
+	list, err := db.PastDue(context.Background(), time.Unix(at("2026-04-20 00:00:00"), 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Invoice != "in_open" || list[0].Attempts != 2 || list[0].SupporterID != 1 ||
+		!list[0].NextAttemptAt.Equal(time.Unix(at("2026-04-12 00:00:00"), 0).UTC()) {
+		t.Fatalf("past due = %+v", list)
+	}
+	// At noon on 3 April all three were open (the paid one was paid on the 4th, the ended one
+	// ended on the 10th): oldest first.
+	then, _ := db.PastDue(context.Background(), time.Unix(at("2026-04-03 12:00:00"), 0))
+	if len(then) != 3 || then[0].Invoice != "in_paid" || then[1].Invoice != "in_open" {
+		t.Fatalf("past due on 3 April = %+v", then)
+	}
+	k := figuresOf(t, db, "2026-04-01", "2026-04-21", "usd")
+	if k.OpenFailed != 1 || k.AtRisk != 500 {
+		t.Fatalf("open failed %d, at risk %d", k.OpenFailed, k.AtRisk)
+	}
+}

@@ -225,6 +225,9 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDet
 	if d.Mismatches, err = db.mismatchesOf(ctx, id); err != nil {
 		return nil, err
 	}
+	if d.Failed, err = db.pastDue(ctx, time.Now(), `AND s.supporter_id = ?`, id); err != nil {
+		return nil, err
+	}
 	d.Events, err = db.eventsAbout(ctx, stripeObjects(s.StripeCustomerID, d.Subscriptions, d.Donations, d.Customers...), 500)
 	return d, err
 }
