@@ -172,8 +172,8 @@ func (s *Server) templateFuncs() template.FuncMap {
 		"money": func(m pledge.Money) string { return m.String() },
 		// staffMoney is the staff pages' one number format ($1,234.50).
 		"staffMoney": staffNumbers.Money,
-		"mask":  maskEmail,
-		"list":  func(v ...string) []string { return v },
+		"mask":       maskEmail,
+		"list":       func(v ...string) []string { return v },
 		"moneyOf": func(amount int64, c pledge.Currency) pledge.Money {
 			return pledge.Money{Amount: amount, Currency: c}
 		},
