@@ -170,10 +170,8 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 func (s *Server) templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"money": func(m pledge.Money) string { return m.String() },
-		// staffMoney is the staff pages' one number format ($1,234.50).
-		"staffMoney": staffNumbers.Money,
-		"mask":       maskEmail,
-		"list":       func(v ...string) []string { return v },
+		"mask":  maskEmail,
+		"list":  func(v ...string) []string { return v },
 		"moneyOf": func(amount int64, c pledge.Currency) pledge.Money {
 			return pledge.Money{Amount: amount, Currency: c}
 		},
@@ -193,6 +191,8 @@ func (s *Server) templateFuncs() template.FuncMap {
 			}
 			return t.UTC().Format("2 Jan 2006 15:04 UTC")
 		},
+		// staffMoney is the staff pages' one number format ($1,234.50).
+		"staffMoney": staffNumbers.Money,
 	}
 }
 
