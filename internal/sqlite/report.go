@@ -215,15 +215,19 @@ func (db *DB) settlement(ctx context.Context, p pledge.Period, get func(pledge.C
 	return rows.Err()
 }
 
-// openFailedQuery finds the recurring invoices with a failed attempt before ?1 that were still
-// unpaid at ?1, of subscriptions that had not ended by then: one row per invoice, with its latest
-// attempt (SQLite takes the bare columns from the row of max(failed_at)).
+// openFailedQuery finds the recurring invoices with a failed attempt in the 90 days (7,776,000 s)
+// before ?1 that were still unpaid at ?1, of subscriptions that had not ended by then: one row
+// per invoice, with its latest attempt (SQLite takes the bare columns from the row of
+// max(failed_at)). The window: Stripe's retries end within two months (then it cancels the
+// subscription, or leaves it unpaid or past due, which staff see on the subscription itself);
+// bounding the scan keeps the dashboard's cost to recent failures, not all of history's.
 const openFailedQuery = `
 	SELECT a.stripe_invoice_id, a.stripe_subscription_id, a.currency, a.amount, a.attempts, a.first_failed,
 	       a.last_failed, a.next_attempt_at
 	FROM (SELECT stripe_invoice_id, stripe_subscription_id, currency, amount, count(*) AS attempts,
 	             min(failed_at) AS first_failed, max(failed_at) AS last_failed, next_attempt_at
-	      FROM invoice_attempts WHERE failed_at < ?1 GROUP BY stripe_invoice_id) a
+	      FROM invoice_attempts INDEXED BY invoice_attempts_failed
+	      WHERE failed_at >= ?1 - 7776000 AND failed_at < ?1 GROUP BY stripe_invoice_id) a
 	WHERE NOT EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = a.stripe_invoice_id AND d.paid_at < ?1)
 	  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.stripe_subscription_id = a.stripe_subscription_id
 	                  AND s.ended_at IS NOT NULL AND s.ended_at < ?1)`
