@@ -55,7 +55,8 @@ CREATE TABLE articles (
     updated_at INTEGER NOT NULL
 ) STRICT;
 
--- Open failed payments are found by invoice, oldest first.
-CREATE INDEX invoice_attempts_invoice ON invoice_attempts (stripe_invoice_id, failed_at);
+-- Failed payments still open are read from the last 90 days of attempts: a covering index.
+CREATE INDEX invoice_attempts_open ON invoice_attempts
+    (failed_at, stripe_invoice_id, stripe_subscription_id, currency, amount, next_attempt_at);
 
 DELETE FROM settings WHERE key = 'ledger_version';

@@ -226,7 +226,7 @@ const openFailedQuery = `
 	       a.last_failed, a.next_attempt_at
 	FROM (SELECT stripe_invoice_id, stripe_subscription_id, currency, amount, count(*) AS attempts,
 	             min(failed_at) AS first_failed, max(failed_at) AS last_failed, next_attempt_at
-	      FROM invoice_attempts INDEXED BY invoice_attempts_failed
+	      FROM invoice_attempts INDEXED BY invoice_attempts_open
 	      WHERE failed_at >= ?1 - 7776000 AND failed_at < ?1 GROUP BY stripe_invoice_id) a
 	WHERE NOT EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = a.stripe_invoice_id AND d.paid_at < ?1)
 	  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.stripe_subscription_id = a.stripe_subscription_id
