@@ -139,6 +139,8 @@ func TestStaffPagesOnAPhone(t *testing.T) {
 	axe := testkit.AxeScript(t)
 	ctx := testkit.Browser(t, chromedp.WindowSize(390, 844))
 	if err := chromedp.Run(ctx,
+		// Headless Chromium keeps windows at least 500 px wide: emulate the phone's viewport.
+		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(e.http.URL+"/staff"),
 		chromedp.WaitVisible(`#email`, chromedp.ByQuery),
 		chromedp.SendKeys(`#email`, adminEmail, chromedp.ByQuery),
@@ -155,15 +157,19 @@ func TestStaffPagesOnAPhone(t *testing.T) {
 	pages := []string{"/staff", "/staff?period=90d", "/staff/supporters", "/staff/supporters?sort=total&currency=usd",
 		"/staff/past-due", "/staff/supporters/" + itoa(first), "/staff/audit", "/staff/supporters/" + itoa(first) + "/erase"}
 	for _, path := range pages {
-		var overflow, width int64
+		var overflow, width, inner int64
 		if err := chromedp.Run(ctx,
 			chromedp.Navigate(e.http.URL+path),
 			chromedp.WaitReady(`footer`, chromedp.ByQuery),
 			chromedp.Evaluate(`document.querySelectorAll("details").forEach(d => d.open = true)`, nil),
 			chromedp.Evaluate(`document.documentElement.scrollWidth`, &overflow),
 			chromedp.Evaluate(`document.documentElement.clientWidth`, &width),
+			chromedp.Evaluate(`window.innerWidth`, &inner),
 		); err != nil {
 			t.Fatalf("%s: %v", path, err)
+		}
+		if inner != 390 {
+			t.Fatalf("%s: the viewport is %d px wide, want 390", path, inner)
 		}
 		if overflow > width {
 			t.Errorf("%s scrolls sideways at 390 px: %d px wide in a %d px window", path, overflow, width)
