@@ -130,6 +130,7 @@ func TestPromptStatsOnlyArticleOrigins(t *testing.T) {
 // written with the counts (the prompt itself writes nothing).
 func TestPromptStoresTheArticleHeadline(t *testing.T) {
 	f := newGivingFixture(t, okPayments())
+	t.Cleanup(func() { f.srv.Close() }) // before the store closes: the batcher's timer stops
 	article := "https://news.example/story"
 	for _, title := range []string{"First <b>draft</b>\n headline", "The  final headline"} {
 		resp, _ := f.do(http.MethodGet, "/prompt?article="+url.QueryEscape(article)+"&title="+url.QueryEscape(title), nil)
