@@ -5,6 +5,7 @@ GO            ?= go
 BIN           := $(CURDIR)/bin
 STRIPE_MOCK   := github.com/stripe/stripe-mock@v0.203.0
 MAILPIT       := github.com/axllent/mailpit@v1.33.1
+AXE_CORE      := axe-core@4.10.2
 DEMO_ADDR     ?= 127.0.0.1:8080
 DEMO_PORT     := $(lastword $(subst :, ,$(DEMO_ADDR)))
 MOCK_PORT     ?= 12111
@@ -12,7 +13,7 @@ MOCK_TLS_PORT ?= 12112
 SMTP_PORT     ?= 1025
 MAILBOX_PORT  ?= 8025
 
-.PHONY: all build run test vet tools chromium clean bench soak fuzz
+.PHONY: all build run test vet tools chromium axe clean bench soak fuzz
 
 all: build
 
@@ -26,6 +27,12 @@ $(BIN)/stripe-mock:
 
 $(BIN)/mailpit:
 	GOBIN=$(BIN) $(GO) install $(MAILPIT)
+
+# axe-core for the browser tests' accessibility checks of the staff pages (injected into Chromium).
+axe: $(BIN)/axe/node_modules/axe-core/axe.min.js
+
+$(BIN)/axe/node_modules/axe-core/axe.min.js:
+	npm install --no-save --no-audit --no-fund --prefix $(BIN)/axe $(AXE_CORE)
 
 # Debian's chromium for the browser tests: installed when running as root on Debian; elsewhere
 # the browser tests explain how to get it and skip (they fail under CI=true).
@@ -62,7 +69,7 @@ run: build tools
 vet:
 	$(GO) vet ./...
 
-test: tools chromium
+test: tools chromium axe
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 

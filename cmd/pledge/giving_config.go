@@ -34,7 +34,15 @@ type givingFile struct {
 	Newsletter       *struct {
 		URL string `yaml:"url"`
 	} `yaml:"newsletter"`
-	Currencies yaml.Node `yaml:"currencies"`
+	Currencies yaml.Node  `yaml:"currencies"`
+	Goals      *goalsFile `yaml:"goals"`
+}
+
+// goalsFile is the staff dashboard's monthly targets: money (net, in the settlement currency,
+// major units) and recurring supporters.
+type goalsFile struct {
+	MonthlyMoney        map[string]string `yaml:"monthly_money"`
+	RecurringSupporters *int              `yaml:"recurring_supporters"`
 }
 
 type coverFeesFile struct {
@@ -167,6 +175,26 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 				}
 				st.Fees.Fixed[cur] = n
 			}
+		}
+	}
+	if g := f.Goals; g != nil {
+		st.Goals = pledge.Goals{MonthlyMoney: map[pledge.Currency]int64{}}
+		for code, v := range g.MonthlyMoney {
+			cur := pledge.Currency(strings.ToLower(code))
+			if _, ok := pledge.LookupCurrency(string(cur)); !ok {
+				return fmt.Errorf("goals.monthly_money.%s: unknown currency code", code)
+			}
+			n, err := pledge.ParseAmount(v, cur) // as a person writes it: 5000, "5,000", 1200.50
+			if err != nil || n <= 0 {
+				return fmt.Errorf("goals.monthly_money.%s: %q is not a positive amount in %s", code, v, cur.Upper())
+			}
+			st.Goals.MonthlyMoney[cur] = n
+		}
+		if r := g.RecurringSupporters; r != nil {
+			if *r <= 0 {
+				return fmt.Errorf("goals.recurring_supporters: %d is not a positive number of supporters", *r)
+			}
+			st.Goals.RecurringSupporters = *r
 		}
 	}
 	if err := st.Validate(); err != nil {

@@ -52,6 +52,11 @@ func TestLoadGivingSettings(t *testing.T) {
 	if st.Fees.BasisPoints != 150 || st.Fees.Fixed["eur"] != 25 || st.Fees.Fixed["jpy"] != 40 {
 		t.Fatalf("fees = %+v", st.Fees)
 	}
+	goals, err := LoadGivingSettings(writeTemp(t, "goals:\n  monthly_money: {usd: \"5,000\", eur: 1200.50}\n  recurring_supporters: 800\n"))
+	if err != nil || goals.Goals.MonthlyMoney["usd"] != 500000 || goals.Goals.MonthlyMoney["eur"] != 120050 ||
+		goals.Goals.RecurringSupporters != 800 {
+		t.Fatalf("goals = %+v, %v", goals.Goals, err)
+	}
 	if def, err := LoadGivingSettings(""); err != nil || def.Org != pledge.DefaultSettings().Org {
 		t.Fatalf("no file: %+v, %v", def.Org, err)
 	}
@@ -80,6 +85,10 @@ func TestLoadGivingSettingsErrorsNameTheField(t *testing.T) {
 		{"address without legal name", "address: 1 Quay Street\n", "legal_name"},
 		{"newsletter not a URL", "newsletter: {url: news.example}\n", "newsletter.url"},
 		{"unknown newsletter field", "newsletter: {link: https://news.example}\n", "link"},
+		{"goal not an amount", "goals: {monthly_money: {usd: lots}}\n", "goals.monthly_money.usd"},
+		{"goal in an unknown currency", "goals: {monthly_money: {xyz: 5}}\n", "goals.monthly_money.xyz"},
+		{"negative supporters goal", "goals: {recurring_supporters: -3}\n", "goals.recurring_supporters"},
+		{"unknown goal", "goals: {weekly_money: 5}\n", "weekly_money"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

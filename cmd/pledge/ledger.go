@@ -24,7 +24,8 @@ const demoEmail = "demo.reader@example.com"
 
 // newWebhooks builds the webhook receiver over the store and the Stripe client.
 func (m *Main) newWebhooks() *billing.Webhooks {
-	return &billing.Webhooks{Secrets: m.Config.webhookSecrets, Ledger: m.DB, Stripe: m.Stripe, Site: m.Config.SiteID, Logger: m.env.Logger}
+	return &billing.Webhooks{Secrets: m.Config.webhookSecrets, Ledger: m.DB, Settlements: m.DB, Stripe: m.Stripe,
+		Site: m.Config.SiteID, Logger: m.env.Logger}
 }
 
 // openStore opens what a command needs without the HTTP side: the store and Stripe.
@@ -68,7 +69,7 @@ func (m *Main) startReconcile(ctx context.Context) <-chan struct{} {
 				m.env.Logger.Warn("reconcile failed", "err", err)
 			}
 			m.env.Logger.Info("reconciled", "seen", sum.Seen, "new", sum.New, "applied", sum.Applied,
-				"ignored", sum.Ignored, "failed", sum.Failed)
+				"ignored", sum.Ignored, "failed", sum.Failed, "settled", sum.Settled, "unsettled", sum.Unsettled)
 			t.Reset(reconcileEvery)
 		}
 	}()

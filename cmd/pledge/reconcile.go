@@ -34,6 +34,7 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "reconcile: %d events seen, %d new so far\n", s.Seen, s.New)
 	})
 	fmt.Fprintln(env.Stdout, sum)
+	fmt.Fprintln(env.Stdout, sum.SettlementLine())
 	if err != nil {
 		return err
 	}

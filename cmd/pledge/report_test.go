@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -153,6 +154,13 @@ func TestReportCommand(t *testing.T) {
 	want := map[string]int64{"gross": 1000, "refunded": 0, "disputed": 0, "net": 1000, "tax": 0, "donations": 2,
 		"new_supporters": 2, "recurring_supporters": 1, "mrr": 500, "cancellations": 0, "cancellations_scheduled": 0,
 		"failed_payments": 0, "recovered_payments": 0}
+	// Added by issue 15: churn, and the money as it reached the bank (stripe-mock's balance
+	// transaction fixture: 1.00 usd, no fee, for each gift).
+	for k, v := range map[string]int64{"recurring_at_start": 0, "new_recurring": 1, "net_new_recurring": 1,
+		"churn_rate_bp": 0, "failed_open": 0, "at_risk": 0, "settled_donations": 2, "settled_amount": 200, "fees": 0,
+		"settled_lost": 0, "settled_net": 200, "unsettled_donations": 0, "unsettled_net": 0} {
+		want[k] = v
+	}
 	r := s.report(t, from, to)
 	if len(r.Currencies) != 1 || !reflect.DeepEqual(r.Currencies["usd"], want) {
 		t.Fatalf("report:\n%v\nwant usd:\n%v", r.Currencies, want)
@@ -199,7 +207,12 @@ func TestReportAgreesWithDashboard(t *testing.T) {
 			"tax": k.Tax, "donations": int64(k.Donations), "new_supporters": int64(k.NewSupporters),
 			"recurring_supporters": int64(k.ActiveMonthly + k.ActiveAnnual), "mrr": k.MRR,
 			"cancellations": int64(k.Cancellations), "cancellations_scheduled": int64(k.CancellationsScheduled),
-			"failed_payments": int64(k.FailedPayments), "recovered_payments": int64(k.Recovered)}
+			"failed_payments": int64(k.FailedPayments), "recovered_payments": int64(k.Recovered),
+			"recurring_at_start": int64(k.RecurringAtStart), "new_recurring": int64(k.NewRecurring),
+			"net_new_recurring": int64(k.NetNewRecurring()), "churn_rate_bp": int64(math.Round(k.MonthlyChurn() * 10000)),
+			"failed_open": int64(k.OpenFailed), "at_risk": k.AtRisk, "settled_donations": int64(k.SettledDonations),
+			"settled_amount": k.SettledAmount, "fees": k.Fees, "settled_lost": k.SettledLost, "settled_net": k.SettledNet,
+			"unsettled_donations": int64(k.UnsettledDonations), "unsettled_net": k.UnsettledNet}
 		got, ok := r.Currencies[string(k.Currency)]
 		if !ok {
 			// The dashboard also lists a currency seen only in the previous period, all zero now.

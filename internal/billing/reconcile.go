@@ -17,7 +17,20 @@ type ReconcileSummary struct {
 	Applied int
 	Ignored int
 	Failed  int
+	// Settled and Unsettled count the donations whose balance transaction this run fetched, and
+	// those it could not (not available yet, or Stripe failed): a later run tries them again.
+	Settled   int
+	Unsettled int
 }
+
+// SettlementLine is the second line `pledge reconcile` prints: the balance transactions fetched.
+func (s ReconcileSummary) SettlementLine() string {
+	return fmt.Sprintf("reconcile: balance transactions fetched %d, not yet available %d", s.Settled, s.Unsettled)
+}
+
+// SettleBatch is how many donations without a balance transaction one reconcile run looks up,
+// oldest first.
+const SettleBatch = 1000
 
 // String is the summary line `pledge reconcile` prints.
 func (s ReconcileSummary) String() string {
@@ -71,5 +84,33 @@ func (w *Webhooks) Reconcile(ctx context.Context, since time.Time, progress func
 	if err := it.Err(); err != nil {
 		return sum, fmt.Errorf("list events: %w", err)
 	}
-	return sum, nil
+	return sum, w.settleMissing(ctx, &sum)
+}
+
+// settleMissing fetches the balance transactions the webhook could not (Stripe was down, or the
+// charge had none yet) for up to SettleBatch donations, oldest first, and records them.
+func (w *Webhooks) settleMissing(ctx context.Context, sum *ReconcileSummary) error {
+	if w.Settlements == nil {
+		return nil
+	}
+	targets, err := w.Settlements.UnsettledDonations(ctx, SettleBatch)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		charge, s, err := w.Stripe.Settlement(ctx, t.PaymentIntent, t.Charge)
+		if err != nil {
+			sum.Unsettled++
+			w.logger().Debug("reconcile: balance transaction not available", "donation", t.DonationID, "err", err)
+			continue
+		}
+		if err := w.Settlements.RecordSettlement(ctx, t.DonationID, charge, s); err != nil {
+			return err
+		}
+		sum.Settled++
+	}
+	return nil
 }

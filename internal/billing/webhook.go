@@ -52,6 +52,9 @@ type Webhooks struct {
 	// Secrets are the endpoint's signing secrets; during a rotation both old and new verify.
 	Secrets []string
 	Ledger  pledge.LedgerService
+	// Settlements records balance transactions reconcile fetches for donations that lack them;
+	// nil skips that step.
+	Settlements pledge.SettlementService
 	// Stripe fetches what a payload cannot settle; nil means never (the fact is then kept as is).
 	Stripe *Client
 	// Site is this deployment's pledge_site mark. An object marked by another site (several
@@ -190,9 +193,54 @@ func FactMetadata(fact any) (m pledge.Metadata, ok bool) {
 }
 
 // settle completes a fact the payload left open: an invoice whose subscription metadata is not in
-// the payload (look for the subscription here, then ask Stripe), and a failed or canceled refund
-// (the charge's refunded total went down: read it again).
+// the payload (look for the subscription here, then ask Stripe), a failed or canceled refund
+// (the charge's refunded total went down: read it again), and a payment's balance transaction
+// (what reached the bank, fetched from Stripe).
 func (w *Webhooks) settle(ctx context.Context, le *pledge.LedgerEvent) error {
+	if err := w.settleMeta(ctx, le); err != nil {
+		return err
+	}
+	w.settleMoney(ctx, le)
+	return nil
+}
+
+// settleMoney fetches the balance transaction of a paid one-off or invoice of Pledge's. A
+// failure is logged, not returned: the gift is recorded without it (the dashboard counts it in
+// the charge's currency as not yet settled) and `pledge reconcile` fetches it later.
+func (w *Webhooks) settleMoney(ctx context.Context, le *pledge.LedgerEvent) {
+	if w.Stripe == nil {
+		return
+	}
+	var pi, charge string
+	var into *pledge.Settlement
+	var chargeOut *string
+	switch f := le.Fact.(type) {
+	case *pledge.CheckoutCompleted:
+		if !f.Paid || f.Subscription != "" || f.PaymentIntent == "" || f.Amount.Amount <= 0 {
+			return // a recurring gift's first charge comes with its invoice
+		}
+		pi, into, chargeOut = f.PaymentIntent, &f.Settlement, &f.Charge
+	case *pledge.InvoicePaid:
+		if f.Meta.CheckoutID == "" || f.Amount.Amount <= 0 || f.Charge == "" {
+			return
+		}
+		charge, into = f.Charge, &f.Settlement
+	default:
+		return
+	}
+	ch, s, err := w.Stripe.Settlement(ctx, pi, charge)
+	if err != nil {
+		w.logger().Warn("balance transaction not fetched; reconcile will try again", "event", le.ID, "err", err)
+		return
+	}
+	*into = s
+	if chargeOut != nil && *chargeOut == "" {
+		*chargeOut = ch
+	}
+}
+
+// settleMeta finds the Pledge metadata of an invoice's subscription, and a failed refund's charge.
+func (w *Webhooks) settleMeta(ctx context.Context, le *pledge.LedgerEvent) error {
 	var sub string
 	var meta *pledge.Metadata
 	switch f := le.Fact.(type) {

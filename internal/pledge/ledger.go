@@ -117,6 +117,10 @@ type CheckoutCompleted struct {
 	PaymentIntent string
 	Subscription  string
 	Invoice       string
+	// Charge and Settlement are the payment's charge and its balance transaction, when the
+	// webhook could fetch them from Stripe (a one-off's; an invoice's come with invoice.paid).
+	Charge     string
+	Settlement Settlement
 }
 
 // CheckoutClosed is a Checkout Session whose delayed payment failed (Status failed) or that expired
@@ -141,6 +145,8 @@ type InvoicePaid struct {
 	PeriodStart   time.Time
 	PeriodEnd     time.Time
 	Interval      string // the price's recurring interval, month or year
+	// Settlement is the charge's balance transaction, when the webhook could fetch it.
+	Settlement Settlement
 }
 
 // InvoiceFailed is a subscription invoice whose payment failed or needs the supporter's action:

@@ -2,6 +2,7 @@ package pledge
 
 import (
 	"context"
+	"sort"
 	"time"
 )
 
@@ -71,6 +72,44 @@ type KPIs struct {
 	Recovered              int   // of those, the ones paid on a later attempt
 	Refunds                int   // donations of the period with a refund
 	Disputes               int   // donations of the period with a formal dispute
+
+	// Days is the length of the period the figures are for (the churn rate is per 30 days).
+	Days int
+	// RecurringAtStart is recurring supporters at the period's start; NewRecurring the recurring
+	// gifts whose first span of revenue began in the period.
+	RecurringAtStart int
+	NewRecurring     int
+	// OpenFailed is the recurring invoices with a failed attempt still unpaid at the period's end
+	// (their subscription not ended); AtRisk is what they are for.
+	OpenFailed int
+	AtRisk     int64
+
+	// Money as it reached the bank, with this currency as the settlement currency: the donations
+	// of the period whose balance transaction is known (from any charge currency), converted at
+	// Stripe's rates (see Settled).
+	SettledDonations int
+	SettledAmount    int64 // converted, before fees
+	Fees             int64 // Stripe's fees
+	SettledLost      int64 // refunds and disputes, converted at the charge's rate (SettledLost)
+	SettledNet       int64 // SettledAmount - Fees - SettledLost
+	// UnsettledDonations are this currency's donations of the period whose balance transaction is
+	// not known yet; UnsettledNet is their NetOf, in this currency.
+	UnsettledDonations int
+	UnsettledNet       int64
+}
+
+// NetNewRecurring is new recurring gifts less those that ended in the period. Lapses (unpaid,
+// paused) are neither, so it can differ from the change in RecurringSupporters.
+func (k KPIs) NetNewRecurring() int { return k.NewRecurring - k.Cancellations }
+
+// MonthlyChurn is the share of recurring supporters at the period's start whose gift ended in
+// the period, per 30 days: Cancellations / RecurringAtStart × 30 / Days. Zero without recurring
+// supporters at the start.
+func (k KPIs) MonthlyChurn() float64 {
+	if k.RecurringAtStart == 0 || k.Days <= 0 {
+		return 0
+	}
+	return float64(k.Cancellations) / float64(k.RecurringAtStart) * 30 / float64(k.Days)
 }
 
 // NetOf is the one definition of net money in: what was paid, less what was refunded and what
@@ -151,6 +190,42 @@ type Dashboard struct {
 	TopArticles  []TopRow         // by net money, per currency
 	TopCampaigns []TopRow
 	Deferrals    Deferrals
+	// Titles are the articles' headlines by URL, as embed.js reported them (plain text).
+	Titles map[string]string
+}
+
+// Settled returns the period's money in each settlement currency, largest first: the headline.
+func (d *Dashboard) Settled(previous bool) []Settled {
+	var out []Settled
+	for _, r := range d.Currencies {
+		k := r.Current
+		if previous {
+			k = r.Previous
+		}
+		if k.SettledDonations == 0 {
+			continue
+		}
+		out = append(out, Settled{Currency: k.Currency, Donations: k.SettledDonations, Amount: k.SettledAmount,
+			Fees: k.Fees, Lost: k.SettledLost, Net: k.SettledNet})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Net > out[j].Net })
+	return out
+}
+
+// Unsettled returns the period's money whose balance transactions are not known yet, per charge
+// currency.
+func (d *Dashboard) Unsettled(previous bool) []Unsettled {
+	var out []Unsettled
+	for _, r := range d.Currencies {
+		k := r.Current
+		if previous {
+			k = r.Previous
+		}
+		if k.UnsettledDonations > 0 {
+			out = append(out, Unsettled{Currency: k.Currency, Donations: k.UnsettledDonations, Net: k.UnsettledNet})
+		}
+	}
+	return out
 }
 
 // ReportService computes the staff reports from the ledger.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,8 @@ type reportColumn struct {
 	Name  string
 	Value func(KPIs) int64
 }
+
+func (c reportColumn) cell(k KPIs) string { return strconv.FormatInt(c.Value(k), 10) }
 
 // reportColumns are the report's figures per currency: money in minor units, the rest counts.
 // The JSON keys and the CSV header come from this one list, so the two formats cannot drift.
@@ -33,6 +36,22 @@ var reportColumns = []reportColumn{
 	{"cancellations_scheduled", func(k KPIs) int64 { return int64(k.CancellationsScheduled) }},
 	{"failed_payments", func(k KPIs) int64 { return int64(k.FailedPayments) }},
 	{"recovered_payments", func(k KPIs) int64 { return int64(k.Recovered) }},
+	// Added by issue 15; the contract only grows.
+	{"recurring_at_start", func(k KPIs) int64 { return int64(k.RecurringAtStart) }},
+	{"new_recurring", func(k KPIs) int64 { return int64(k.NewRecurring) }},
+	{"net_new_recurring", func(k KPIs) int64 { return int64(k.NetNewRecurring()) }},
+	// Every value stays an integer (readers decode the figures as integers): the churn rate in
+	// basis points, 3000 for 30.00 %.
+	{"churn_rate_bp", func(k KPIs) int64 { return int64(math.Round(k.MonthlyChurn() * 10000)) }},
+	{"failed_open", func(k KPIs) int64 { return int64(k.OpenFailed) }},
+	{"at_risk", func(k KPIs) int64 { return k.AtRisk }},
+	{"settled_donations", func(k KPIs) int64 { return int64(k.SettledDonations) }},
+	{"settled_amount", func(k KPIs) int64 { return k.SettledAmount }},
+	{"fees", func(k KPIs) int64 { return k.Fees }},
+	{"settled_lost", func(k KPIs) int64 { return k.SettledLost }},
+	{"settled_net", func(k KPIs) int64 { return k.SettledNet }},
+	{"unsettled_donations", func(k KPIs) int64 { return int64(k.UnsettledDonations) }},
+	{"unsettled_net", func(k KPIs) int64 { return k.UnsettledNet }},
 }
 
 // ReportCSVHeader is the header of `pledge report --format csv`.
@@ -70,7 +89,7 @@ func WriteReport(w io.Writer, p Period, figures []KPIs, format string) error {
 		for _, k := range figures {
 			row := []string{string(k.Currency)}
 			for _, c := range reportColumns {
-				row = append(row, strconv.FormatInt(c.Value(k), 10))
+				row = append(row, c.cell(k))
 			}
 			_ = cw.Write(row)
 		}
@@ -101,7 +120,7 @@ func WriteReport(w io.Writer, p Period, figures []KPIs, format string) error {
 				b.WriteByte(',')
 			}
 			key(c.Name)
-			b.WriteString(strconv.FormatInt(c.Value(k), 10))
+			b.WriteString(c.cell(k))
 		}
 		b.WriteByte('}')
 	}

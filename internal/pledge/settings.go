@@ -33,6 +33,15 @@ type Settings struct {
 	// NewsletterURL, when set, is the newsroom's newsletter sign-up page, offered on the thank-you
 	// page and in the thank-you e-mail.
 	NewsletterURL string
+	// Goals are the staff dashboard's targets (none by default).
+	Goals Goals
+}
+
+// Goals are what the newsroom aims for each month: money in the bank (net, per settlement
+// currency, minor units) and recurring supporters. Zero means no goal.
+type Goals struct {
+	MonthlyMoney        map[Currency]int64
+	RecurringSupporters int
 }
 
 // DefaultSettings are the built-in settings.

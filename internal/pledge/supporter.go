@@ -19,6 +19,10 @@ type Supporter struct {
 	Recurring Frequency `json:"recurring"`
 	Status    string    `json:"status"`
 	Donations int       `json:"donations"`
+	// Totals are the supporter's lifetime net per currency (NetOf of each gift), largest first;
+	// LastPaidAt is their latest gift. Both are kept by the store with each donation change.
+	Totals     []Money   `json:"-"`
+	LastPaidAt time.Time `json:"-"`
 }
 
 // Subscription is a recurring gift as Stripe reports it.
@@ -77,6 +81,22 @@ type SupporterDetail struct {
 	// Mismatches are refunds or disputes Stripe reported in another currency than their
 	// donation: refused, never converted, and shown here for staff to settle by hand.
 	Mismatches []CurrencyMismatch
+	// Failed are the supporter's failed recurring payments still open (past due).
+	Failed []FailedPayment
+}
+
+// FailedPayment is a recurring invoice whose payment failed and is still open: not paid, its
+// subscription not ended.
+type FailedPayment struct {
+	Invoice       string
+	Subscription  string
+	SupporterID   int64 // 0 when the subscription's supporter is not known
+	Email         string
+	Amount        Money
+	Attempts      int
+	FirstFailedAt time.Time
+	LastFailedAt  time.Time
+	NextAttemptAt time.Time // zero when Stripe will not retry
 }
 
 // CurrencyMismatch is a charge whose refund or dispute came in another currency than the
@@ -98,7 +118,20 @@ type SupporterFilter struct {
 	Status    string    // a subscription status, "" for any
 	After     int64
 	Limit     int
+	// Sort is "" (newest first, paged by After), SortLastGift, SortTotal (lifetime net in
+	// Currency, largest first) or SortStart (first gift, newest first); the sorted lists are
+	// paged by Offset.
+	Sort     string
+	Currency Currency
+	Offset   int
 }
+
+// The supporters list's orders.
+const (
+	SortLastGift = "last"
+	SortTotal    = "total"
+	SortStart    = "start"
+)
 
 // StripeIDQuery reports whether a supporters search names a Stripe object (cus_, sub_, pi_, in_
 // or ch_) rather than an address.
@@ -115,6 +148,10 @@ func StripeIDQuery(q string) bool {
 type SupporterService interface {
 	// ListSupporters returns one page of supporters, newest first.
 	ListSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, error)
+	// PastDue lists every failed recurring payment still open at now, oldest first.
+	PastDue(ctx context.Context, now time.Time) ([]FailedPayment, error)
+	// CountSupporters counts the supporters the filter matches (ignoring its page).
+	CountSupporters(ctx context.Context, f SupporterFilter) (int, error)
 	// FindSupporter returns a supporter with donations, subscriptions and events.
 	FindSupporter(ctx context.Context, id int64) (*SupporterDetail, error)
 	// SupporterData returns everything held about a supporter, for a data request, and audits it.

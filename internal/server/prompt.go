@@ -38,6 +38,7 @@ func (s *Server) handlePrompt(c echo.Context) error {
 		if !change {
 			s.stats.view(s.statArticle(v.article), v.campaign)
 		}
+		s.stats.title(s.statArticle(v.article), pledge.CleanTitle(c.QueryParam("title")))
 		page := pr.write(v)
 		defer releasePage(page) // HTMLBlob has written it out when it returns
 		// A known length spares the chunked encoding: one write fewer per view.
@@ -49,6 +50,7 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	if !change {
 		s.stats.view(s.statArticle(p.Article), p.Campaign)
 	}
+	s.stats.title(s.statArticle(p.Article), pledge.CleanTitle(c.QueryParam("title")))
 	return s.render(c, http.StatusOK, "prompt#document", p)
 }
 

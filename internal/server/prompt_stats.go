@@ -30,6 +30,7 @@ type statsBatcher struct {
 
 	mu     sync.Mutex
 	counts map[statKey]*statCount
+	titles map[string]string // article -> headline reported since the last flush
 
 	stop chan struct{}
 	done chan struct{}
@@ -40,7 +41,7 @@ func newStatsBatcher(store pledge.PromptStatService, every time.Duration, logger
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	b := &statsBatcher{store: store, logger: logger, now: time.Now, counts: map[statKey]*statCount{},
+	b := &statsBatcher{store: store, logger: logger, now: time.Now, counts: map[statKey]*statCount{}, titles: map[string]string{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go b.loop(every)
 	return b
@@ -62,6 +63,19 @@ func (b *statsBatcher) loop(every time.Duration) {
 
 // view counts one prompt shown. A nil batcher (no store configured) counts nothing.
 func (b *statsBatcher) view(article, campaign string) { b.add(article, campaign, 1, 0) }
+
+// title remembers an article's headline as the page reported it, to be stored at the next flush
+// (only for a counted article; bounded like the counts).
+func (b *statsBatcher) title(article, title string) {
+	if b == nil || article == "" || title == "" {
+		return
+	}
+	b.mu.Lock()
+	if _, ok := b.titles[article]; ok || len(b.titles) < maxStatKeys {
+		b.titles[article] = title
+	}
+	b.mu.Unlock()
+}
 
 // click counts one Continue.
 func (b *statsBatcher) click(article, campaign string) { b.add(article, campaign, 0, 1) }
@@ -96,16 +110,21 @@ func (b *statsBatcher) addKey(k statKey, views, clicks int64) {
 // tried again at the next flush.
 func (b *statsBatcher) flush(ctx context.Context) error {
 	b.mu.Lock()
-	counts := b.counts
-	b.counts = map[statKey]*statCount{}
+	counts, titles := b.counts, b.titles
+	b.counts, b.titles = map[statKey]*statCount{}, map[string]string{}
 	b.mu.Unlock()
 	if len(counts) == 0 {
 		return nil
 	}
 	stats := make([]pledge.PromptStat, 0, len(counts))
 	for k, c := range counts {
-		stats = append(stats, pledge.PromptStat{Day: time.Unix(k.day, 0).UTC(), Article: k.article,
-			Campaign: k.campaign, Views: c.views, Clicks: c.clicks})
+		st := pledge.PromptStat{Day: time.Unix(k.day, 0).UTC(), Article: k.article,
+			Campaign: k.campaign, Views: c.views, Clicks: c.clicks}
+		if t, ok := titles[k.article]; ok {
+			st.Title = t
+			delete(titles, k.article) // once per article is enough
+		}
+		stats = append(stats, st)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -114,6 +133,7 @@ func (b *statsBatcher) flush(ctx context.Context) error {
 		b.logger.Error("flushing prompt stats", "err", err, "keys", len(stats))
 		for _, st := range stats {
 			b.addKey(statKey{day: st.Day.Unix(), article: st.Article, campaign: st.Campaign}, st.Views, st.Clicks)
+			b.title(st.Article, st.Title)
 		}
 	}
 	return err

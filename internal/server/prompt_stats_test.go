@@ -125,3 +125,62 @@ func TestPromptStatsOnlyArticleOrigins(t *testing.T) {
 		t.Errorf("prompt_stats recorded a foreign article (%d rows); only PLEDGE_EMBED_ORIGINS articles should be counted", n)
 	}
 }
+
+// The headline embed.js sends is kept per article as plain text, replaced when it changes, and
+// written with the counts (the prompt itself writes nothing).
+func TestPromptStoresTheArticleHeadline(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	t.Cleanup(func() { f.srv.Close() }) // before the store closes: the batcher's timer stops
+	article := "https://news.example/story"
+	for _, title := range []string{"First <b>draft</b>\n headline", "The  final headline"} {
+		resp, _ := f.do(http.MethodGet, "/prompt?article="+url.QueryEscape(article)+"&title="+url.QueryEscape(title), nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("prompt: %d", resp.StatusCode)
+		}
+		var n int
+		if err := f.db.Reader().QueryRow(`SELECT count(*) FROM articles`).Scan(&n); err != nil || n > 1 {
+			t.Fatalf("articles: %d, %v", n, err)
+		}
+		if err := f.srv.stats.flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := f.db.Reader().QueryRow(`SELECT title FROM articles WHERE url = ?`, article).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := pledge.CleanTitle(title); got != want {
+			t.Fatalf("title = %q, want %q", got, want)
+		}
+	}
+}
+
+func TestCleanTitle(t *testing.T) {
+	for in, want := range map[string]string{
+		"  Council\tvotes\n\nno  ": "Council votes no",
+		"<script>x</script>":       "<script>x</script>", // kept as text; templates escape it
+		"a\x00b":                   "a b",
+	} {
+		if got := pledge.CleanTitle(in); got != want {
+			t.Errorf("CleanTitle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestFunnelShares: each step's share is of the step before, conversion of the views.
+func TestFunnelShares(t *testing.T) {
+	v := funnelViewOf("a", pledge.FunnelRow{Views: 186420, Clicks: 1168, Checkouts: 400, Paid: 100})
+	for _, tc := range []struct{ name, got, want string }{
+		{"views", v.Views, "186,420"},
+		{"continue share", v.ClickShare, "0.63%"},
+		{"checkout share", v.CheckoutShare, "34.25%"},
+		{"paid share", v.PaidShare, "25.00%"},
+		{"conversion", v.Conversion, "0.05%"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+	if none := funnelViewOf("b", pledge.FunnelRow{}); none.ClickShare != "–" {
+		t.Errorf("share without views = %q", none.ClickShare)
+	}
+}

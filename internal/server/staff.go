@@ -33,6 +33,7 @@ func (s *Server) registerStaffRoutes(e *echo.Echo) {
 	g.GET("/supporters", s.handleSupporters)
 	g.GET("/supporters/:id", s.handleSupporter)
 	g.GET("/emails", s.handleStaffEmails)
+	g.GET("/past-due", s.handlePastDue)
 
 	// Route middleware rather than a nested group: a group registers its middleware on the
 	// prefix's not-found routes too, which would turn a viewer's 404 into a 403.

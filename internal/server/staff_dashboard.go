@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/language"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/server/chart"
@@ -84,15 +85,22 @@ type dailyRow struct {
 	Once, Monthly, Annual, Total string
 }
 
-// funnelView is a funnel row as the tables show it.
+// funnelView is a funnel row as the tables show it: each step's count and its share of the step
+// before.
 type funnelView struct {
 	Name                           string
-	Views, Clicks, Checkouts, Paid int64
-	ClickRate, Conversion          string
+	Title                          string // the article's headline, when embed.js reported it
+	Views, Clicks, Checkouts, Paid string
+	ClickShare, CheckoutShare      string // Continue / views, checkouts / Continue
+	PaidShare, Conversion          string // paid / checkouts, paid / views
 }
+
+// staffNumbers is the staff pages' number format: English until staff pick their language.
+var staffNumbers = numberFormat{pledge.NewNumbers(language.English)}
 
 type dashboardPage struct {
 	Layout
+	Summary    summaryView
 	Form       periodForm
 	Label      string
 	PrevLabel  string
@@ -123,6 +131,7 @@ func (s *Server) handleDashboard(c echo.Context) error {
 		return err
 	}
 	pg := dashboardView(d)
+	pg.Summary = summaryOf(d, s.cfg.Giving.Goals, staffNumbers)
 	pg.Layout, pg.Form = staffLayout(c, "Dashboard"), f
 	if f.Period != "custom" {
 		pg.Form.From, pg.Form.To = pg.ExportFrom, pg.ExportTo // a starting point for custom dates
@@ -190,13 +199,13 @@ func moneyKPI(key, label, hint string, cur, prev int64, c pledge.Currency) kpiVi
 		Previous: grouped(pledge.Money{Amount: prev, Currency: c}), Trend: t, Delta: d}
 }
 
-// grouped writes money for a headline, thousands separated by a thin space.
-func grouped(m pledge.Money) string { return m.GroupedWith("\u202f") }
+// grouped writes money for a figure in the staff pages' one number format.
+func grouped(m pledge.Money) string { return staffNumbers.Money(m) }
 
 func countKPI(key, label, hint string, cur, prev int) kpiView {
 	t, d := trend(int64(cur), int64(prev))
-	return kpiView{Key: key, Label: label, Value: fmt.Sprint(cur), Raw: fmt.Sprint(cur), Hint: hint,
-		Previous: fmt.Sprint(prev), Trend: t, Delta: d}
+	return kpiView{Key: key, Label: label, Value: staffNumbers.Int(int64(cur)), Raw: fmt.Sprint(cur), Hint: hint,
+		Previous: staffNumbers.Int(int64(prev)), Trend: t, Delta: d}
 }
 
 func dashboardView(d *pledge.Dashboard) *dashboardPage {
@@ -212,16 +221,23 @@ func dashboardView(d *pledge.Dashboard) *dashboardPage {
 	}{{"Prompt views", d.Funnel.Views}, {"Continue clicks", d.Funnel.Clicks}, {"Checkouts", d.Funnel.Checkouts}, {"Paid", d.Funnel.Paid}}
 	var bars []chart.Bar
 	for i, st := range steps {
-		bars = append(bars, chart.Bar{Label: st.name, Value: float64(st.v), Text: fmt.Sprint(st.v), Class: fmt.Sprintf("s%d", i+1)})
+		text := staffNumbers.Int(st.v)
+		if i > 0 {
+			text += " (" + share(st.v, steps[i-1].v) + " of the step before)"
+		}
+		bars = append(bars, chart.Bar{Label: st.name, Value: float64(st.v), Text: text, Class: fmt.Sprintf("s%d", i+1)})
 	}
 	pg.Funnel = chart.HBars(chart.Chart{ID: "funnel", Title: "Prompt funnel",
-		Desc: fmt.Sprintf("From %d prompt views to %d Continue clicks, %d checkouts and %d paid.", d.Funnel.Views, d.Funnel.Clicks, d.Funnel.Checkouts, d.Funnel.Paid)}, bars, true)
+		Desc: fmt.Sprintf("From %s prompt views to %s Continue clicks, %s checkouts and %s paid.", staffNumbers.Int(d.Funnel.Views),
+			staffNumbers.Int(d.Funnel.Clicks), staffNumbers.Int(d.Funnel.Checkouts), staffNumbers.Int(d.Funnel.Paid))}, bars, true)
 	pg.FunnelRows = []funnelView{funnelViewOf("All articles and campaigns", d.Funnel)}
 	for i, a := range d.Articles {
 		if i == 15 {
 			break
 		}
-		pg.Articles = append(pg.Articles, funnelViewOf(a.Article, a))
+		v := funnelViewOf(shortArticle(a.Article), a)
+		v.Title = d.Titles[a.Article]
+		pg.Articles = append(pg.Articles, v)
 	}
 	for i, a := range d.Campaigns {
 		if i == 15 {
@@ -233,8 +249,12 @@ func dashboardView(d *pledge.Dashboard) *dashboardPage {
 	var conv []chart.Bar
 	for _, a := range d.Articles {
 		if a.Views >= 500 && len(conv) < 10 {
-			conv = append(conv, chart.Bar{Label: shortArticle(a.Article), Value: a.Conversion() * 100,
-				Text: fmt.Sprintf("%.2f%%", a.Conversion()*100), Class: "s2"})
+			label := shortArticle(a.Article)
+			if t := d.Titles[a.Article]; t != "" {
+				label = t
+			}
+			conv = append(conv, chart.Bar{Label: label, Value: a.Conversion() * 100,
+				Text: staffNumbers.Percent(a.Conversion(), 2), Class: "s2"})
 		}
 	}
 	sortBars(conv)
@@ -245,12 +265,12 @@ func dashboardView(d *pledge.Dashboard) *dashboardPage {
 		Desc: fmt.Sprintf("%d chose a week, %d a month, %d never; %d reminders sent; %d checkouts from a reminder, %d paid.",
 			df.Week, df.Month, df.Never, df.RemindersSent, df.ReminderCheckouts, df.ReminderPaid)},
 		[]chart.Bar{
-			{Label: "In a week", Value: float64(df.Week), Text: fmt.Sprint(df.Week), Class: "s1"},
-			{Label: "In a month", Value: float64(df.Month), Text: fmt.Sprint(df.Month), Class: "s1"},
-			{Label: "Never", Value: float64(df.Never), Text: fmt.Sprint(df.Never), Class: "s4"},
-			{Label: "Reminders sent", Value: float64(df.RemindersSent), Text: fmt.Sprint(df.RemindersSent), Class: "s2"},
-			{Label: "Checkouts from a reminder", Value: float64(df.ReminderCheckouts), Text: fmt.Sprint(df.ReminderCheckouts), Class: "s3"},
-			{Label: "Paid from a reminder", Value: float64(df.ReminderPaid), Text: fmt.Sprint(df.ReminderPaid), Class: "s3"},
+			{Label: "In a week", Value: float64(df.Week), Text: staffNumbers.Int(int64(df.Week)), Class: "s1"},
+			{Label: "In a month", Value: float64(df.Month), Text: staffNumbers.Int(int64(df.Month)), Class: "s1"},
+			{Label: "Never", Value: float64(df.Never), Text: staffNumbers.Int(int64(df.Never)), Class: "s4"},
+			{Label: "Reminders sent", Value: float64(df.RemindersSent), Text: staffNumbers.Int(int64(df.RemindersSent)), Class: "s2"},
+			{Label: "Checkouts from a reminder", Value: float64(df.ReminderCheckouts), Text: staffNumbers.Int(int64(df.ReminderCheckouts)), Class: "s3"},
+			{Label: "Paid from a reminder", Value: float64(df.ReminderPaid), Text: staffNumbers.Int(int64(df.ReminderPaid)), Class: "s3"},
 		}, false)
 	return pg
 }
@@ -278,13 +298,18 @@ func shortArticle(u string) string {
 }
 
 func funnelViewOf(name string, f pledge.FunnelRow) funnelView {
-	v := funnelView{Name: name, Views: f.Views, Clicks: f.Clicks, Checkouts: f.Checkouts, Paid: f.Paid,
-		ClickRate: "–", Conversion: "–"}
-	if f.Views > 0 {
-		v.ClickRate = fmt.Sprintf("%.2f%%", 100*float64(f.Clicks)/float64(f.Views))
-		v.Conversion = fmt.Sprintf("%.2f%%", 100*f.Conversion())
+	n := staffNumbers
+	return funnelView{Name: name, Views: n.Int(f.Views), Clicks: n.Int(f.Clicks), Checkouts: n.Int(f.Checkouts), Paid: n.Int(f.Paid),
+		ClickShare: share(f.Clicks, f.Views), CheckoutShare: share(f.Checkouts, f.Clicks), PaidShare: share(f.Paid, f.Checkouts),
+		Conversion: share(f.Paid, f.Views)}
+}
+
+// share writes part / whole as a percentage with two decimals, "–" without a whole.
+func share(part, whole int64) string {
+	if whole <= 0 {
+		return "–"
 	}
-	return v
+	return staffNumbers.Percent(float64(part)/float64(whole), 2)
 }
 
 // laterChanges is the hint under the figures that refunds and disputes change: they count
@@ -331,20 +356,20 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 	for i, dm := range r.Daily {
 		labels[i] = dm.Day.Format("2 Jan")
 		once[i], monthly[i], annual[i] = major(dm.Once, c), major(dm.Monthly, c), major(dm.Annual, c)
-		m := func(a int64) string { return pledge.Money{Amount: a, Currency: c}.String() }
+		m := func(a int64) string { return grouped(pledge.Money{Amount: a, Currency: c}) }
 		v.DailyRows = append(v.DailyRows, dailyRow{Day: dm.Day.Format("Mon 2 Jan 2006"), Once: m(dm.Once),
 			Monthly: m(dm.Monthly), Annual: m(dm.Annual), Total: m(dm.Once + dm.Monthly + dm.Annual)})
 	}
 	v.Daily = chart.StackedBars(chart.Chart{ID: "daily-" + string(c), Format: compact(c),
 		Title: "Money in per day, " + code,
-		Desc:  fmt.Sprintf("Net money in per day from %s, stacked by one-off, monthly and annual gifts; %s in all.", dayLabel(d.Period), pledge.Money{Amount: k.Net, Currency: c})},
+		Desc:  fmt.Sprintf("Net money in per day from %s, stacked by one-off, monthly and annual gifts; %s in all.", dayLabel(d.Period), grouped(pledge.Money{Amount: k.Net, Currency: c}))},
 		labels, []chart.Series{{Name: "One-off", Class: "s1", Values: once}, {Name: "Monthly", Class: "s2", Values: monthly}, {Name: "Annual", Class: "s3", Values: annual}})
 	mrr := make([]float64, len(r.MRR))
 	mlabels := make([]string, len(r.MRR))
 	for i, pt := range r.MRR {
 		mrr[i], mlabels[i] = major(pt.MRR, c), pt.Day.Format("2 Jan")
 		if i%7 == 0 || i == len(r.MRR)-1 {
-			v.MRRRows = append(v.MRRRows, dailyRow{Day: pt.Day.Format("Mon 2 Jan 2006"), Total: pledge.Money{Amount: pt.MRR, Currency: c}.String()})
+			v.MRRRows = append(v.MRRRows, dailyRow{Day: pt.Day.Format("Mon 2 Jan 2006"), Total: grouped(pledge.Money{Amount: pt.MRR, Currency: c})})
 		}
 	}
 	first, last := int64(0), k.MRR
@@ -352,7 +377,7 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 		first = r.MRR[0].MRR
 	}
 	v.MRR = chart.Line(chart.Chart{ID: "mrr-" + string(c), Format: compact(c), Title: "Monthly recurring revenue, " + code,
-		Desc: fmt.Sprintf("MRR at the end of each day, from %s to %s.", pledge.Money{Amount: first, Currency: c}, pledge.Money{Amount: last, Currency: c})},
+		Desc: fmt.Sprintf("MRR at the end of each day, from %s to %s.", grouped(pledge.Money{Amount: first, Currency: c}), grouped(pledge.Money{Amount: last, Currency: c}))},
 		mlabels, chart.Series{Name: "MRR", Class: "s2", Values: mrr})
 	v.TopRows, v.CampRows = topOf(d.TopArticles, c), topOf(d.TopCampaigns, c)
 	v.Top = topChart("top-art-"+string(c), "Top articles by money in, "+code, v.TopRows, c, true)
@@ -377,7 +402,7 @@ func topChart(id, title string, rows []pledge.TopRow, c pledge.Currency, article
 		if article {
 			name = shortArticle(name)
 		}
-		bars = append(bars, chart.Bar{Label: name, Value: float64(r.Net), Text: pledge.Money{Amount: r.Net, Currency: c}.String(), Class: "s1"})
+		bars = append(bars, chart.Bar{Label: name, Value: float64(r.Net), Text: grouped(pledge.Money{Amount: r.Net, Currency: c}), Class: "s1"})
 	}
 	return chart.HBars(chart.Chart{ID: id, Title: title, Desc: fmt.Sprintf("The %d largest sources of net money in over the period.", len(bars))}, bars, false)
 }

@@ -17,15 +17,26 @@ type supportersForm struct {
 	Query     string `query:"q"`
 	Frequency string `query:"frequency"`
 	Status    string `query:"status"`
-	After     int64  `query:"after"`
+	Sort      string `query:"sort"`
+	Currency  string `query:"currency"`
+	Page      int    `query:"page"`
+}
+
+// supporterRow is one supporter as the list shows it.
+type supporterRow struct {
+	*pledge.Supporter
+	Lifetime string // per currency, largest first
+	LastGift string
 }
 
 type supportersPage struct {
 	Layout
 	Form       supportersForm
-	Supporters []*pledge.Supporter
-	Next       string
+	Supporters []supporterRow
+	Count      string // how many match
+	Prev, Next string
 	Statuses   []string
+	Currencies []pledge.Currency
 	// Notice explains a search that was not run (a viewer's address query).
 	Notice string
 }
@@ -37,7 +48,16 @@ func (s *Server) handleSupporters(c echo.Context) error {
 	if err := c.Bind(&f); err != nil {
 		return pledge.Errorf(pledge.EINVALID, "The search could not be read.")
 	}
-	pg := &supportersPage{Layout: staffLayout(c, "Supporters"), Form: f,
+	f.Page = max(f.Page, 1)
+	switch f.Sort {
+	case pledge.SortLastGift, pledge.SortTotal, pledge.SortStart:
+	default:
+		f.Sort = ""
+	}
+	if _, ok := pledge.LookupCurrency(f.Currency); !ok {
+		f.Currency = string(s.cfg.Giving.Catalogue.Default)
+	}
+	pg := &supportersPage{Layout: staffLayout(c, "Supporters"), Form: f, Currencies: s.cfg.Giving.Catalogue.Currencies,
 		Statuses: []string{"active", "trialing", "past_due", "unpaid", "canceled", "incomplete"}}
 	if q := strings.TrimSpace(f.Query); q != "" && !pg.Layout.Staff.Admin && !pledge.StripeIDQuery(q) {
 		// Addresses are masked for viewers; a search by address (or its beginning) would tell
@@ -45,18 +65,44 @@ func (s *Server) handleSupporters(c echo.Context) error {
 		pg.Notice = "Viewers can search by Stripe id only (cus_, sub_, pi_, in_, ch_). Ask an admin to search by address."
 		return s.render(c, http.StatusOK, "staff_supporters", pg)
 	}
-	list, err := s.Supporters.ListSupporters(c.Request().Context(), pledge.SupporterFilter{Query: f.Query,
-		Frequency: pledge.Frequency(f.Frequency), Status: f.Status, After: f.After, Limit: supportersPerPage + 1})
+	filter := pledge.SupporterFilter{Query: f.Query, Frequency: pledge.Frequency(f.Frequency), Status: f.Status,
+		Sort: f.Sort, Currency: pledge.Currency(f.Currency), Offset: (f.Page - 1) * supportersPerPage, Limit: supportersPerPage + 1}
+	ctx := c.Request().Context()
+	list, err := s.Supporters.ListSupporters(ctx, filter)
 	if err != nil {
 		return err
 	}
+	n, err := s.Supporters.CountSupporters(ctx, filter)
+	if err != nil {
+		return err
+	}
+	pg.Count = staffNumbers.Int(int64(n))
+	page := func(p int) string {
+		q := url.Values{"q": {f.Query}, "frequency": {f.Frequency}, "status": {f.Status}, "sort": {f.Sort},
+			"currency": {f.Currency}, "page": {strconv.Itoa(p)}}
+		return "/staff/supporters?" + q.Encode()
+	}
 	if len(list) > supportersPerPage {
 		list = list[:supportersPerPage]
-		q := url.Values{"q": {f.Query}, "frequency": {f.Frequency}, "status": {f.Status},
-			"after": {strconv.FormatInt(list[len(list)-1].ID, 10)}}
-		pg.Next = "/staff/supporters?" + q.Encode()
+		pg.Next = page(f.Page + 1)
 	}
-	pg.Supporters = list
+	if f.Page > 1 {
+		pg.Prev = page(f.Page - 1)
+	}
+	for _, sp := range list {
+		r := supporterRow{Supporter: sp, Lifetime: "–", LastGift: "–"}
+		var parts []string
+		for _, m := range sp.Totals {
+			parts = append(parts, staffNumbers.Money(m))
+		}
+		if len(parts) > 0 {
+			r.Lifetime = strings.Join(parts, " · ")
+		}
+		if !sp.LastPaidAt.IsZero() {
+			r.LastGift = sp.LastPaidAt.Format("2 Jan 2006")
+		}
+		pg.Supporters = append(pg.Supporters, r)
+	}
 	return s.render(c, http.StatusOK, "staff_supporters", pg)
 }
 

@@ -509,14 +509,15 @@ func TestMaskEmail(t *testing.T) {
 	}
 }
 
+// TestGrouped: the staff pages write money one way, `$1,234.50` in English (issue 15).
 func TestGrouped(t *testing.T) {
 	for _, tc := range []struct {
 		m    pledge.Money
 		want string
 	}{
-		{pledge.Money{Amount: 1908996, Currency: "usd"}, "$19\u202f089.96"},
+		{pledge.Money{Amount: 1908996, Currency: "usd"}, "$19,089.96"},
 		{pledge.Money{Amount: 50000, Currency: "eur"}, "€500.00"},
-		{pledge.Money{Amount: 123456789, Currency: "jpy"}, "¥123\u202f456\u202f789"},
+		{pledge.Money{Amount: 123456789, Currency: "jpy"}, "¥123,456,789"},
 	} {
 		if got := grouped(tc.m); got != tc.want {
 			t.Errorf("grouped(%v) = %q, want %q", tc.m, got, tc.want)

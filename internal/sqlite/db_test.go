@@ -14,7 +14,7 @@ import (
 )
 
 // openTestDB opens a fresh database file in the test's temp dir.
-func openTestDB(t *testing.T) *DB {
+func openTestDB(t testing.TB) *DB {
 	t.Helper()
 	db := NewDB(filepath.Join(t.TempDir(), "pledge.db"))
 	if err := db.Open(context.Background()); err != nil {

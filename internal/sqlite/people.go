@@ -183,10 +183,16 @@ func settleSupporter(ctx context.Context, tx *Tx, id int64) error {
 		if err := refreshFirstGift(ctx, tx, id); err != nil { // takes its new-supporter mark away
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, id); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM supporters WHERE id = ?`, id)
 		return err
 	}
 	if err := refreshFirstGift(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := refreshSupporterTotals(ctx, tx, id); err != nil {
 		return err
 	}
 	return refreshSupporter(ctx, tx, id)

@@ -29,6 +29,15 @@ func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) err
 		if err != nil {
 			return translate(err)
 		}
+		if st.Title != "" && st.Article != "" {
+			// One headline per article, replaced only when it changed.
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO articles (url, title, updated_at) VALUES (?, ?, ?)
+				ON CONFLICT (url) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at
+				WHERE articles.title <> excluded.title`, st.Article, st.Title, tx.now.Unix()); err != nil {
+				return translate(err)
+			}
+		}
 	}
 	return tx.Commit()
 }

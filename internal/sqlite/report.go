@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,11 +133,19 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		k.MRR = l.mrr()
 		k.ARR = k.MRR * 12
 	}
+	atStart, err := db.liveSubscriptions(ctx, p.From)
+	if err != nil {
+		return nil, err
+	}
+	for c, l := range atStart {
+		get(c).RecurringAtStart = l.monthly + l.annual
+	}
 
-	// Cancellations: spans that ended with their subscription, on the day it ended.
+	// Cancellations: spans that ended with their subscription, on the day it ended; new recurring
+	// gifts: first spans that began in the period.
 	rows, err = db.read.QueryContext(ctx, `
-		SELECT currency, sum(ended) FROM subscriptions_daily
-		WHERE day >= ? AND day < ? AND ended <> 0
+		SELECT currency, sum(ended), sum(started) FROM subscriptions_daily
+		WHERE day >= ? AND day < ? AND (ended <> 0 OR started <> 0)
 		GROUP BY currency`, from, to)
 	if err != nil {
 		return nil, err
@@ -143,16 +153,103 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 	defer rows.Close()
 	for rows.Next() {
 		var c pledge.Currency
-		var n int
-		if err := rows.Scan(&c, &n); err != nil {
+		var ended, started int
+		if err := rows.Scan(&c, &ended, &started); err != nil {
 			return nil, err
 		}
-		get(c).Cancellations = n
+		if ended != 0 || started != 0 {
+			k := get(c)
+			k.Cancellations, k.NewRecurring = ended, started
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := db.settlement(ctx, p, get); err != nil {
+		return nil, err
+	}
+	if err := db.openFailed(ctx, p.To, get); err != nil {
+		return nil, err
+	}
+	for _, k := range out {
+		k.Days = p.Days()
+	}
 	return out, db.recovery(ctx, p, get)
+}
+
+// settlement adds what the period's donations left in the bank (settlement_daily): settled money
+// under its settlement currency, money whose balance transaction is not known under the
+// charge's currency.
+func (db *DB) settlement(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT settle_currency, currency, sum(donations), sum(amount), sum(fee), sum(lost), sum(net)
+		FROM settlement_daily WHERE day >= ? AND day < ?
+		GROUP BY settle_currency, currency`, p.From.Unix(), p.To.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var settle, c pledge.Currency
+		var n int
+		var amount, fee, lost, net int64
+		if err := rows.Scan(&settle, &c, &n, &amount, &fee, &lost, &net); err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		if settle == "" {
+			k := get(c)
+			k.UnsettledDonations += n
+			k.UnsettledNet += net
+			continue
+		}
+		k := get(settle)
+		k.SettledDonations += n
+		k.SettledAmount += amount
+		k.Fees += fee
+		k.SettledLost += lost
+		k.SettledNet += net
+	}
+	return rows.Err()
+}
+
+// openFailedQuery finds the recurring invoices with a failed attempt in the 90 days (7,776,000 s)
+// before ?1 that were still unpaid at ?1, of subscriptions that had not ended by then: one row
+// per invoice, with its latest attempt (SQLite takes the bare columns from the row of
+// max(failed_at)). The window: Stripe's retries end within two months (then it cancels the
+// subscription, or leaves it unpaid or past due, which staff see on the subscription itself);
+// bounding the scan keeps the dashboard's cost to recent failures, not all of history's.
+const openFailedQuery = `
+	SELECT a.stripe_invoice_id, a.stripe_subscription_id, a.currency, a.amount, a.attempts, a.first_failed,
+	       a.last_failed, a.next_attempt_at
+	FROM (SELECT stripe_invoice_id, stripe_subscription_id, currency, amount, count(*) AS attempts,
+	             min(failed_at) AS first_failed, max(failed_at) AS last_failed, next_attempt_at
+	      FROM invoice_attempts INDEXED BY invoice_attempts_open
+	      WHERE failed_at >= ?1 - 7776000 AND failed_at < ?1 GROUP BY stripe_invoice_id) a
+	WHERE NOT EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = a.stripe_invoice_id AND d.paid_at < ?1)
+	  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.stripe_subscription_id = a.stripe_subscription_id
+	                  AND s.ended_at IS NOT NULL AND s.ended_at < ?1)`
+
+// openFailed counts the failed recurring payments still open at t and the money they are for.
+func (db *DB) openFailed(ctx context.Context, t time.Time, get func(pledge.Currency) *pledge.KPIs) error {
+	rows, err := db.read.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM (`+openFailedQuery+`) GROUP BY currency`, t.Unix())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c pledge.Currency
+		var n int
+		var amount int64
+		if err := rows.Scan(&c, &n, &amount); err != nil {
+			return err
+		}
+		k := get(c)
+		k.OpenFailed, k.AtRisk = n, amount
+	}
+	return rows.Err()
 }
 
 // live is the recurring revenue of one currency at a moment: counts and amounts by frequency.
@@ -378,7 +475,35 @@ func (db *DB) funnel(ctx context.Context, p pledge.Period, d *pledge.Dashboard) 
 		}
 	}
 	d.Articles, d.Campaigns = sortFunnel(arts), sortFunnel(camps)
-	return nil
+	return db.articleTitles(ctx, d)
+}
+
+// articleTitles reads the headlines of the articles the dashboard names (the 50 first).
+func (db *DB) articleTitles(ctx context.Context, d *pledge.Dashboard) error {
+	d.Titles = map[string]string{}
+	var args []any
+	for i, a := range d.Articles {
+		if i == 50 {
+			break
+		}
+		args = append(args, a.Article)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT url, title FROM articles WHERE url IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u, t string
+		if err := rows.Scan(&u, &t); err != nil {
+			return err
+		}
+		d.Titles[u] = t
+	}
+	return rows.Err()
 }
 
 func sortFunnel(m map[string]*pledge.FunnelRow) []pledge.FunnelRow {
@@ -537,4 +662,38 @@ func (db *DB) Figures(ctx context.Context, p pledge.Period) ([]pledge.KPIs, erro
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
 	return out, nil
+}
+
+// PastDue lists every failed recurring payment still open at now (openFailedQuery), oldest
+// first, with its supporter.
+func (db *DB) PastDue(ctx context.Context, now time.Time) ([]pledge.FailedPayment, error) {
+	return db.pastDue(ctx, now, ``)
+}
+
+func (db *DB) pastDue(ctx context.Context, now time.Time, where string, args ...any) ([]pledge.FailedPayment, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT f.stripe_invoice_id, f.stripe_subscription_id, f.currency, f.amount, f.attempts, f.first_failed,
+		       f.last_failed, f.next_attempt_at, coalesce(s.supporter_id, 0), coalesce(p.email, '')
+		FROM (`+openFailedQuery+`) f
+		LEFT JOIN subscriptions s ON s.stripe_subscription_id = f.stripe_subscription_id
+		LEFT JOIN supporters p ON p.id = s.supporter_id
+		WHERE 1 `+where+`
+		ORDER BY f.first_failed, f.stripe_invoice_id`, append([]any{now.Unix()}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.FailedPayment
+	for rows.Next() {
+		var f pledge.FailedPayment
+		var first, last int64
+		var next sql.NullInt64
+		if err := rows.Scan(&f.Invoice, &f.Subscription, &f.Amount.Currency, &f.Amount.Amount, &f.Attempts, &first, &last,
+			&next, &f.SupporterID, &f.Email); err != nil {
+			return nil, err
+		}
+		f.FirstFailedAt, f.LastFailedAt, f.NextAttemptAt = e2t(first), e2t(last), fromUnix(next)
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }

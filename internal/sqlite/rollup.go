@@ -18,16 +18,18 @@ import (
 // ledgerVersion is the version of the derived data (rollups, segments, supporters' first gifts).
 // Open rebuilds them when the stored version is older: after a migration that changed their
 // definition.
-const ledgerVersion = "10"
+const ledgerVersion = "11"
 
 // donationRow is the part of a donation the rollups read.
 type donationRow struct {
 	id                         int64
+	supporter                  int64 // 0 when none
 	paidAt                     int64
 	currency, frequency        string
 	article, campaign          string
 	amount, refunded, disputed int64
 	tax                        int64
+	settle                     pledge.Settlement
 }
 
 // measures is one rollup row's sums.
@@ -54,13 +56,59 @@ func (m measures) times(sign int64) measures {
 
 func dayOf(t int64) int64 { return t - t%86400 }
 
-const donationRowColumns = `id, paid_at, currency, frequency, article, campaign, amount, amount_refunded, amount_disputed, tax`
+const donationRowColumns = `id, coalesce(supporter_id, 0), paid_at, currency, frequency, article, campaign, amount,
+	amount_refunded, amount_disputed, tax, settle_txn, settle_currency, settle_amount, settle_fee, settle_net`
 
 func scanDonationRow(r scanner) (*donationRow, error) {
 	var d donationRow
-	err := r.Scan(&d.id, &d.paidAt, &d.currency, &d.frequency, &d.article, &d.campaign, &d.amount, &d.refunded,
-		&d.disputed, &d.tax)
+	err := r.Scan(&d.id, &d.supporter, &d.paidAt, &d.currency, &d.frequency, &d.article, &d.campaign, &d.amount,
+		&d.refunded, &d.disputed, &d.tax, &d.settle.BalanceTransaction, &d.settle.Currency, &d.settle.Amount,
+		&d.settle.Fee, &d.settle.Net)
 	return &d, err
+}
+
+// settleKey is a row of settlement_daily: a day, the charge's currency and the settlement
+// currency ("" while the balance transaction is not known).
+type settleKey struct {
+	day              int64
+	currency, settle string
+}
+
+// settleMeasures is one settlement_daily row's sums.
+type settleMeasures struct {
+	donations, amount, fee, lost, net int64
+}
+
+func (m settleMeasures) plus(o settleMeasures) settleMeasures {
+	return settleMeasures{m.donations + o.donations, m.amount + o.amount, m.fee + o.fee, m.lost + o.lost, m.net + o.net}
+}
+
+// settlement is what one donation adds to settlement_daily: with its balance transaction known,
+// what it left in the bank in the settlement currency (pledge.SettledNetOf); without, its net in
+// its own currency (pledge.NetOf), under settlement currency "".
+func (d *donationRow) settlement() (settleKey, settleMeasures) {
+	k := settleKey{dayOf(d.paidAt), d.currency, ""}
+	if !d.settle.Known() {
+		return k, settleMeasures{donations: 1, net: pledge.NetOf(d.amount, d.refunded, d.disputed)}
+	}
+	k.settle = string(d.settle.Currency)
+	lost := pledge.SettledLost(d.settle, d.amount, d.refunded, d.disputed)
+	return k, settleMeasures{donations: 1, amount: d.settle.Amount, fee: d.settle.Fee, lost: lost,
+		net: pledge.SettledNetOf(d.settle, d.amount, d.refunded, d.disputed)}
+}
+
+func addSettlement(ctx context.Context, tx *Tx, k settleKey, m settleMeasures) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO settlement_daily (day, currency, settle_currency, donations, amount, fee, lost, net)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (day, currency, settle_currency) DO UPDATE SET
+			donations = donations + excluded.donations, amount = amount + excluded.amount,
+			fee = fee + excluded.fee, lost = lost + excluded.lost, net = net + excluded.net`,
+		k.day, k.currency, k.settle, m.donations, m.amount, m.fee, m.lost, m.net)
+	if err != nil {
+		return fmt.Errorf("settlement_daily: %w", err)
+	}
+	return nil
 }
 
 // loadDonationRow returns the donation's rollup view, nil when there is no such row.
@@ -96,7 +144,12 @@ func addDonation(ctx context.Context, tx *Tx, d *donationRow, sign int64) error 
 		day, d.article, d.campaign, d.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
 		return fmt.Errorf("donations_sources: %w", err)
 	}
-	return nil
+	k, sm := d.settlement()
+	return addSettlement(ctx, tx, k, sm.times(sign))
+}
+
+func (m settleMeasures) times(sign int64) settleMeasures {
+	return settleMeasures{m.donations * sign, m.amount * sign, m.fee * sign, m.lost * sign, m.net * sign}
 }
 
 // changeDonation moves a donation's contribution from before to after (either may be nil: a new
@@ -111,9 +164,70 @@ func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow) err
 		}
 	}
 	if after != nil {
-		return addDonation(ctx, tx, after, 1)
+		if err := addDonation(ctx, tx, after, 1); err != nil {
+			return err
+		}
+	}
+	// The supporters' lifetime totals follow their donations.
+	if before != nil {
+		if err := refreshSupporterTotals(ctx, tx, before.supporter); err != nil {
+			return err
+		}
+	}
+	if after != nil && (before == nil || after.supporter != before.supporter) {
+		return refreshSupporterTotals(ctx, tx, after.supporter)
 	}
 	return nil
+}
+
+// supporterTotal is one supporter's lifetime figures in one currency.
+type supporterTotal struct{ net, donations int64 }
+
+// add counts a donation's contribution toward its supporter's lifetime total: the same net as
+// the rollups (pledge.NetOf of its contribution).
+func (t supporterTotal) add(d *donationRow) supporterTotal {
+	m := d.contribution()
+	return supporterTotal{t.net + pledge.NetOf(m.gross, m.refunded, m.disputed), t.donations + m.donations}
+}
+
+// refreshSupporterTotals recomputes one supporter's lifetime totals per currency and last gift
+// from their own donations (a few rows, by the donations_supporter index).
+func refreshSupporterTotals(ctx context.Context, tx *Tx, supporterID int64) error {
+	if supporterID == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+donationRowColumns+` FROM donations WHERE supporter_id = ?`, supporterID)
+	if err != nil {
+		return err
+	}
+	totals := map[string]supporterTotal{}
+	var last sql.NullInt64
+	for rows.Next() {
+		d, err := scanDonationRow(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		totals[d.currency] = totals[d.currency].add(d)
+		if !last.Valid || d.paidAt > last.Int64 {
+			last = sql.NullInt64{Int64: d.paidAt, Valid: true}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, supporterID); err != nil {
+		return err
+	}
+	for c, t := range totals {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)`,
+			supporterID, c, t.net, t.donations); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE supporters SET last_paid_at = ? WHERE id = ?`, last, supporterID)
+	return err
 }
 
 // firstGift is a supporter's first gift: it makes them a new supporter on its day, in its
@@ -210,42 +324,47 @@ func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
 
 // spanDelta is one change a span of recurring revenue makes to a day of subscriptions_daily.
 type spanDelta struct {
-	day                 int64
-	currency, frequency string
-	n, amount           int64
-	scheduled, ended    int64
+	day                       int64
+	currency, frequency       string
+	n, amount                 int64
+	scheduled, ended, started int64
 }
 
 // spanDeltas is what a span of recurring revenue contributes to subscriptions_daily: the gift and
 // its amount on the span's first day, taken away on its end day, the scheduled-to-end count
-// likewise and, for the span that ends the subscription, a cancellation on its end day.
-func spanDeltas(s pledge.Segment) []spanDelta {
-	sched := int64(0)
+// likewise; for a subscription's first span, a new recurring gift on its first day; and for the
+// span that ends the subscription, a cancellation on its end day.
+func spanDeltas(s pledge.Segment, first bool) []spanDelta {
+	sched, started := int64(0), int64(0)
 	if s.Scheduled {
 		sched = 1
 	}
+	if first {
+		started = 1
+	}
 	cur, freq := string(s.Amount.Currency), string(s.Frequency)
-	out := []spanDelta{{dayOf(s.Start.Unix()), cur, freq, 1, s.Amount.Amount, sched, 0}}
+	out := []spanDelta{{dayOf(s.Start.Unix()), cur, freq, 1, s.Amount.Amount, sched, 0, started}}
 	if !s.End.IsZero() {
 		ended := int64(0)
 		if s.Ends {
 			ended = 1
 		}
-		out = append(out, spanDelta{dayOf(s.End.Unix()), cur, freq, -1, -s.Amount.Amount, -sched, ended})
+		out = append(out, spanDelta{dayOf(s.End.Unix()), cur, freq, -1, -s.Amount.Amount, -sched, ended, 0})
 	}
 	return out
 }
 
 // addSegment adds sign times a span's contribution (spanDeltas) to subscriptions_daily.
-func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, sign int64) error {
-	for _, d := range spanDeltas(s) {
+func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, first bool, sign int64) error {
+	for _, d := range spanDeltas(s, first) {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount, scheduled, ended)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount, scheduled, ended, started)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (day, currency, frequency) DO UPDATE SET
 				subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount,
-				scheduled = scheduled + excluded.scheduled, ended = ended + excluded.ended`,
-			d.day, d.currency, d.frequency, d.n*sign, d.amount*sign, d.scheduled*sign, d.ended*sign); err != nil {
+				scheduled = scheduled + excluded.scheduled, ended = ended + excluded.ended,
+				started = started + excluded.started`,
+			d.day, d.currency, d.frequency, d.n*sign, d.amount*sign, d.scheduled*sign, d.ended*sign, d.started*sign); err != nil {
 			return err
 		}
 	}
@@ -287,16 +406,16 @@ func replaceSegments(ctx context.Context, tx *Tx, subID int64, segs []pledge.Seg
 	if sameSegments(old, segs) {
 		return nil
 	}
-	for _, s := range old {
-		if err := addSegment(ctx, tx, s, -1); err != nil {
+	for i, s := range old {
+		if err := addSegment(ctx, tx, s, i == 0, -1); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_segments WHERE subscription_id = ?`, subID); err != nil {
 		return err
 	}
-	for _, s := range segs {
-		if err := addSegment(ctx, tx, s, 1); err != nil {
+	for i, s := range segs {
+		if err := addSegment(ctx, tx, s, i == 0, 1); err != nil {
 			return err
 		}
 		if err := insertSegment(ctx, tx, subID, s); err != nil {
@@ -335,7 +454,7 @@ func sameSegments(a, b []pledge.Segment) bool {
 func rebuildDerived(ctx context.Context, tx *Tx) error {
 	for _, q := range []string{
 		`DELETE FROM donations_daily`, `DELETE FROM donations_sources`, `DELETE FROM subscriptions_daily`,
-		`DELETE FROM subscription_segments`,
+		`DELETE FROM subscription_segments`, `DELETE FROM settlement_daily`, `DELETE FROM supporter_totals`,
 		`UPDATE supporters SET first_paid_at = NULL, first_currency = '', first_frequency = ''`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -359,7 +478,12 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		day                         int64
 		article, campaign, currency string
 	}
+	type tkey struct {
+		supporter int64
+		currency  string
+	}
 	daily, sources := map[dkey]measures{}, map[skey]measures{}
+	settled, totals := map[settleKey]settleMeasures{}, map[tkey]supporterTotal{}
 	rows, err := tx.QueryContext(ctx, `SELECT `+donationRowColumns+` FROM donations`)
 	if err != nil {
 		return err
@@ -375,6 +499,12 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		daily[k] = daily[k].plus(m)
 		s := skey{dayOf(d.paidAt), d.article, d.campaign, d.currency}
 		sources[s] = sources[s].plus(m)
+		sk, sm := d.settlement()
+		settled[sk] = settled[sk].plus(sm)
+		if d.supporter != 0 {
+			tk := tkey{d.supporter, d.currency}
+			totals[tk] = totals[tk].add(d)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -395,6 +525,21 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 			k.day, k.article, k.campaign, k.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
 			return err
 		}
+	}
+	for k, m := range settled {
+		if err := addSettlement(ctx, tx, k, m); err != nil {
+			return err
+		}
+	}
+	for k, t := range totals {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)`,
+			k.supporter, k.currency, t.net, t.donations); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE supporters SET last_paid_at =
+		(SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = supporters.id)`); err != nil {
+		return err
 	}
 	// Supporters' first gifts (firstGiftOrder, as refreshFirstGift) and the new-supporter counts.
 	if _, err := tx.ExecContext(ctx, `

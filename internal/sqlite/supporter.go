@@ -35,7 +35,71 @@ func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*
 		}
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, db.supporterTotals(ctx, out)
+}
+
+// supporterTotals fills in a page's lifetime totals and last gifts (supporter_totals, kept with
+// each donation change).
+func (db *DB) supporterTotals(ctx context.Context, page []*pledge.Supporter) error {
+	if len(page) == 0 {
+		return nil
+	}
+	by := map[int64]*pledge.Supporter{}
+	args := make([]any, 0, len(page))
+	for _, s := range page {
+		by[s.ID] = s
+		args = append(args, s.ID)
+	}
+	in := `(?` + strings.Repeat(", ?", len(args)-1) + `)`
+	rows, err := db.read.QueryContext(ctx, `SELECT supporter_id, currency, net FROM supporter_totals
+		WHERE supporter_id IN `+in+` ORDER BY supporter_id, net DESC, currency`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var m pledge.Money
+		if err := rows.Scan(&id, &m.Currency, &m.Amount); err != nil {
+			return err
+		}
+		by[id].Totals = append(by[id].Totals, m)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = db.read.QueryContext(ctx, `SELECT id, last_paid_at FROM supporters WHERE id IN `+in+` AND last_paid_at IS NOT NULL`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return err
+		}
+		by[id].LastPaidAt = e2t(at)
+	}
+	return rows.Err()
+}
+
+// CountSupporters counts the supporters the filter matches.
+func (db *DB) CountSupporters(ctx context.Context, f pledge.SupporterFilter) (int, error) {
+	f.After, f.Offset = 0, 0
+	if f.Sort == pledge.SortTotal && strings.TrimSpace(f.Query) == "" && f.Frequency == "" && f.Status == "" {
+		// Every totals row belongs to a supporter: count the currency's range of the index alone.
+		var n int
+		err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM supporter_totals INDEXED BY supporter_totals_rank
+			WHERE currency = ?`, f.Currency).Scan(&n)
+		return n, err
+	}
+	from, where, args := supportersWhere(f)
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n)
+	return n, err
 }
 
 // supportersQuery is ListSupporters' query (scanned by scanSupporter) and its arguments.
@@ -43,7 +107,38 @@ func supportersQuery(f pledge.SupporterFilter) (string, []any) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	if f.Sort != "" {
+		f.After = 0
+	}
+	from, where, args := supportersWhere(f)
+	order := `s.id DESC`
+	switch f.Sort {
+	case pledge.SortLastGift:
+		order = `s.last_paid_at DESC, s.id DESC` // the supporters_last_paid index, backwards
+	case pledge.SortStart:
+		order = `s.created_at DESC, s.id DESC`
+	case pledge.SortTotal:
+		order = `t.net DESC, t.supporter_id DESC` // the supporter_totals_rank index, backwards
+	}
+	return `
+		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
+		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), ` + latestSubscription + `
+		FROM ` + from + ` WHERE ` + where + `
+		ORDER BY ` + order + ` LIMIT ? OFFSET ?`, append(args, f.Limit, max(f.Offset, 0))
+}
+
+// supportersWhere is the FROM and WHERE of the supporters list for a filter, and their
+// arguments: the lifetime-total order reads supporter_totals of one currency, joined to
+// supporters.
+func supportersWhere(f pledge.SupporterFilter) (string, string, []any) {
+	from := `supporters s`
 	where, args := []string{"1"}, []any{}
+	if f.Sort == pledge.SortTotal {
+		// CROSS JOIN keeps supporter_totals outside: the rank index gives the order, and the
+		// page stops after its rows.
+		from = `supporter_totals t INDEXED BY supporter_totals_rank CROSS JOIN supporters s ON s.id = t.supporter_id`
+		where, args = append(where, "t.currency = ?"), append(args, f.Currency)
+	}
 	if f.After > 0 {
 		where, args = append(where, "s.id < ?"), append(args, f.After)
 	}
@@ -83,11 +178,7 @@ func supportersQuery(f pledge.SupporterFilter) (string, []any) {
 		where = append(where, "s.id IN (SELECT supporter_id FROM subscriptions WHERE status = ? AND supporter_id < ?)")
 		args = append(args, f.Status, after)
 	}
-	return `
-		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
-		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), ` + latestSubscription + `
-		FROM supporters s WHERE ` + strings.Join(where, " AND ") + `
-		ORDER BY s.id DESC LIMIT ?`, append(args, f.Limit)
+	return from, strings.Join(where, " AND "), args
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -132,6 +223,9 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDet
 		return nil, err
 	}
 	if d.Mismatches, err = db.mismatchesOf(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.Failed, err = db.pastDue(ctx, time.Now(), `AND s.supporter_id = ?`, id); err != nil {
 		return nil, err
 	}
 	d.Events, err = db.eventsAbout(ctx, stripeObjects(s.StripeCustomerID, d.Subscriptions, d.Donations, d.Customers...), 500)

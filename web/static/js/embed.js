@@ -42,6 +42,9 @@
     var q = new URLSearchParams();
     // The article without its query string and fragment: tracking tails are not part of it.
     q.set("article", (opt(el, "article") || location.href).split("#")[0].split("?")[0]);
+    // The headline, for the staff's funnel (stored as plain text, never as HTML).
+    var title = (opt(el, "title") || document.title || "").replace(/\s+/g, " ").trim().slice(0, 200);
+    if (title) q.set("title", title);
     ["campaign", "currency", "frequency"].forEach(function (k) {
       var v = opt(el, k);
       if (v) q.set(k, v);

@@ -1,0 +1,103 @@
+package billing_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit"
+)
+
+// stripe-mock answers GET /v1/balance_transactions/:id with a fixture (amount 100, fee 0, net
+// 100, usd) carrying the id asked for, and stores nothing: the test asserts what Pledge fetched
+// and that it reached the ledger and the dashboard's headline.
+func TestBalanceTransactionsReachTheLedgerAndHeadline(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	rec := &testkit.Recorder{}
+	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Settlements: db,
+		Stripe: billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: testkit.StripeMock(t), Transport: rec})}
+	deliver := func(typ string, p billing.EventParams) {
+		t.Helper()
+		b := build(t, typ, p)
+		if res, err := w.Receive(ctx, b, billing.SignatureHeader(b, secret, time.Now())); err != nil || res.Outcome != pledge.OutcomeApplied {
+			t.Fatalf("%s: %+v %v", typ, res, err)
+		}
+	}
+	// A one-off: the payment intent (its charge expanded) names the balance transaction.
+	deliver("checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500), PaymentIntentID: "pi_once"})
+	if n := len(rec.Requests("GET", "/v1/payment_intents/pi_once")); n != 1 {
+		t.Fatalf("payment intent fetched %d times, want 1", n)
+	}
+	bts := rec.Requests("GET", "/v1/balance_transactions/*")
+	if len(bts) != 1 {
+		t.Fatalf("balance transactions fetched %d times, want 1", len(bts))
+	}
+	// A renewal: the invoice names its charge, whose balance transaction is fetched by id.
+	c := checkout(pledge.Monthly, 500)
+	deliver("invoice.paid", billing.EventParams{Checkout: c, SubscriptionID: "sub_bt", InvoiceID: "in_bt", ChargeID: "ch_renewal"})
+	if n := len(rec.Requests("GET", "/v1/charges/ch_renewal")); n != 1 {
+		t.Fatalf("charge fetched %d times, want 1", n)
+	}
+	if n := len(rec.Requests("GET", "/v1/balance_transactions/*")); n != 2 {
+		t.Fatalf("balance transactions fetched %d times, want 2", n)
+	}
+
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	d, err := db.Dashboard(ctx, pledge.Period{From: today, To: today.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Settled(false)
+	want := []pledge.Settled{{Currency: "usd", Donations: 2, Amount: 200, Fees: 0, Net: 200}}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("headline = %+v, want %+v (stripe-mock's fixture twice)", got, want)
+	}
+	if u := d.Unsettled(false); len(u) != 0 {
+		t.Fatalf("unsettled = %+v, want none", u)
+	}
+}
+
+// When Stripe cannot be reached the gift is recorded without its balance transaction, counted
+// as not yet settled in its own currency; reconcile fetches it later.
+func TestUnreachableBalanceTransactionIsFetchedByReconcile(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	down := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Settlements: db,
+		Stripe: billing.New(billing.Config{SecretKey: "sk_test_x", APIBase: "http://127.0.0.1:1", Retries: 0, Timeout: time.Second})}
+	b := build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500), PaymentIntentID: "pi_late"})
+	if res, err := down.Receive(ctx, b, billing.SignatureHeader(b, secret, time.Now())); err != nil || res.Outcome != pledge.OutcomeApplied {
+		t.Fatalf("%+v %v", res, err)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	p := pledge.Period{From: today, To: today.Add(24 * time.Hour)}
+	d, err := db.Dashboard(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := d.Unsettled(false); len(u) != 1 || u[0] != (pledge.Unsettled{Currency: "usd", Donations: 1, Net: 500}) {
+		t.Fatalf("unsettled = %+v", u)
+	}
+
+	rec := &testkit.Recorder{}
+	up := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Settlements: db,
+		Stripe: billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: testkit.StripeMock(t), Transport: rec})}
+	sum, err := up.Reconcile(ctx, time.Now().Add(-time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Settled != 1 || sum.Unsettled != 0 {
+		t.Fatalf("reconcile: %s", sum.SettlementLine())
+	}
+	if n := len(rec.Requests("GET", "/v1/payment_intents/pi_late")); n != 1 {
+		t.Fatalf("payment intent fetched %d times", n)
+	}
+	if d, err = db.Dashboard(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Settled(false); len(s) != 1 || s[0].Net != 100 || len(d.Unsettled(false)) != 0 {
+		t.Fatalf("after reconcile: settled %+v, unsettled %+v", s, d.Unsettled(false))
+	}
+}

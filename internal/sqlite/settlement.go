@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/pledge-news/pledge/internal/pledge"
+)
+
+var _ pledge.SettlementService = (*DB)(nil)
+
+// UnsettledDonations lists up to limit donations whose balance transaction is not known yet,
+// oldest first (the donations_unsettled index holds only those).
+func (db *DB) UnsettledDonations(ctx context.Context, limit int) ([]pledge.SettlementTarget, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, coalesce(stripe_payment_intent_id, ''), coalesce(stripe_charge_id, '')
+		FROM donations INDEXED BY donations_unsettled WHERE settle_txn = ''
+		ORDER BY paid_at, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.SettlementTarget
+	for rows.Next() {
+		var t pledge.SettlementTarget
+		if err := rows.Scan(&t.DonationID, &t.PaymentIntent, &t.Charge); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RecordSettlement stores a donation's balance transaction (and its charge, when the donation
+// did not know it) and moves the rollups. A donation that already has one keeps it: a charge
+// has one balance transaction.
+func (db *DB) RecordSettlement(ctx context.Context, donationID int64, charge string, s pledge.Settlement) error {
+	if !s.Known() {
+		return pledge.Errorf(pledge.EINVALID, "A balance transaction id is required.")
+	}
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	before, err := loadDonationRow(ctx, tx, donationID)
+	if err != nil {
+		return err
+	}
+	if before == nil {
+		return pledge.Errorf(pledge.ENOTFOUND, "Donation %d not found.", donationID)
+	}
+	if before.settle.Known() {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE donations SET settle_txn = ?1, settle_currency = ?2, settle_amount = ?3, settle_fee = ?4, settle_net = ?5,
+		       stripe_charge_id = coalesce(stripe_charge_id,
+		           (SELECT nullif(?6, '') WHERE NOT EXISTS (SELECT 1 FROM donations WHERE stripe_charge_id = ?6))),
+		       updated_at = ?7
+		WHERE id = ?8`, s.BalanceTransaction, s.Currency, s.Amount, s.Fee, s.Net, charge, tx.now.Unix(), donationID); err != nil {
+		return err
+	}
+	after, err := loadDonationRow(ctx, tx, donationID)
+	if err != nil {
+		return err
+	}
+	if err := changeDonation(ctx, tx, before, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
