@@ -29,6 +29,8 @@ type givingFile struct {
 	DefaultFrequency *string                   `yaml:"default_frequency"`
 	CoverFees        *coverFeesFile            `yaml:"cover_fees"`
 	Currencies       yaml.Node                 `yaml:"currencies"`
+	// Experiments are read by loadConfigFile (experiments_config.go), against these settings.
+	Experiments yaml.Node `yaml:"experiments"`
 }
 
 type coverFeesFile struct {
