@@ -34,6 +34,9 @@ Commands:
   trigger    post a realistic, signed Stripe event: trigger TYPE [--url URL] [--checkout ID]
   export     the ledger to standard output: export donations|supporters [--from] [--to] [--format csv|json]
   report     the dashboard's figures per currency: report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]
+  experiments report NAME [--format json|csv]
+             an experiment's results per arm, with intervals and the chance each variant beats control
+  config     config show: the effective configuration (environment, PLEDGE_CONFIG, staff's decisions)
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -86,6 +89,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runExport(ctx, env, rest)
 	case "report":
 		err = runReport(ctx, env, rest)
+	case "experiments":
+		err = runExperiments(ctx, env, rest)
+	case "config":
+		err = runConfig(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
@@ -32,6 +35,8 @@ type Main struct {
 	env      *Env
 	listener net.Listener
 	http     *http.Server
+	// hup receives SIGHUP: reload PLEDGE_CONFIG's experiments (experiments.go).
+	hup chan os.Signal
 }
 
 // Open opens the store, builds the adapters and starts listening (not yet serving).
@@ -75,10 +80,14 @@ func (m *Main) Open(ctx context.Context) error {
 		globalN, globalPer, _ = ParseLimit(cfg.DonateGlobalLimit)
 	}
 	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
+	plan, err := m.buildPlan(ctx, cfg.giving, cfg.experiments)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
 		Org:            cfg.orgName(),
-		Giving:         cfg.giving,
+		Giving:         m.promptSettings(plan),
 		Demo:           cfg.Demo,
 		EmbedOrigins:   cfg.embedOrigins,
 		TrustedProxies: cfg.trustedProxies,
@@ -101,6 +110,8 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Deferrals = m.DB
 	srv.Manage = m.DB
 	srv.Portal = m.Stripe
+	srv.Experiments = m.DB
+	srv.SetPlan(plan)
 	if mailer != nil {
 		srv.SendManageLink = manageLinkSender(mailer)
 	}
@@ -113,6 +124,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return err
 	}
+	// Before serving, so that a SIGHUP never finds the process without its handler.
+	m.hup = make(chan os.Signal, 1)
+	signal.Notify(m.hup, syscall.SIGHUP)
 	m.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -142,6 +156,10 @@ func (m *Main) Serve(ctx context.Context) error {
 	reconcileCtx, stopReconcile := context.WithCancel(ctx)
 	reconciled := m.startReconcile(reconcileCtx)
 	defer func() { stopReconcile(); <-reconciled }()
+	expCtx, stopExp := context.WithCancel(ctx)
+	expDone := make(chan struct{})
+	go func() { m.watchExperiments(expCtx); close(expDone) }()
+	defer func() { stopExp(); <-expDone }()
 	m.env.Logger.Info("serving", "addr", m.Addr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:
@@ -163,6 +181,9 @@ func (m *Main) Serve(ctx context.Context) error {
 
 // Close releases what Open took. The server's counters are flushed before the store closes.
 func (m *Main) Close() error {
+	if m.hup != nil {
+		signal.Stop(m.hup)
+	}
 	if m.listener != nil {
 		m.listener.Close()
 	}
