@@ -102,3 +102,21 @@ func TestConfigExperimentErrorStopsStart(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestReadmeExperimentExampleLoads: the README's experiment example is a valid PLEDGE_CONFIG.
+func TestReadmeExperimentExampleLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Experiments (issue 16)\n")
+	_, rest, ok2 := strings.Cut(section, "```yaml\n")
+	example, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README's Experiments section has no yaml example")
+	}
+	_, es, err := loadConfigFile(writeConfig(t, example))
+	if err != nil || len(es) != 1 || len(es[0].Variants) != 3 || es[0].HoldbackShare != 0.05 {
+		t.Fatalf("README example: %v %+v", err, es)
+	}
+}
