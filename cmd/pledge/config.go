@@ -57,6 +57,7 @@ type Config struct {
 	staffIdle      time.Duration
 	renewalNotice  time.Duration
 	giving         pledge.Settings
+	experiments    []pledge.Experiment
 }
 
 // envNames maps each Config field to its environment variable; docker-compose.yml and the README
@@ -242,7 +243,7 @@ func (c *Config) Validate() error {
 			return &ConfigError{"PLEDGE_MAIL_FROM", "must be an address such as \"Newsroom <support@news.example>\""}
 		}
 	}
-	if c.giving, err = LoadGivingSettings(c.ConfigFile); err != nil {
+	if c.giving, c.experiments, err = loadConfigFile(c.ConfigFile); err != nil {
 		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
 	return nil

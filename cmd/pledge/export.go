@@ -21,8 +21,9 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	from := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or RFC 3339 time, inclusive")
 	to := fs.String("to", "", "last day (YYYY-MM-DD, UTC, inclusive) or RFC 3339 time (exclusive)")
 	format := fs.String("format", pledge.FormatCSV, "csv or json")
+	withVariant := fs.Bool("with-variant", false, "donations: add checkout, experiment and variant after the usual columns")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: pledge export donations|supporters [--from DATE] [--to DATE] [--format csv|json]")
+		fmt.Fprintln(fs.Output(), "Usage: pledge export donations|supporters [--from DATE] [--to DATE] [--format csv|json] [--with-variant]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -43,9 +44,15 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("--format must be csv or json")
 	}
 	write := pledge.WriteDonations
+	if *withVariant {
+		write = pledge.WriteDonationsWithArms
+	}
 	switch what {
 	case "donations":
 	case "supporters":
+		if *withVariant {
+			return fmt.Errorf("--with-variant is for donations")
+		}
 		write = pledge.WriteSupporters
 	default:
 		fs.Usage()

@@ -34,8 +34,10 @@ type givingFile struct {
 	Newsletter       *struct {
 		URL string `yaml:"url"`
 	} `yaml:"newsletter"`
-	Currencies yaml.Node  `yaml:"currencies"`
-	Goals      *goalsFile `yaml:"goals"`
+	Currencies yaml.Node `yaml:"currencies"`
+	// Experiments are read by loadConfigFile (experiments_config.go), against these settings.
+	Experiments yaml.Node  `yaml:"experiments"`
+	Goals       *goalsFile `yaml:"goals"`
 }
 
 // goalsFile is the staff dashboard's monthly targets: money (net, in the settlement currency,

@@ -36,6 +36,9 @@ Commands:
   report     the dashboard's figures per currency: report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]
   statements send --year YYYY [--dry-run]
              e-mail each supporter who gave that year one statement of their gifts (once each)
+  experiments report NAME [--format json|csv]
+             an experiment's results per arm, with intervals and the chance each variant beats control
+  config     config show: the effective configuration (environment, PLEDGE_CONFIG, staff's decisions)
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -99,6 +102,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runReport(ctx, env, rest)
 	case "statements":
 		err = runStatements(ctx, env, rest)
+	case "experiments":
+		err = runExperiments(ctx, env, rest)
+	case "config":
+		err = runConfig(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

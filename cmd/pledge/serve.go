@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
@@ -39,6 +42,8 @@ type Main struct {
 	// metricsListener and metrics serve /metrics on PLEDGE_METRICS_ADDR (nil when off).
 	metricsListener net.Listener
 	metrics         *http.Server
+	// hup receives SIGHUP: reload PLEDGE_CONFIG's experiments (experiments.go).
+	hup chan os.Signal
 }
 
 // Open opens the store, builds the adapters and starts listening (not yet serving).
@@ -83,10 +88,14 @@ func (m *Main) Open(ctx context.Context) error {
 		globalN, globalPer, _ = ParseLimit(cfg.DonateGlobalLimit)
 	}
 	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
+	plan, err := m.buildPlan(ctx, cfg.giving, cfg.experiments)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		BaseURL:        cfg.baseURL,
 		Org:            cfg.orgName(),
-		Giving:         cfg.giving,
+		Giving:         m.promptSettings(plan),
 		Demo:           cfg.Demo,
 		EmbedOrigins:   cfg.embedOrigins,
 		TrustedProxies: cfg.trustedProxies,
@@ -110,6 +119,8 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Deferrals = m.DB
 	srv.Manage = m.DB
 	srv.Portal = m.Stripe
+	srv.Experiments = m.DB
+	srv.SetPlan(plan)
 	if mailer != nil {
 		srv.SendManageLink = manageLinkSender(mailer)
 	}
@@ -134,6 +145,9 @@ func (m *Main) Open(ctx context.Context) error {
 		mux.Handle("GET /metrics", srv.MetricsHandler())
 		m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	}
+	// Before serving, so that a SIGHUP never finds the process without its handler.
+	m.hup = make(chan os.Signal, 1)
+	signal.Notify(m.hup, syscall.SIGHUP)
 	m.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -185,6 +199,10 @@ func (m *Main) Serve(ctx context.Context) error {
 	reconcileCtx, stopReconcile := context.WithCancel(ctx)
 	reconciled := m.startReconcile(reconcileCtx)
 	defer func() { stopReconcile(); <-reconciled }()
+	expCtx, stopExp := context.WithCancel(ctx)
+	expDone := make(chan struct{})
+	go func() { m.watchExperiments(expCtx); close(expDone) }()
+	defer func() { stopExp(); <-expDone }()
 	m.env.Logger.Info("serving", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
 	select {
 	case err := <-errc:
@@ -206,6 +224,9 @@ func (m *Main) Serve(ctx context.Context) error {
 
 // Close releases what Open took. The server's counters are flushed before the store closes.
 func (m *Main) Close() error {
+	if m.hup != nil {
+		signal.Stop(m.hup)
+	}
 	if m.listener != nil {
 		m.listener.Close()
 	}

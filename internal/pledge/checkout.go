@@ -30,7 +30,10 @@ type Checkout struct {
 	Campaign  string
 	Source    string // where the reader came from, e.g. "reminder"
 	ReaderID  string // the anonymous reader id cookie, "" when none
-	Status    CheckoutStatus
+	// Arm is the experiment arm the reader was in when they pressed Continue (none outside
+	// experiments). It stays in Pledge's database: it is never sent to Stripe.
+	Arm    Arm
+	Status CheckoutStatus
 
 	StripeSessionID string
 	StripeURL       string

@@ -17,6 +17,9 @@ import (
 type ExportFilter struct {
 	From time.Time
 	To   time.Time
+	// Arms also reads each donation's checkout and experiment arm (DonationRecord's Checkout,
+	// Arm).
+	Arms bool
 }
 
 // DonationRecord is one row of the donations export.
@@ -30,6 +33,10 @@ type DonationRecord struct {
 	StripeID       string // the payment intent (one-off) or the invoice (recurring)
 	Article        string
 	Campaign       string
+	// Checkout and Arm: the checkout the payment came through and the experiment arm it was made
+	// in; read only with ExportFilter.Arms.
+	Checkout string
+	Arm      Arm
 }
 
 // SupporterRecord is one row of the supporters export.
@@ -55,6 +62,10 @@ type ExportService interface {
 
 // DonationsCSVHeader is the donations export's header, part of Pledge's outside contract.
 var DonationsCSVHeader = []string{"date", "email", "amount", "currency", "frequency", "status", "stripe_id", "article", "campaign"}
+
+// DonationsArmsCSVHeader is the donations export's header with --with-variant: the contract's
+// columns, then the checkout and the experiment arm, so the default header never changes.
+var DonationsArmsCSVHeader = append(append([]string(nil), DonationsCSVHeader...), "checkout", "experiment", "variant")
 
 // SupportersCSVHeader is the supporters export's header.
 var SupportersCSVHeader = []string{"created", "email", "name", "stripe_customer_id", "donations", "totals", "first_donation", "last_donation", "active_subscriptions"}
@@ -139,6 +150,13 @@ type donationJSON struct {
 	Campaign      string `json:"campaign"`
 }
 
+type donationArmJSON struct {
+	donationJSON
+	Checkout   string `json:"checkout"`
+	Experiment string `json:"experiment"`
+	Variant    string `json:"variant"`
+}
+
 type supporterJSON struct {
 	Created             string            `json:"created"`
 	Email               string            `json:"email"`
@@ -168,6 +186,31 @@ func WriteDonations(ctx context.Context, w io.Writer, svc ExportService, f Expor
 			return svc.EachDonation(ctx, f, func(d *DonationRecord) error {
 				return emit(donationJSON{exportTime(d.PaidAt), d.Email, d.Amount.Major(), d.Amount.Amount, d.AmountRefunded,
 					string(d.Amount.Currency), string(d.Frequency), d.Status, d.StripeID, d.Article, d.Campaign})
+			})
+		})
+	}
+	return Errorf(EINVALID, "Unknown export format %q: use csv or json.", format)
+}
+
+// WriteDonationsWithArms is WriteDonations with three trailing columns (fields, in JSON):
+// checkout, experiment and variant (`pledge export donations --with-variant`).
+func WriteDonationsWithArms(ctx context.Context, w io.Writer, svc ExportService, f ExportFilter, format string) error {
+	f.Arms = true
+	switch format {
+	case FormatCSV:
+		return writeCSV(w, DonationsArmsCSVHeader, func(write func([]string) error) error {
+			return svc.EachDonation(ctx, f, func(d *DonationRecord) error {
+				return write([]string{exportTime(d.PaidAt), csvText(d.Email), d.Amount.Major(), string(d.Amount.Currency),
+					string(d.Frequency), d.Status, d.StripeID, csvText(d.Article), csvText(d.Campaign),
+					d.Checkout, d.Arm.Experiment, d.Arm.Variant})
+			})
+		})
+	case FormatJSON:
+		return writeJSONArray(w, func(emit func(any) error) error {
+			return svc.EachDonation(ctx, f, func(d *DonationRecord) error {
+				return emit(donationArmJSON{donationJSON{exportTime(d.PaidAt), d.Email, d.Amount.Major(), d.Amount.Amount, d.AmountRefunded,
+					string(d.Amount.Currency), string(d.Frequency), d.Status, d.StripeID, d.Article, d.Campaign},
+					d.Checkout, d.Arm.Experiment, d.Arm.Variant})
 			})
 		})
 	}

@@ -24,6 +24,8 @@ type GiftChoice struct {
 	Source    string
 	// Locale is the language Checkout opens in (Stripe's codes: "en", "ru", "auto").
 	Locale string
+	// Arm is the reader's experiment arm, from the signed view cookie (the server sets it).
+	Arm Arm
 }
 
 // Giving turns a reader's choice into a checkout and a hosted payment page.
@@ -77,6 +79,7 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 		Campaign:  CleanCampaign(ch.Campaign),
 		Source:    CleanSource(ch.Source),
 		ReaderID:  ch.ReaderID,
+		Arm:       ch.Arm,
 	}
 	if ch.CoverFees {
 		co.CoverFees = g.Settings.Fees.Cover(co.Amount)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -49,33 +48,14 @@ func (s *Server) promptDeferred(c echo.Context) bool {
 
 // countPromptView counts one showing of the prompt in the signed view-count cookie. The window
 // starts with the first counted view and does not slide: the cookie keeps its first expiry.
-func (s *Server) countPromptView(c echo.Context) {
-	capacity := s.viewCap()
-	if capacity.N < 0 {
-		return
-	}
-	n, exp, ok := s.promptViews(c)
-	if !ok {
-		n, exp = 0, time.Now().Add(capacity.Per)
-	}
-	s.setSigned(c, cookieViews, strconv.Itoa(n+1), exp)
-}
+func (s *Server) countPromptView(c echo.Context) { s.countView(c) }
 
-// promptViews reads the view-count cookie: the count and when its window ends.
+// promptViews reads the view-count cookie: the count and when its window ends. A window that has
+// ended reads as absent (the cookie may outlive it to keep an experiment id: view_cookie.go).
 func (s *Server) promptViews(c echo.Context) (n int, expires time.Time, ok bool) {
-	ck, err := c.Cookie(cookieViews)
-	if err != nil {
+	v, _, ok := s.readViews(c)
+	if !ok || !time.Now().Before(v.window) {
 		return 0, time.Time{}, false
 	}
-	v, ok := s.verify(cookieViews, ck.Value, time.Now())
-	if !ok {
-		return 0, time.Time{}, false
-	}
-	n, err = strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, time.Time{}, false
-	}
-	// verify checked the expiry; read it back to keep the window fixed.
-	exp, _ := signedExpiry(ck.Value)
-	return n, exp, true
+	return v.n, v.window, true
 }

@@ -21,6 +21,17 @@ type statKey struct {
 
 type statCount struct{ views, clicks int64 }
 
+// armKey counts an experiment arm's views and clicks per day, beside the article counts.
+type armKey struct {
+	day int64
+	arm pledge.Arm
+}
+
+// armStatStore is what the store offers to keep arms' counts (the SQLite store does).
+type armStatStore interface {
+	AddExperimentStats(ctx context.Context, stats []pledge.ExperimentStat) error
+}
+
 // statsBatcher counts prompt views and Continue clicks in memory and writes them to the store
 // in one transaction per interval: the prompt's hot path never waits on the database.
 type statsBatcher struct {
@@ -31,6 +42,7 @@ type statsBatcher struct {
 	mu     sync.Mutex
 	counts map[statKey]*statCount
 	titles map[string]string // article -> headline reported since the last flush
+	arms   map[armKey]*statCount
 
 	stop chan struct{}
 	done chan struct{}
@@ -42,7 +54,7 @@ func newStatsBatcher(store pledge.PromptStatService, every time.Duration, logger
 		every = 10 * time.Second
 	}
 	b := &statsBatcher{store: store, logger: logger, now: time.Now, counts: map[statKey]*statCount{}, titles: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		arms: map[armKey]*statCount{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go b.loop(every)
 	return b
 }
@@ -80,6 +92,35 @@ func (b *statsBatcher) title(article, title string) {
 // click counts one Continue.
 func (b *statsBatcher) click(article, campaign string) { b.add(article, campaign, 0, 1) }
 
+// armView counts one prompt shown to a reader in an experiment arm, or for the holdback one not
+// shown. Zero arms (no experiment) and a nil batcher count nothing.
+func (b *statsBatcher) armView(a pledge.Arm) { b.addArm(a, 1, 0) }
+
+// armClick counts one Continue in an experiment arm.
+func (b *statsBatcher) armClick(a pledge.Arm) { b.addArm(a, 0, 1) }
+
+func (b *statsBatcher) addArm(a pledge.Arm, views, clicks int64) {
+	if b == nil || a.None() {
+		return
+	}
+	now := b.now().Unix()
+	b.addArmKey(armKey{day: now - now%86400, arm: a}, views, clicks)
+}
+
+// addArmKey adds to an arm's day. Arms are few (experiments × variants × days), so they need no
+// bound like articles.
+func (b *statsBatcher) addArmKey(k armKey, views, clicks int64) {
+	b.mu.Lock()
+	c := b.arms[k]
+	if c == nil {
+		c = &statCount{}
+		b.arms[k] = c
+	}
+	c.views += views
+	c.clicks += clicks
+	b.mu.Unlock()
+}
+
 func (b *statsBatcher) add(article, campaign string, views, clicks int64) {
 	if b == nil {
 		return
@@ -106,34 +147,51 @@ func (b *statsBatcher) addKey(k statKey, views, clicks int64) {
 	b.mu.Unlock()
 }
 
-// flush writes what was counted since the last flush. On failure the counts are put back, to be
+// flush writes what was counted since the last flush: article counts to prompt_stats, arm counts
+// to experiment_stats (when the store keeps them). On failure the counts are put back, to be
 // tried again at the next flush.
 func (b *statsBatcher) flush(ctx context.Context) error {
 	b.mu.Lock()
-	counts, titles := b.counts, b.titles
-	b.counts, b.titles = map[statKey]*statCount{}, map[string]string{}
+	counts, titles, arms := b.counts, b.titles, b.arms
+	b.counts, b.titles, b.arms = map[statKey]*statCount{}, map[string]string{}, map[armKey]*statCount{}
 	b.mu.Unlock()
-	if len(counts) == 0 {
-		return nil
-	}
-	stats := make([]pledge.PromptStat, 0, len(counts))
-	for k, c := range counts {
-		st := pledge.PromptStat{Day: time.Unix(k.day, 0).UTC(), Article: k.article,
-			Campaign: k.campaign, Views: c.views, Clicks: c.clicks}
-		if t, ok := titles[k.article]; ok {
-			st.Title = t
-			delete(titles, k.article) // once per article is enough
-		}
-		stats = append(stats, st)
-	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err := b.store.AddPromptStats(ctx, stats)
-	if err != nil {
-		b.logger.Error("flushing prompt stats", "err", err, "keys", len(stats))
+	var err error
+	if len(counts) > 0 {
+		stats := make([]pledge.PromptStat, 0, len(counts))
+		for k, c := range counts {
+			st := pledge.PromptStat{Day: time.Unix(k.day, 0).UTC(), Article: k.article,
+				Campaign: k.campaign, Views: c.views, Clicks: c.clicks}
+			if t, ok := titles[k.article]; ok {
+				st.Title = t
+				delete(titles, k.article) // once per article is enough
+			}
+			stats = append(stats, st)
+		}
+		if err = b.store.AddPromptStats(ctx, stats); err != nil {
+			b.logger.Error("flushing prompt stats", "err", err, "keys", len(stats))
+			for _, st := range stats {
+				b.addKey(statKey{day: st.Day.Unix(), article: st.Article, campaign: st.Campaign}, st.Views, st.Clicks)
+				b.title(st.Article, st.Title)
+			}
+		}
+	}
+	as, ok := b.store.(armStatStore)
+	if len(arms) == 0 || !ok {
+		return err
+	}
+	stats := make([]pledge.ExperimentStat, 0, len(arms))
+	for k, c := range arms {
+		stats = append(stats, pledge.ExperimentStat{Day: time.Unix(k.day, 0).UTC(), Arm: k.arm, Views: c.views, Click: c.clicks})
+	}
+	if aerr := as.AddExperimentStats(ctx, stats); aerr != nil {
+		b.logger.Error("flushing experiment stats", "err", aerr, "keys", len(stats))
 		for _, st := range stats {
-			b.addKey(statKey{day: st.Day.Unix(), article: st.Article, campaign: st.Campaign}, st.Views, st.Clicks)
-			b.title(st.Article, st.Title)
+			b.addArmKey(armKey{day: st.Day.Unix(), arm: st.Arm}, st.Views, st.Click)
+		}
+		if err == nil {
+			err = aerr
 		}
 	}
 	return err

@@ -12,17 +12,21 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pledge-news/pledge/internal/abtest"
 	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
@@ -115,6 +119,12 @@ type Server struct {
 	Mail          pledge.MailService
 	Statements    pledge.StatementService
 	StatementFile func(st *pledge.Statement, format string) (string, []byte, error)
+	// Experiments stores experiments' counts and staff's decisions (/staff/experiments).
+	Experiments pledge.ExperimentService
+
+	// plan is the experiments in force (SetPlan); assigner puts readers into their arms.
+	plan     atomic.Pointer[pledge.Plan]
+	assigner pledge.Assigner
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool
@@ -177,6 +187,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	if s.cfg.ThanksLimit.N == 0 {
 		s.cfg.ThanksLimit = Limit{N: 30, Per: time.Minute}
 	}
+	s.assigner = pledge.NewAssigner(cfg.Secret)
 	s.metrics = newMetrics(s.Registry)
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
@@ -197,6 +208,14 @@ func (s *Server) templateFuncs() template.FuncMap {
 			return map[string]string{"7d": "7 days", "30d": "30 days", "90d": "90 days", "mtd": "Month to date", "custom": "Custom"}[p]
 		},
 		"stripeLink": stripeLink,
+		"percent":    func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+		"est": func(e abtest.Estimate) string {
+			return fmt.Sprintf("%.1f (%.1f–%.1f)", e.Mean, e.Low, e.High)
+		},
+		"estMoney": func(e abtest.Estimate, c pledge.Currency) string {
+			m := func(f float64) string { return pledge.Money{Amount: int64(math.Round(f)), Currency: c}.String() }
+			return m(e.Mean) + " (" + m(e.Low) + "–" + m(e.High) + ")"
+		},
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "–"
@@ -234,6 +253,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
 	s.registerStaffRoutes(e)
+	s.registerExperimentRoutes(e)
 	s.registerGivingRoutes(e)
 	s.registerRemindRoutes(e)
 	s.registerManageRoutes(e)

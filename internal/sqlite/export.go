@@ -28,10 +28,16 @@ func bounds(f pledge.ExportFilter) (from, to int64) {
 // EachDonation streams the donations paid in the range, oldest first, from the read pool.
 func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.DonationRecord) error) error {
 	from, to := bounds(f)
+	// The checkout's arm only when asked: the contract's export reads no other table.
+	arms, join := `'', '', ''`, ``
+	if f.Arms {
+		arms, join = `COALESCE(d.checkout_id, ''), COALESCE(c.experiment, ''), COALESCE(c.variant, '')`,
+			`LEFT JOIN checkouts c ON c.id = d.checkout_id`
+	}
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT d.paid_at, COALESCE(s.email, ''), d.amount, d.amount_refunded, d.currency, d.frequency, d.status,
-		       COALESCE(d.stripe_invoice_id, d.stripe_payment_intent_id, ''), d.article, d.campaign
-		FROM donations d LEFT JOIN supporters s ON s.id = d.supporter_id
+		       COALESCE(d.stripe_invoice_id, d.stripe_payment_intent_id, ''), d.article, d.campaign, `+arms+`
+		FROM donations d LEFT JOIN supporters s ON s.id = d.supporter_id `+join+`
 		WHERE d.paid_at >= ? AND d.paid_at < ?
 		ORDER BY d.paid_at, d.id`, from, to)
 	if err != nil {
@@ -42,7 +48,8 @@ func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*
 	for rows.Next() {
 		var paid int64
 		if err := rows.Scan(&paid, &d.Email, &d.Amount.Amount, &d.AmountRefunded, &d.Amount.Currency,
-			&d.Frequency, &d.Status, &d.StripeID, &d.Article, &d.Campaign); err != nil {
+			&d.Frequency, &d.Status, &d.StripeID, &d.Article, &d.Campaign,
+			&d.Checkout, &d.Arm.Experiment, &d.Arm.Variant); err != nil {
 			return err
 		}
 		d.PaidAt = time.Unix(paid, 0).UTC()
