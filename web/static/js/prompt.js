@@ -60,7 +60,18 @@
     var u = ungroup(w, grp);
     return u === null ? null : u + "." + s.slice(j + 1);
   }
-  window.PledgeAmount = { parse: parseAmount };
+  // validate reads an amount typed for a currency (a catalogue as data-catalogue holds it) and
+  // frequency, and applies the tier's limits: {minor} or {err} ("number", "min", "max", ...).
+  // Not the fee cover's limit: the server checks that, and the card shows its answer.
+  function validate(value, c, f) {
+    var r = parseAmount(value, c.decimals, c.symbol, c.currency);
+    if (r.err) return r;
+    var tier = c.tiers[f];
+    if (tier && r.minor < tier.min) return { minor: r.minor, err: "min" };
+    if (tier && r.minor > tier.max) return { minor: r.minor, err: "max" };
+    return r;
+  }
+  window.PledgeAmount = { parse: parseAmount, validate: validate };
 
   // Inside an article's frame, tell embed.js our height whenever it changes (every step of the
   // card: the amounts, the remind panel, its confirmation).
@@ -116,10 +127,10 @@
   function check() {
     var tier = cat.tiers[frequency()];
     if (other && other.value.trim() !== "") {
-      var r = parseAmount(other.value, cat.decimals, cat.symbol, cat.currency);
+      var r = validate(other.value, cat, frequency());
+      if (r.err === "min") return { minor: r.minor, msg: tier.minMsg };
+      if (r.err === "max") return { minor: r.minor, msg: tier.maxMsg };
       if (r.err) return { msg: cat.text[r.err] };
-      if (tier && r.minor < tier.min) return { minor: r.minor, msg: tier.minMsg };
-      if (tier && r.minor > tier.max) return { minor: r.minor, msg: tier.maxMsg };
       return { minor: r.minor, label: money(r.minor) };
     }
     var p = form.querySelector("input[name=amount]:checked");
