@@ -138,6 +138,7 @@ func buildView(st pledge.Settings, lc *locale.Catalogue, cur pledge.Currency) (*
 		FeeBPS: st.Fees.BasisPoints, FeeFixed: st.Fees.Fixed[cur], Fees: st.Fees.Enabled, Tiers: map[string]tierJSON{},
 		Text: map[string]string{
 			"cover": lc.T("cover.label"), "continue": lc.T("continue.plain"), "highlight": lc.T("amount.highlight"),
+			"failed": lc.T("error.internal"), "toPayment": lc.T("continue.to_payment"),
 			"empty": lc.T("error.amount.empty"), "negative": lc.T("error.amount.negative"), "number": lc.T("error.amount.number"),
 			"whole":    lc.T("error.amount.whole", "currency", cur.Upper()),
 			"decimals": lc.N("error.amount.decimals", info.Decimals),

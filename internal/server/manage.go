@@ -57,11 +57,11 @@ func (s *Server) registerManageRoutes(e *echo.Echo) {
 	perAddress := s.keyedLimiter(s.cfg.ManageEmailLimit, defaultManageEmailLimit)
 	e.GET("/manage", s.handleManageForm)
 	e.POST("/manage", func(c echo.Context) error { return s.handleManageRequest(c, perAddress) },
-		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
+		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 	e.GET("/manage/done", s.handleManageDone)
 	e.GET("/manage/:token", s.handleManageConfirm)
 	e.POST("/manage/:token", s.handleManageLink,
-		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
+		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 }
 
 func (s *Server) handleManageForm(c echo.Context) error {
@@ -74,14 +74,15 @@ func (s *Server) handleManageForm(c echo.Context) error {
 func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) bool) error {
 	email, err := pledge.NormalizeEmail(c.FormValue("email"))
 	if err != nil {
-		return s.render(c, http.StatusUnprocessableEntity, "manage", &managePage{Layout: Layout{Title: "Manage my support"},
-			Email: c.FormValue("email"), Error: pledge.ErrorMessage(err)})
+		lc := s.lang(c)
+		return s.render(c, http.StatusUnprocessableEntity, "manage", &managePage{Layout: Layout{Title: lc.T("manage.title"), L: lc},
+			Email: c.FormValue("email"), Error: lc.Error(err)})
 	}
 	if s.SendManageLink == nil || s.Manage == nil || s.Portal == nil {
-		return pledge.Errorf(pledge.EUNAVAILABLE, "We can't send e-mail from here yet. Please contact us to change your support.")
+		return pledge.Errorf(pledge.EUNAVAILABLE, "We can't send e-mail from here yet. Please contact us to change your support.").Keyed("error.manage.no_mail")
 	}
 	if !perAddress(addressKey(email)) {
-		return pledge.Errorf(pledge.ERATELIMIT, "Too many links asked for this address. Please try again later.")
+		return pledge.Errorf(pledge.ERATELIMIT, "Too many links asked for this address. Please try again later.").Keyed("error.rate.manage_email")
 	}
 	s.background.Add(1)
 	go func() {

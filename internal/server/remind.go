@@ -65,7 +65,7 @@ func (s *Server) registerRemindRoutes(e *echo.Echo) {
 	s.framable["/remind"] = true // the prompt's "Remind me later" opens it inside the prompt's frame
 	e.GET("/remind", s.handleRemindForm)
 	e.POST("/remind", func(c echo.Context) error { return s.handleRemind(c, perEmail) },
-		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
+		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 	e.GET("/reminders/unsubscribe", s.handleUnsubscribeForm)
 	e.POST("/reminders/unsubscribe", s.handleUnsubscribe)
 }

@@ -403,5 +403,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // server has stopped and before the store closes.
 func (s *Server) Close() error { return s.stats.Close() }
 
+// FlushStats writes the prompt statistics counted in memory now, rather than at the next tick:
+// for tests and tools that read prompt_stats while the server runs.
+func (s *Server) FlushStats(ctx context.Context) error {
+	if s.stats == nil {
+		return nil
+	}
+	return s.stats.flush(ctx)
+}
+
 // Shutdown is a convenience for tests; serve uses an http.Server around Handler.
 func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }

@@ -78,7 +78,9 @@
   var card = document.querySelector(".prompt-card[data-embed]");
   function resize() {
     if (!card || window.parent === window) return;
-    window.parent.postMessage({ pledge: "height", height: document.documentElement.scrollHeight }, "*");
+    // The frame's title (what a screen reader announces for it) in the prompt's language.
+    window.parent.postMessage({ pledge: "height", height: document.documentElement.scrollHeight,
+      title: card.getAttribute("data-frame-title") || "" }, "*");
   }
   if (card) {
     if (window.ResizeObserver) new ResizeObserver(resize).observe(document.body);
@@ -209,6 +211,69 @@
   }
   window.addEventListener("pageshow", ready);
 
+  // formError shows a message about the whole form at its top, inside the card.
+  function formError(msg) {
+    var p = form.querySelector("#form-error");
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "form-error"; p.id = "form-error"; p.setAttribute("role", "alert");
+      form.insertBefore(p, form.querySelector("fieldset"));
+    }
+    p.textContent = msg;
+  }
+
+  // refused shows the server's answer beside the field it is about, or at the top of the form.
+  function refused(err) {
+    var msg = (err && err.message) || cat.text.failed;
+    if (err && (err.field === "amount" || err.field === "other_amount")) {
+      showError(msg);
+      other.focus();
+    } else {
+      formError(msg);
+    }
+    resize();
+  }
+
+  // leave takes the article's window to the payment page. A browser that does not let a frame
+  // move its top window without a fresh click gets the link in the card instead.
+  function leave(url) {
+    url = new URL(url, location.href).href;
+    try { window.top.location.href = url; } catch (e) { /* offered below */ }
+    setTimeout(function () {
+      var a = form.querySelector("a.leave");
+      if (!a) {
+        a = document.createElement("a");
+        a.className = "button leave"; a.target = "_top"; a.textContent = cat.text.toPayment;
+        cont.parentNode.insertBefore(a, cont.nextSibling);
+        cont.hidden = true;
+        resize();
+      }
+      a.href = url;
+      a.focus();
+    }, 1500);
+  }
+
+  // send posts the gift from inside the frame and reads the answer: where to go, or why not.
+  // The server may refuse what the check above let through (the fee cover above the maximum, a
+  // limit, an expired form): its message shows in the card, and the article stays.
+  function send() {
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin"
+    }).then(function (resp) {
+      return resp.json().then(function (body) { return { status: resp.status, body: body }; });
+    }).then(function (res) {
+      if (res.status === 200 && res.body && res.body.url) { leave(res.body.url); return; }
+      ready();
+      refused(res.body && res.body.error);
+    }).catch(function () {
+      ready();
+      refused(null);
+    });
+  }
+
   form.addEventListener("submit", function (e) {
     var s = e.submitter;
     if (s && s.name === "step") { form.removeAttribute("target"); return; }
@@ -220,13 +285,17 @@
       other.focus();
       return;
     }
-    // Checked here, so Stripe may take the whole window; without script the form posts inside
-    // the frame and the server answers there.
-    if (embed) form.target = "_top";
+    var fetching = embed && window.fetch && window.FormData && window.URLSearchParams;
+    if (fetching) e.preventDefault();
+    var old = form.querySelector("#form-error");
+    if (old) old.textContent = "";
     sent = true;
     setTimeout(function () {
       if (cont && sent) { cont.disabled = true; cont.setAttribute("aria-busy", "true"); }
     }, 0);
+    // Inside the frame the gift is posted from here, so every answer but "go and pay" stays in
+    // the card; without script the form posts inside the frame and the server answers there.
+    if (fetching) send();
   });
 
   // "Remind me later" opens a panel inside the card; Back returns to the amounts.
