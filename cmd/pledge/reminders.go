@@ -29,8 +29,12 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
+	langs, err := server.LoadLanguages(cfg.giving)
+	if err != nil {
+		return nil, err
+	}
 	return mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
-		ArticleOrigins: cfg.embedOrigins})
+		ArticleOrigins: cfg.embedOrigins, Languages: langs})
 }
 
 // newReminders wires the reminder sender: the store's queue, the mailer, and unsubscribe links
@@ -108,9 +112,9 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 
 // manageLinkSender e-mails a supporter their /manage links. Its error names no address (the
 // server logs it).
-func manageLinkSender(mailer *mail.Mailer) func(ctx context.Context, to, manageURL, cancelURL string) error {
-	return func(ctx context.Context, to, manageURL, cancelURL string) error {
-		msg, err := mailer.ManageLinkMessage(to, manageURL, cancelURL)
+func manageLinkSender(mailer *mail.Mailer) func(ctx context.Context, to, lang, manageURL, cancelURL string) error {
+	return func(ctx context.Context, to, lang, manageURL, cancelURL string) error {
+		msg, err := mailer.ManageLinkMessage(to, lang, manageURL, cancelURL)
 		if err != nil {
 			return err
 		}

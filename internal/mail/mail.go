@@ -12,6 +12,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/pledge-news/pledge/internal/locale"
 )
 
 // Config says where and as whom to send.
@@ -30,7 +32,18 @@ type Config struct {
 	ArticleOrigins []string
 	// Timeout bounds one connection and delivery; default 30 seconds.
 	Timeout time.Duration
+	// Languages are the catalogues e-mails are written from, each in its reader's language;
+	// nil: the built-in ones.
+	Languages *locale.Set
 }
+
+// Keys are the catalogue keys the e-mails use: New checks the catalogues hold them.
+var Keys = []string{"mail.hello", "mail.reminder.subject", "mail.reminder.heading", "mail.reminder.intro",
+	"mail.reminder.here", "mail.reminder.reading", "mail.reminder.support", "mail.reminder.support_frequency",
+	"mail.reminder.only", "mail.reminder.supporter", "mail.reminder.manage", "mail.reminder.unsubscribe",
+	"mail.manage.subject", "mail.manage.heading", "mail.manage.intro", "mail.manage.manage", "mail.manage.cancel",
+	"mail.manage.once", "manage.title", "manage.cancel_title", "unsub.submit",
+	"frequency.once", "frequency.monthly", "frequency.annual"}
 
 // Message is one e-mail to send.
 type Message struct {
@@ -56,6 +69,14 @@ func New(cfg Config) (*Mailer, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Languages == nil {
+		if cfg.Languages, err = locale.Load(locale.Options{}); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Languages.Require(Keys...); err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
 	}
 	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
 	port := 587

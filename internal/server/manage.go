@@ -84,12 +84,13 @@ func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) boo
 	if !perAddress(addressKey(email)) {
 		return pledge.Errorf(pledge.ERATELIMIT, "Too many links asked for this address. Please try again later.").Keyed("error.rate.manage_email")
 	}
+	lang := s.lang(c).Code // the e-mail is written in the language of the page it was asked on
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), manageSendTimeout)
 		defer cancel()
-		s.sendManageLink(ctx, email)
+		s.sendManageLink(ctx, email, lang)
 	}()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return s.render(c, http.StatusOK, "manage_info", &manageInfoPage{Layout: Layout{Title: "Check your e-mail"}, Kind: "sent"})
@@ -97,7 +98,7 @@ func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) boo
 
 // sendManageLink e-mails a supporter their links; an unknown address gets nothing. Errors are
 // logged without the address.
-func (s *Server) sendManageLink(ctx context.Context, email string) {
+func (s *Server) sendManageLink(ctx context.Context, email, lang string) {
 	acct, err := s.Manage.FindSupportAccount(ctx, email)
 	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
 		return
@@ -111,7 +112,7 @@ func (s *Server) sendManageLink(ctx context.Context, email string) {
 		cancelURL = s.manageURL(acct.SupporterID, actionCancel, now)
 	}
 	// To the address on record, not the one typed: they match without regard to case only.
-	if err := s.SendManageLink(ctx, acct.Email, manageURL, cancelURL); err != nil {
+	if err := s.SendManageLink(ctx, acct.Email, lang, manageURL, cancelURL); err != nil {
 		s.logger.Warn("manage: link not sent", "supporter", acct.SupporterID, "err", err)
 	}
 }

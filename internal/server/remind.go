@@ -123,8 +123,9 @@ func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error 
 		Consent: c.FormValue("consent") != "", Article: c.FormValue("article"),
 		Frequency: c.FormValue("frequency"), MailEnabled: s.cfg.MailEnabled, ArticleOrigins: s.cfg.EmbedOrigins,
 	}
-	d, err := req.Validate()
 	lc := s.lang(c)
+	req.Lang = lc.Code // the prompt's language (the form's lang field), for the reminder e-mail
+	d, err := req.Validate()
 	if err == nil && d.Email != "" && !perEmail(addressKey(d.Email)) {
 		err = pledge.Errorf(pledge.ERATELIMIT, "Too many reminders asked for this address. Please try again later.").Keyed("error.rate.email")
 	}

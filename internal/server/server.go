@@ -95,10 +95,11 @@ type Server struct {
 	// Deferrals stores "Remind me later" and cancels reminder e-mails.
 	Deferrals pledge.DeferralService
 	// Manage finds supporters for /manage and spends its single-use links; Portal creates Stripe
-	// billing-portal sessions; SendManageLink e-mails a supporter their links (nil without SMTP).
+	// billing-portal sessions; SendManageLink e-mails a supporter their links, in the language of
+	// the /manage page they asked on (nil without SMTP).
 	Manage         pledge.ManageService
 	Portal         pledge.PortalService
-	SendManageLink func(ctx context.Context, to, manageURL, cancelURL string) error
+	SendManageLink func(ctx context.Context, to, lang, manageURL, cancelURL string) error
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
@@ -151,6 +152,9 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	s.cfg.Org = s.cfg.Giving.Org
 	if s.langs, err = LoadLanguages(s.cfg.Giving); err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	if err := s.langs.Require(codeKeys...); err != nil {
 		return nil, fmt.Errorf("messages: %w", err)
 	}
 	s.langCache.m = map[string]*locale.Catalogue{}
