@@ -116,6 +116,10 @@
     var d = cat.decimals, s = (minor / Math.pow(10, d)).toFixed(d);
     var parts = s.split("."), whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, cat.group);
     var n = parts.length > 1 ? whole + cat.point + parts[1] : whole;
+    if (cat.digits) {
+      var ds = Array.from(cat.digits);
+      n = n.replace(/[0-9]/g, function (c) { return ds[+c]; });
+    }
     return fill(cat.pattern, { amount: n, symbol: cat.symbol.trim() });
   }
 
