@@ -66,6 +66,9 @@
         return;
       }
       if (!d || d.pledge !== "height" || typeof d.height !== "number") return;
+      // Once hidden for the reader's deferral, it stays hidden: the frame, resized by its own
+      // hiding, still reports its height.
+      if (el.getAttribute("data-pledge-state") === "deferred") return;
       frame.style.height = Math.ceil(d.height) + "px";
       if (typeof d.title === "string" && d.title) frame.title = d.title;
       el.hidden = false;
