@@ -5,7 +5,9 @@ GO            ?= go
 BIN           := $(CURDIR)/bin
 STRIPE_MOCK   := github.com/stripe/stripe-mock@v0.203.0
 MAILPIT       := github.com/axllent/mailpit@v1.33.1
-AXE_CORE      := axe-core@4.10.2
+# axe-core for the browser tests' accessibility checks, from npm at a pinned version.
+AXE_CORE      := axe-core@4.14.1
+AXE           := $(BIN)/axe/node_modules/axe-core/axe.min.js
 DEMO_ADDR     ?= 127.0.0.1:8080
 DEMO_PORT     := $(lastword $(subst :, ,$(DEMO_ADDR)))
 MOCK_PORT     ?= 12111
@@ -28,12 +30,6 @@ $(BIN)/stripe-mock:
 $(BIN)/mailpit:
 	GOBIN=$(BIN) $(GO) install $(MAILPIT)
 
-# axe-core for the browser tests' accessibility checks of the staff pages (injected into Chromium).
-axe: $(BIN)/axe/node_modules/axe-core/axe.min.js
-
-$(BIN)/axe/node_modules/axe-core/axe.min.js:
-	npm install --no-save --no-audit --no-fund --prefix $(BIN)/axe $(AXE_CORE)
-
 # Debian's chromium for the browser tests: installed when running as root on Debian; elsewhere
 # the browser tests explain how to get it and skip (they fail under CI=true).
 chromium:
@@ -43,6 +39,22 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "NOTE: chromium is not installed; browser tests will skip. Install it with: sudo apt-get install chromium"; \
+	fi
+
+# axe-core, injected into pages by the browser tests (testkit.Axe). npm comes from Debian's
+# packages when running as root on Debian (as in CI); elsewhere the accessibility tests explain
+# how to get it and skip (they fail under CI=true).
+axe: $(AXE)
+
+$(AXE):
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+		echo "installing Debian's npm for axe-core"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(BIN)/axe --no-audit --no-fund --loglevel=error $(AXE_CORE); \
+	else \
+		echo "NOTE: npm is not installed; the accessibility tests will skip. Install npm, then run: make axe"; \
 	fi
 
 # The demo: stripe-mock and mailpit on loopback, Pledge in demo mode with SQLite in ./var.

@@ -25,9 +25,23 @@ import (
 // whose requests are recorded.
 func demoService(t *testing.T) (base string, rec *testkit.Recorder) {
 	t.Helper()
+	d := startDemo(t, nil)
+	return d.base, d.rec
+}
+
+// demo is the service in demo mode, for tests that look inside it (its store, its counters).
+type demo struct {
+	base string
+	rec  *testkit.Recorder
+	m    *Main
+}
+
+// startDemo runs the service in demo mode with extra environment (PLEDGE_CONFIG, ...).
+func startDemo(t *testing.T, extra map[string]string) *demo {
+	t.Helper()
 	mockURL := testkit.StripeMock(t)
 	port := testkit.FreePort(t)
-	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := map[string]string{
 		"PLEDGE_DEMO":         "1",
 		"PLEDGE_ADDR":         fmt.Sprintf("127.0.0.1:%d", port),
@@ -36,11 +50,14 @@ func demoService(t *testing.T) (base string, rec *testkit.Recorder) {
 		"PLEDGE_DB":           filepath.Join(t.TempDir(), "pledge.db"),
 		"STRIPE_API_BASE":     mockURL,
 	}
+	for k, v := range extra {
+		env[k] = v
+	}
 	cfg := ConfigFromEnv(func(k string) string { return env[k] })
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	rec = &testkit.Recorder{}
+	rec := &testkit.Recorder{}
 	m := &Main{Config: &cfg, StripeTransport: rec,
 		env: &Env{Stdout: io.Discard, Stderr: io.Discard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,7 +72,7 @@ func demoService(t *testing.T) (base string, rec *testkit.Recorder) {
 		m.Close()
 	})
 	testkit.WaitHTTP(t, base+"/healthz", 10*time.Second)
-	return base, rec
+	return &demo{base: base, rec: rec, m: m}
 }
 
 // promptFrame waits for embed.js to show the prompt and returns its frame node.

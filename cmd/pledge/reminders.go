@@ -29,8 +29,12 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
+	langs, err := server.LoadLanguages(cfg.giving)
+	if err != nil {
+		return nil, err
+	}
 	m, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
-		ArticleOrigins: cfg.embedOrigins, LegalName: cfg.giving.LegalName, Address: cfg.giving.Address,
+		ArticleOrigins: cfg.embedOrigins, Languages: langs, LegalName: cfg.giving.LegalName, Address: cfg.giving.Address,
 		NewsletterURL: cfg.giving.NewsletterURL})
 	if err != nil {
 		return nil, err
@@ -114,9 +118,9 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 
 // manageLinkSender e-mails a supporter their /manage links. Its error names no address (the
 // server logs it).
-func manageLinkSender(mailer *mail.Mailer) func(ctx context.Context, to, manageURL, cancelURL string) error {
-	return func(ctx context.Context, to, manageURL, cancelURL string) error {
-		msg, err := mailer.ManageLinkMessage(to, manageURL, cancelURL)
+func manageLinkSender(mailer *mail.Mailer) func(ctx context.Context, to, lang, manageURL, cancelURL string) error {
+	return func(ctx context.Context, to, lang, manageURL, cancelURL string) error {
+		msg, err := mailer.ManageLinkMessage(to, lang, manageURL, cancelURL)
 		if err != nil {
 			return err
 		}

@@ -356,3 +356,28 @@ func Builtin(code string) Messages {
 	}
 	return m
 }
+
+// Require checks that the catalogues hold every key code uses outside the templates (e-mails,
+// rate-limit messages): every language holds every key of the reference, so checking it is
+// enough. The error names the key.
+func (s *Set) Require(keys ...string) error {
+	ref := s.langs[Reference]
+	if ref == nil {
+		ref = s.def
+	}
+	for _, k := range keys {
+		if !ref.Has(k) {
+			return fmt.Errorf("messages.%s: missing key %q", ref.Code, k)
+		}
+	}
+	return nil
+}
+
+// Lookup returns the catalogue for a language code as stored earlier (a deferral's language),
+// else the default: a language since removed from the configuration is no error.
+func (s *Set) Lookup(code string) *Catalogue {
+	if c := s.langs[code]; c != nil {
+		return c
+	}
+	return s.def
+}

@@ -15,6 +15,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -42,7 +43,18 @@ type Config struct {
 	// NeutralSubjects makes every supporter e-mail's subject name neither the newsroom nor the
 	// cause (protective mode).
 	NeutralSubjects bool
+	// Languages are the catalogues e-mails are written from, each in its reader's language;
+	// nil: the built-in ones.
+	Languages *locale.Set
 }
+
+// Keys are the catalogue keys the e-mails use: New checks the catalogues hold them.
+var Keys = []string{"mail.hello", "mail.reminder.subject", "mail.reminder.heading", "mail.reminder.intro",
+	"mail.reminder.here", "mail.reminder.reading", "mail.reminder.support", "mail.reminder.support_frequency",
+	"mail.reminder.only", "mail.reminder.supporter", "mail.reminder.manage", "mail.reminder.unsubscribe",
+	"mail.manage.subject", "mail.manage.heading", "mail.manage.intro", "mail.manage.manage", "mail.manage.cancel",
+	"mail.manage.once", "manage.title", "manage.cancel_title", "unsub.submit",
+	"frequency.once", "frequency.monthly", "frequency.annual"}
 
 // Message is one e-mail to send.
 type Message struct {
@@ -73,6 +85,14 @@ func New(cfg Config) (*Mailer, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Languages == nil {
+		if cfg.Languages, err = locale.Load(locale.Options{}); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Languages.Require(Keys...); err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
 	}
 	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
 	port := 587

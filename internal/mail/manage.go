@@ -4,6 +4,8 @@ import (
 	"bytes"
 	htmltemplate "html/template"
 	texttemplate "text/template"
+
+	"github.com/pledge-news/pledge/internal/locale"
 )
 
 var (
@@ -12,6 +14,7 @@ var (
 )
 
 type manageData struct {
+	L         *locale.Catalogue
 	Org       string
 	Subject   string
 	ManageURL string
@@ -19,9 +22,11 @@ type manageData struct {
 }
 
 // ManageLinkMessage composes the e-mail with a supporter's single-use link to the billing portal,
-// and the direct cancel link when cancelURL is set.
-func (m *Mailer) ManageLinkMessage(to, manageURL, cancelURL string) (*Message, error) {
-	d := manageData{Org: m.cfg.Org, Subject: "Your link to manage your support for " + m.cfg.Org,
+// and the direct cancel link when cancelURL is set, in the language lang (the /manage page's; the
+// default when the service does not speak it).
+func (m *Mailer) ManageLinkMessage(to, lang, manageURL, cancelURL string) (*Message, error) {
+	lc := m.cfg.Languages.Lookup(lang)
+	d := manageData{L: lc, Org: m.cfg.Org, Subject: lc.T("mail.manage.subject", "org", m.cfg.Org),
 		ManageURL: manageURL, CancelURL: cancelURL}
 	var text, html bytes.Buffer
 	if err := manageText.Execute(&text, d); err != nil {

@@ -14,6 +14,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -25,12 +26,13 @@ var (
 	reminderHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/reminder.html"))
 )
 
-// reminderData is what the reminder templates show.
+// reminderData is what the reminder templates show, in the reader's language L.
 type reminderData struct {
+	L              *locale.Catalogue
 	Org            string
 	Subject        string
 	Article        string
-	FrequencyLabel string
+	Support        string // "Support The Daily Bugle (monthly)"
 	DonateURL      string
 	ManageURL      string
 	UnsubscribeURL string
@@ -38,18 +40,24 @@ type reminderData struct {
 
 // ReminderMessage composes the reminder e-mail for r: plain text and HTML, a button to /donate
 // with utm_source=reminder (and the reader's frequency), the unsubscribe link in the body and in
-// the List-Unsubscribe headers (RFC 8058 one-click), and a link to /manage.
+// the List-Unsubscribe headers (RFC 8058 one-click), and a link to /manage; all of it in the
+// language the reader asked in (the service's default for rows without one), and the links open
+// the pages in it too.
 func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Message, error) {
-	q := url.Values{"utm_source": {"reminder"}}
+	lc := m.cfg.Languages.Lookup(r.Lang)
+	q := url.Values{"utm_source": {"reminder"}, "lang": {lc.Code}}
 	d := reminderData{
+		L:              lc,
 		Org:            m.cfg.Org,
-		Subject:        "Your reminder from " + m.cfg.Org,
-		ManageURL:      m.link("/manage"),
+		Subject:        lc.T("mail.reminder.subject", "org", m.cfg.Org),
+		Support:        lc.T("mail.reminder.support", "org", m.cfg.Org),
+		ManageURL:      m.link("/manage?lang=" + url.QueryEscape(lc.Code)),
 		UnsubscribeURL: unsubscribeURL,
 	}
 	if r.Frequency != "" {
 		q.Set("frequency", string(r.Frequency))
-		d.FrequencyLabel = strings.ToLower(r.Frequency.Label())
+		d.Support = lc.T("mail.reminder.support_frequency", "org", m.cfg.Org,
+			"frequency", strings.ToLower(lc.T("frequency."+string(r.Frequency))))
 	}
 	if a := pledge.ArticleFromOrigins(r.Article, m.cfg.ArticleOrigins); a != "" {
 		d.Article = a

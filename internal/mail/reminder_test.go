@@ -104,7 +104,7 @@ func TestReminderEmailContent(t *testing.T) {
 		t.Fatalf("List-Unsubscribe-Post = %q", got)
 	}
 	links := strings.Join(msg.Links(), "\n")
-	donate := "https://support.news.example/donate?article=https%3A%2F%2Fnews.example%2Fstory&frequency=monthly&utm_source=reminder"
+	donate := "https://support.news.example/donate?article=https%3A%2F%2Fnews.example%2Fstory&frequency=monthly&lang=en&utm_source=reminder"
 	for _, want := range []string{donate, unsub, "https://support.news.example/manage"} {
 		if !strings.Contains(links, want) {
 			t.Errorf("HTML links lack %s:\n%s", want, links)
@@ -124,6 +124,65 @@ func TestReminderEmailContent(t *testing.T) {
 	got, _ := db.FindDeferral(ctx, d.ID)
 	if got.Status != pledge.ReminderSent || got.Email != "" {
 		t.Fatalf("after sending: status %q email %q", got.Status, got.Email)
+	}
+}
+
+// A reader who asked in Russian gets the reminder in Russian, and its links open the pages in
+// Russian; a language the service no longer speaks gets the default.
+func TestReminderEmailInReadersLanguage(t *testing.T) {
+	ctx := context.Background()
+	mp := testkit.Mailpit(t)
+	clk := &clock{t: t0}
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	for _, d := range []*pledge.Deferral{
+		{ReaderID: "rd_ru", Choice: pledge.ChoiceWeek, Email: "ru@example.com", Frequency: pledge.Monthly, Lang: "ru"},
+		{ReaderID: "rd_xx", Choice: pledge.ChoiceWeek, Email: "xx@example.com", Lang: "uk"},
+	} {
+		if _, err := db.Defer(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rem := newReminders(t, db, mp.SMTPURL)
+	clk.Add(8 * 24 * time.Hour)
+	if res, err := rem.SendDue(ctx); err != nil || res.Sent != 2 {
+		t.Fatalf("SendDue = %+v, %v; want 2 sent", res, err)
+	}
+	byTo := map[string]string{}
+	for _, m := range mp.WaitMessages(2, 10*time.Second) {
+		msg := mp.Message(m.ID)
+		byTo[msg.To[0].Address] = m.ID
+	}
+	ru := mp.Message(byTo["ru@example.com"])
+	if ru.Subject != "Напоминание от Daily Bugle" {
+		t.Fatalf("subject %q", ru.Subject)
+	}
+	for _, want := range []string{"Здравствуйте!", "Поддержать Daily Bugle (ежемесячно):", "lang=ru", "Отписаться:"} {
+		if !strings.Contains(ru.Text, want) {
+			t.Errorf("Russian text lacks %q:\n%s", want, ru.Text)
+		}
+	}
+	if !strings.Contains(ru.HTML, `<html lang="ru"`) || !strings.Contains(ru.HTML, "Вот напоминание, о котором вы просили") {
+		t.Errorf("Russian HTML:\n%s", ru.HTML)
+	}
+	if other := mp.Message(byTo["xx@example.com"]); other.Subject != "Your reminder from Daily Bugle" {
+		t.Fatalf("a language the service lacks: subject %q, want the default's", other.Subject)
+	}
+}
+
+func TestManageLinkMessageInLanguage(t *testing.T) {
+	r := newReminders(t, nil, "smtp://127.0.0.1:1")
+	for _, tc := range []struct{ lang, subject, text string }{
+		{"ru", "Ссылка для управления поддержкой Daily Bugle", "Отменить регулярную поддержку:"},
+		{"en", "Your link to manage your support for Daily Bugle", "Cancel my recurring support:"},
+		{"", "Your link to manage your support for Daily Bugle", "Each link works once, for one hour."},
+	} {
+		msg, err := r.Mailer.ManageLinkMessage("a@example.com", tc.lang, "https://m/1", "https://m/2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Subject != tc.subject || !strings.Contains(msg.Text, tc.text) || !strings.Contains(msg.Text, "https://m/2") {
+			t.Errorf("%q: subject %q, text:\n%s", tc.lang, msg.Subject, msg.Text)
+		}
 	}
 }
 

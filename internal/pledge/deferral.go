@@ -3,9 +3,13 @@ package pledge
 import (
 	"context"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 )
+
+// langTag is what a stored language may look like: a BCP 47 tag's letters, digits and hyphens.
+var langTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$`)
 
 // Choice is how long a reader asked the prompt to stay quiet.
 type Choice string
@@ -60,6 +64,7 @@ type Deferral struct {
 	Article   string
 	Choice    Choice
 	Frequency Frequency // the frequency the reader had picked on the prompt, "" when none
+	Lang      string    // the language the reader asked in ("ru"): the reminder e-mail's
 	RemindAt  time.Time
 	Email     string // "" when none, or once the reminder has served
 
@@ -79,6 +84,8 @@ type DeferRequest struct {
 	Consent   bool
 	Article   string
 	Frequency string
+	// Lang is the language the prompt was shown in; kept only when it looks like a language tag.
+	Lang string
 	// MailEnabled is whether this service can send e-mail at all; without it an address is refused.
 	MailEnabled bool
 	// ArticleOrigins are the origins an article may have (the reminder e-mail links to it); another
@@ -94,6 +101,9 @@ func (r DeferRequest) Validate() (*Deferral, error) {
 		return nil, err
 	}
 	d := &Deferral{ReaderID: r.ReaderID, Choice: choice, Article: ArticleFromOrigins(strings.TrimSpace(r.Article), r.ArticleOrigins)}
+	if langTag.MatchString(r.Lang) {
+		d.Lang = r.Lang
+	}
 	if r.ReaderID == "" {
 		return nil, Errorf(EINVALID, "Your browser did not send a reader id.")
 	}
@@ -140,7 +150,8 @@ type Reminder struct {
 	Email      string
 	Article    string
 	Frequency  Frequency
-	Attempts   int // including this one
+	Lang       string // the language to write in; "" for the default
+	Attempts   int    // including this one
 }
 
 // DeferralService stores deferrals and runs their reminder e-mails' life.

@@ -86,3 +86,12 @@ func ErrorField(err error) string {
 	}
 	return ""
 }
+
+// ErrorKey returns the catalogue key of an *Error, or "".
+func ErrorKey(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Key
+	}
+	return ""
+}

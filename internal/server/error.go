@@ -93,6 +93,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)
+	} else if code == pledge.ERATELIMIT && s.inCard(c) {
+		lc := s.lang(c)
+		err = s.render(c, status, "prompt#document", s.givingPage(lc, s.choiceFromForm(c), true, err))
 	} else if wantsHTML(c.Request()) {
 		lc := s.lang(c)
 		heading := headings[status]
@@ -114,6 +117,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		err = s.render(c, status, "error", &errorPage{Layout: Layout{Title: heading, L: lc}, Heading: heading, Message: message})
 	} else {
 		var body apiError
+		if pledge.ErrorKey(err) != "" { // a reader's error: in their language
+			message = s.lang(c).Error(err)
+		}
 		body.Error.Code, body.Error.Message, body.Error.Field = code, message, pledge.ErrorField(err)
 		err = c.JSON(status, body)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -27,15 +28,12 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	// Only a real attempt to give counts against the card-testing limit; updating the form
 	// (a frequency or currency change without JavaScript) does not.
 	// Per client first, so one client past its own limit spends none of the overall allowance.
-	s.donateLimited = s.rateLimit(s.cfg.DonateLimit,
-		"Too many attempts to give from your connection. Please wait a few minutes and try again.")(
-		s.globalLimit(s.cfg.DonateGlobal,
-			"We are receiving an unusual number of gifts right now. Please wait a few minutes and try again.")(s.handleDonateSubmit))
+	s.donateLimited = s.rateLimit(s.cfg.DonateLimit, "error.rate.donate")(
+		s.globalLimit(s.cfg.DonateGlobal, "error.rate.donate_global")(s.handleDonateSubmit))
 
 	e.GET("/donate", s.handleDonateForm)
 	e.POST("/donate", s.handleDonate)
-	e.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit,
-		"Too many requests from your connection. Please wait a minute and reload this page."))
+	e.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit, "error.rate.thanks"))
 	e.GET("/donate/cancelled", s.handleCancelled)
 	e.GET("/prompt", s.handlePrompt)
 	e.GET("/embed.js", s.handleEmbedJS)
@@ -101,6 +99,27 @@ func (s *Server) handleDonate(c echo.Context) error {
 	return s.donateLimited(c)
 }
 
+// inCard reports whether an error answers a gift posted from the prompt inside the article's
+// frame, without script: the card is drawn again with the message in it (echo's rate limiter
+// hands its refusal to the error handler, which asks this).
+func (s *Server) inCard(c echo.Context) bool {
+	r := c.Request()
+	return r.Method == http.MethodPost && c.Path() == "/donate" && embedded(c) && !wantsJSON(r)
+}
+
+// readerError answers prompt.js's fetch with a reader's error as JSON, in their language.
+func (s *Server) readerError(c echo.Context, lc *locale.Catalogue, err error) error {
+	var body apiError
+	status, code, _ := classify(err)
+	body.Error.Code, body.Error.Message, body.Error.Field = code, lc.Error(err), pledge.ErrorField(err)
+	return c.JSON(status, body)
+}
+
+// leaveFrame is POST /donate's answer to prompt.js's fetch: where the top window goes next.
+type leaveFrame struct {
+	URL string `json:"url"`
+}
+
 // handleDonateSubmit validates the gift, stores the checkout, creates the Stripe session and
 // sends the reader there.
 func (s *Server) handleDonateSubmit(c echo.Context) error {
@@ -113,6 +132,9 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 	switch pledge.ErrorCode(err) {
 	case "":
 	case pledge.EINVALID:
+		if wantsJSON(c.Request()) { // prompt.js, inside the frame: it shows the message in the card
+			return s.readerError(c, lc, err)
+		}
 		if embedded(c) { // answered inside the article's frame: the prompt again, error shown
 			return s.render(c, http.StatusUnprocessableEntity, "prompt#document", s.givingPage(lc, ch, true, err))
 		}
@@ -125,6 +147,9 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 	next := co.StripeURL
 	if s.cfg.Demo {
 		next = "/demo/checkout/" + url.PathEscape(co.ID)
+	}
+	if wantsJSON(c.Request()) { // prompt.js takes the top window there itself
+		return c.JSON(http.StatusOK, leaveFrame{URL: next})
 	}
 	// Posted inside the article's frame (no script to send it to the top window): Stripe's page
 	// cannot be framed, so the card offers the link that leaves the frame.
@@ -144,6 +169,9 @@ type continuePage struct {
 func (s *Server) paymentUnavailable(c echo.Context, ch pledge.GiftChoice, err error) error {
 	s.logger.Error("checkout session failed", "err", err,
 		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	if wantsJSON(c.Request()) {
+		return s.readerError(c, s.lang(c), err)
+	}
 	retry := url.Values{"frequency": {ch.Frequency}, "currency": {ch.Currency}, "amount": {firstNonEmpty(ch.Other, ch.Amount)}}
 	if a := pledge.CleanArticle(ch.Article); a != "" {
 		retry.Set("article", a)

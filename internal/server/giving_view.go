@@ -100,6 +100,7 @@ type catalogueJSON struct {
 	Pattern  string              `json:"pattern"` // "{symbol}{amount}"
 	Point    string              `json:"point"`   // the language's decimal sign
 	Group    string              `json:"group"`   // and its group separator
+	Digits   string              `json:"digits"`  // its digits 0-9 when not ASCII ("٠١٢٣٤٥٦٧٨٩")
 	FeeBPS   int64               `json:"feeBps"`
 	FeeFixed int64               `json:"feeFixed"`
 	Fees     bool                `json:"fees"`
@@ -131,13 +132,21 @@ func buildView(st pledge.Settings, lc *locale.Catalogue, cur pledge.Currency) (*
 		asks:     map[pledge.Frequency]string{},
 	}
 	pattern, point, group := lc.MoneyPattern()
+	digits := ""
+	for i := range int64(10) {
+		digits += lc.Number(i, 0)
+	}
+	if digits == "0123456789" {
+		digits = ""
+	}
 	if info.SymbolAfter {
 		pattern = "{amount}\u00a0{symbol}"
 	}
-	cj := catalogueJSON{Currency: cur.Upper(), Decimals: info.Decimals, Symbol: info.Symbol, Pattern: pattern, Point: point, Group: group,
+	cj := catalogueJSON{Currency: cur.Upper(), Decimals: info.Decimals, Symbol: info.Symbol, Pattern: pattern, Point: point, Group: group, Digits: digits,
 		FeeBPS: st.Fees.BasisPoints, FeeFixed: st.Fees.Fixed[cur], Fees: st.Fees.Enabled, Tiers: map[string]tierJSON{},
 		Text: map[string]string{
 			"cover": lc.T("cover.label"), "continue": lc.T("continue.plain"), "highlight": lc.T("amount.highlight"),
+			"failed": lc.T("error.internal"), "toPayment": lc.T("continue.to_payment"),
 			"empty": lc.T("error.amount.empty"), "negative": lc.T("error.amount.negative"), "number": lc.T("error.amount.number"),
 			"whole":    lc.T("error.amount.whole", "currency", cur.Upper()),
 			"decimals": lc.N("error.amount.decimals", info.Decimals),

@@ -9,6 +9,12 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
+// codeKeys are catalogue keys the Go code names (rate limits, the prompt's script): New refuses
+// catalogues without them, rather than show a key to a reader.
+var codeKeys = []string{"error.rate.donate", "error.rate.donate_global", "error.rate.thanks", "error.rate.remind",
+	"error.rate.email", "error.rate.manage_email", "error.manage.no_mail", "error.internal", "continue.to_payment",
+	"prompt.frame_title"}
+
 // maxLangCache bounds the Accept-Language headers remembered: browsers send few distinct ones,
 // and a stranger sending many only stops new ones being remembered.
 const maxLangCache = 2000

@@ -59,11 +59,11 @@ func (s *Server) registerManageRoutes(e *echo.Echo) {
 	perAddress := s.keyedLimiter(s.cfg.ManageEmailLimit, defaultManageEmailLimit)
 	e.GET("/manage", s.handleManageForm)
 	e.POST("/manage", func(c echo.Context) error { return s.handleManageRequest(c, perAddress) },
-		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
+		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 	e.GET("/manage/done", s.handleManageDone)
 	e.GET("/manage/:token", s.handleManageConfirm)
 	e.POST("/manage/:token", s.handleManageLink,
-		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
+		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 }
 
 func (s *Server) handleManageForm(c echo.Context) error {
@@ -76,21 +76,23 @@ func (s *Server) handleManageForm(c echo.Context) error {
 func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) bool) error {
 	email, err := pledge.NormalizeEmail(c.FormValue("email"))
 	if err != nil {
-		return s.render(c, http.StatusUnprocessableEntity, "manage", &managePage{Layout: Layout{Title: "Manage my support"},
-			Email: c.FormValue("email"), Error: pledge.ErrorMessage(err)})
+		lc := s.lang(c)
+		return s.render(c, http.StatusUnprocessableEntity, "manage", &managePage{Layout: Layout{Title: lc.T("manage.title"), L: lc},
+			Email: c.FormValue("email"), Error: lc.Error(err)})
 	}
 	if s.SendManageLink == nil || s.Manage == nil || s.Portal == nil {
-		return pledge.Errorf(pledge.EUNAVAILABLE, "We can't send e-mail from here yet. Please contact us to change your support.")
+		return pledge.Errorf(pledge.EUNAVAILABLE, "We can't send e-mail from here yet. Please contact us to change your support.").Keyed("error.manage.no_mail")
 	}
 	if !perAddress(addressKey(email)) {
-		return pledge.Errorf(pledge.ERATELIMIT, "Too many links asked for this address. Please try again later.")
+		return pledge.Errorf(pledge.ERATELIMIT, "Too many links asked for this address. Please try again later.").Keyed("error.rate.manage_email")
 	}
+	lang := s.lang(c).Code // the e-mail is written in the language of the page it was asked on
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), manageSendTimeout)
 		defer cancel()
-		s.sendManageLink(ctx, email)
+		s.sendManageLink(ctx, email, lang)
 	}()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return s.render(c, http.StatusOK, "manage_info", &manageInfoPage{Layout: Layout{Title: "Check your e-mail"}, Kind: "sent"})
@@ -98,7 +100,7 @@ func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) boo
 
 // sendManageLink e-mails a supporter their links; an unknown address gets nothing. Errors are
 // logged without the address.
-func (s *Server) sendManageLink(ctx context.Context, email string) {
+func (s *Server) sendManageLink(ctx context.Context, email, lang string) {
 	acct, err := s.Manage.FindSupportAccount(ctx, email)
 	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
 		return
@@ -112,7 +114,7 @@ func (s *Server) sendManageLink(ctx context.Context, email string) {
 		cancelURL = s.manageURL(acct.SupporterID, actionCancel, now)
 	}
 	// To the address on record, not the one typed: they match without regard to case only.
-	if err := s.SendManageLink(ctx, acct.Email, manageURL, cancelURL); err != nil {
+	if err := s.SendManageLink(ctx, acct.Email, lang, manageURL, cancelURL); err != nil {
 		s.logger.Warn("manage: link not sent", "supporter", acct.SupporterID, "err", err)
 	}
 }

@@ -31,12 +31,14 @@ func (p *fakePortal) CreatePortalSession(_ context.Context, r pledge.PortalReque
 type sentLinks struct {
 	mu    sync.Mutex
 	links map[string][]string
+	langs []string // the language of each e-mail, in order
 }
 
-func (s *sentLinks) send(_ context.Context, to, manageURL, cancelURL string) error {
+func (s *sentLinks) send(_ context.Context, to, lang, manageURL, cancelURL string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.links[to] = append(s.links[to], manageURL, cancelURL)
+	s.langs = append(s.langs, lang)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -18,11 +19,13 @@ type Limit struct {
 }
 
 // rateLimit limits a route per client (clientKey of the IP as the IPExtractor sees it, so proxies
-// are believed only when configured). Past the limit it answers 429 with msg.
-func (s *Server) rateLimit(l Limit, msg string) echo.MiddlewareFunc {
+// are believed only when configured). Past the limit it answers 429 with the catalogue's message
+// key, in the reader's language.
+func (s *Server) rateLimit(l Limit, key string) echo.MiddlewareFunc {
 	if l.N <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
+	limited := s.limitError(key)
 	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 		Rate:      rate.Limit(float64(l.N) / l.Per.Seconds()),
 		Burst:     l.N,
@@ -31,12 +34,8 @@ func (s *Server) rateLimit(l Limit, msg string) echo.MiddlewareFunc {
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store:               store,
 		IdentifierExtractor: func(c echo.Context) (string, error) { return clientKey(c.RealIP()), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return &pledge.Error{Code: pledge.ERATELIMIT, Message: msg}
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			return &pledge.Error{Code: pledge.ERATELIMIT, Message: msg}
-		},
+		DenyHandler:         func(c echo.Context, _ string, _ error) error { return limited() },
+		ErrorHandler:        func(c echo.Context, err error) error { return limited() },
 	})
 }
 
@@ -50,16 +49,25 @@ func clientKey(ip string) string {
 	return a.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// globalLimit limits a route over all clients together: N per Per, then 429 with msg.
-func (s *Server) globalLimit(l Limit, msg string) echo.MiddlewareFunc {
+// limitError returns the 429 error for a catalogue key: English for the logs, the key for the
+// reader's language.
+func (s *Server) limitError(key string) func() error {
+	msg := s.langs.Get(locale.Reference).T(key)
+	return func() error { return pledge.Errorf(pledge.ERATELIMIT, "%s", msg).Keyed(key) }
+}
+
+// globalLimit limits a route over all clients together: N per Per, then 429 with the catalogue's
+// message key.
+func (s *Server) globalLimit(l Limit, key string) echo.MiddlewareFunc {
 	if l.N <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
+	limited := s.limitError(key)
 	lim := rate.NewLimiter(rate.Limit(float64(l.N)/l.Per.Seconds()), l.N)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !lim.Allow() {
-				return &pledge.Error{Code: pledge.ERATELIMIT, Message: msg}
+				return limited()
 			}
 			return next(c)
 		}

@@ -65,7 +65,7 @@ func (s *Server) registerRemindRoutes(e *echo.Echo) {
 	s.framable["/remind"] = true // the prompt's "Remind me later" opens it inside the prompt's frame
 	e.GET("/remind", s.handleRemindForm)
 	e.POST("/remind", func(c echo.Context) error { return s.handleRemind(c, perEmail) },
-		s.rateLimit(s.cfg.RemindLimit, "Too many requests from your network. Please try again in a few minutes."))
+		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 	e.GET("/reminders/unsubscribe", s.handleUnsubscribeForm)
 	e.POST("/reminders/unsubscribe", s.handleUnsubscribe)
 }
@@ -123,8 +123,9 @@ func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error 
 		Consent: c.FormValue("consent") != "", Article: c.FormValue("article"),
 		Frequency: c.FormValue("frequency"), MailEnabled: s.cfg.MailEnabled, ArticleOrigins: s.cfg.EmbedOrigins,
 	}
-	d, err := req.Validate()
 	lc := s.lang(c)
+	req.Lang = lc.Code // the prompt's language (the form's lang field), for the reminder e-mail
+	d, err := req.Validate()
 	if err == nil && d.Email != "" && !perEmail(addressKey(d.Email)) {
 		err = pledge.Errorf(pledge.ERATELIMIT, "Too many reminders asked for this address. Please try again later.").Keyed("error.rate.email")
 	}

@@ -105,10 +105,11 @@ type Server struct {
 	// Deferrals stores "Remind me later" and cancels reminder e-mails.
 	Deferrals pledge.DeferralService
 	// Manage finds supporters for /manage and spends its single-use links; Portal creates Stripe
-	// billing-portal sessions; SendManageLink e-mails a supporter their links (nil without SMTP).
+	// billing-portal sessions; SendManageLink e-mails a supporter their links, in the language of
+	// the /manage page they asked on (nil without SMTP).
 	Manage         pledge.ManageService
 	Portal         pledge.PortalService
-	SendManageLink func(ctx context.Context, to, manageURL, cancelURL string) error
+	SendManageLink func(ctx context.Context, to, lang, manageURL, cancelURL string) error
 	// DemoPay, in demo mode only, "pays" a checkout by posting signed events of the shapes Stripe
 	// sends to the service's own webhook. Nil: the demo stops at the thank-you page.
 	DemoPay func(ctx context.Context, c *pledge.Checkout) error
@@ -172,6 +173,9 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	s.cfg.Org = s.cfg.Giving.Org
 	if s.langs, err = LoadLanguages(s.cfg.Giving); err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	if err := s.langs.Require(codeKeys...); err != nil {
 		return nil, fmt.Errorf("messages: %w", err)
 	}
 	s.langCache.m = map[string]*locale.Catalogue{}
@@ -529,6 +533,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // Close writes what is still counted in memory (prompt statistics). Call it after the HTTP
 // server has stopped and before the store closes.
 func (s *Server) Close() error { return s.stats.Close() }
+
+// FlushStats writes the prompt statistics counted in memory now, rather than at the next tick:
+// for tests and tools that read prompt_stats while the server runs.
+func (s *Server) FlushStats(ctx context.Context) error {
+	if s.stats == nil {
+		return nil
+	}
+	return s.stats.flush(ctx)
+}
 
 // Shutdown is a convenience for tests; serve uses an http.Server around Handler.
 func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }

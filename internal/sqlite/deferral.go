@@ -49,17 +49,18 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 			replaced = n > 0
 		}
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO deferrals (reader_id, article, choice, frequency, remind_at, email, reminder_status,
+			INSERT INTO deferrals (reader_id, article, choice, frequency, lang, remind_at, email, reminder_status,
 			                       next_attempt_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (reader_id) DO UPDATE SET
 				article = excluded.article, choice = excluded.choice, frequency = excluded.frequency,
+				lang = excluded.lang,
 				remind_at = excluded.remind_at, email = excluded.email,
 				reminder_status = excluded.reminder_status, attempts = 0,
 				next_attempt_at = excluded.next_attempt_at, claimed_at = NULL, claim_token = NULL,
 				sent_at = NULL, updated_at = excluded.updated_at
 			RETURNING id`,
-			d.ReaderID, d.Article, d.Choice, d.Frequency, out.RemindAt.Unix(), email, out.Status, next,
+			d.ReaderID, d.Article, d.Choice, d.Frequency, d.Lang, out.RemindAt.Unix(), email, out.Status, next,
 			tx.now.Unix(), tx.now.Unix()).Scan(&out.ID)
 		if err != nil {
 			return translate(err)
@@ -87,10 +88,10 @@ func findDeferral(ctx context.Context, q queryer, id int64) (*pledge.Deferral, e
 	var remind, created, updated int64
 	var next, sent sql.NullInt64
 	err := q.QueryRowContext(ctx, `
-		SELECT id, reader_id, article, choice, frequency, remind_at, email, reminder_status, attempts,
+		SELECT id, reader_id, article, choice, frequency, lang, remind_at, email, reminder_status, attempts,
 		       next_attempt_at, sent_at, created_at, updated_at
 		FROM deferrals WHERE id = ?`, id).Scan(
-		&d.ID, &d.ReaderID, &d.Article, &d.Choice, &d.Frequency, &remind, &email, &d.Status,
+		&d.ID, &d.ReaderID, &d.Article, &d.Choice, &d.Frequency, &d.Lang, &remind, &email, &d.Status,
 		&d.Attempts, &next, &sent, &created, &updated)
 	if err != nil {
 		return nil, translate(err)
@@ -135,7 +136,7 @@ func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) ([
 		WHERE id IN (SELECT id FROM deferrals
 		             WHERE reminder_status = 'pending' AND next_attempt_at <= ? AND email IS NOT NULL
 		             ORDER BY next_attempt_at LIMIT ?)
-		RETURNING id, email, article, frequency, attempts`,
+		RETURNING id, email, article, frequency, lang, attempts`,
 		token, tx.now.Unix(), tx.now.Unix(), tx.now.Unix(), limit)
 	if err != nil {
 		return nil, err
@@ -144,7 +145,7 @@ func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) ([
 	var out []*pledge.Reminder
 	for rows.Next() {
 		r := &pledge.Reminder{Token: token}
-		if err := rows.Scan(&r.DeferralID, &r.Email, &r.Article, &r.Frequency, &r.Attempts); err != nil {
+		if err := rows.Scan(&r.DeferralID, &r.Email, &r.Article, &r.Frequency, &r.Lang, &r.Attempts); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

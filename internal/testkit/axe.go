@@ -2,51 +2,70 @@ package testkit
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
-// AxeViolation is one rule axe-core found broken on a page.
+// Axe returns the source of axe-core, installed at its pinned version by `make axe`. Without it
+// the test is skipped, loudly, with the command that installs it, except under CI=true, where a
+// missing axe fails the run.
+func Axe(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(Root(t), "bin", "axe", "node_modules", "axe-core", "axe.min.js")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		msg := "testkit: axe-core is not installed in ./bin/axe: run `make axe` (it installs the pinned version with npm)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPING ACCESSIBILITY TEST: " + msg)
+	}
+	return string(b)
+}
+
+// AxeViolation is one rule axe found broken, with the elements that break it.
 type AxeViolation struct {
 	ID     string `json:"id"`
 	Impact string `json:"impact"`
 	Help   string `json:"help"`
 	Nodes  []struct {
-		Target []string `json:"target"`
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
 	} `json:"nodes"`
 }
 
-// AxeScript returns axe-core's script from ./bin (installed by `make axe`). Without it the test
-// skips, loudly, or fails under CI=true, naming the make target.
-func AxeScript(t testing.TB) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(Root(t), "bin", "axe", "node_modules", "axe-core", "axe.min.js"))
-	if err != nil {
-		msg := "testkit: axe-core is not installed: run `make axe` (npm install into ./bin/axe)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING ACCESSIBILITY CHECK: " + msg)
+func (v AxeViolation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %s", v.ID, v.Impact, v.Help)
+	for _, n := range v.Nodes {
+		fmt.Fprintf(&b, "\n    %v %s", n.Target, n.HTML)
 	}
-	return string(b)
+	return b.String()
 }
 
-// Axe injects axe-core into the page ctx shows and returns its violations.
-func Axe(ctx context.Context, script string) ([]AxeViolation, error) {
-	var raw string
+// AxeSerious injects axe (its source from Axe) into the page ctx shows, runs it over the whole
+// document and returns the violations of serious or critical impact.
+func AxeSerious(ctx context.Context, source string) ([]AxeViolation, error) {
+	var all []AxeViolation
+	await := func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 	err := chromedp.Run(ctx,
-		chromedp.Evaluate(script, nil),
-		chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`, &raw,
-			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+		chromedp.Evaluate(source+"\n;true", nil),
+		chromedp.Evaluate(`axe.run(document, { resultTypes: ["violations"] }).then(function (r) { return r.violations; })`, &all, await),
 	)
 	if err != nil {
 		return nil, err
 	}
 	var out []AxeViolation
-	return out, json.Unmarshal([]byte(raw), &out)
+	for _, v := range all {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }

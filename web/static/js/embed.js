@@ -54,7 +54,7 @@
     if (lang) q.set("lang", lang);
     var frame = document.createElement("iframe");
     frame.src = base + "/prompt?" + q.toString();
-    frame.title = "Support our journalism";
+    frame.title = "Support our journalism"; // until the prompt says it in the reader's language
     frame.style.width = "100%";
     frame.style.border = "0";
     frame.style.height = "0";
@@ -71,7 +71,11 @@
         return;
       }
       if (!d || d.pledge !== "height" || typeof d.height !== "number") return;
+      // Once hidden for the reader's deferral, it stays hidden: the frame, resized by its own
+      // hiding, still reports its height.
+      if (el.getAttribute("data-pledge-state") === "deferred") return;
       frame.style.height = Math.ceil(d.height) + "px";
+      if (typeof d.title === "string" && d.title) frame.title = d.title;
       el.hidden = false;
       el.setAttribute("data-pledge-state", "shown");
     });

@@ -60,14 +60,27 @@
     var u = ungroup(w, grp);
     return u === null ? null : u + "." + s.slice(j + 1);
   }
-  window.PledgeAmount = { parse: parseAmount };
+  // validate reads an amount typed for a currency (a catalogue as data-catalogue holds it) and
+  // frequency, and applies the tier's limits: {minor} or {err} ("number", "min", "max", ...).
+  // Not the fee cover's limit: the server checks that, and the card shows its answer.
+  function validate(value, c, f) {
+    var r = parseAmount(value, c.decimals, c.symbol, c.currency);
+    if (r.err) return r;
+    var tier = c.tiers[f];
+    if (tier && r.minor < tier.min) return { minor: r.minor, err: "min" };
+    if (tier && r.minor > tier.max) return { minor: r.minor, err: "max" };
+    return r;
+  }
+  window.PledgeAmount = { parse: parseAmount, validate: validate };
 
   // Inside an article's frame, tell embed.js our height whenever it changes (every step of the
   // card: the amounts, the remind panel, its confirmation).
   var card = document.querySelector(".prompt-card[data-embed]");
   function resize() {
     if (!card || window.parent === window) return;
-    window.parent.postMessage({ pledge: "height", height: document.documentElement.scrollHeight }, "*");
+    // The frame's title (what a screen reader announces for it) in the prompt's language.
+    window.parent.postMessage({ pledge: "height", height: document.documentElement.scrollHeight,
+      title: card.getAttribute("data-frame-title") || "" }, "*");
   }
   if (card) {
     if (window.ResizeObserver) new ResizeObserver(resize).observe(document.body);
@@ -103,6 +116,10 @@
     var d = cat.decimals, s = (minor / Math.pow(10, d)).toFixed(d);
     var parts = s.split("."), whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, cat.group);
     var n = parts.length > 1 ? whole + cat.point + parts[1] : whole;
+    if (cat.digits) {
+      var ds = Array.from(cat.digits);
+      n = n.replace(/[0-9]/g, function (c) { return ds[+c]; });
+    }
     return fill(cat.pattern, { amount: n, symbol: cat.symbol.trim() });
   }
 
@@ -116,10 +133,10 @@
   function check() {
     var tier = cat.tiers[frequency()];
     if (other && other.value.trim() !== "") {
-      var r = parseAmount(other.value, cat.decimals, cat.symbol, cat.currency);
+      var r = validate(other.value, cat, frequency());
+      if (r.err === "min") return { minor: r.minor, msg: tier.minMsg };
+      if (r.err === "max") return { minor: r.minor, msg: tier.maxMsg };
       if (r.err) return { msg: cat.text[r.err] };
-      if (tier && r.minor < tier.min) return { minor: r.minor, msg: tier.minMsg };
-      if (tier && r.minor > tier.max) return { minor: r.minor, msg: tier.maxMsg };
       return { minor: r.minor, label: money(r.minor) };
     }
     var p = form.querySelector("input[name=amount]:checked");
@@ -198,6 +215,69 @@
   }
   window.addEventListener("pageshow", ready);
 
+  // formError shows a message about the whole form at its top, inside the card.
+  function formError(msg) {
+    var p = form.querySelector("#form-error");
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "form-error"; p.id = "form-error"; p.setAttribute("role", "alert");
+      form.insertBefore(p, form.querySelector("fieldset"));
+    }
+    p.textContent = msg;
+  }
+
+  // refused shows the server's answer beside the field it is about, or at the top of the form.
+  function refused(err) {
+    var msg = (err && err.message) || cat.text.failed;
+    if (err && (err.field === "amount" || err.field === "other_amount")) {
+      showError(msg);
+      other.focus();
+    } else {
+      formError(msg);
+    }
+    resize();
+  }
+
+  // leave takes the article's window to the payment page. A browser that does not let a frame
+  // move its top window without a fresh click gets the link in the card instead.
+  function leave(url) {
+    url = new URL(url, location.href).href;
+    try { window.top.location.href = url; } catch (e) { /* offered below */ }
+    setTimeout(function () {
+      var a = form.querySelector("a.leave");
+      if (!a) {
+        a = document.createElement("a");
+        a.className = "button leave"; a.target = "_top"; a.textContent = cat.text.toPayment;
+        cont.parentNode.insertBefore(a, cont.nextSibling);
+        cont.hidden = true;
+        resize();
+      }
+      a.href = url;
+      a.focus();
+    }, 1500);
+  }
+
+  // send posts the gift from inside the frame and reads the answer: where to go, or why not.
+  // The server may refuse what the check above let through (the fee cover above the maximum, a
+  // limit, an expired form): its message shows in the card, and the article stays.
+  function send() {
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin"
+    }).then(function (resp) {
+      return resp.json().then(function (body) { return { status: resp.status, body: body }; });
+    }).then(function (res) {
+      if (res.status === 200 && res.body && res.body.url) { leave(res.body.url); return; }
+      ready();
+      refused(res.body && res.body.error);
+    }).catch(function () {
+      ready();
+      refused(null);
+    });
+  }
+
   form.addEventListener("submit", function (e) {
     var s = e.submitter;
     if (s && s.name === "step") { form.removeAttribute("target"); return; }
@@ -209,13 +289,17 @@
       other.focus();
       return;
     }
-    // Checked here, so Stripe may take the whole window; without script the form posts inside
-    // the frame and the server answers there.
-    if (embed) form.target = "_top";
+    var fetching = embed && window.fetch && window.FormData && window.URLSearchParams;
+    if (fetching) e.preventDefault();
+    var old = form.querySelector("#form-error");
+    if (old) old.textContent = "";
     sent = true;
     setTimeout(function () {
       if (cont && sent) { cont.disabled = true; cont.setAttribute("aria-busy", "true"); }
     }, 0);
+    // Inside the frame the gift is posted from here, so every answer but "go and pay" stays in
+    // the card; without script the form posts inside the frame and the server answers there.
+    if (fetching) send();
   });
 
   // "Remind me later" opens a panel inside the card; Back returns to the amounts.
