@@ -28,6 +28,9 @@ type Main struct {
 	DB     *sqlite.DB
 	Server *server.Server
 	Stripe *billing.Client
+	// Webhooks receives Stripe's events; its settler fetches recorded gifts' balance
+	// transactions in the background while serving.
+	Webhooks *billing.Webhooks
 	// Reminders sends due reminder e-mails on a timer while serving; nil without SMTP.
 	Reminders *mail.Reminders
 	// SupporterMail sends the thank-you, recovery, renewal and statement e-mails on the same
@@ -124,7 +127,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if mailer != nil {
 		srv.SendManageLink = manageLinkSender(mailer)
 	}
-	srv.Webhooks = m.newWebhooks()
+	m.Webhooks = m.newWebhooks()
+	srv.Webhooks = m.Webhooks
 	srv.Mail, srv.Statements = m.DB, m.DB
 	srv.StatementFile = func(st *pledge.Statement, format string) (string, []byte, error) {
 		return statementFile(cfg, st, format)
@@ -196,6 +200,12 @@ func (m *Main) Serve(ctx context.Context) error {
 		go func() { m.SupporterMail.Run(sctx, reminderInterval); close(done) }()
 		defer func() { stop(); <-done }()
 	}
+	{
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { m.Webhooks.RunSettler(sctx, settleInterval); close(done) }()
+		defer func() { stop(); <-done }()
+	}
 	reconcileCtx, stopReconcile := context.WithCancel(ctx)
 	reconciled := m.startReconcile(reconcileCtx)
 	defer func() { stopReconcile(); <-reconciled }()
@@ -221,6 +231,10 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	return nil
 }
+
+// settleInterval is how often the settler looks for gifts without their balance transaction
+// besides the moment each is recorded.
+const settleInterval = 30 * time.Second
 
 // Close releases what Open took. The server's counters are flushed before the store closes.
 func (m *Main) Close() error {

@@ -26,23 +26,39 @@ func TestBalanceTransactionsReachTheLedgerAndHeadline(t *testing.T) {
 			t.Fatalf("%s: %+v %v", typ, res, err)
 		}
 	}
-	// A one-off: the payment intent (its charge expanded) names the balance transaction.
+	// The webhook records the gifts without waiting for Stripe: nothing is fetched yet.
+	c := checkout(pledge.Monthly, 500)
 	deliver("checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500), PaymentIntentID: "pi_once"})
+	deliver("invoice.paid", billing.EventParams{Checkout: c, SubscriptionID: "sub_bt", InvoiceID: "in_bt", ChargeID: "ch_renewal"})
+	if n := len(rec.Requests("GET", "/v1/*")); n != 0 {
+		t.Fatalf("the webhook made %d Stripe calls before answering, want none", n)
+	}
+	// The settler, kicked by each recorded gift, fetches what reached the bank.
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.RunSettler(sctx, time.Hour); close(done) }()
+	defer func() { stop(); <-done }()
+	deliver("checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 700), PaymentIntentID: "pi_kick"})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rec.Requests("GET", "/v1/balance_transactions/*")) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("balance transactions fetched %d times after 10 s, want 3", len(rec.Requests("GET", "/v1/balance_transactions/*")))
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition
+	}
+	stop()
+	<-done
+	// A one-off: the payment intent (its charge expanded) names the balance transaction; a
+	// renewal: the invoice names its charge, whose balance transaction is fetched by id.
 	if n := len(rec.Requests("GET", "/v1/payment_intents/pi_once")); n != 1 {
 		t.Fatalf("payment intent fetched %d times, want 1", n)
 	}
-	bts := rec.Requests("GET", "/v1/balance_transactions/*")
-	if len(bts) != 1 {
-		t.Fatalf("balance transactions fetched %d times, want 1", len(bts))
-	}
-	// A renewal: the invoice names its charge, whose balance transaction is fetched by id.
-	c := checkout(pledge.Monthly, 500)
-	deliver("invoice.paid", billing.EventParams{Checkout: c, SubscriptionID: "sub_bt", InvoiceID: "in_bt", ChargeID: "ch_renewal"})
 	if n := len(rec.Requests("GET", "/v1/charges/ch_renewal")); n != 1 {
 		t.Fatalf("charge fetched %d times, want 1", n)
 	}
-	if n := len(rec.Requests("GET", "/v1/balance_transactions/*")); n != 2 {
-		t.Fatalf("balance transactions fetched %d times, want 2", n)
+	// Once settled, a pass fetches nothing again.
+	if settled, unsettled, err := w.SettleRecent(ctx); err != nil || settled != 0 || unsettled != 0 {
+		t.Fatalf("a second pass settled %d, left %d (%v), want 0, 0", settled, unsettled, err)
 	}
 
 	today := time.Now().UTC().Truncate(24 * time.Hour)
@@ -51,9 +67,9 @@ func TestBalanceTransactionsReachTheLedgerAndHeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := d.Settled(false)
-	want := []pledge.Settled{{Currency: "usd", Donations: 2, Amount: 200, Fees: 0, Net: 200}}
+	want := []pledge.Settled{{Currency: "usd", Donations: 3, Amount: 300, Fees: 0, Net: 300}}
 	if len(got) != 1 || got[0] != want[0] {
-		t.Fatalf("headline = %+v, want %+v (stripe-mock's fixture twice)", got, want)
+		t.Fatalf("headline = %+v, want %+v (stripe-mock's fixture three times)", got, want)
 	}
 	if u := d.Unsettled(false); len(u) != 0 {
 		t.Fatalf("unsettled = %+v, want none", u)
@@ -61,7 +77,8 @@ func TestBalanceTransactionsReachTheLedgerAndHeadline(t *testing.T) {
 }
 
 // When Stripe cannot be reached the gift is recorded without its balance transaction, counted
-// as not yet settled in its own currency; reconcile fetches it later.
+// as not yet settled in its own currency; the settler's pass leaves it for later, and reconcile
+// (or a later pass) fetches it.
 func TestUnreachableBalanceTransactionIsFetchedByReconcile(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
@@ -70,6 +87,9 @@ func TestUnreachableBalanceTransactionIsFetchedByReconcile(t *testing.T) {
 	b := build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500), PaymentIntentID: "pi_late"})
 	if res, err := down.Receive(ctx, b, billing.SignatureHeader(b, secret, time.Now())); err != nil || res.Outcome != pledge.OutcomeApplied {
 		t.Fatalf("%+v %v", res, err)
+	}
+	if settled, unsettled, err := down.SettleRecent(ctx); err != nil || settled != 0 || unsettled != 1 {
+		t.Fatalf("a pass with Stripe down settled %d, left %d (%v), want 0, 1", settled, unsettled, err)
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	p := pledge.Period{From: today, To: today.Add(24 * time.Hour)}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -62,6 +63,9 @@ type Webhooks struct {
 	// before sites marked theirs, is this one's. "" applies every object.
 	Site   string
 	Logger *slog.Logger
+
+	kickOnce sync.Once
+	kicks    chan struct{} // a gift was recorded: the settler has work (RunSettler)
 }
 
 // Verify checks the Stripe-Signature header against each secret in turn, with Stripe's 300-second
@@ -127,6 +131,9 @@ func (w *Webhooks) Apply(ctx context.Context, ev *stripe.Event) (pledge.WebhookR
 		w.dropForeign(le, ev)
 	}
 	res.Outcome, err = w.Ledger.ApplyEvent(ctx, le)
+	if err == nil && res.Outcome == pledge.OutcomeApplied && pays(le.Fact) {
+		w.kick()
+	}
 	if err == nil && res.Outcome == pledge.OutcomeMismatch {
 		// Never converted: staff settle it by hand (the supporter's page lists it).
 		w.logger().Warn("refund or dispute in another currency than its donation: not applied",
@@ -197,46 +204,109 @@ func FactMetadata(fact any) (m pledge.Metadata, ok bool) {
 // (the charge's refunded total went down: read it again), and a payment's balance transaction
 // (what reached the bank, fetched from Stripe).
 func (w *Webhooks) settle(ctx context.Context, le *pledge.LedgerEvent) error {
-	if err := w.settleMeta(ctx, le); err != nil {
-		return err
-	}
-	w.settleMoney(ctx, le)
-	return nil
+	return w.settleMeta(ctx, le)
 }
 
-// settleMoney fetches the balance transaction of a paid one-off or invoice of Pledge's. A
-// failure is logged, not returned: the gift is recorded without it (the dashboard counts it in
-// the charge's currency as not yet settled) and `pledge reconcile` fetches it later.
-func (w *Webhooks) settleMoney(ctx context.Context, le *pledge.LedgerEvent) {
-	if w.Stripe == nil {
-		return
-	}
-	var pi, charge string
-	var into *pledge.Settlement
-	var chargeOut *string
-	switch f := le.Fact.(type) {
+// pays reports whether a fact records money paid, whose balance transaction the settler fetches.
+func pays(fact any) bool {
+	switch f := fact.(type) {
 	case *pledge.CheckoutCompleted:
-		if !f.Paid || f.Subscription != "" || f.PaymentIntent == "" || f.Amount.Amount <= 0 {
-			return // a recurring gift's first charge comes with its invoice
-		}
-		pi, into, chargeOut = f.PaymentIntent, &f.Settlement, &f.Charge
+		return f.Paid && f.Amount.Amount > 0
 	case *pledge.InvoicePaid:
-		if f.Meta.CheckoutID == "" || f.Amount.Amount <= 0 || f.Charge == "" {
-			return
-		}
-		charge, into = f.Charge, &f.Settlement
+		return f.Amount.Amount > 0
+	}
+	return false
+}
+
+func (w *Webhooks) kickChan() chan struct{} {
+	w.kickOnce.Do(func() { w.kicks = make(chan struct{}, 1) })
+	return w.kicks
+}
+
+// kick tells the settler a gift was recorded (never blocks: kicks in a burst become one pass).
+func (w *Webhooks) kick() {
+	select {
+	case w.kickChan() <- struct{}{}:
 	default:
+	}
+}
+
+// SettleWindow is how far back the background settler looks for gifts without their balance
+// transaction; older ones are reconcile's (pledge reconcile, and serve's timer).
+const SettleWindow = 48 * time.Hour
+
+// settleWorkers bounds the Stripe calls the settler makes at once.
+const settleWorkers = 8
+
+// RunSettler fetches, in the background, the balance transactions of the gifts recorded in the
+// last SettleWindow that lack one: right after gifts are recorded (each one kicks it) and every
+// interval, SettleBatch at a time, settleWorkers calls at once. The webhook never waits for
+// Stripe's bank figures: it answers as soon as the gift is recorded. It returns when ctx ends.
+func (w *Webhooks) RunSettler(ctx context.Context, interval time.Duration) {
+	if w.Stripe == nil || w.Settlements == nil {
 		return
 	}
-	ch, s, err := w.Stripe.Settlement(ctx, pi, charge)
-	if err != nil {
-		w.logger().Warn("balance transaction not fetched; reconcile will try again", "event", le.ID, "err", err)
-		return
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.kickChan():
+		case <-t.C:
+		}
+		if _, _, err := w.SettleRecent(ctx); err != nil && ctx.Err() == nil {
+			w.logger().Warn("settling balance transactions", "err", err)
+		}
 	}
-	*into = s
-	if chargeOut != nil && *chargeOut == "" {
-		*chargeOut = ch
+}
+
+// SettleRecent fetches and records the balance transactions of up to SettleBatch gifts recorded
+// in the last SettleWindow that lack one. It returns how many it settled and how many Stripe
+// could not give yet (tried again at the next pass).
+func (w *Webhooks) SettleRecent(ctx context.Context) (settled, unsettled int, err error) {
+	targets, err := w.Settlements.UnsettledSince(ctx, time.Now().Add(-SettleWindow), SettleBatch)
+	if err != nil || len(targets) == 0 {
+		return 0, 0, err
 	}
+	var mu sync.Mutex
+	var first error
+	work := make(chan pledge.SettlementTarget)
+	var wg sync.WaitGroup
+	for range min(settleWorkers, len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				charge, s, ferr := w.Stripe.Settlement(ctx, t.PaymentIntent, t.Charge)
+				if ferr == nil {
+					ferr = w.Settlements.RecordSettlement(ctx, t.DonationID, charge, s)
+				}
+				mu.Lock()
+				if ferr != nil {
+					unsettled++
+					if first == nil && pledge.ErrorCode(ferr) == pledge.EINTERNAL && ctx.Err() == nil {
+						first = ferr
+					}
+				} else {
+					settled++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, t := range targets {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- t
+	}
+	close(work)
+	wg.Wait()
+	if unsettled > 0 {
+		w.logger().Debug("balance transactions not available yet", "count", unsettled, "err", first)
+	}
+	return settled, unsettled, nil
 }
 
 // settleMeta finds the Pledge metadata of an invoice's subscription, and a failed refund's charge.

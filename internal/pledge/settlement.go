@@ -1,6 +1,9 @@
 package pledge
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Settlement is a charge's Stripe balance transaction: what the payment put in the Stripe
 // balance, in the account's settlement currency, at Stripe's own exchange rate.
@@ -68,6 +71,8 @@ type SettlementTarget struct {
 type SettlementService interface {
 	// Unsettled lists up to limit donations without a known balance transaction, oldest first.
 	UnsettledDonations(ctx context.Context, limit int) ([]SettlementTarget, error)
+	// UnsettledSince is UnsettledDonations for the donations paid at or after since.
+	UnsettledSince(ctx context.Context, since time.Time, limit int) ([]SettlementTarget, error)
 	// RecordSettlement stores a donation's balance transaction and moves the rollups.
 	RecordSettlement(ctx context.Context, donationID int64, charge string, s Settlement) error
 }

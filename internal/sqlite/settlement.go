@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 )
@@ -11,10 +12,20 @@ var _ pledge.SettlementService = (*DB)(nil)
 // UnsettledDonations lists up to limit donations whose balance transaction is not known yet,
 // oldest first (the donations_unsettled index holds only those).
 func (db *DB) UnsettledDonations(ctx context.Context, limit int) ([]pledge.SettlementTarget, error) {
+	return db.UnsettledSince(ctx, time.Time{}, limit)
+}
+
+// UnsettledSince lists up to limit donations paid at or after since without a known balance
+// transaction, oldest first.
+func (db *DB) UnsettledSince(ctx context.Context, since time.Time, limit int) ([]pledge.SettlementTarget, error) {
+	from := int64(0)
+	if !since.IsZero() {
+		from = since.Unix()
+	}
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, coalesce(stripe_payment_intent_id, ''), coalesce(stripe_charge_id, '')
-		FROM donations INDEXED BY donations_unsettled WHERE settle_txn = ''
-		ORDER BY paid_at, id LIMIT ?`, limit)
+		FROM donations INDEXED BY donations_unsettled WHERE settle_txn = '' AND paid_at >= ?
+		ORDER BY paid_at, id LIMIT ?`, from, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -37,11 +48,13 @@ func (db *DB) RecordSettlement(ctx context.Context, donationID int64, charge str
 	if !s.Known() {
 		return pledge.Errorf(pledge.EINVALID, "A balance transaction id is required.")
 	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	// Settlements arrive in bursts (the background settler fetches many at once): they share
+	// durable commits, as webhook events do.
+	wctx := context.WithoutCancel(ctx)
+	return db.WriteGrouped(ctx, func(tx *Tx) error { return recordSettlement(wctx, tx, donationID, charge, s) })
+}
+
+func recordSettlement(ctx context.Context, tx *Tx, donationID int64, charge string, s pledge.Settlement) error {
 	before, err := loadDonationRow(ctx, tx, donationID)
 	if err != nil {
 		return err
@@ -64,8 +77,5 @@ func (db *DB) RecordSettlement(ctx context.Context, donationID int64, charge str
 	if err != nil {
 		return err
 	}
-	if err := changeDonation(ctx, tx, before, after); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return changeDonation(ctx, tx, before, after)
 }
