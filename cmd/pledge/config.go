@@ -13,6 +13,8 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/seal"
+	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 // Config is the whole service configuration: filled from the environment, overridden by flags,
@@ -42,6 +44,10 @@ type Config struct {
 	SMTPURL  string
 	MailFrom string
 
+	// DataKeyFile is the key file sealing readers' personal data at rest; "none" runs without
+	// (said explicitly), and "" is allowed in demo mode only.
+	DataKeyFile string
+
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIBase       string
@@ -53,6 +59,7 @@ type Config struct {
 	webhookSecrets []string
 	staffIdle      time.Duration
 	giving         pledge.Settings
+	sealer         *seal.Sealer // nil: readers' data stored as given
 }
 
 // envNames maps each Config field to its environment variable; docker-compose.yml and the README
@@ -76,6 +83,7 @@ var envNames = []struct {
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
 	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
 	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
+	{"PLEDGE_DATA_KEY_FILE", func(c *Config) *string { return &c.DataKeyFile }, "key file sealing readers' personal data at rest (pledge keys new FILE); none: run without"},
 	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
 	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
 	{"STRIPE_SECRET_KEY", func(c *Config) *string { return &c.StripeSecretKey }, "Stripe secret key"},
@@ -236,7 +244,42 @@ func (c *Config) Validate() error {
 	if c.giving, err = LoadGivingSettings(c.ConfigFile); err != nil {
 		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
+	if c.DataKeyFile == "" && !c.Demo {
+		return &ConfigError{"PLEDGE_DATA_KEY_FILE", "required: readers' addresses and names are encrypted with it " +
+			"(make one with: pledge keys new /etc/pledge/data.key); set it to none to store them unencrypted"}
+	}
+	return c.loadDataKey()
+}
+
+// loadDataKey reads PLEDGE_DATA_KEY_FILE, unless it is "" or "none".
+func (c *Config) loadDataKey() error {
+	c.sealer = nil
+	if c.DataKeyFile == "" || c.DataKeyFile == "none" {
+		return nil
+	}
+	keys, err := seal.ReadKeys(c.DataKeyFile)
+	if err != nil {
+		return &ConfigError{"PLEDGE_DATA_KEY_FILE", err.Error()}
+	}
+	if c.sealer, err = seal.New(keys...); err != nil {
+		return &ConfigError{"PLEDGE_DATA_KEY_FILE", err.Error()}
+	}
 	return nil
+}
+
+// newDB returns the store for PLEDGE_DB, sealing readers' data with the data key of
+// PLEDGE_DATA_KEY_FILE when there is one. Every command opens the database through it.
+func (c *Config) newDB() (*sqlite.DB, error) {
+	if c.sealer == nil {
+		if err := c.loadDataKey(); err != nil {
+			return nil, err
+		}
+	}
+	db := sqlite.NewDB(c.DB)
+	if c.sealer != nil {
+		db.Sealer = c.sealer
+	}
+	return db, nil
 }
 
 // validSiteID reports whether s can be a pledge_site mark: short, plain and printable, as a

@@ -34,6 +34,8 @@ Commands:
   trigger    post a realistic, signed Stripe event: trigger TYPE [--url URL] [--checkout ID]
   export     the ledger to standard output: export donations|supporters [--from] [--to] [--format csv|json]
   report     the dashboard's figures per currency: report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]
+  keys       keys new FILE: a new data key (PLEDGE_DATA_KEY_FILE); keys rotate: re-encrypt readers'
+             data under a new key (resumable)
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -95,6 +97,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runExport(ctx, env, rest)
 	case "report":
 		err = runReport(ctx, env, rest)
+	case "keys":
+		err = runKeys(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

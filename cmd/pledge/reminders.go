@@ -76,7 +76,10 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 	if cfg.SMTPURL == "" {
 		return &ConfigError{"PLEDGE_SMTP_URL", "required to send reminders (smtp://host:port)"}
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db, err := cfg.newDB()
+	if err != nil {
+		return err
+	}
 	if nowFlag != "" {
 		now, err := time.Parse(time.RFC3339, nowFlag)
 		if err != nil {

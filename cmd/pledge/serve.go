@@ -40,10 +40,20 @@ type Main struct {
 // Open opens the store, builds the adapters and starts listening (not yet serving).
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
-	m.DB = sqlite.NewDB(cfg.DB)
+	var err error
+	if m.DB, err = cfg.newDB(); err != nil {
+		return err
+	}
 	m.DB.StaffIdle = cfg.staffIdle
 	if err := m.DB.Open(ctx); err != nil {
 		return err
+	}
+	switch {
+	case cfg.sealer != nil:
+		m.env.Logger.Info("readers' addresses and names are encrypted at rest", "data_key", cfg.sealer.KeyID())
+	case cfg.DataKeyFile == "none":
+		m.env.Logger.Warn("PLEDGE_DATA_KEY_FILE=none: readers' addresses and names are stored unencrypted; " +
+			"anyone with a copy of the database reads them (pledge keys new FILE makes a key)")
 	}
 	secret, err := signingSecret(ctx, cfg, m.DB)
 	if err != nil {
@@ -234,7 +244,10 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db, err := cfg.newDB()
+	if err != nil {
+		return err
+	}
 	if err := db.Open(ctx); err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*
 			&d.Frequency, &d.Status, &d.StripeID, &d.Article, &d.Campaign); err != nil {
 			return err
 		}
+		if err := db.openAll(&d.Email); err != nil {
+			return err
+		}
 		d.PaidAt = time.Unix(paid, 0).UTC()
 		if err := fn(&d); err != nil {
 			return err
@@ -83,6 +86,9 @@ func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(
 		var first, last sql.NullInt64
 		if err := rows.Scan(&created, &s.Email, &s.Name, &s.StripeCustomerID, &s.Donations, &totals,
 			&first, &last, &s.ActiveSubscriptions); err != nil {
+			return err
+		}
+		if err := db.openAll(&s.Email, &s.Name); err != nil {
 			return err
 		}
 		s.CreatedAt, s.FirstDonation, s.LastDonation = time.Unix(created, 0).UTC(), fromUnix(first), fromUnix(last)
