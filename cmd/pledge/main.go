@@ -36,6 +36,7 @@ Commands:
   report     the dashboard's figures per currency: report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]
   keys       keys new FILE: a new data key (PLEDGE_DATA_KEY_FILE); keys rotate: re-encrypt readers'
              data under a new key (resumable)
+  purge      forget what the accounts do not need, older than PLEDGE_RETENTION (--older-than 400d)
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -99,6 +100,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runReport(ctx, env, rest)
 	case "keys":
 		err = runKeys(ctx, env, rest)
+	case "purge":
+		err = runPurge(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -30,7 +30,8 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 		return nil, nil
 	}
 	return mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
-		ArticleOrigins: cfg.embedOrigins})
+		ArticleOrigins: cfg.embedOrigins, Protect: cfg.protect, NeutralFrom: cfg.giving.Protect.MailFrom,
+		NeutralSubject: cfg.giving.Protect.Subject})
 }
 
 // newReminders wires the reminder sender: the store's queue, the mailer, and unsubscribe links

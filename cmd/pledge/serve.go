@@ -102,6 +102,7 @@ func (m *Main) Open(ctx context.Context) error {
 		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
 		MailEnabled:    mailer != nil,
 		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
+		Protect:        server.Protect{On: cfg.protect, QuietAfterGift: quietAfterGift(cfg.giving.Protect.QuietAfterGift)},
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err
@@ -179,7 +180,11 @@ func (m *Main) Serve(ctx context.Context) error {
 	reconcileCtx, stopReconcile := context.WithCancel(ctx)
 	reconciled := m.startReconcile(reconcileCtx)
 	defer func() { stopReconcile(); <-reconciled }()
-	m.env.Logger.Info("serving", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purged := m.startPurge(purgeCtx)
+	defer func() { stopPurge(); <-purged }()
+	m.env.Logger.Info("serving", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo,
+		"protect", m.Config.protect, "retention", m.Config.retention.String())
 	select {
 	case err := <-errc:
 		return err

@@ -21,7 +21,7 @@ type manageData struct {
 // ManageLinkMessage composes the e-mail with a supporter's single-use link to the billing portal,
 // and the direct cancel link when cancelURL is set.
 func (m *Mailer) ManageLinkMessage(to, manageURL, cancelURL string) (*Message, error) {
-	d := manageData{Org: m.cfg.Org, Subject: "Your link to manage your support for " + m.cfg.Org,
+	d := manageData{Org: m.cfg.Org, Subject: m.subject("Your link to manage your support for " + m.cfg.Org),
 		ManageURL: manageURL, CancelURL: cancelURL}
 	var text, html bytes.Buffer
 	if err := manageText.Execute(&text, d); err != nil {

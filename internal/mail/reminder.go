@@ -43,7 +43,7 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 	q := url.Values{"utm_source": {"reminder"}}
 	d := reminderData{
 		Org:            m.cfg.Org,
-		Subject:        "Your reminder from " + m.cfg.Org,
+		Subject:        m.subject("Your reminder from " + m.cfg.Org),
 		ManageURL:      m.link("/manage"),
 		UnsubscribeURL: unsubscribeURL,
 	}
@@ -51,7 +51,7 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 		q.Set("frequency", string(r.Frequency))
 		d.FrequencyLabel = strings.ToLower(r.Frequency.Label())
 	}
-	if a := pledge.ArticleFromOrigins(r.Article, m.cfg.ArticleOrigins); a != "" {
+	if a := pledge.ArticleFromOrigins(r.Article, m.cfg.ArticleOrigins); a != "" && !m.cfg.Protect {
 		d.Article = a
 		q.Set("article", a)
 	}

@@ -26,6 +26,22 @@ type Settings struct {
 	// DefaultFrequency is the frequency preselected on the prompt.
 	DefaultFrequency Frequency
 	Fees             Fees
+	// Protect is what protective mode (PLEDGE_PROTECT=1) uses; PLEDGE_CONFIG's protect block.
+	Protect ProtectSettings
+}
+
+// ProtectSettings are the newsroom's choices for protective mode.
+type ProtectSettings struct {
+	// MailFrom is the neutral sender of every e-mail ("Notifications <no-reply@mail.example>").
+	MailFrom string
+	// Subject is the neutral subject of every e-mail.
+	Subject string
+	// StatementSuffix is what a one-off gift's card statement shows after the account's prefix
+	// (Stripe: up to 22 characters, a letter at least, none of < > \ ' " *).
+	StatementSuffix string
+	// QuietAfterGift: "session" (the default: the prompt stays quiet for the browser session
+	// after a gift) or "none" (no mark at all).
+	QuietAfterGift string
 }
 
 // DefaultSettings are the built-in settings.
