@@ -61,6 +61,7 @@ $(AXE):
 # Ctrl-C stops all three.
 run: build tools
 	@mkdir -p var && chmod 700 var
+	@test -f var/data.key || $(BIN)/pledge keys new var/data.key
 	@$(BIN)/stripe-mock -http-addr 127.0.0.1:$(MOCK_PORT) -https-addr 127.0.0.1:$(MOCK_TLS_PORT) >var/stripe-mock.log 2>&1 & \
 	mock=$$!; \
 	$(BIN)/mailpit --smtp 127.0.0.1:$(SMTP_PORT) --listen 127.0.0.1:$(MAILBOX_PORT) --smtp-disable-rdns >var/mailpit.log 2>&1 & \
@@ -72,7 +73,7 @@ run: build tools
 	echo "  Reminder e-mail: http://127.0.0.1:$(MAILBOX_PORT)   (mailpit's inbox)"; \
 	echo "  stripe-mock on 127.0.0.1:$(MOCK_PORT). Ctrl-C stops everything."; \
 	echo ""; \
-	PLEDGE_DEMO=1 PLEDGE_ADDR=$(DEMO_ADDR) PLEDGE_DB=./var/pledge.db \
+	PLEDGE_DEMO=1 PLEDGE_ADDR=$(DEMO_ADDR) PLEDGE_DB=./var/pledge.db PLEDGE_DATA_KEY_FILE=./var/data.key \
 	PLEDGE_BASE_URL=http://localhost:$(DEMO_PORT) \
 	STRIPE_API_BASE=http://127.0.0.1:$(MOCK_PORT) \
 	PLEDGE_SMTP_URL=smtp://127.0.0.1:$(SMTP_PORT) PLEDGE_MAIL_FROM="Pledge demo <support@localhost>" \

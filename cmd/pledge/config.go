@@ -13,6 +13,8 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/seal"
+	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 // Config is the whole service configuration: filled from the environment, overridden by flags,
@@ -45,6 +47,16 @@ type Config struct {
 	// or a number of days ("14d").
 	RenewalNotice string
 
+	// Protect is PLEDGE_PROTECT: "1" turns on protective mode.
+	Protect string
+	// Retention is PLEDGE_RETENTION: how long data the accounts do not need is kept ("400d",
+	// a Go duration, or "off"); "" is 400d in protective mode, off otherwise.
+	Retention string
+
+	// DataKeyFile is the key file sealing readers' personal data at rest; "none" runs without
+	// (said explicitly), and "" is allowed in demo mode only.
+	DataKeyFile string
+
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIBase       string
@@ -58,6 +70,31 @@ type Config struct {
 	renewalNotice  time.Duration
 	giving         pledge.Settings
 	experiments    []pledge.Experiment
+	sealer         *seal.Sealer // nil: readers' data stored as given
+	protect        bool
+	retention      time.Duration // 0: nothing purged
+}
+
+// DefaultRetention is PLEDGE_RETENTION's default in protective mode.
+const DefaultRetention = 400 * 24 * time.Hour
+
+// parseRetention reads "400d", a Go duration such as "9600h", or "off" (0).
+func parseRetention(s string) (time.Duration, error) {
+	if s == "off" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("%q is not a number of days such as 400d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 24*time.Hour {
+		return 0, fmt.Errorf("%q is not a duration of a day or more, such as 400d (or off)", s)
+	}
+	return v, nil
 }
 
 // envNames maps each Config field to its environment variable; docker-compose.yml and the README
@@ -81,6 +118,9 @@ var envNames = []struct {
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
 	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
 	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
+	{"PLEDGE_PROTECT", func(c *Config) *string { return &c.Protect }, "1: protective mode for newsrooms whose readers are at risk"},
+	{"PLEDGE_RETENTION", func(c *Config) *string { return &c.Retention }, "how long data the accounts do not need is kept, e.g. 400d, or off (default: 400d in protective mode, else off)"},
+	{"PLEDGE_DATA_KEY_FILE", func(c *Config) *string { return &c.DataKeyFile }, "key file sealing readers' personal data at rest (pledge keys new FILE); none: run without"},
 	{"PLEDGE_SMTP_URL", func(c *Config) *string { return &c.SMTPURL }, "SMTP server for reminder e-mail"},
 	{"PLEDGE_MAIL_FROM", func(c *Config) *string { return &c.MailFrom }, "sender address of reminder e-mail"},
 	{"PLEDGE_RENEWAL_NOTICE", func(c *Config) *string { return &c.RenewalNotice }, "how long before an annual renewal its notice is sent (e.g. 14d)"},
@@ -246,7 +286,63 @@ func (c *Config) Validate() error {
 	if c.giving, c.experiments, err = loadConfigFile(c.ConfigFile); err != nil {
 		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
+	switch strings.ToLower(c.Protect) {
+	case "", "0", "false":
+		c.protect = false
+	case "1", "true":
+		c.protect = true
+	default:
+		return &ConfigError{"PLEDGE_PROTECT", fmt.Sprintf("%q must be 1 or 0", c.Protect)}
+	}
+	c.retention = 0
+	switch {
+	case c.Retention != "":
+		if c.retention, err = parseRetention(c.Retention); err != nil {
+			return &ConfigError{"PLEDGE_RETENTION", err.Error()}
+		}
+	case c.protect:
+		c.retention = DefaultRetention
+	}
+	if c.protect && c.SMTPURL != "" && c.giving.Protect.MailFrom == "" {
+		return &ConfigError{"PLEDGE_CONFIG", "protect.mail_from: required in protective mode when e-mail is on " +
+			"(a neutral sender such as \"Notifications <no-reply@mail.example>\")"}
+	}
+	if c.DataKeyFile == "" && !c.Demo {
+		return &ConfigError{"PLEDGE_DATA_KEY_FILE", "required: readers' addresses and names are encrypted with it " +
+			"(make one with: pledge keys new /etc/pledge/data.key); set it to none to store them unencrypted"}
+	}
+	return c.loadDataKey()
+}
+
+// loadDataKey reads PLEDGE_DATA_KEY_FILE, unless it is "" or "none".
+func (c *Config) loadDataKey() error {
+	c.sealer = nil
+	if c.DataKeyFile == "" || c.DataKeyFile == "none" {
+		return nil
+	}
+	keys, err := seal.ReadKeys(c.DataKeyFile)
+	if err != nil {
+		return &ConfigError{"PLEDGE_DATA_KEY_FILE", err.Error()}
+	}
+	if c.sealer, err = seal.New(keys...); err != nil {
+		return &ConfigError{"PLEDGE_DATA_KEY_FILE", err.Error()}
+	}
 	return nil
+}
+
+// newDB returns the store for PLEDGE_DB, sealing readers' data with the data key of
+// PLEDGE_DATA_KEY_FILE when there is one. Every command opens the database through it.
+func (c *Config) newDB() (*sqlite.DB, error) {
+	if c.sealer == nil {
+		if err := c.loadDataKey(); err != nil {
+			return nil, err
+		}
+	}
+	db := sqlite.NewDB(c.DB)
+	if c.sealer != nil {
+		db.Sealer = c.sealer
+	}
+	return db, nil
 }
 
 // validSiteID reports whether s can be a pledge_site mark: short, plain and printable, as a

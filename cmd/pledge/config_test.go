@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pledge-news/pledge/internal/seal"
 )
 
 func env(kv ...string) func(string) string {
@@ -27,8 +29,16 @@ func TestConfigValidate(t *testing.T) {
 		wantVar string // "" when valid
 	}{
 		{"demo needs no keys", env("PLEDGE_DEMO", "1"), ""},
-		{"test keys", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_a"), ""},
-		{"rotation", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b"), ""},
+		{"test keys", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_a", "PLEDGE_DATA_KEY_FILE", "none"), ""},
+		{"rotation", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b", "PLEDGE_DATA_KEY_FILE", "none"), ""},
+		{"no data key outside demo mode", env("STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_a"), "PLEDGE_DATA_KEY_FILE"},
+		{"protective mode", env("PLEDGE_DEMO", "1", "PLEDGE_PROTECT", "1"), ""},
+		{"bad protect", env("PLEDGE_DEMO", "1", "PLEDGE_PROTECT", "yes"), "PLEDGE_PROTECT"},
+		{"retention", env("PLEDGE_DEMO", "1", "PLEDGE_RETENTION", "400d"), ""},
+		{"bad retention", env("PLEDGE_DEMO", "1", "PLEDGE_RETENTION", "forever"), "PLEDGE_RETENTION"},
+		{"protective e-mail without a neutral sender", env("PLEDGE_DEMO", "1", "PLEDGE_PROTECT", "1",
+			"PLEDGE_SMTP_URL", "smtp://localhost:1025", "PLEDGE_MAIL_FROM", "News <news@news.example>"), "PLEDGE_CONFIG"},
+		{"missing data key file", env("PLEDGE_DEMO", "1", "PLEDGE_DATA_KEY_FILE", "/nonexistent/data.key"), "PLEDGE_DATA_KEY_FILE"},
 		{"missing secret key", env("STRIPE_WEBHOOK_SECRET", "whsec_a"), "STRIPE_SECRET_KEY"},
 		{"live key in demo", env("PLEDGE_DEMO", "1", "STRIPE_SECRET_KEY", "sk_live_x"), "PLEDGE_DEMO"},
 		{"malformed base URL", env("PLEDGE_DEMO", "1", "PLEDGE_BASE_URL", "support.news.example"), "PLEDGE_BASE_URL"},
@@ -145,7 +155,21 @@ func TestDockerComposeAgreesWithConfig(t *testing.T) {
 			t.Errorf("docker-compose.yml sets %s, which Config does not read", k)
 		}
 	}
-	cfg := ConfigFromEnv(func(k string) string { return p.Environment[k] })
+	// The container makes its data key at first start (its entrypoint runs pledge keys new);
+	// here a key of the test's stands in for it.
+	if p.Environment["PLEDGE_DATA_KEY_FILE"] == "" {
+		t.Error("docker-compose.yml sets no PLEDGE_DATA_KEY_FILE")
+	}
+	localKey := filepath.Join(t.TempDir(), "data.key")
+	if _, err := seal.CreateKeyFile(localKey); err != nil {
+		t.Fatal(err)
+	}
+	cfg := ConfigFromEnv(func(k string) string {
+		if k == "PLEDGE_DATA_KEY_FILE" {
+			return localKey
+		}
+		return p.Environment[k]
+	})
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("the compose environment does not validate: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 // runExport writes the donations or supporters ledger to standard output.
@@ -58,7 +57,10 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db, err := cfg.newDB()
+	if err != nil {
+		return err
+	}
 	if err := db.Open(ctx); err != nil {
 		return err
 	}

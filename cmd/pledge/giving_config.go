@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -36,8 +38,9 @@ type givingFile struct {
 	} `yaml:"newsletter"`
 	Currencies yaml.Node `yaml:"currencies"`
 	// Experiments are read by loadConfigFile (experiments_config.go), against these settings.
-	Experiments yaml.Node  `yaml:"experiments"`
-	Goals       *goalsFile `yaml:"goals"`
+	Experiments yaml.Node    `yaml:"experiments"`
+	Goals       *goalsFile   `yaml:"goals"`
+	Protect     *protectFile `yaml:"protect"`
 }
 
 // goalsFile is the staff dashboard's monthly targets: money (net, in the settlement currency,
@@ -45,6 +48,15 @@ type givingFile struct {
 type goalsFile struct {
 	MonthlyMoney        map[string]string `yaml:"monthly_money"`
 	RecurringSupporters *int              `yaml:"recurring_supporters"`
+}
+
+// protectFile is the protect block: protective mode's neutral e-mail sender and subject, the
+// card statement's suffix, and how the prompt stays quiet after a gift.
+type protectFile struct {
+	MailFrom        *string `yaml:"mail_from"`
+	Subject         *string `yaml:"subject"`
+	StatementSuffix *string `yaml:"statement_suffix"`
+	QuietAfterGift  *string `yaml:"quiet_after_gift"`
 }
 
 type coverFeesFile struct {
@@ -101,6 +113,15 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 	set(&st.Message, f.Message)
 	set(&st.Signoff, f.Signoff)
 	set(&st.DefaultLanguage, f.DefaultLanguage)
+	if pf := f.Protect; pf != nil {
+		set(&st.Protect.MailFrom, pf.MailFrom)
+		set(&st.Protect.Subject, pf.Subject)
+		set(&st.Protect.StatementSuffix, pf.StatementSuffix)
+		set(&st.Protect.QuietAfterGift, pf.QuietAfterGift)
+		if err := validateProtect(st.Protect); err != nil {
+			return err
+		}
+	}
 	for k, v := range f.Ask {
 		fr, err := pledge.ParseFrequency(k)
 		if err != nil {
@@ -283,4 +304,27 @@ func (tf *tierFile) tier(cur pledge.Currency) (pledge.Tier, error) {
 		return t, err
 	}
 	return t, nil
+}
+
+// validateProtect checks the protect block, naming the field at fault.
+func validateProtect(p pledge.ProtectSettings) error {
+	if p.MailFrom != "" {
+		if _, err := netmail.ParseAddress(p.MailFrom); err != nil {
+			return fmt.Errorf("protect.mail_from: must be an address such as \"Notifications <no-reply@mail.example>\"")
+		}
+	}
+	if strings.ContainsAny(p.Subject, "\r\n") || len(p.Subject) > 200 {
+		return fmt.Errorf("protect.subject: one line of at most 200 characters")
+	}
+	if s := p.StatementSuffix; s != "" {
+		if len(s) > 22 || strings.ContainsAny(s, "<>\\'\"*") || !strings.ContainsFunc(s, unicode.IsLetter) {
+			return fmt.Errorf("protect.statement_suffix: at most 22 characters, with a letter, and none of < > \\ ' \" * (Stripe's rule)")
+		}
+	}
+	switch p.QuietAfterGift {
+	case "", "session", "none":
+	default:
+		return fmt.Errorf("protect.quiet_after_gift: session or none")
+	}
+	return nil
 }

@@ -177,3 +177,25 @@ func TestConfigMessagesMissingKeyFailsNamingIt(t *testing.T) {
 		t.Fatalf("err = %v, want the language and a missing key named", err)
 	}
 }
+
+func TestGivingConfigProtect(t *testing.T) {
+	st := pledge.DefaultSettings()
+	if err := applyGivingFile(&st, []byte("protect:\n  mail_from: Notes <no-reply@mail.example>\n  subject: Your update\n  statement_suffix: READER SVC\n  quiet_after_gift: none\n")); err != nil {
+		t.Fatal(err)
+	}
+	if p := st.Protect; p.MailFrom != "Notes <no-reply@mail.example>" || p.Subject != "Your update" || p.StatementSuffix != "READER SVC" || p.QuietAfterGift != "none" {
+		t.Fatalf("protect = %+v", p)
+	}
+	for _, bad := range []string{
+		"protect:\n  statement_suffix: \"<script>\"\n",
+		"protect:\n  statement_suffix: 12345\n",
+		"protect:\n  statement_suffix: A VERY LONG SUFFIX INDEED\n",
+		"protect:\n  mail_from: nobody\n",
+		"protect:\n  quiet_after_gift: forever\n",
+	} {
+		st := pledge.DefaultSettings()
+		if err := applyGivingFile(&st, []byte(bad)); err == nil || !strings.Contains(err.Error(), "protect.") {
+			t.Errorf("%q: %v, want an error naming the protect field", bad, err)
+		}
+	}
+}

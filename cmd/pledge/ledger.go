@@ -9,7 +9,6 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 // The reconcile timer of serve: a first run a minute after start (not at start, so a crash loop
@@ -30,7 +29,10 @@ func (m *Main) newWebhooks() *billing.Webhooks {
 
 // openStore opens what a command needs without the HTTP side: the store and Stripe.
 func (m *Main) openStore(ctx context.Context) error {
-	m.DB = sqlite.NewDB(m.Config.DB)
+	var err error
+	if m.DB, err = m.Config.newDB(); err != nil {
+		return err
+	}
 	if err := m.DB.Open(ctx); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
 )
@@ -52,6 +53,7 @@ func startService(t *testing.T, extra map[string]string) *service {
 		"STRIPE_SECRET_KEY":     "sk_test_cmd",
 		"STRIPE_WEBHOOK_SECRET": testSecret + ",whsec_cmd_next",
 		"STRIPE_API_BASE":       testkit.StripeMock(t),
+		"PLEDGE_DATA_KEY_FILE":  "none",
 	}}
 	for k, v := range extra {
 		s.env[k] = v
@@ -63,6 +65,15 @@ func startService(t *testing.T, extra map[string]string) *service {
 	go func() { s.errc <- Run(ctx, []string{"serve"}, strings.NewReader(""), &logs, &logs, s.getenv) }()
 	testkit.WaitHTTP(t, s.url+"/healthz", 10*time.Second)
 	s.db = sqlite.NewDB(s.env["PLEDGE_DB"])
+	if k := s.env["PLEDGE_DATA_KEY_FILE"]; k != "none" {
+		keys, err := seal.ReadKeys(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.db.Sealer, err = seal.New(keys...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +235,8 @@ func TestReconcileCommand(t *testing.T) {
 }
 
 func TestCommandUsageErrors(t *testing.T) {
-	s := &service{env: map[string]string{"PLEDGE_DB": filepath.Join(t.TempDir(), "p.db"), "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": testSecret}}
+	s := &service{env: map[string]string{"PLEDGE_DB": filepath.Join(t.TempDir(), "p.db"), "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": testSecret,
+		"PLEDGE_DATA_KEY_FILE": "none"}}
 	if _, _, code := s.run(t, "export", "refunds"); code != 2 {
 		t.Fatalf("export refunds exited %d, want 2", code)
 	}

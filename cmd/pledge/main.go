@@ -39,6 +39,9 @@ Commands:
   experiments report NAME [--format json|csv]
              an experiment's results per arm, with intervals and the chance each variant beats control
   config     config show: the effective configuration (environment, PLEDGE_CONFIG, staff's decisions)
+  keys       keys new FILE: a new data key (PLEDGE_DATA_KEY_FILE); keys rotate: re-encrypt readers'
+             data under a new key (resumable)
+  purge      forget what the accounts do not need, older than PLEDGE_RETENTION (--older-than 400d)
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -106,6 +109,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runExperiments(ctx, env, rest)
 	case "config":
 		err = runConfig(ctx, env, rest)
+	case "keys":
+		err = runKeys(ctx, env, rest)
+	case "purge":
+		err = runPurge(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -35,7 +35,8 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 	}
 	m, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
 		ArticleOrigins: cfg.embedOrigins, Languages: langs, LegalName: cfg.giving.LegalName, Address: cfg.giving.Address,
-		NewsletterURL: cfg.giving.NewsletterURL})
+		NewsletterURL: cfg.giving.NewsletterURL, NeutralSubjects: cfg.protect,
+		Protect: cfg.protect, NeutralFrom: cfg.giving.Protect.MailFrom, NeutralSubject: cfg.giving.Protect.Subject})
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,10 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 	if cfg.SMTPURL == "" {
 		return &ConfigError{"PLEDGE_SMTP_URL", "required to send reminders (smtp://host:port)"}
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db, err := cfg.newDB()
+	if err != nil {
+		return err
+	}
 	if nowFlag != "" {
 		now, err := time.Parse(time.RFC3339, nowFlag)
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 const reportUsage = "Usage: pledge report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]"
@@ -57,7 +56,10 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	}
 	p := pledge.Period{From: first, To: last.AddDate(0, 0, 1)}
 
-	db := sqlite.NewDB(cfg.DB)
+	db, err := cfg.newDB()
+	if err != nil {
+		return err
+	}
 	if err := db.Open(ctx); err != nil {
 		return err
 	}

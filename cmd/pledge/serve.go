@@ -52,10 +52,20 @@ type Main struct {
 // Open opens the store, builds the adapters and starts listening (not yet serving).
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
-	m.DB = sqlite.NewDB(cfg.DB)
+	var err error
+	if m.DB, err = cfg.newDB(); err != nil {
+		return err
+	}
 	m.DB.StaffIdle = cfg.staffIdle
 	if err := m.DB.Open(ctx); err != nil {
 		return err
+	}
+	switch {
+	case cfg.sealer != nil:
+		m.env.Logger.Info("readers' addresses and names are encrypted at rest", "data_key", cfg.sealer.KeyID())
+	case cfg.DataKeyFile == "none":
+		m.env.Logger.Warn("PLEDGE_DATA_KEY_FILE=none: readers' addresses and names are stored unencrypted; " +
+			"anyone with a copy of the database reads them (pledge keys new FILE makes a key)")
 	}
 	secret, err := signingSecret(ctx, cfg, m.DB)
 	if err != nil {
@@ -110,6 +120,7 @@ func (m *Main) Open(ctx context.Context) error {
 		MailEnabled:    mailer != nil,
 		NewsletterURL:  cfg.giving.NewsletterURL,
 		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
+		Protect:        server.Protect{On: cfg.protect, QuietAfterGift: quietAfterGift(cfg.giving.Protect.QuietAfterGift)},
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err
@@ -213,7 +224,11 @@ func (m *Main) Serve(ctx context.Context) error {
 	expDone := make(chan struct{})
 	go func() { m.watchExperiments(expCtx); close(expDone) }()
 	defer func() { stopExp(); <-expDone }()
-	m.env.Logger.Info("serving", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo)
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purged := m.startPurge(purgeCtx)
+	defer func() { stopPurge(); <-purged }()
+	m.env.Logger.Info("serving", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "base_url", m.Config.baseURL.String(), "demo", m.Config.Demo,
+		"protect", m.Config.protect, "retention", m.Config.retention.String())
 	select {
 	case err := <-errc:
 		return err
@@ -285,7 +300,10 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db, err := cfg.newDB()
+	if err != nil {
+		return err
+	}
 	if err := db.Open(ctx); err != nil {
 		return err
 	}

@@ -23,7 +23,10 @@ func openDB(ctx context.Context, env *Env, name string, args []string, extra fun
 	if err := fs.Parse(reorder(args)); err != nil {
 		return nil, nil, errUsage
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db, err := cfg.newDB()
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := db.Open(ctx); err != nil {
 		return nil, nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
-	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 // runTrigger posts one realistic, correctly signed event to a webhook URL, for local work and
@@ -46,7 +45,10 @@ func runTrigger(ctx context.Context, env *Env, args []string) error {
 	}
 	p := billing.EventParams{Email: email, Site: cfg.SiteID} // as this deployment marks its objects
 	if checkoutID != "" {
-		db := sqlite.NewDB(cfg.DB)
+		db, err := cfg.newDB()
+		if err != nil {
+			return err
+		}
 		if err := db.Open(ctx); err != nil {
 			return err
 		}

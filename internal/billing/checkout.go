@@ -30,8 +30,13 @@ func (c *Client) CreateCheckoutSession(ctx context.Context, co *pledge.Checkout,
 	meta := map[string]string{
 		MetaCheckout: co.ID,
 		"frequency":  string(co.Frequency),
-		"article":    co.Article,
-		"campaign":   co.Campaign,
+	}
+	// Sent only when known: in protective mode no article or campaign reaches Stripe at all.
+	if co.Article != "" {
+		meta["article"] = co.Article
+	}
+	if co.Campaign != "" {
+		meta["campaign"] = co.Campaign
 	}
 	if c.site != "" {
 		meta[MetaSite] = c.site
@@ -61,6 +66,9 @@ func (c *Client) CreateCheckoutSession(ctx context.Context, co *pledge.Checkout,
 		params.SubmitType = stripe.String(string(stripe.CheckoutSessionSubmitTypeDonate))
 		params.CustomerCreation = stripe.String(string(stripe.CheckoutSessionCustomerCreationAlways))
 		params.PaymentIntentData = &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta}
+		if req.StatementSuffix != "" {
+			params.PaymentIntentData.StatementDescriptorSuffix = stripe.String(req.StatementSuffix)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, CheckoutWait)
 	defer cancel()

@@ -46,6 +46,25 @@ type Config struct {
 	// Languages are the catalogues e-mails are written from, each in its reader's language;
 	// nil: the built-in ones.
 	Languages *locale.Set
+	// Protect is protective mode: every e-mail comes from NeutralFrom (when set, instead of
+	// From) with NeutralSubject, and a reminder never names or links the article it was asked on.
+	Protect        bool
+	NeutralFrom    string
+	NeutralSubject string
+}
+
+// DefaultNeutralSubject is protective mode's subject when the newsroom sets none.
+const DefaultNeutralSubject = "The message you asked for"
+
+// subject is the subject of an e-mail: its own, or the neutral one in protective mode.
+func (m *Mailer) subject(own string) string {
+	if !m.cfg.Protect {
+		return own
+	}
+	if m.cfg.NeutralSubject != "" {
+		return m.cfg.NeutralSubject
+	}
+	return DefaultNeutralSubject
 }
 
 // Keys are the catalogue keys the e-mails use: New checks the catalogues hold them.
@@ -112,6 +131,9 @@ func New(cfg Config) (*Mailer, error) {
 		pass, _ := u.User.Password()
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	}
+	if cfg.Protect && cfg.NeutralFrom != "" {
+		cfg.From = cfg.NeutralFrom
 	}
 	m := gomail.NewMsg()
 	if err := m.From(cfg.From); err != nil {

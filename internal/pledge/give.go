@@ -40,6 +40,9 @@ type Giving struct {
 	// TrustLocal makes Completed believe only the stored checkout's state, never the provider's
 	// session: for the demo, whose stripe-mock answers every session with the same fixture.
 	TrustLocal bool
+	// StatementSuffix is what a one-off gift's card statement shows after the account's
+	// descriptor prefix ("" for the account's default).
+	StatementSuffix string
 }
 
 // Validate reads a choice against the catalogue and returns the checkout it asks for (not yet
@@ -110,11 +113,12 @@ func (g *Giving) Begin(ctx context.Context, ch GiftChoice) (*Checkout, error) {
 		return co, nil
 	}
 	sess, err := g.Payments.CreateCheckoutSession(ctx, co, SessionRequest{
-		ProductName:    fmt.Sprintf("%s support for %s", co.Frequency.Label(), g.Settings.Org),
-		SuccessURL:     g.BaseURL + "/donate/thanks?session_id={CHECKOUT_SESSION_ID}",
-		CancelURL:      g.BaseURL + "/donate/cancelled?checkout=" + url.QueryEscape(co.ID),
-		IdempotencyKey: "pledge-checkout-" + co.Nonce,
-		Locale:         ch.Locale,
+		ProductName:     fmt.Sprintf("%s support for %s", co.Frequency.Label(), g.Settings.Org),
+		SuccessURL:      g.BaseURL + "/donate/thanks?session_id={CHECKOUT_SESSION_ID}",
+		CancelURL:       g.BaseURL + "/donate/cancelled?checkout=" + url.QueryEscape(co.ID),
+		IdempotencyKey:  "pledge-checkout-" + co.Nonce,
+		Locale:          ch.Locale,
+		StatementSuffix: g.StatementSuffix,
 	})
 	if err != nil {
 		return co, err

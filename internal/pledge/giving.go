@@ -18,6 +18,9 @@ type SessionRequest struct {
 	// Locale is the language of the hosted page, one the provider knows ("ru"); "" or "auto":
 	// the reader's browser decides.
 	Locale string
+	// StatementSuffix is the card statement's descriptor suffix for a one-off gift ("": the
+	// account's default).
+	StatementSuffix string
 }
 
 // Session is a hosted payment page as the provider describes it.

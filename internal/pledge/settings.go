@@ -35,6 +35,8 @@ type Settings struct {
 	NewsletterURL string
 	// Goals are the staff dashboard's targets (none by default).
 	Goals Goals
+	// Protect is what protective mode (PLEDGE_PROTECT=1) uses; PLEDGE_CONFIG's protect block.
+	Protect ProtectSettings
 }
 
 // Goals are what the newsroom aims for each month: money in the bank (net, per settlement
@@ -42,6 +44,20 @@ type Settings struct {
 type Goals struct {
 	MonthlyMoney        map[Currency]int64
 	RecurringSupporters int
+}
+
+// ProtectSettings are the newsroom's choices for protective mode.
+type ProtectSettings struct {
+	// MailFrom is the neutral sender of every e-mail ("Notifications <no-reply@mail.example>").
+	MailFrom string
+	// Subject is the neutral subject of every e-mail.
+	Subject string
+	// StatementSuffix is what a one-off gift's card statement shows after the account's prefix
+	// (Stripe: up to 22 characters, a letter at least, none of < > \ ' " *).
+	StatementSuffix string
+	// QuietAfterGift: "session" (the default: the prompt stays quiet for the browser session
+	// after a gift) or "none" (no mark at all).
+	QuietAfterGift string
 }
 
 // DefaultSettings are the built-in settings.

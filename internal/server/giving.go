@@ -19,8 +19,9 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 		Payments:  s.Payments,
 		BaseURL:   s.cfg.BaseURL.String(),
 		// The article comes back as a link on the cancelled and thank-you pages: never a foreign one.
-		ArticleOrigins: s.cfg.EmbedOrigins,
-		TrustLocal:     s.cfg.Demo,
+		ArticleOrigins:  s.cfg.EmbedOrigins,
+		TrustLocal:      s.cfg.Demo,
+		StatementSuffix: s.cfg.Giving.Protect.StatementSuffix,
 	}
 	if s.PromptStats != nil && s.stats == nil {
 		s.stats = newStatsBatcher(s.PromptStats, s.cfg.StatsFlush, s.logger)
@@ -124,10 +125,15 @@ type leaveFrame struct {
 // sends the reader there.
 func (s *Server) handleDonateSubmit(c echo.Context) error {
 	ch := s.choiceFromForm(c)
-	ch.ReaderID = s.readerID(c)
+	ch.ReaderID = s.readerFor(c)
 	lc := s.lang(c)
 	ch.Locale = lc.Stripe()
 	s.stats.click(s.statArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
+	if s.cfg.Protect.On {
+		// Counted above as a click on the article (a daily total); the gift itself never
+		// learns which article or campaign it came from, and neither does Stripe.
+		ch.Article, ch.Campaign = "", ""
+	}
 	co, err := s.giving.Begin(c.Request().Context(), ch)
 	switch pledge.ErrorCode(err) {
 	case "":
@@ -225,7 +231,7 @@ func (s *Server) handleThanks(c echo.Context) error {
 	case done != pledge.Paid:
 		return status(http.StatusOK, "unpaid", s.safeArticle(co.Article))
 	}
-	s.setSigned(c, cookieSupporter, "1", time.Now().Add(365*24*time.Hour))
+	s.markSupporter(c, func() { s.setSigned(c, cookieSupporter, "1", time.Now().Add(365*24*time.Hour)) })
 	return s.render(c, http.StatusOK, "thanks", &thanksPage{
 		Layout:     Layout{Title: lc.T("thanks.title"), L: lc},
 		Amount:     lc.Money(co.Amount),

@@ -43,6 +43,7 @@ type remindDonePage struct {
 	Article  string
 	Message  string // "We won't ask you again until 2 March 2026."
 	Embed    bool
+	NoStore  bool // protective mode: embed.js must not remember the date in localStorage
 }
 
 // unsubscribePage asks to confirm, or confirms, an unsubscribe.
@@ -58,6 +59,9 @@ type remindResponse struct {
 	RemindAt string `json:"remind_at"`
 	Email    bool   `json:"email"`
 	Message  string `json:"message"` // the confirmation, in the reader's language
+	// Store tells embed.js whether it may remember the date in the article site's
+	// localStorage: false in protective mode.
+	Store bool `json:"store"`
 }
 
 func (s *Server) registerRemindRoutes(e *echo.Echo) {
@@ -119,13 +123,16 @@ func remindMessage(lc *locale.Catalogue, d *pledge.Deferral) string {
 // confirmation page to a form post, 422 (the form again, or JSON) on bad input with nothing stored.
 func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error {
 	req := pledge.DeferRequest{
-		ReaderID: s.readerID(c), Choice: c.FormValue("choice"), Email: c.FormValue("email"),
+		ReaderID: s.readerFor(c), Choice: c.FormValue("choice"), Email: c.FormValue("email"),
 		Consent: c.FormValue("consent") != "", Article: c.FormValue("article"),
 		Frequency: c.FormValue("frequency"), MailEnabled: s.cfg.MailEnabled, ArticleOrigins: s.cfg.EmbedOrigins,
 	}
 	lc := s.lang(c)
 	req.Lang = lc.Code // the prompt's language (the form's lang field), for the reminder e-mail
 	d, err := req.Validate()
+	if err == nil && s.cfg.Protect.On {
+		d.Article = "" // protective mode: no reader's request is kept with an article
+	}
 	if err == nil && d.Email != "" && !perEmail(addressKey(d.Email)) {
 		err = pledge.Errorf(pledge.ERATELIMIT, "Too many reminders asked for this address. Please try again later.").Keyed("error.rate.email")
 	}
@@ -154,10 +161,12 @@ func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error 
 	s.setSigned(c, cookieDeferral, string(d.Choice), d.RemindAt)
 	msg := remindMessage(lc, d)
 	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusCreated, remindResponse{RemindAt: d.RemindAt.UTC().Format(time.RFC3339), Email: d.Email != "", Message: msg})
+		return c.JSON(http.StatusCreated, remindResponse{RemindAt: d.RemindAt.UTC().Format(time.RFC3339), Email: d.Email != "", Message: msg,
+			Store: !s.cfg.Protect.On})
 	}
 	page := &remindDonePage{Layout: Layout{Title: lc.T("remind.done_title"), L: lc},
-		RemindAt: d.RemindAt, Choice: string(d.Choice), Email: d.Email != "", Article: d.Article, Message: msg, Embed: embedded(c)}
+		RemindAt: d.RemindAt, Choice: string(d.Choice), Email: d.Email != "", Article: d.Article, Message: msg, Embed: embedded(c),
+		NoStore: s.cfg.Protect.On}
 	if page.Embed {
 		return s.render(c, http.StatusOK, "remind_done#document", page)
 	}

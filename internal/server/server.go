@@ -70,6 +70,9 @@ type Config struct {
 	RemindEmailLimit Limit
 	// ManageEmailLimit limits POST /manage per e-mail address (default 5 an hour).
 	ManageEmailLimit Limit
+	// Protect is protective mode: no article or campaign kept with a gift, no long-lived cookie,
+	// nothing in the article site's storage (see Protect).
+	Protect Protect
 }
 
 // Secure reports whether the service is served over https, which switches on HSTS and Secure
@@ -251,6 +254,7 @@ func (s *Server) Handler() http.Handler {
 	e.Use(s.logRequests())
 	e.Use(s.metrics.middleware())
 	e.Use(s.securityHeaders)
+	e.Use(s.protectCookies)
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(s.csrf())
 

@@ -19,6 +19,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
 )
@@ -78,6 +79,12 @@ type server struct {
 
 func newServer(t *testing.T, stripeBase string, env ...string) *server {
 	dir := t.TempDir()
+	// Readers' addresses are sealed, as they are in production (PLEDGE_DATA_KEY_FILE).
+	key := filepath.Join(dir, "data.key")
+	if _, err := seal.CreateKeyFile(key); err != nil {
+		t.Fatal(err)
+	}
+	env = append([]string{"PLEDGE_DATA_KEY_FILE=" + key}, env...)
 	return &server{t: t, db: filepath.Join(dir, "pledge.db"), logPath: filepath.Join(dir, "serve.log"), stripe: stripeBase, env: env}
 }
 

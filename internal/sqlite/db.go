@@ -30,6 +30,11 @@ type DB struct {
 	Now func() time.Time
 	// StaffIdle is how long a staff session lives without use (DefaultStaffIdle when zero).
 	StaffIdle time.Duration
+	// Sealer, when set before Open, seals readers' addresses and names at rest (see Sealer).
+	Sealer Sealer
+	// SealBatch and SealProgress tune and report the re-sealing Open does (SealAll).
+	SealBatch    int
+	SealProgress SealProgress
 
 	write *sql.DB
 	read  *sql.DB
@@ -113,6 +118,16 @@ func (db *DB) Open(ctx context.Context) error {
 	}
 	if err := db.rebuildIfStale(ctx); err != nil {
 		return err
+	}
+	if err := db.checkSealing(ctx); err != nil {
+		return err
+	}
+	if db.Sealer != nil {
+		// What was stored before sealing was turned on, or under a key being rotated away, is
+		// sealed under the current key now.
+		if _, err := db.SealAll(ctx, db.SealBatch, db.SealProgress); err != nil {
+			return fmt.Errorf("sqlite: seal readers' data: %w", err)
+		}
 	}
 	if db.read, err = sql.Open(driverName, dsn(db.Path, true)); err != nil {
 		return err

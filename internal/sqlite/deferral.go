@@ -30,18 +30,18 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 		out := *d
 		out.RemindAt = tx.now.Add(d.Choice.Duration())
 		out.Status = pledge.ReminderNone
-		var email, next any
+		var email, key, next any
 		if d.Email != "" {
-			out.Status, email, next = pledge.ReminderPending, d.Email, out.RemindAt.Unix()
+			out.Status, email, key, next = pledge.ReminderPending, db.seal(d.Email), db.addressKey(d.Email), out.RemindAt.Unix()
 			out.NextAttemptAt = out.RemindAt
 			// One reminder waiting per address (a unique index holds it): this request replaces
 			// any other, which keeps its deferral but loses the address. A claimed one may be
 			// in a sender's hands; its outcome then finds the claim gone and changes nothing.
 			res, err := tx.ExecContext(ctx, `
-				UPDATE deferrals SET reminder_status = 'none', email = NULL, next_attempt_at = NULL,
+				UPDATE deferrals SET reminder_status = 'none', email = NULL, email_key = NULL, next_attempt_at = NULL,
 				       claim_token = NULL, claimed_at = NULL, updated_at = ?
-				WHERE email = ? COLLATE NOCASE AND reminder_status IN ('pending', 'claimed')`,
-				tx.now.Unix(), d.Email)
+				WHERE email_key = ? AND reminder_status IN ('pending', 'claimed')`,
+				tx.now.Unix(), key)
 			if err != nil {
 				return err
 			}
@@ -49,23 +49,23 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 			replaced = n > 0
 		}
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO deferrals (reader_id, article, choice, frequency, lang, remind_at, email, reminder_status,
+			INSERT INTO deferrals (reader_id, article, choice, frequency, lang, remind_at, email, email_key, reminder_status,
 			                       next_attempt_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (reader_id) DO UPDATE SET
 				article = excluded.article, choice = excluded.choice, frequency = excluded.frequency,
 				lang = excluded.lang,
-				remind_at = excluded.remind_at, email = excluded.email,
+				remind_at = excluded.remind_at, email = excluded.email, email_key = excluded.email_key,
 				reminder_status = excluded.reminder_status, attempts = 0,
 				next_attempt_at = excluded.next_attempt_at, claimed_at = NULL, claim_token = NULL,
 				sent_at = NULL, updated_at = excluded.updated_at
 			RETURNING id`,
-			d.ReaderID, d.Article, d.Choice, d.Frequency, d.Lang, out.RemindAt.Unix(), email, out.Status, next,
+			d.ReaderID, d.Article, d.Choice, d.Frequency, d.Lang, out.RemindAt.Unix(), email, key, out.Status, next,
 			tx.now.Unix(), tx.now.Unix()).Scan(&out.ID)
 		if err != nil {
 			return translate(err)
 		}
-		found, err = findDeferral(ctx, tx, out.ID)
+		found, err = db.findDeferral(ctx, tx, out.ID)
 		return err
 	})
 	if err != nil {
@@ -79,10 +79,10 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 
 // FindDeferral returns one deferral by ID.
 func (db *DB) FindDeferral(ctx context.Context, id int64) (*pledge.Deferral, error) {
-	return findDeferral(ctx, db.read, id)
+	return db.findDeferral(ctx, db.read, id)
 }
 
-func findDeferral(ctx context.Context, q queryer, id int64) (*pledge.Deferral, error) {
+func (db *DB) findDeferral(ctx context.Context, q queryer, id int64) (*pledge.Deferral, error) {
 	var d pledge.Deferral
 	var email sql.NullString
 	var remind, created, updated int64
@@ -96,7 +96,9 @@ func findDeferral(ctx context.Context, q queryer, id int64) (*pledge.Deferral, e
 	if err != nil {
 		return nil, translate(err)
 	}
-	d.Email = email.String
+	if d.Email, err = db.open(email.String); err != nil {
+		return nil, err
+	}
 	d.RemindAt = time.Unix(remind, 0).UTC()
 	d.NextAttemptAt, d.SentAt = fromUnix(next), fromUnix(sent)
 	d.CreatedAt, d.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
@@ -113,7 +115,7 @@ func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE deferrals SET reminder_status = 'unsubscribed', email = NULL, claim_token = NULL,
+		UPDATE deferrals SET reminder_status = 'unsubscribed', email = NULL, email_key = NULL, claim_token = NULL,
 		       next_attempt_at = NULL, updated_at = ?
 		WHERE id = ? AND reminder_status IN ('pending', 'claimed')`, tx.now.Unix(), id); err != nil {
 		return err
@@ -148,6 +150,9 @@ func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) ([
 		if err := rows.Scan(&r.DeferralID, &r.Email, &r.Article, &r.Frequency, &r.Lang, &r.Attempts); err != nil {
 			return nil, err
 		}
+		if err := db.openAll(&r.Email); err != nil {
+			return nil, err
+		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -166,7 +171,7 @@ func (db *DB) MarkReminderSent(ctx context.Context, r *pledge.Reminder) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE deferrals SET reminder_status = 'sent', sent_at = ?, email = NULL, claim_token = NULL,
+		UPDATE deferrals SET reminder_status = 'sent', sent_at = ?, email = NULL, email_key = NULL, claim_token = NULL,
 		       next_attempt_at = NULL, updated_at = ?
 		WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
 		tx.now.Unix(), tx.now.Unix(), r.DeferralID, r.Token); err != nil {
@@ -186,7 +191,7 @@ func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backof
 	gaveUp := r.Attempts >= maxAttempts
 	if gaveUp {
 		_, err = tx.ExecContext(ctx, `
-			UPDATE deferrals SET reminder_status = 'given_up', email = NULL, claim_token = NULL,
+			UPDATE deferrals SET reminder_status = 'given_up', email = NULL, email_key = NULL, claim_token = NULL,
 			       next_attempt_at = NULL, updated_at = ?
 			WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
 			tx.now.Unix(), r.DeferralID, r.Token)
@@ -221,7 +226,7 @@ func (db *DB) GiveUpStaleClaims(ctx context.Context, lease time.Duration) (int, 
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `
-		UPDATE deferrals SET reminder_status = 'given_up', email = NULL, claim_token = NULL,
+		UPDATE deferrals SET reminder_status = 'given_up', email = NULL, email_key = NULL, claim_token = NULL,
 		       next_attempt_at = NULL, updated_at = ?
 		WHERE reminder_status = 'claimed' AND claimed_at <= ?`,
 		tx.now.Unix(), tx.now.Add(-lease).Unix())

@@ -52,6 +52,9 @@ func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*
 			&d.Checkout, &d.Arm.Experiment, &d.Arm.Variant); err != nil {
 			return err
 		}
+		if err := db.openAll(&d.Email); err != nil {
+			return err
+		}
 		d.PaidAt = time.Unix(paid, 0).UTC()
 		if err := fn(&d); err != nil {
 			return err
@@ -90,6 +93,9 @@ func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(
 		var first, last sql.NullInt64
 		if err := rows.Scan(&created, &s.Email, &s.Name, &s.StripeCustomerID, &s.Donations, &totals,
 			&first, &last, &s.ActiveSubscriptions); err != nil {
+			return err
+		}
+		if err := db.openAll(&s.Email, &s.Name); err != nil {
 			return err
 		}
 		s.CreatedAt, s.FirstDonation, s.LastDonation = time.Unix(created, 0).UTC(), fromUnix(first), fromUnix(last)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
@@ -512,6 +513,7 @@ type propHarness struct {
 	seqs     []propSeq
 	runs     atomic.Int64
 	schema   *propSchema
+	sealer   *seal.Sealer // set: every run seals readers' data under one data key
 }
 
 func (h *propHarness) seq(name string) propSeq {
@@ -567,6 +569,9 @@ func (h *propHarness) open(t *testing.T, dir string) (*sqlite.DB, *propClock) {
 		t.Fatal(err)
 	}
 	db := sqlite.NewDB(path)
+	if h.sealer != nil {
+		db.Sealer = h.sealer
+	}
 	clock := &propClock{}
 	clock.set(propTime("2026-01-01 00:00:00"))
 	db.Now = clock.now
@@ -674,6 +679,10 @@ type propSchema struct {
 	fks map[string]string
 	// natural is the SQL expression naming a row of a table without its surrogate id.
 	natural map[string]string
+	// sealer opens sealed values, which the snapshot shows as sealed(plain text): the plain
+	// text is compared, and that it was stored sealed, and the stored form too (sealing is
+	// deterministic under one key, so it depends on the content alone).
+	sealer *seal.Sealer
 }
 
 func propLoadSchema(t *testing.T, db *sqlite.DB) *propSchema {
@@ -769,6 +778,18 @@ func propSnapshot(t *testing.T, db *sqlite.DB, schema *propSchema, seq propSeq) 
 					continue
 				}
 				v := propValue(r[i])
+				if sv, isText := r[i].(string); isText && strings.HasPrefix(sv, seal.Marker) {
+					if schema.sealer == nil {
+						t.Fatalf("%s.%s holds a sealed value without a data key", name, c)
+					}
+					plain, err := schema.sealer.Open(sv)
+					if err != nil {
+						t.Fatalf("%s.%s: %v", name, c, err)
+					}
+					v = "sealed(" + plain + ")=" + sv
+				} else if isText && schema.sealer != nil && (c == "email" || c == "name") && sv != "" {
+					t.Errorf("%s.%s holds %q unsealed under a data key", name, c, sv)
+				}
 				if n, isInt := r[i].(int64); isInt && propTimeColumn(c) && n > 1e9 && n < 4e9 {
 					v = time.Unix(n, 0).UTC().Format(time.RFC3339) // readable in a diff
 				}
@@ -1004,9 +1025,26 @@ func propDiff(want, got string) string {
 	return strings.Join(out, "\n")
 }
 
-func TestLedgerPropertyAnyOrderAnyDelay(t *testing.T) {
+func TestLedgerPropertyAnyOrderAnyDelay(t *testing.T) { testLedgerProperty(t, nil) }
+
+// TestLedgerPropertySealed is the same property with readers' addresses and names sealed under a
+// data key (issue 13): which address and name win, and how people are grouped, still never
+// depend on the order of delivery.
+func TestLedgerPropertySealed(t *testing.T) {
+	k, err := seal.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := seal.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testLedgerProperty(t, s)
+}
+
+func testLedgerProperty(t *testing.T, sealer *seal.Sealer) {
 	ctx := context.Background()
-	h := &propHarness{template: filepath.Join(t.TempDir(), "template.db"), runDir: propRunsDir(t)}
+	h := &propHarness{template: filepath.Join(t.TempDir(), "template.db"), runDir: propRunsDir(t), sealer: sealer}
 	tmpl := sqlite.NewDB(h.template)
 	tmpl.Now = func() time.Time { return propTime("2025-12-01 09:00:00") }
 	if err := tmpl.Open(ctx); err != nil {
@@ -1032,6 +1070,7 @@ func TestLedgerPropertyAnyOrderAnyDelay(t *testing.T) {
 
 	db, _ := h.open(t, h.runDir)
 	h.schema = propLoadSchema(t, db)
+	h.schema.sealer = h.sealer
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

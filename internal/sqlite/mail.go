@@ -315,6 +315,9 @@ func loadMail(ctx context.Context, tx *Tx, r mailRow) (*pledge.OutgoingMail, str
 		return nil, pledge.MailCancelled, "no address", nil
 	}
 	m.Email = email.String
+	if err := tx.db.openAll(&m.Email, &m.Name); err != nil { // sealed at rest with a data key
+		return nil, "", "", err
+	}
 	if r.kind.Unsubscribable() {
 		var off bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM mail_unsubscribes WHERE supporter_id = ? AND kind = ?)`,
@@ -426,7 +429,11 @@ func (db *DB) SupporterStatement(ctx context.Context, supporterID int64, year in
 	if err := db.read.QueryRowContext(ctx, `SELECT email, name FROM supporters WHERE id = ?`, supporterID).Scan(&email, &name); err != nil {
 		return nil, translate(err)
 	}
-	return statementOf(ctx, db.read, supporterID, email.String, name, year)
+	addr := email.String
+	if err := db.openAll(&addr, &name); err != nil {
+		return nil, err
+	}
+	return statementOf(ctx, db.read, supporterID, addr, name, year)
 }
 
 // statementSupporters is the supporters who gave in a year, can be written to, and have no
@@ -454,6 +461,10 @@ func (db *DB) StatementCandidates(ctx context.Context, year int) ([]*pledge.Stat
 	for rows.Next() {
 		var w who
 		if err := rows.Scan(&w.id, &w.email, &w.name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := db.openAll(&w.email, &w.name); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -611,6 +622,9 @@ func (db *DB) RecoveryTarget(ctx context.Context, id int64) (*pledge.SupportAcco
 		return nil, translate(err)
 	}
 	a.SupporterID, a.Email, a.SubscriptionID = supporter.Int64, email.String, sub.String
+	if err := db.openAll(&a.Email); err != nil {
+		return nil, err
+	}
 	a.CustomerID = subCustomer.String
 	if a.CustomerID == "" {
 		a.CustomerID = customer.String

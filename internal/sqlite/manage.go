@@ -11,17 +11,22 @@ import (
 var _ pledge.ManageService = (*DB)(nil)
 
 // FindSupportAccount returns the most recently updated supporter with a Stripe customer and this
-// address (compared without regard to case), with their newest active subscription.
+// address (compared without regard to case, by its address key), with their newest active
+// subscription.
 func (db *DB) FindSupportAccount(ctx context.Context, email string) (*pledge.SupportAccount, error) {
-	return findSupportAccount(ctx, db.read, `s.email = ? COLLATE NOCASE`, email)
+	if normalise(email) == "" {
+		return nil, pledge.Errorf(pledge.ENOTFOUND, "Not found.")
+	}
+	where, args := db.addressMatch("s.email_key", "s.email", email)
+	return db.findSupportAccount(ctx, db.read, where, args...)
 }
 
 // FindSupportAccountByID returns a supporter with a Stripe customer by id.
 func (db *DB) FindSupportAccountByID(ctx context.Context, supporterID int64) (*pledge.SupportAccount, error) {
-	return findSupportAccount(ctx, db.read, `s.id = ?`, supporterID)
+	return db.findSupportAccount(ctx, db.read, `s.id = ?`, supporterID)
 }
 
-func findSupportAccount(ctx context.Context, q queryer, where string, arg any) (*pledge.SupportAccount, error) {
+func (db *DB) findSupportAccount(ctx context.Context, q queryer, where string, args ...any) (*pledge.SupportAccount, error) {
 	var a pledge.SupportAccount
 	var sub sql.NullString
 	err := q.QueryRowContext(ctx, `
@@ -31,11 +36,14 @@ func findSupportAccount(ctx context.Context, q queryer, where string, arg any) (
 		        ORDER BY b.created_at DESC, b.id DESC LIMIT 1)
 		FROM supporters s
 		WHERE `+where+` AND s.stripe_customer_id IS NOT NULL AND s.erased_at IS NULL
-		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`, arg).Scan(&a.SupporterID, &a.Email, &a.CustomerID, &sub)
+		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`, args...).Scan(&a.SupporterID, &a.Email, &a.CustomerID, &sub)
 	if err != nil {
 		return nil, translate(err)
 	}
 	a.SubscriptionID = sub.String
+	if err := db.openAll(&a.Email); err != nil {
+		return nil, err
+	}
 	return &a, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 )
@@ -16,9 +15,6 @@ import (
 // time, so arrival order never matters) and which supporter it belongs to; a supporter's address
 // and name are the newest of its customers'.
 
-// emailKey is the normalised address supporters are grouped by.
-func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
 // linkCustomer records what an event says of a customer and returns the supporter it belongs to:
 // the supporter of its address, created when create is set (the event is a gift) and moved to
 // when the address changed. It returns nil for a customer that belongs to no supporter yet
@@ -28,9 +24,11 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 		if c.Email == "" || !create {
 			return nil, nil
 		}
-		return supporterByKey(ctx, tx, emailKey(c.Email), c.Email, c.Name, at, true)
+		return supporterByKey(ctx, tx, tx.db.addressKey(c.Email), tx.db.seal(c.Email), tx.db.seal(c.Name), at, true)
 	}
-	email := sql.NullString{String: c.Email, Valid: c.Email != ""}
+	// The address and name are stored sealed (with a data key). Sealing is deterministic, so the
+	// tie-breaks below compare one value's one stored form whatever the order of events.
+	email := sql.NullString{String: tx.db.seal(c.Email), Valid: c.Email != ""}
 	emailAt, nameAt := int64(0), int64(0)
 	if email.Valid {
 		emailAt = at
@@ -62,7 +60,7 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 			                  excluded.name_at = customers.name_at AND excluded.name > customers.name)
 			       THEN excluded.name_at ELSE customers.name_at END
 		RETURNING supporter_id, email, name, erased_at`,
-		c.StripeID, email, emailAt, c.Name, nameAt).Scan(&current, &stored, &storedName, &erased)
+		c.StripeID, email, emailAt, tx.db.seal(c.Name), nameAt).Scan(&current, &stored, &storedName, &erased)
 	if err != nil {
 		return nil, fmt.Errorf("record customer: %w", err)
 	}
@@ -75,7 +73,11 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 	}
 	key := "customer:" + c.StripeID // a customer Stripe knows no address for is a person of its own
 	if stored.Valid {
-		key = emailKey(stored.String)
+		address, err := tx.db.open(stored.String)
+		if err != nil {
+			return nil, err
+		}
+		key = tx.db.addressKey(address)
 	}
 	if current.Valid {
 		var currentKey string
@@ -129,7 +131,8 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 }
 
 // supporterForNewCustomer returns the supporter of an address key for a customer new to Pledge,
-// creating it (made) with the customer's address, name and id when there is none.
+// creating it (made) with the customer's address, name (both as stored: sealed with a data key)
+// and id when there is none.
 func supporterForNewCustomer(ctx context.Context, tx *Tx, key, email, name, customer string, at int64) (id int64, made bool, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT id FROM supporters WHERE email_key = ? AND erased_at IS NULL`, key).Scan(&id)
 	if err == nil {
@@ -144,7 +147,8 @@ func supporterForNewCustomer(ctx context.Context, tx *Tx, key, email, name, cust
 	return id, true, err
 }
 
-// supporterByKey returns the (not erased) supporter of an address key, creating it if missing.
+// supporterByKey returns the (not erased) supporter of an address key, creating it if missing
+// with the address and name as stored (sealed with a data key).
 func supporterByKey(ctx context.Context, tx *Tx, key, email, name string, at int64, create bool) (any, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM supporters WHERE email_key = ? AND erased_at IS NULL`, key).Scan(&id)
@@ -244,7 +248,12 @@ func mergePeople(ctx context.Context, tx *Tx) error {
 			rows.Close()
 			return err
 		}
-		r.key = emailKey(email)
+		address, err := tx.db.open(email)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		r.key = tx.db.addressKey(address)
 		if r.key == "" {
 			r.key = "supporter:" + fmt.Sprint(r.id)
 			if r.customer.Valid {

@@ -693,6 +693,9 @@ func (db *DB) pastDue(ctx context.Context, now time.Time, where string, args ...
 			return nil, err
 		}
 		f.FirstFailedAt, f.LastFailedAt, f.NextAttemptAt = e2t(first), e2t(last), fromUnix(next)
+		if err := db.openAll(&f.Email); err != nil {
+			return nil, err
+		}
 		out = append(out, f)
 	}
 	return out, rows.Err()

@@ -47,6 +47,7 @@ var (
 // seeder writes one seed run: prepared statements on the single writer connection, in one
 // transaction.
 type seeder struct {
+	db   *DB // seals addresses and names as the store does
 	ctx  context.Context
 	conn *sql.Conn
 	tx   *sql.Tx
@@ -86,8 +87,8 @@ var seedSQL = map[string]string{
 	"event": `INSERT INTO stripe_events (id, type, created, object_id, outcome, received_at) VALUES (?, ?, ?, ?, 'applied', ?)`,
 	"stats": `INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (day, article, campaign) DO UPDATE SET views = views + excluded.views, clicks = clicks + excluded.clicks`,
-	"deferral": `INSERT INTO deferrals (reader_id, article, choice, remind_at, email, reminder_status, sent_at, created_at,
-		updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"deferral": `INSERT INTO deferrals (reader_id, article, choice, remind_at, email, email_key, reminder_status, sent_at, created_at,
+		updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 // Seed writes realistic demo and benchmark data: supporters in usd, eur and gbp who give once,
@@ -134,7 +135,7 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
 	}()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	s := &seeder{ctx: ctx, conn: conn, run: hex.EncodeToString(b), now: db.Now().UTC().Unix(), opts: opts,
+	s := &seeder{db: db, ctx: ctx, conn: conn, run: hex.EncodeToString(b), now: db.Now().UTC().Unix(), opts: opts,
 		rng: mrand.New(mrand.NewPCG(opts.Rand, opts.Rand^0x9e3779b97f4a7c15)), funnel: map[[3]string]int64{}}
 	for _, slug := range seedSlugs {
 		s.articles = append(s.articles, "https://news.example/"+slug)
@@ -302,10 +303,11 @@ func (s *seeder) supporter(t int64) error {
 	first, last := s.pick(seedFirst), s.pick(seedLast)
 	email := fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(asciiName(first)), strings.ToLower(asciiName(last)), sid)
 	s.customer = s.id("cus")
-	if err := s.exec("supporter", sid, s.customer, email, emailKey(email), first+" "+last, t); err != nil {
+	sealedEmail, sealedName := s.db.seal(email), s.db.seal(first+" "+last)
+	if err := s.exec("supporter", sid, s.customer, sealedEmail, s.db.addressKey(email), sealedName, t); err != nil {
 		return err
 	}
-	if err := s.exec("customer", s.customer, sid, email, t, first+" "+last); err != nil {
+	if err := s.exec("customer", s.customer, sid, sealedEmail, t, sealedName); err != nil {
 		return err
 	}
 	currency := "usd"
@@ -547,17 +549,18 @@ func (s *seeder) deferralsAndStats(start int64) error {
 			} else if choice == "never" {
 				remind = at + 365*86400
 			}
-			var email, sent any
+			var email, key, sent any
 			status := "none"
 			if choice != "never" && s.rng.IntN(3) == 0 {
 				s.seq++
-				email = fmt.Sprintf("reader.%s%d@example.com", s.run, s.seq)
+				address := fmt.Sprintf("reader.%s%d@example.com", s.run, s.seq)
+				email, key = s.db.seal(address), s.db.addressKey(address)
 				status = "pending"
 				if remind <= s.now {
 					status, sent = "sent", remind
 				}
 			}
-			if err := s.exec("deferral", s.id("rd"), s.article(), choice, remind, email, status, sent, at, at); err != nil {
+			if err := s.exec("deferral", s.id("rd"), s.article(), choice, remind, email, key, status, sent, at, at); err != nil {
 				return err
 			}
 		}

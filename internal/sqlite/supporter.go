@@ -21,7 +21,7 @@ const latestSubscription = `
 
 // ListSupporters returns a page of supporters, newest first, by keyset on id.
 func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*pledge.Supporter, error) {
-	q, args := supportersQuery(f)
+	q, args := db.supportersQuery(f)
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*
 	defer rows.Close()
 	var out []*pledge.Supporter
 	for rows.Next() {
-		s, err := scanSupporter(rows)
+		s, err := db.scanSupporter(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -96,21 +96,21 @@ func (db *DB) CountSupporters(ctx context.Context, f pledge.SupporterFilter) (in
 			WHERE currency = ?`, f.Currency).Scan(&n)
 		return n, err
 	}
-	from, where, args := supportersWhere(f)
+	from, where, args := db.supportersWhere(f)
 	var n int
 	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n)
 	return n, err
 }
 
 // supportersQuery is ListSupporters' query (scanned by scanSupporter) and its arguments.
-func supportersQuery(f pledge.SupporterFilter) (string, []any) {
+func (db *DB) supportersQuery(f pledge.SupporterFilter) (string, []any) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
 	if f.Sort != "" {
 		f.After = 0
 	}
-	from, where, args := supportersWhere(f)
+	from, where, args := db.supportersWhere(f)
 	order := `s.id DESC`
 	switch f.Sort {
 	case pledge.SortLastGift:
@@ -130,7 +130,7 @@ func supportersQuery(f pledge.SupporterFilter) (string, []any) {
 // supportersWhere is the FROM and WHERE of the supporters list for a filter, and their
 // arguments: the lifetime-total order reads supporter_totals of one currency, joined to
 // supporters.
-func supportersWhere(f pledge.SupporterFilter) (string, string, []any) {
+func (db *DB) supportersWhere(f pledge.SupporterFilter) (string, string, []any) {
 	from := `supporters s`
 	where, args := []string{"1"}, []any{}
 	if f.Sort == pledge.SortTotal {
@@ -153,6 +153,10 @@ func supportersWhere(f pledge.SupporterFilter) (string, string, []any) {
 				UNION SELECT supporter_id FROM donations WHERE stripe_invoice_id = ?
 				UNION SELECT supporter_id FROM donations WHERE stripe_charge_id = ?)`)
 			args = append(args, q, q, q)
+		case db.Sealer != nil:
+			// Sealed addresses cannot be searched by their beginning: the whole address, in any
+			// case, is found by its keyed hash.
+			where, args = append(where, "s.email_key = ?"), append(args, db.addressKey(q))
 		default:
 			// An address or its beginning, in any case (Stripe keeps addresses as typed): a range
 			// on the supporters_email_nocase index.
@@ -183,7 +187,7 @@ func supportersWhere(f pledge.SupporterFilter) (string, string, []any) {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanSupporter(r scanner) (*pledge.Supporter, error) {
+func (db *DB) scanSupporter(r scanner) (*pledge.Supporter, error) {
 	var s pledge.Supporter
 	var created int64
 	var erased sql.NullInt64
@@ -193,13 +197,16 @@ func scanSupporter(r scanner) (*pledge.Supporter, error) {
 	}
 	s.CreatedAt, s.ErasedAt = time.Unix(created, 0).UTC(), fromUnix(erased)
 	s.Recurring, s.Status = pledge.Frequency(freq.String), status.String
+	if err := db.openAll(&s.Email, &s.Name); err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
 // FindSupporter returns a supporter with their subscriptions, latest donations (up to 500) and
 // the Stripe events about their objects.
 func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDetail, error) {
-	s, err := scanSupporter(db.read.QueryRowContext(ctx, `
+	s, err := db.scanSupporter(db.read.QueryRowContext(ctx, `
 		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
 		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), `+latestSubscription+`
 		FROM supporters s WHERE s.id = ?`, id))
@@ -208,8 +215,9 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDet
 	}
 	d := &pledge.SupporterDetail{Supporter: *s, SameAddress: 1}
 	if s.Email != "" {
-		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM supporters WHERE email = ? COLLATE NOCASE`,
-			s.Email).Scan(&d.SameAddress); err != nil {
+		where, args := db.addressMatch("email_key", "email", s.Email)
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM supporters WHERE `+where,
+			args...).Scan(&d.SameAddress); err != nil {
 			return nil, err
 		}
 	}
@@ -426,21 +434,27 @@ func (p *person) subjects() string {
 }
 
 // selectPerson selects a person by a supporter record's id, or (id 0) by an address.
-func selectPerson(ctx context.Context, q rowsQueryer, id int64, email string) (*person, error) {
+// Every look-up by address compares address keys (supporters and reminder requests) or, for
+// Stripe customers, the stored address exactly as sealed or, without a data key, in any case.
+func (db *DB) selectPerson(ctx context.Context, q rowsQueryer, id int64, email string) (*person, error) {
 	if id != 0 {
 		var e sql.NullString
 		if err := q.QueryRowContext(ctx, `SELECT email FROM supporters WHERE id = ?`, id).Scan(&e); err != nil {
 			return nil, translate(err)
 		}
-		email = e.String
+		var err error
+		if email, err = db.open(e.String); err != nil {
+			return nil, err
+		}
 	}
 	p := &person{email: strings.TrimSpace(email)}
-	key := emailKey(p.email)
+	key := db.addressKey(p.email)
+	stored := db.seal(p.email)
 	var err error
 	if p.ids, err = queryIDs(ctx, q, `
 		SELECT id FROM supporters
-		WHERE id = ?1 OR (?2 <> '' AND (email = ?2 COLLATE NOCASE OR email_key = ?3))
-		ORDER BY id <> ?1, id`, id, p.email, key); err != nil {
+		WHERE id = ?1 OR (?2 <> '' AND (email_key = ?2 OR email = ?3 COLLATE NOCASE))
+		ORDER BY id <> ?1, id`, id, key, stored); err != nil {
 		return nil, err
 	}
 	if len(p.ids) == 0 {
@@ -456,7 +470,7 @@ func selectPerson(ctx context.Context, q rowsQueryer, id int64, email string) (*
 		WHERE supporter_id IN (`+in+`)
 		   OR stripe_customer_id IN (SELECT stripe_customer_id FROM supporters WHERE id IN (`+in+`))
 		   OR (? <> '' AND email = ? COLLATE NOCASE)
-		ORDER BY stripe_customer_id`, append(append(append([]any{}, ids...), ids...), p.email, p.email)...)
+		ORDER BY stripe_customer_id`, append(append(append([]any{}, ids...), ids...), stored, stored)...)
 	if err != nil {
 		return nil, err
 	}
@@ -473,7 +487,8 @@ func selectPerson(ctx context.Context, q rowsQueryer, id int64, email string) (*
 		return nil, err
 	}
 	if p.email != "" {
-		dids, err := queryIDs(ctx, q, `SELECT id FROM deferrals WHERE email = ? COLLATE NOCASE ORDER BY id`, p.email)
+		where, args := db.addressMatch("email_key", "email", p.email)
+		dids, err := queryIDs(ctx, q, `SELECT id FROM deferrals WHERE `+where+` ORDER BY id`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -490,7 +505,7 @@ func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, "
 // SupporterData gathers what is held about a supporter for a data request (the person
 // selectPerson chooses, as an erasure would), and audits it.
 func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledge.SupporterData, error) {
-	p, err := selectPerson(ctx, db.read, id, "")
+	p, err := db.selectPerson(ctx, db.read, id, "")
 	if err != nil {
 		return nil, err
 	}
@@ -560,6 +575,9 @@ func (db *DB) customerRecords(ctx context.Context, ids []any) ([]pledge.Customer
 		if err := rows.Scan(&c.StripeCustomerID, &c.Email, &c.Name); err != nil {
 			return nil, err
 		}
+		if err := db.openAll(&c.Email, &c.Name); err != nil {
+			return nil, err
+		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -617,7 +635,7 @@ func (db *DB) erase(ctx context.Context, actor string, id int64, email string) (
 		return 0, err
 	}
 	defer tx.Rollback()
-	p, err := selectPerson(ctx, tx, id, email)
+	p, err := db.selectPerson(ctx, tx, id, email)
 	if err != nil {
 		return 0, err
 	}

@@ -122,7 +122,7 @@ func TestSupporterFiltersAreIndexDriven(t *testing.T) {
 	}
 	check := func(stage string) {
 		for name, f := range filters {
-			q, args := supportersQuery(f)
+			q, args := db.supportersQuery(f)
 			plan := strings.Join(planOf(t, db, q, args...), "\n")
 			if regexp.MustCompile(`(?m)^SCAN s\b`).MatchString(plan) {
 				t.Errorf("%s, %s: the query scans supporters:\n%s", stage, name, plan)

@@ -4,7 +4,8 @@
 // It frames the prompt in each [data-pledge-prompt] element, sizes the frame to the prompt's
 // height, and keeps the element hidden when the prompt answers 204 (nothing to show). When the
 // reader chooses "Remind me later" in the frame, it hides the prompt and remembers until when in
-// this site's own storage, so the choice holds where a browser blocks third-party cookies.
+// this site's own storage, so the choice holds where a browser blocks third-party cookies (not
+// in protective mode, when the message says store: false).
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -67,7 +68,7 @@
         done = true;
         el.hidden = true;
         el.setAttribute("data-pledge-state", "deferred");
-        remember(d.remindAt);
+        if (d.store !== false) remember(d.remindAt); // protective mode: nothing kept here
         return;
       }
       if (!d || d.pledge !== "height" || typeof d.height !== "number") return;

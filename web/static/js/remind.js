@@ -6,11 +6,13 @@
 
   // hide asks the embedding page (embed.js) to hide the prompt. The message carries no secret,
   // only the date until which the prompt stays quiet, so any target origin may receive it.
-  function hide(remindAt) {
+  // store false (protective mode) asks embed.js to keep nothing in the article site's storage.
+  function hide(remindAt, store) {
     if (window.parent && window.parent !== window) {
-      window.parent.postMessage({ type: "pledge:hide", remindAt: remindAt || "" }, "*");
+      window.parent.postMessage({ type: "pledge:hide", remindAt: remindAt || "", store: store !== false }, "*");
     }
   }
+  function stores(el) { return el.getAttribute("data-store") !== "0"; }
 
   function confirmation(body) {
     var when = new Date(body.remind_at);
@@ -24,12 +26,12 @@
 
   var done = document.querySelector("[data-pledge-hidden]");
   if (done) {
-    hide(done.getAttribute("data-remind-at"));
+    hide(done.getAttribute("data-remind-at"), stores(done));
   }
   // The in-card confirmation (no script on the page before) stays until 8 seconds have passed.
   var cardDone = document.querySelector("[data-pledge-done]");
   if (cardDone) {
-    setTimeout(function () { hide(cardDone.getAttribute("data-remind-at")); }, 8000);
+    setTimeout(function () { hide(cardDone.getAttribute("data-remind-at"), stores(cardDone)); }, 8000);
   }
 
   // confirmAndHide shows the confirmation inside the prompt's card until the reader closes it,
@@ -45,7 +47,7 @@
     function finish() {
       if (gone) return;
       gone = true;
-      hide(body.remind_at);
+      hide(body.remind_at, body.store);
     }
     close.addEventListener("click", finish);
     status.appendChild(close);
