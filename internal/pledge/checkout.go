@@ -30,6 +30,7 @@ type Checkout struct {
 	Campaign  string
 	Source    string // where the reader came from, e.g. "reminder"
 	ReaderID  string // the anonymous reader id cookie, "" when none
+	Lang      string // the language the form was rendered in ("en", "ru"); supporter e-mails use it
 	Status    CheckoutStatus
 
 	StripeSessionID string

@@ -24,6 +24,9 @@ type GiftChoice struct {
 	Source    string
 	// Locale is the language Checkout opens in (Stripe's codes: "en", "ru", "auto").
 	Locale string
+	// Lang is the code of the catalogue the form was rendered in ("en", "ru"), kept on the
+	// checkout so that the supporter's e-mails speak it.
+	Lang string
 }
 
 // Giving turns a reader's choice into a checkout and a hosted payment page.
@@ -77,6 +80,7 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 		Campaign:  CleanCampaign(ch.Campaign),
 		Source:    CleanSource(ch.Source),
 		ReaderID:  ch.ReaderID,
+		Lang:      cleanLang(ch.Lang),
 	}
 	if ch.CoverFees {
 		co.CoverFees = g.Settings.Fees.Cover(co.Amount)
@@ -247,6 +251,20 @@ func CleanCampaign(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return ""
+		}
+	}
+	return s
+}
+
+// cleanLang keeps a language code as a catalogue names it ("en", "pt-BR"): at most 35 characters
+// of letters, digits and hyphens; anything else is dropped ("").
+func cleanLang(s string) string {
+	if len(s) > 35 {
+		return ""
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
 			return ""
 		}
 	}

@@ -107,7 +107,7 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 	ch := s.choiceFromForm(c)
 	ch.ReaderID = s.readerID(c)
 	lc := s.lang(c)
-	ch.Locale = lc.Stripe()
+	ch.Locale, ch.Lang = lc.Stripe(), lc.Code
 	s.stats.click(s.statArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
 	co, err := s.giving.Begin(c.Request().Context(), ch)
 	switch pledge.ErrorCode(err) {
