@@ -144,9 +144,16 @@ func (k *keepService) staffClient(t *testing.T) *http.Client {
 	return c
 }
 
+// page GETs u as a staff member's browser navigating within Pledge (Sec-Fetch-Site
+// same-origin: downloads and data requests answer nothing else).
 func page(t *testing.T, c *http.Client, u string) (int, string) {
 	t.Helper()
-	resp, err := c.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
