@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/server"
 )
 
 // Config is the whole service configuration: filled from the environment, overridden by flags,
@@ -57,6 +59,7 @@ type Config struct {
 	staffIdle      time.Duration
 	renewalNotice  time.Duration
 	giving         pledge.Settings
+	langs          *locale.Set // the catalogues built from giving (server.LoadLanguages)
 }
 
 // envNames maps each Config field to its environment variable; docker-compose.yml and the README
@@ -243,6 +246,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.giving, err = LoadGivingSettings(c.ConfigFile); err != nil {
+		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
+	}
+	if c.langs, err = server.LoadLanguages(c.giving); err != nil {
 		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
 	return nil

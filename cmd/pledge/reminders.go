@@ -31,7 +31,7 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 	}
 	m, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
 		ArticleOrigins: cfg.embedOrigins, LegalName: cfg.giving.LegalName, Address: cfg.giving.Address,
-		NewsletterURL: cfg.giving.NewsletterURL})
+		NewsletterURL: cfg.giving.NewsletterURL, Langs: cfg.langs})
 	if err != nil {
 		return nil, err
 	}

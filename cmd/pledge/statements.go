@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/mail"
 	"github.com/pledge-news/pledge/internal/pdf"
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -38,7 +39,18 @@ func newSupporterMail(cfg *Config, db *sqlite.DB, mailer *mail.Mailer, secret []
 
 // statementDocument lays a statement out with the newsroom's names from PLEDGE_CONFIG.
 func statementDocument(cfg *Config, st *pledge.Statement) mail.StatementDocument {
-	return mail.NewStatementDocument("en", st, cfg.orgName(), cfg.giving.LegalName, cfg.giving.Address)
+	return mail.NewStatementDocument(cfg.catalogue(st.Lang), st, cfg.orgName(), cfg.giving.LegalName, cfg.giving.Address)
+}
+
+// catalogue is the catalogue of a language code, the default for "" or a language not spoken.
+func (c *Config) catalogue(code string) *locale.Catalogue {
+	if c.langs == nil { // a Config not validated (tests): the built-in catalogues
+		c.langs, _ = server.LoadLanguages(c.giving)
+	}
+	if lc := c.langs.Get(code); lc != nil {
+		return lc
+	}
+	return c.langs.Default()
 }
 
 // statementPDF renders a statement as PDF.

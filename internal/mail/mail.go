@@ -15,6 +15,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -39,13 +40,28 @@ type Config struct {
 	Address   string
 	// NewsletterURL, when set, is offered in the thank-you e-mail.
 	NewsletterURL string
-	// NeutralSubjects makes every supporter e-mail's subject name neither the newsroom nor the
-	// cause (protective mode).
-	NeutralSubjects bool
+	// Langs are the languages the service speaks: supporter e-mails are written in the
+	// supporter's (nil: the built-in catalogues, English by default).
+	Langs *locale.Set
+	// Protect, when set, is protective mode for supporter e-mails: a neutral subject and sender,
+	// and no article quoted. Nil (the default): off.
+	Protect *Protect
+}
+
+// Protect is protective mode for the e-mails that keep supporters, for newsrooms whose readers
+// risk being known as supporters: what a glance at an inbox, or a mail server, shows.
+type Protect struct {
+	// From is the neutral sender ("Notifications <n@mail.example>"); "" keeps Config.From.
+	From string
+	// Subject is the neutral subject of every supporter e-mail; "" uses each kind's neutral
+	// subject from the catalogue (mail.KIND.neutral_subject).
+	Subject string
 }
 
 // Message is one e-mail to send.
 type Message struct {
+	// From overrides the mailer's sender when set (protective mode's neutral sender).
+	From    string
 	To      string
 	Subject string
 	Text    string
@@ -60,9 +76,10 @@ type Mailer struct {
 	// StatementPDF, when set, renders a statement as PDF to attach to its e-mail.
 	StatementPDF func(*pledge.Statement) ([]byte, error)
 
-	cfg  Config
-	opts []gomail.Option
-	host string
+	cfg   Config
+	langs *locale.Set
+	opts  []gomail.Option
+	host  string
 }
 
 // New checks the configuration and returns a Mailer. It does not connect yet.
@@ -97,7 +114,18 @@ func New(cfg Config) (*Mailer, error) {
 	if err := m.From(cfg.From); err != nil {
 		return nil, fmt.Errorf("mail: the sender %q is not an address", cfg.From)
 	}
-	return &Mailer{cfg: cfg, opts: opts, host: u.Hostname()}, nil
+	if p := cfg.Protect; p != nil && p.From != "" {
+		if err := m.From(p.From); err != nil {
+			return nil, fmt.Errorf("mail: the protective-mode sender %q is not an address", p.From)
+		}
+	}
+	langs := cfg.Langs
+	if langs == nil {
+		if langs, err = locale.Load(locale.Options{}); err != nil {
+			return nil, fmt.Errorf("mail: built-in catalogues: %w", err)
+		}
+	}
+	return &Mailer{cfg: cfg, langs: langs, opts: opts, host: u.Hostname()}, nil
 }
 
 // Org is the newsroom's name the mailer signs with.
@@ -106,7 +134,11 @@ func (m *Mailer) Org() string { return m.cfg.Org }
 // Send delivers one message in its own SMTP session. A *gomail.SendError tells what failed.
 func (m *Mailer) Send(ctx context.Context, msg *Message) error {
 	g := gomail.NewMsg()
-	if err := g.From(m.cfg.From); err != nil {
+	from := m.cfg.From
+	if msg.From != "" {
+		from = msg.From
+	}
+	if err := g.From(from); err != nil {
 		return err
 	}
 	if err := g.To(msg.To); err != nil {

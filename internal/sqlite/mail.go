@@ -393,6 +393,7 @@ func loadMail(ctx context.Context, tx *Tx, r mailRow) (*pledge.OutgoingMail, str
 		if len(st.Gifts) == 0 {
 			return nil, pledge.MailCancelled, "no gifts that year", nil
 		}
+		st.Lang = r.lang
 		m.Statement = st
 	}
 	return m, "", "", nil
@@ -429,11 +430,17 @@ func statementOf(ctx context.Context, q rowsQueryer, supporterID int64, email, n
 // SupporterStatement returns one supporter's statement for year.
 func (db *DB) SupporterStatement(ctx context.Context, supporterID int64, year int) (*pledge.Statement, error) {
 	var email sql.NullString
-	var name string
-	if err := db.read.QueryRowContext(ctx, `SELECT email, name FROM supporters WHERE id = ?`, supporterID).Scan(&email, &name); err != nil {
+	var name, lang string
+	if err := db.read.QueryRowContext(ctx, `SELECT email, name, `+supporterLang+` FROM supporters s WHERE id = ?`,
+		supporterID).Scan(&email, &name, &lang); err != nil {
 		return nil, translate(err)
 	}
-	return statementOf(ctx, db.read, supporterID, email.String, name, year)
+	st, err := statementOf(ctx, db.read, supporterID, email.String, name, year)
+	if err != nil {
+		return nil, err
+	}
+	st.Lang = lang
+	return st, nil
 }
 
 // supporterLang is the language of supporter s: that of their latest checkout that recorded one
