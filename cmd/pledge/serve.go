@@ -84,20 +84,21 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
 	srv, err := server.New(server.Config{
-		BaseURL:        cfg.baseURL,
-		Org:            cfg.orgName(),
-		Giving:         cfg.giving,
-		Demo:           cfg.Demo,
-		EmbedOrigins:   cfg.embedOrigins,
-		TrustedProxies: cfg.trustedProxies,
-		Secret:         secret,
-		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
-		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
-		DonateGlobal:   server.Limit{N: globalN, Per: globalPer},
-		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
-		MailEnabled:    mailer != nil,
-		NewsletterURL:  cfg.giving.NewsletterURL,
-		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
+		BaseURL:         cfg.baseURL,
+		Org:             cfg.orgName(),
+		Giving:          cfg.giving,
+		Demo:            cfg.Demo,
+		EmbedOrigins:    cfg.embedOrigins,
+		TrustedProxies:  cfg.trustedProxies,
+		Secret:          secret,
+		DonateLimit:     server.Limit{N: donateN, Per: donatePer},
+		RemindLimit:     server.Limit{N: remindN, Per: remindPer},
+		DonateGlobal:    server.Limit{N: globalN, Per: globalPer},
+		StripeLive:      billing.IsLiveKey(cfg.StripeSecretKey),
+		MailEnabled:     mailer != nil,
+		NewsletterURL:   cfg.giving.NewsletterURL,
+		NewsletterOptIn: cfg.giving.NewsletterOptIn,
+		PromptViewCap:   server.Limit{N: viewsN, Per: viewsPer},
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err
@@ -114,7 +115,7 @@ func (m *Main) Open(ctx context.Context) error {
 		srv.SendManageLink = manageLinkSender(mailer)
 	}
 	srv.Webhooks = m.newWebhooks()
-	srv.Mail, srv.Statements = m.DB, m.DB
+	srv.Mail, srv.Statements, srv.Newsletter = m.DB, m.DB, m.DB
 	srv.StatementFile = func(st *pledge.Statement, format string) (string, []byte, error) {
 		return statementFile(cfg, st, format)
 	}

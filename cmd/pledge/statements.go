@@ -21,6 +21,12 @@ import (
 // mailer, and links signed with the service's secret (the /manage links name their e-mail).
 func newSupporterMail(cfg *Config, db *sqlite.DB, mailer *mail.Mailer, secret []byte, env *Env) *mail.SupporterMail {
 	base := cfg.baseURL.String()
+	var newsletter func(*pledge.OutgoingMail) string
+	if cfg.giving.NewsletterOptIn { // the thank-you e-mail links to the opt-in page, not the sign-up page
+		newsletter = func(m *pledge.OutgoingMail) string {
+			return server.NewsletterLink(base, secret, m.SupporterID, db.Now())
+		}
+	}
 	return &mail.SupporterMail{
 		Queue:  db,
 		Mailer: mailer,
@@ -31,6 +37,7 @@ func newSupporterMail(cfg *Config, db *sqlite.DB, mailer *mail.Mailer, secret []
 			Unsubscribe: func(supporterID int64, kind pledge.MailKind) string {
 				return server.MailUnsubscribeURL(base, secret, supporterID, kind, db.Now())
 			},
+			Newsletter: newsletter,
 		},
 		Logger:        env.Logger,
 		RenewalNotice: cfg.renewalNotice,

@@ -168,3 +168,21 @@ func TestSupporterMessagesInTheSupportersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// The thank-you e-mail offers the newsletter: the opt-in page's signed link when the newsroom
+// asks for consent (Links.Newsletter), else the configured sign-up page, else nothing.
+func TestThanksNewsletterLink(t *testing.T) {
+	m := supporterMailer(t, nil)
+	links := testLinks
+	links.Newsletter = func(o *pledge.OutgoingMail) string { return "https://support.news.example/newsletter?token=s7" }
+	msg, err := m.SupporterMessage(outgoing(pledge.MailThanks), links)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg.Text, "Sign up for the newsletter: https://support.news.example/newsletter?token=s7") {
+		t.Fatalf("thank-you without the opt-in link:\n%s", msg.Text)
+	}
+	if msg, _ := m.SupporterMessage(outgoing(pledge.MailThanks), testLinks); strings.Contains(msg.Text, "newsletter") {
+		t.Fatalf("a newsletter offered with none configured:\n%s", msg.Text)
+	}
+}
