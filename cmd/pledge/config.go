@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/seal"
+	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
@@ -73,6 +75,7 @@ type Config struct {
 	sealer         *seal.Sealer // nil: readers' data stored as given
 	protect        bool
 	retention      time.Duration // 0: nothing purged
+	langs          *locale.Set   // the catalogues built from giving (server.LoadLanguages)
 }
 
 // DefaultRetention is PLEDGE_RETENTION's default in protective mode.
@@ -310,6 +313,9 @@ func (c *Config) Validate() error {
 	if c.DataKeyFile == "" && !c.Demo {
 		return &ConfigError{"PLEDGE_DATA_KEY_FILE", "required: readers' addresses and names are encrypted with it " +
 			"(make one with: pledge keys new /etc/pledge/data.key); set it to none to store them unencrypted"}
+	}
+	if c.langs, err = server.LoadLanguages(c.giving); err != nil {
+		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
 	return c.loadDataKey()
 }

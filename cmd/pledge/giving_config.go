@@ -34,7 +34,9 @@ type givingFile struct {
 	LegalName        *string                   `yaml:"legal_name"`
 	Address          *string                   `yaml:"address"`
 	Newsletter       *struct {
-		URL string `yaml:"url"`
+		URL     string    `yaml:"url"`
+		OptIn   yaml.Node `yaml:"opt_in"`
+		Wording *string   `yaml:"wording"`
 	} `yaml:"newsletter"`
 	Currencies yaml.Node `yaml:"currencies"`
 	// Experiments are read by loadConfigFile (experiments_config.go), against these settings.
@@ -157,11 +159,35 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 		return errors.New("legal_name: required when address is set (statements print both)")
 	}
 	if n := f.Newsletter; n != nil {
-		u, err := url.Parse(strings.TrimSpace(n.URL))
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("newsletter.url: %q is not an http(s) URL such as https://news.example/newsletter", n.URL)
+		var optIn bool
+		if n.OptIn.Kind != 0 {
+			if err := n.OptIn.Decode(&optIn); err != nil {
+				return errors.New("newsletter.opt_in: true or false")
+			}
 		}
-		st.NewsletterURL = u.String()
+		if strings.TrimSpace(n.URL) != "" || !optIn {
+			u, err := url.Parse(strings.TrimSpace(n.URL))
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				if strings.TrimSpace(n.URL) == "" {
+					return errors.New("newsletter.url: required unless opt_in is true (the newsletter's sign-up page, such as https://news.example/newsletter)")
+				}
+				return fmt.Errorf("newsletter.url: %q is not an http(s) URL such as https://news.example/newsletter", n.URL)
+			}
+			st.NewsletterURL = u.String()
+		}
+		st.NewsletterOptIn = optIn
+		if n.Wording != nil {
+			w := strings.TrimSpace(*n.Wording)
+			switch {
+			case !optIn:
+				return errors.New("newsletter.wording: only with opt_in: true (a plain link records no consent)")
+			case w == "":
+				return errors.New("newsletter.wording: must not be empty (leave it out for the built-in wording)")
+			case len(w) > 500:
+				return errors.New("newsletter.wording: at most 500 characters")
+			}
+			st.NewsletterWording = w
+		}
 	}
 	if f.DefaultFrequency != nil {
 		st.DefaultFrequency = pledge.Frequency(strings.TrimSpace(*f.DefaultFrequency))

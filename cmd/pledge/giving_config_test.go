@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/server"
 )
 
 const exampleGivingConfig = `
@@ -196,6 +197,43 @@ func TestGivingConfigProtect(t *testing.T) {
 		st := pledge.DefaultSettings()
 		if err := applyGivingFile(&st, []byte(bad)); err == nil || !strings.Contains(err.Error(), "protect.") {
 			t.Errorf("%q: %v, want an error naming the protect field", bad, err)
+		}
+	}
+}
+
+// newsletter: a plain link (url), or an opt-in checkbox (opt_in, with an optional wording that
+// becomes every language's newsletter.consent); mistakes name the field.
+func TestConfigNewsletter(t *testing.T) {
+	dir := t.TempDir()
+	load := func(yaml string) (pledge.Settings, error) {
+		p := filepath.Join(dir, "pledge.yaml")
+		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return LoadGivingSettings(p)
+	}
+	st, err := load("newsletter:\n  opt_in: true\n  wording: Send me the Ledger's weekly newsletter.\n")
+	if err != nil || !st.NewsletterOptIn || st.NewsletterURL != "" || st.NewsletterWording != "Send me the Ledger's weekly newsletter." {
+		t.Fatalf("opt-in: %+v %v", st, err)
+	}
+	langs, err := server.LoadLanguages(st)
+	if err != nil || langs.Get("ru").T("newsletter.consent") != st.NewsletterWording {
+		t.Fatalf("the wording is not every language's: %v", err)
+	}
+	if st, err = load("newsletter:\n  url: https://news.example/nl\n  opt_in: true\n"); err != nil || !st.NewsletterOptIn ||
+		st.NewsletterURL != "https://news.example/nl" || st.NewsletterWording != "" {
+		t.Fatalf("opt-in with a page: %+v %v", st, err)
+	}
+	for yaml, want := range map[string]string{
+		"newsletter:\n  opt_in: false\n":                                             "newsletter.url: required unless opt_in is true",
+		"newsletter:\n  url: ftp://x\n  opt_in: true\n":                              "newsletter.url: \"ftp://x\" is not an http(s) URL",
+		"newsletter:\n  url: https://news.example/nl\n  wording: Hi\n":               "newsletter.wording: only with opt_in: true",
+		"newsletter:\n  opt_in: true\n  wording: \" \"\n":                            "newsletter.wording: must not be empty",
+		"newsletter:\n  opt_in: true\n  wording: " + strings.Repeat("x", 501) + "\n": "newsletter.wording: at most 500 characters",
+		"newsletter:\n  opt_in: yes please\n":                                        "opt_in",
+	} {
+		if _, err := load(yaml); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", yaml, err, want)
 		}
 	}
 }

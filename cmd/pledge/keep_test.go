@@ -144,6 +144,8 @@ func (k *keepService) staffClient(t *testing.T) *http.Client {
 	return c
 }
 
+// page GETs u as a staff member's browser navigating within Pledge (Sec-Fetch-Site
+// same-origin: downloads and data requests answer nothing else).
 func page(t *testing.T, c *http.Client, u string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)

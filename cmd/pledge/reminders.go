@@ -29,14 +29,16 @@ func newMailer(cfg *Config) (*mail.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
-	langs, err := server.LoadLanguages(cfg.giving)
-	if err != nil {
-		return nil, err
+	langs := cfg.langs // loaded by Validate
+	if langs == nil {
+		var err error
+		if langs, err = server.LoadLanguages(cfg.giving); err != nil {
+			return nil, err
+		}
 	}
 	m, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
 		ArticleOrigins: cfg.embedOrigins, Languages: langs, LegalName: cfg.giving.LegalName, Address: cfg.giving.Address,
-		NewsletterURL: cfg.giving.NewsletterURL, NeutralSubjects: cfg.protect,
-		Protect: cfg.protect, NeutralFrom: cfg.giving.Protect.MailFrom, NeutralSubject: cfg.giving.Protect.Subject})
+		NewsletterURL: cfg.giving.NewsletterURL, Protect: cfg.mailProtect()})
 	if err != nil {
 		return nil, err
 	}
@@ -133,4 +135,13 @@ func manageLinkSender(mailer *mail.Mailer) func(ctx context.Context, to, lang, m
 		}
 		return nil
 	}
+}
+
+// mailProtect is protective mode for every e-mail (PLEDGE_PROTECT=1): the newsroom's neutral
+// sender and subject from PLEDGE_CONFIG's protect block; nil when protective mode is off.
+func (c *Config) mailProtect() *mail.Protect {
+	if !c.protect {
+		return nil
+	}
+	return &mail.Protect{From: c.giving.Protect.MailFrom, Subject: c.giving.Protect.Subject}
 }

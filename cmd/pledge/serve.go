@@ -106,21 +106,22 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	srv, err := server.New(server.Config{
-		BaseURL:        cfg.baseURL,
-		Org:            cfg.orgName(),
-		Giving:         m.promptSettings(plan),
-		Demo:           cfg.Demo,
-		EmbedOrigins:   cfg.embedOrigins,
-		TrustedProxies: cfg.trustedProxies,
-		Secret:         secret,
-		DonateLimit:    server.Limit{N: donateN, Per: donatePer},
-		RemindLimit:    server.Limit{N: remindN, Per: remindPer},
-		DonateGlobal:   server.Limit{N: globalN, Per: globalPer},
-		StripeLive:     billing.IsLiveKey(cfg.StripeSecretKey),
-		MailEnabled:    mailer != nil,
-		NewsletterURL:  cfg.giving.NewsletterURL,
-		PromptViewCap:  server.Limit{N: viewsN, Per: viewsPer},
-		Protect:        server.Protect{On: cfg.protect, QuietAfterGift: quietAfterGift(cfg.giving.Protect.QuietAfterGift)},
+		BaseURL:         cfg.baseURL,
+		Org:             cfg.orgName(),
+		Giving:          m.promptSettings(plan),
+		Demo:            cfg.Demo,
+		EmbedOrigins:    cfg.embedOrigins,
+		TrustedProxies:  cfg.trustedProxies,
+		Secret:          secret,
+		DonateLimit:     server.Limit{N: donateN, Per: donatePer},
+		RemindLimit:     server.Limit{N: remindN, Per: remindPer},
+		DonateGlobal:    server.Limit{N: globalN, Per: globalPer},
+		StripeLive:      billing.IsLiveKey(cfg.StripeSecretKey),
+		MailEnabled:     mailer != nil,
+		NewsletterURL:   cfg.giving.NewsletterURL,
+		NewsletterOptIn: cfg.giving.NewsletterOptIn,
+		PromptViewCap:   server.Limit{N: viewsN, Per: viewsPer},
+		Protect:         server.Protect{On: cfg.protect, QuietAfterGift: quietAfterGift(cfg.giving.Protect.QuietAfterGift)},
 	}, web.FS, m.env.Logger)
 	if err != nil {
 		return err
@@ -140,7 +141,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Webhooks = m.newWebhooks()
 	srv.Webhooks = m.Webhooks
-	srv.Mail, srv.Statements = m.DB, m.DB
+	srv.Mail, srv.Statements, srv.Newsletter = m.DB, m.DB, m.DB
 	srv.StatementFile = func(st *pledge.Statement, format string) (string, []byte, error) {
 		return statementFile(cfg, st, format)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/mail"
 	"github.com/pledge-news/pledge/internal/pdf"
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -20,6 +21,12 @@ import (
 // mailer, and links signed with the service's secret (the /manage links name their e-mail).
 func newSupporterMail(cfg *Config, db *sqlite.DB, mailer *mail.Mailer, secret []byte, env *Env) *mail.SupporterMail {
 	base := cfg.baseURL.String()
+	var newsletter func(*pledge.OutgoingMail) string
+	if cfg.giving.NewsletterOptIn { // the thank-you e-mail links to the opt-in page, not the sign-up page
+		newsletter = func(m *pledge.OutgoingMail) string {
+			return server.NewsletterLink(base, secret, m.SupporterID, db.Now())
+		}
+	}
 	return &mail.SupporterMail{
 		Queue:  db,
 		Mailer: mailer,
@@ -30,6 +37,7 @@ func newSupporterMail(cfg *Config, db *sqlite.DB, mailer *mail.Mailer, secret []
 			Unsubscribe: func(supporterID int64, kind pledge.MailKind) string {
 				return server.MailUnsubscribeURL(base, secret, supporterID, kind, db.Now())
 			},
+			Newsletter: newsletter,
 		},
 		Logger:        env.Logger,
 		RenewalNotice: cfg.renewalNotice,
@@ -38,7 +46,18 @@ func newSupporterMail(cfg *Config, db *sqlite.DB, mailer *mail.Mailer, secret []
 
 // statementDocument lays a statement out with the newsroom's names from PLEDGE_CONFIG.
 func statementDocument(cfg *Config, st *pledge.Statement) mail.StatementDocument {
-	return mail.NewStatementDocument("en", st, cfg.orgName(), cfg.giving.LegalName, cfg.giving.Address)
+	return mail.NewStatementDocument(cfg.catalogue(st.Lang), st, cfg.orgName(), cfg.giving.LegalName, cfg.giving.Address)
+}
+
+// catalogue is the catalogue of a language code, the default for "" or a language not spoken.
+func (c *Config) catalogue(code string) *locale.Catalogue {
+	if c.langs == nil { // a Config not validated (tests): the built-in catalogues
+		c.langs, _ = server.LoadLanguages(c.giving)
+	}
+	if lc := c.langs.Get(code); lc != nil {
+		return lc
+	}
+	return c.langs.Default()
 }
 
 // statementPDF renders a statement as PDF.

@@ -40,29 +40,35 @@ type Config struct {
 	Address   string
 	// NewsletterURL, when set, is offered in the thank-you e-mail.
 	NewsletterURL string
-	// NeutralSubjects makes every supporter e-mail's subject name neither the newsroom nor the
-	// cause (protective mode).
-	NeutralSubjects bool
 	// Languages are the catalogues e-mails are written from, each in its reader's language;
 	// nil: the built-in ones.
 	Languages *locale.Set
-	// Protect is protective mode: every e-mail comes from NeutralFrom (when set, instead of
-	// From) with NeutralSubject, and a reminder never names or links the article it was asked on.
-	Protect        bool
-	NeutralFrom    string
-	NeutralSubject string
+	// Protect, when set, is protective mode: every e-mail comes from a neutral sender with a
+	// neutral subject, and none names or links an article. Nil (the default): off.
+	Protect *Protect
+}
+
+// Protect is protective mode for the e-mails, for newsrooms whose readers risk being known as
+// supporters: what a glance at an inbox, or a mail server, shows.
+type Protect struct {
+	// From is the neutral sender ("Notifications <n@mail.example>"); "" keeps Config.From.
+	From string
+	// Subject is the neutral subject of every e-mail; "" uses each kind's neutral subject from
+	// the catalogue (supporter e-mails) or DefaultNeutralSubject.
+	Subject string
 }
 
 // DefaultNeutralSubject is protective mode's subject when the newsroom sets none.
 const DefaultNeutralSubject = "The message you asked for"
 
-// subject is the subject of an e-mail: its own, or the neutral one in protective mode.
-func (m *Mailer) subject(own string) string {
-	if !m.cfg.Protect {
+// plainSubject is the subject of a reminder or link e-mail: its own, or the neutral one in
+// protective mode.
+func (m *Mailer) plainSubject(own string) string {
+	if m.cfg.Protect == nil {
 		return own
 	}
-	if m.cfg.NeutralSubject != "" {
-		return m.cfg.NeutralSubject
+	if m.cfg.Protect.Subject != "" {
+		return m.cfg.Protect.Subject
 	}
 	return DefaultNeutralSubject
 }
@@ -77,6 +83,8 @@ var Keys = []string{"mail.hello", "mail.reminder.subject", "mail.reminder.headin
 
 // Message is one e-mail to send.
 type Message struct {
+	// From overrides the mailer's sender when set (protective mode's neutral sender).
+	From    string
 	To      string
 	Subject string
 	Text    string
@@ -91,9 +99,10 @@ type Mailer struct {
 	// StatementPDF, when set, renders a statement as PDF to attach to its e-mail.
 	StatementPDF func(*pledge.Statement) ([]byte, error)
 
-	cfg  Config
-	opts []gomail.Option
-	host string
+	cfg   Config
+	langs *locale.Set
+	opts  []gomail.Option
+	host  string
 }
 
 // New checks the configuration and returns a Mailer. It does not connect yet.
@@ -132,14 +141,19 @@ func New(cfg Config) (*Mailer, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
 	}
-	if cfg.Protect && cfg.NeutralFrom != "" {
-		cfg.From = cfg.NeutralFrom
-	}
 	m := gomail.NewMsg()
 	if err := m.From(cfg.From); err != nil {
 		return nil, fmt.Errorf("mail: the sender %q is not an address", cfg.From)
 	}
-	return &Mailer{cfg: cfg, opts: opts, host: u.Hostname()}, nil
+	if p := cfg.Protect; p != nil && p.From != "" {
+		if err := m.From(p.From); err != nil {
+			return nil, fmt.Errorf("mail: the protective-mode sender %q is not an address", p.From)
+		}
+	}
+	if p := cfg.Protect; p != nil && p.From != "" {
+		cfg.From = p.From // every e-mail, reminders and links included, from the neutral sender
+	}
+	return &Mailer{cfg: cfg, langs: cfg.Languages, opts: opts, host: u.Hostname()}, nil
 }
 
 // Org is the newsroom's name the mailer signs with.
@@ -148,7 +162,11 @@ func (m *Mailer) Org() string { return m.cfg.Org }
 // Send delivers one message in its own SMTP session. A *gomail.SendError tells what failed.
 func (m *Mailer) Send(ctx context.Context, msg *Message) error {
 	g := gomail.NewMsg()
-	if err := g.From(m.cfg.From); err != nil {
+	from := m.cfg.From
+	if msg.From != "" {
+		from = msg.From
+	}
+	if err := g.From(from); err != nil {
 		return err
 	}
 	if err := g.To(msg.To); err != nil {

@@ -26,7 +26,7 @@ type manageData struct {
 // default when the service does not speak it).
 func (m *Mailer) ManageLinkMessage(to, lang, manageURL, cancelURL string) (*Message, error) {
 	lc := m.cfg.Languages.Lookup(lang)
-	d := manageData{L: lc, Org: m.cfg.Org, Subject: m.subject(lc.T("mail.manage.subject", "org", m.cfg.Org)),
+	d := manageData{L: lc, Org: m.cfg.Org, Subject: m.plainSubject(lc.T("mail.manage.subject", "org", m.cfg.Org)),
 		ManageURL: manageURL, CancelURL: cancelURL}
 	var text, html bytes.Buffer
 	if err := manageText.Execute(&text, d); err != nil {

@@ -29,7 +29,7 @@ func TestProtectiveModeEmails(t *testing.T) {
 	base, _ := url.Parse("https://support.news.example")
 	m, err := mail.New(mail.Config{URL: mp.SMTPURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base,
 		Timeout: 5 * time.Second, ArticleOrigins: []string{"https://news.example"},
-		Protect: true, NeutralFrom: "Notifications <no-reply@mail.example>", NeutralSubject: "Your requested update"})
+		Protect: &mail.Protect{From: "Notifications <no-reply@mail.example>", Subject: "Your requested update"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 	d := reminderData{
 		L:              lc,
 		Org:            m.cfg.Org,
-		Subject:        m.subject(lc.T("mail.reminder.subject", "org", m.cfg.Org)),
+		Subject:        m.plainSubject(lc.T("mail.reminder.subject", "org", m.cfg.Org)),
 		Support:        lc.T("mail.reminder.support", "org", m.cfg.Org),
 		ManageURL:      m.link("/manage?lang=" + url.QueryEscape(lc.Code)),
 		UnsubscribeURL: unsubscribeURL,
@@ -59,7 +59,7 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 		d.Support = lc.T("mail.reminder.support_frequency", "org", m.cfg.Org,
 			"frequency", strings.ToLower(lc.T("frequency."+string(r.Frequency))))
 	}
-	if a := pledge.ArticleFromOrigins(r.Article, m.cfg.ArticleOrigins); a != "" && !m.cfg.Protect {
+	if a := pledge.ArticleFromOrigins(r.Article, m.cfg.ArticleOrigins); a != "" && m.cfg.Protect == nil {
 		d.Article = a
 		q.Set("article", a)
 	}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"log/slog"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
 
+	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -39,6 +41,9 @@ type Links struct {
 	Manage func(m *pledge.OutgoingMail, action string, exp time.Time) string
 	// Unsubscribe returns the one-click unsubscribe link of one kind for a supporter.
 	Unsubscribe func(supporterID int64, kind pledge.MailKind) string
+	// Newsletter, when set, returns the signed link to the newsletter opt-in page for the
+	// supporter of a thank-you e-mail ("" for none); nil: the configured sign-up page, if any.
+	Newsletter func(m *pledge.OutgoingMail) string
 }
 
 // Attachment is a file attached to a message.
@@ -62,88 +67,113 @@ type supporterData struct {
 	Blocks, Footer                       []block
 }
 
-func (m *Mailer) date(c commonText, t time.Time) string { return t.UTC().Format(c.DateLayout) }
+// The words of the supporter e-mails are in the message catalogues (internal/locale, keys
+// mail.*), in every language the service speaks; an e-mail is written in the language of the
+// checkout its gift came from, else the default language.
 
-func frequencyWord(c commonText, f pledge.Frequency) string {
+// catalogue returns the catalogue of a language code, the default for "" or one not spoken.
+func (m *Mailer) catalogue(code string) *locale.Catalogue {
+	if c := m.langs.Get(code); c != nil {
+		return c
+	}
+	return m.langs.Default()
+}
+
+// frequencyWord is how often, as an adjective of the gift ("your monthly gift").
+func frequencyWord(c *locale.Catalogue, f pledge.Frequency) string {
 	switch f {
-	case pledge.Monthly:
-		return c.Monthly
-	case pledge.Annual:
-		return c.Annual
+	case pledge.Monthly, pledge.Annual:
+		return c.T("mail.frequency." + string(f))
 	}
-	return c.Once
+	return c.T("mail.frequency.once")
 }
 
-func lang(l string) string {
-	if l == "" {
-		return "en"
+// subject is a kind's subject: in protective mode Protect.Subject when set, else the kind's
+// neutral subject (naming neither the newsroom nor the cause); otherwise the kind's own.
+func (m *Mailer) subject(c *locale.Catalogue, kind pledge.MailKind, year int) string {
+	if p := m.cfg.Protect; p != nil && p.Subject != "" {
+		return p.Subject
 	}
-	return l
+	return Subject(c, kind, m.cfg.Org, year, m.cfg.Protect != nil)
 }
 
-// SupporterMessage composes one claimed supporter e-mail. Every kind but the statement (a receipt
-// the supporter needs) carries its one-click unsubscribe link and the List-Unsubscribe headers.
+// Subject is the subject of a kind of supporter e-mail in a language; neutral gives one that
+// names neither the newsroom nor the cause. year is the statement's.
+func Subject(c *locale.Catalogue, kind pledge.MailKind, org string, year int, neutral bool) string {
+	key := "mail." + string(kind) + ".subject"
+	if neutral {
+		key = "mail." + string(kind) + ".neutral_subject"
+	}
+	return c.T(key, "org", org, "year", strconv.Itoa(year))
+}
+
+// SupporterMessage composes one claimed supporter e-mail in the supporter's language. Every kind
+// but the statement (a receipt the supporter needs) carries its one-click unsubscribe link and
+// the List-Unsubscribe headers. In protective mode (Config.Protect) the subject is neutral and
+// the sender is Protect.From; no supporter e-mail quotes an article.
 func (m *Mailer) SupporterMessage(o *pledge.OutgoingMail, links Links) (*Message, error) {
-	l := lang(o.Lang)
-	c := commonCopy(l)
-	d := supporterData{Lang: l, Org: m.cfg.Org, SignOff: c.SignOff}
+	c := m.catalogue(o.Lang)
+	d := supporterData{Lang: c.Code, Org: m.cfg.Org, SignOff: c.T("mail.signoff")}
 	manage := func(action string, ttl time.Duration) string { return links.Manage(o, action, time.Now().Add(ttl)) }
-	var stopWhat string
+	manageBlock := func(url string) block {
+		return block{Text: c.T("mail.manage_intro"), Label: c.T("mail.manage_label"), URL: url}
+	}
+	k := "mail." + string(o.Kind) + "."
+	year := 0
+	if o.Statement != nil {
+		year = o.Statement.Year
+	}
+	d.Subject = m.subject(c, o.Kind, year)
 	switch o.Kind {
 	case pledge.MailThanks:
-		t := thanksCopy(l)
-		d.Subject, d.Heading, stopWhat = ThanksSubject(l, m.cfg.Org, m.cfg.NeutralSubjects), t.Heading, t.StopWhat
 		g := o.Gift
+		d.Heading = c.T(k + "heading")
 		d.Blocks = []block{
-			{Text: fmt.Sprintf(t.Gift, frequencyWord(c, g.Frequency), g.Amount.String(), m.date(c, g.PaidAt))},
-			{Text: fmt.Sprintf(t.Why, m.cfg.Org)},
-			{Text: c.ManageIntro, Label: c.ManageLabel, URL: manage(ActionManage, thanksLinkTTL)},
+			{Text: c.T(k+"gift", "frequency", frequencyWord(c, g.Frequency), "amount", c.Money(g.Amount), "date", c.Date(g.PaidAt.UTC()))},
+			{Text: c.T(k+"why", "org", m.cfg.Org)},
+			manageBlock(manage(ActionManage, thanksLinkTTL)),
 		}
-		if m.cfg.NewsletterURL != "" {
-			d.Blocks = append(d.Blocks, block{Text: c.NewsletterIntro, Label: c.NewsletterLabel, URL: m.cfg.NewsletterURL})
+		if u := m.newsletterLink(o, links); u != "" {
+			d.Blocks = append(d.Blocks, block{Text: c.T("mail.newsletter_intro"), Label: c.T("mail.newsletter_label"), URL: u})
 		}
-		d.Footer = []block{{Text: t.Receipt}}
+		d.Footer = []block{{Text: c.T(k + "receipt")}}
 	case pledge.MailRecovery:
-		t := recoveryCopy(l)
-		d.Subject, d.Heading, stopWhat = RecoverySubject(l, m.cfg.Org, m.cfg.NeutralSubjects), t.Heading, t.StopWhat
-		d.Blocks = []block{{Text: fmt.Sprintf(t.Failed, frequencyWord(c, o.Frequency), o.Amount.String())}}
+		d.Heading = c.T(k + "heading")
+		d.Blocks = []block{{Text: c.T(k+"failed", "frequency", frequencyWord(c, o.Frequency), "amount", c.Money(o.Amount))}}
 		if !o.Due.IsZero() {
-			d.Blocks = append(d.Blocks, block{Text: fmt.Sprintf(t.Retry, m.date(c, o.Due))})
+			d.Blocks = append(d.Blocks, block{Text: c.T(k+"retry", "date", c.Date(o.Due.UTC()))})
 		} else {
-			d.Blocks = append(d.Blocks, block{Text: t.NoRetry})
+			d.Blocks = append(d.Blocks, block{Text: c.T(k + "no_retry")})
 		}
-		d.Blocks = append(d.Blocks, block{Label: t.Button, URL: manage(ActionRecover, recoveryLinkTTL), Button: true},
-			block{Text: t.LinkNote})
+		d.Blocks = append(d.Blocks, block{Label: c.T(k + "button"), URL: manage(ActionRecover, recoveryLinkTTL), Button: true},
+			block{Text: c.T(k + "link_note")})
 	case pledge.MailRenewal:
-		t := renewalCopy(l)
-		d.Subject, d.Heading, stopWhat = RenewalSubject(l, m.cfg.Org, m.cfg.NeutralSubjects), t.Heading, t.StopWhat
+		d.Heading = c.T(k + "heading")
 		until := time.Until(o.Due) + 24*time.Hour
 		d.Blocks = []block{
-			{Text: fmt.Sprintf(t.Renews, o.Amount.String(), m.date(c, o.Due))},
-			{Text: t.NoAction},
-			{Text: c.ManageIntro, Label: c.ManageLabel, URL: manage(ActionManage, until)},
-			{Text: t.CancelIntro, Label: t.CancelLabel, URL: manage(ActionCancel, until)},
+			{Text: c.T(k+"renews", "amount", c.Money(o.Amount), "date", c.Date(o.Due.UTC()))},
+			{Text: c.T(k + "no_action")},
+			manageBlock(manage(ActionManage, until)),
+			{Text: c.T(k + "cancel_intro"), Label: c.T(k + "cancel_label"), URL: manage(ActionCancel, until)},
 		}
 	case pledge.MailStatement:
 		st := o.Statement
-		t := statementCopy(l)
-		d.Subject = StatementSubject(l, st.Year, m.cfg.Org, m.cfg.NeutralSubjects)
-		d.Heading = fmt.Sprintf(t.Heading, st.Year)
-		d.Blocks = append([]block{{Text: fmt.Sprintf(t.Intro, m.cfg.Org, st.Year)}}, StatementBlocks(l, st)...)
+		d.Heading = c.T(k+"heading", "year", strconv.Itoa(st.Year))
+		d.Blocks = append([]block{{Text: c.T(k+"intro", "org", m.cfg.Org, "year", strconv.Itoa(st.Year))}}, statementBlocks(c, st)...)
 		if m.cfg.LegalName != "" {
-			d.Footer = append(d.Footer, block{Text: StatementIssuer(l, m.cfg.LegalName, m.cfg.Address)})
+			d.Footer = append(d.Footer, block{Text: StatementIssuer(c, m.cfg.LegalName, m.cfg.Address)})
 		}
 		if m.StatementPDF != nil {
-			d.Footer = append(d.Footer, block{Text: t.Attached})
+			d.Footer = append(d.Footer, block{Text: c.T(k + "attached")})
 		}
-		d.Footer = append(d.Footer, block{Text: c.ManageIntro, Label: c.ManageLabel, URL: m.link("/manage")})
+		d.Footer = append(d.Footer, manageBlock(m.link("/manage")))
 	default:
 		return nil, fmt.Errorf("mail: unknown kind %q", o.Kind)
 	}
 	headers := map[string]string{"Auto-Submitted": "auto-generated"}
 	if o.Kind.Unsubscribable() {
 		u := links.Unsubscribe(o.SupporterID, o.Kind)
-		d.Footer = append(d.Footer, block{Label: fmt.Sprintf(c.Unsubscribe, stopWhat), URL: u})
+		d.Footer = append(d.Footer, block{Label: c.T("mail.unsubscribe", "what", c.T(k+"stop")), URL: u})
 		headers["List-Unsubscribe"] = "<" + u + ">"
 		headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 	}
@@ -155,7 +185,13 @@ func (m *Mailer) SupporterMessage(o *pledge.OutgoingMail, links Links) (*Message
 		return nil, err
 	}
 	msg := &Message{To: o.Email, Subject: d.Subject, Text: text.String(), HTML: html.String(), Headers: headers}
+	if p := m.cfg.Protect; p != nil && p.From != "" {
+		msg.From = p.From
+	}
 	if o.Kind == pledge.MailStatement && m.StatementPDF != nil {
+		if o.Statement.Lang == "" {
+			o.Statement.Lang = c.Code
+		}
 		pdf, err := m.StatementPDF(o.Statement)
 		if err != nil {
 			return nil, fmt.Errorf("mail: statement PDF: %w", err)
@@ -165,53 +201,57 @@ func (m *Mailer) SupporterMessage(o *pledge.OutgoingMail, links Links) (*Message
 	return msg, nil
 }
 
-// StatementBlocks are a statement's gifts and totals as tables (the e-mail's and, through
-// StatementLines, the staff's printable page and the PDF's).
-func StatementBlocks(l string, st *pledge.Statement) []block {
-	gifts, totals := StatementLines(l, st)
-	t := statementCopy(lang(l))
-	return []block{{Rows: gifts}, {Text: t.TotalsHeading}, {Rows: totals}}
+// newsletterLink is the thank-you e-mail's newsletter link: the opt-in page (Links.Newsletter)
+// when the newsroom asks for consent, else the configured sign-up page, else "".
+func (m *Mailer) newsletterLink(o *pledge.OutgoingMail, links Links) string {
+	if links.Newsletter != nil {
+		if u := links.Newsletter(o); u != "" {
+			return u
+		}
+	}
+	return m.cfg.NewsletterURL
+}
+
+// statementBlocks are a statement's gifts and totals as tables (the e-mail's; StatementLines
+// gives the same rows to the staff's printable page and the PDF).
+func statementBlocks(c *locale.Catalogue, st *pledge.Statement) []block {
+	gifts, totals := StatementLines(c, st)
+	return []block{{Rows: gifts}, {Text: c.T("mail.statement.totals")}, {Rows: totals}}
 }
 
 // StatementLines returns a statement's rows, headers first: its gifts (date, amount, how often,
 // refunded) and its totals per currency (currency, given, refunded, net).
-func StatementLines(l string, st *pledge.Statement) (gifts, totals [][]string) {
-	l = lang(l)
-	t, c := statementCopy(l), commonCopy(l)
-	gifts = [][]string{t.Columns[:]}
+func StatementLines(c *locale.Catalogue, st *pledge.Statement) (gifts, totals [][]string) {
+	k := "mail.statement."
+	gifts = [][]string{{c.T(k + "col.date"), c.T(k + "col.amount"), c.T(k + "col.frequency"), c.T(k + "col.refunded")}}
 	for _, g := range st.Gifts {
 		refunded := ""
 		if g.Refunded > 0 {
-			refunded = pledge.Money{Amount: g.Refunded, Currency: g.Amount.Currency}.String()
+			refunded = c.Money(pledge.Money{Amount: g.Refunded, Currency: g.Amount.Currency})
 		}
-		gifts = append(gifts, []string{g.PaidAt.UTC().Format(c.DateLayout), g.Amount.String(), frequencyWord(c, g.Frequency), refunded})
+		gifts = append(gifts, []string{c.Date(g.PaidAt.UTC()), c.Money(g.Amount), frequencyWord(c, g.Frequency), refunded})
 	}
-	totals = [][]string{t.TotalColumns[:]}
+	totals = [][]string{{c.T(k + "total.currency"), c.T(k + "total.given"), c.T(k + "total.refunded"), c.T(k + "total.net")}}
 	for _, s := range st.Totals {
-		m := func(n int64) string { return pledge.Money{Amount: n, Currency: s.Currency}.String() }
-		totals = append(totals, []string{s.Currency.Upper(), m(s.Amount), m(s.Refunded), m(s.Net())})
+		money := func(n int64) string { return c.Money(pledge.Money{Amount: n, Currency: s.Currency}) }
+		totals = append(totals, []string{s.Currency.Upper(), money(s.Amount), money(s.Refunded), money(s.Net())})
 	}
 	return gifts, totals
 }
 
-// StatementTitle is a statement's title, in the reader's language.
-func StatementTitle(l string, year int) string {
-	return fmt.Sprintf(statementCopy(lang(l)).Title, year)
-}
-
 // StatementSupporterLine names whom a statement is for.
-func StatementSupporterLine(l string, st *pledge.Statement) string {
+func StatementSupporterLine(c *locale.Catalogue, st *pledge.Statement) string {
 	who := st.Name
 	if who == "" {
 		who = st.Email
 	} else if st.Email != "" {
 		who += " <" + st.Email + ">"
 	}
-	return fmt.Sprintf(statementCopy(lang(l)).Supporter, who)
+	return c.T("mail.statement.supporter", "who", who)
 }
 
 // StatementIssuer is the statement's "issued by" line, "" without a legal name.
-func StatementIssuer(l, legalName, address string) string {
+func StatementIssuer(c *locale.Catalogue, legalName, address string) string {
 	if legalName == "" {
 		return ""
 	}
@@ -221,46 +261,10 @@ func StatementIssuer(l, legalName, address string) string {
 			lines = append(lines, line)
 		}
 	}
-	return fmt.Sprintf(statementCopy(lang(l)).IssuedBy, legalName, strings.Join(lines, ", "))
-}
-
-// The subject builders: neutral gives a subject that names neither the newsroom nor the cause, for
-// protective mode.
-
-// ThanksSubject is the thank-you e-mail's subject.
-func ThanksSubject(l, org string, neutral bool) string {
-	t := thanksCopy(lang(l))
-	if neutral {
-		return t.NeutralSubject
+	if len(lines) == 0 {
+		return c.T("mail.statement.issued_by_name", "name", legalName)
 	}
-	return fmt.Sprintf(t.Subject, org)
-}
-
-// RecoverySubject is the failed-payment e-mail's subject.
-func RecoverySubject(l, org string, neutral bool) string {
-	t := recoveryCopy(lang(l))
-	if neutral {
-		return t.NeutralSubject
-	}
-	return fmt.Sprintf(t.Subject, org)
-}
-
-// RenewalSubject is the renewal notice's subject.
-func RenewalSubject(l, org string, neutral bool) string {
-	t := renewalCopy(lang(l))
-	if neutral {
-		return t.NeutralSubject
-	}
-	return fmt.Sprintf(t.Subject, org)
-}
-
-// StatementSubject is the year-end statement's subject.
-func StatementSubject(l string, year int, org string, neutral bool) string {
-	t := statementCopy(lang(l))
-	if neutral {
-		return fmt.Sprintf(t.NeutralSubject, year)
-	}
-	return fmt.Sprintf(t.Subject, year, org)
+	return c.T("mail.statement.issued_by", "name", legalName, "address", strings.Join(lines, ", "))
 }
 
 // SupporterMail sends the supporter e-mails, each at most once, exactly as Reminders sends
@@ -414,16 +418,16 @@ type StatementDocument struct {
 	Footer []string
 }
 
-// NewStatementDocument lays out a statement for the newsroom org, issued by its legal name and
-// address.
-func NewStatementDocument(l string, st *pledge.Statement, org, legalName, address string) StatementDocument {
-	l = lang(l)
-	gifts, totals := StatementLines(l, st)
-	d := StatementDocument{Lang: l, Title: StatementTitle(l, st.Year), Header: []string{org, StatementSupporterLine(l, st)},
-		Tables: [][][]string{gifts, totals}, Footer: []string{StatementIssuer(l, legalName, address)}}
+// NewStatementDocument lays out a statement in the catalogue's language for the newsroom org,
+// issued by its legal name and address.
+func NewStatementDocument(c *locale.Catalogue, st *pledge.Statement, org, legalName, address string) StatementDocument {
+	gifts, totals := StatementLines(c, st)
+	d := StatementDocument{Lang: c.Code, Title: c.T("mail.statement.title", "year", strconv.Itoa(st.Year)),
+		Header: []string{org, StatementSupporterLine(c, st)},
+		Tables: [][][]string{gifts, totals}, Footer: []string{StatementIssuer(c, legalName, address)}}
 	if len(st.Gifts) == 0 {
 		d.Tables = nil
-		d.Header = append(d.Header, statementCopy(l).NoGifts)
+		d.Header = append(d.Header, c.T("mail.statement.no_gifts"))
 	}
 	return d
 }

@@ -7,7 +7,14 @@ import (
 	"fmt"
 
 	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
 )
+
+// font is the family every document is set in: the Go fonts (golang.org/x/image/font/gofont),
+// embedded as UTF-8 TrueType subsets. They cover Latin, Greek and Cyrillic, so a statement in
+// Russian, or a supporter's or newsroom's name in any of those scripts, prints as written.
+const font = "Go"
 
 // Document is what a PDF shows, top to bottom: the title, the header lines, each table (its first
 // row is the header row), then the footer lines.
@@ -18,21 +25,24 @@ type Document struct {
 	Footer []string
 }
 
-// Render writes d as an A4 PDF. Text uses the core Helvetica font, which covers Western European
-// scripts (code page 1252): characters outside it are replaced.
+// Render writes d as an A4 PDF, its text in the Go fonts (Latin, Greek and Cyrillic).
 func Render(d Document) ([]byte, error) {
 	f := fpdf.New("P", "mm", "A4", "")
 	f.SetTitle(d.Title, true)
 	f.SetCreator("Pledge", true)
 	f.SetMargins(20, 20, 20)
+	f.AddUTF8FontFromBytes(font, "", goregular.TTF)
+	f.AddUTF8FontFromBytes(font, "B", gobold.TTF)
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("pdf: font: %w", err)
+	}
 	f.AddPage()
-	tr := f.UnicodeTranslatorFromDescriptor("")
-	f.SetFont("Helvetica", "B", 16)
-	f.MultiCell(0, 8, tr(d.Title), "", "L", false)
+	f.SetFont(font, "B", 16)
+	f.MultiCell(0, 8, d.Title, "", "L", false)
 	f.Ln(2)
-	f.SetFont("Helvetica", "", 11)
+	f.SetFont(font, "", 11)
 	for _, l := range d.Header {
-		f.MultiCell(0, 6, tr(l), "", "L", false)
+		f.MultiCell(0, 6, l, "", "L", false)
 	}
 	width, _ := f.GetPageSize()
 	left, _, right, _ := f.GetMargins()
@@ -47,18 +57,18 @@ func Render(d Document) ([]byte, error) {
 			if i == 0 {
 				style = "B"
 			}
-			f.SetFont("Helvetica", style, 10)
+			f.SetFont(font, style, 10)
 			for _, cell := range row {
-				f.CellFormat(col, 7, tr(cell), "B", 0, "L", false, 0, "")
+				f.CellFormat(col, 7, cell, "B", 0, "L", false, 0, "")
 			}
 			f.Ln(-1)
 		}
 	}
 	f.Ln(6)
-	f.SetFont("Helvetica", "", 10)
+	f.SetFont(font, "", 10)
 	for _, l := range d.Footer {
 		if l != "" {
-			f.MultiCell(0, 5, tr(l), "", "L", false)
+			f.MultiCell(0, 5, l, "", "L", false)
 		}
 	}
 	var b bytes.Buffer

@@ -33,6 +33,7 @@ type Checkout struct {
 	// Arm is the experiment arm the reader was in when they pressed Continue (none outside
 	// experiments). It stays in Pledge's database: it is never sent to Stripe.
 	Arm    Arm
+	Lang   string // the language the form was rendered in ("en", "ru"); supporter e-mails use it
 	Status CheckoutStatus
 
 	StripeSessionID string

@@ -50,6 +50,10 @@ type SupporterRecord struct {
 	FirstDonation       time.Time
 	LastDonation        time.Time
 	ActiveSubscriptions int
+	// NewsletterConsentAt and NewsletterWording are the supporter's latest newsletter opt-in
+	// (zero and "" for none); JSON export only, the CSV's columns are unchanged.
+	NewsletterConsentAt time.Time
+	NewsletterWording   string
 }
 
 // ExportService streams the ledger row by row, so an export of any size holds one row in memory.
@@ -167,6 +171,13 @@ type supporterJSON struct {
 	FirstDonation       string            `json:"first_donation"`
 	LastDonation        string            `json:"last_donation"`
 	ActiveSubscriptions int               `json:"active_subscriptions"`
+	Newsletter          *newsletterJSON   `json:"newsletter_consent"`
+}
+
+// newsletterJSON is a supporter's latest newsletter opt-in in the JSON export (null for none).
+type newsletterJSON struct {
+	ConsentedAt string `json:"consented_at"`
+	Wording     string `json:"wording"`
 }
 
 // WriteDonations writes the donations export to w as CSV (the header DonationsCSVHeader, amounts
@@ -236,8 +247,12 @@ func WriteSupporters(ctx context.Context, w io.Writer, svc ExportService, f Expo
 				for _, m := range s.Totals {
 					totals[string(m.Currency)] = m.Major()
 				}
+				var nl *newsletterJSON
+				if !s.NewsletterConsentAt.IsZero() {
+					nl = &newsletterJSON{exportTime(s.NewsletterConsentAt), s.NewsletterWording}
+				}
 				return emit(supporterJSON{exportTime(s.CreatedAt), s.Email, s.Name, s.StripeCustomerID, s.Donations,
-					totals, exportTime(s.FirstDonation), exportTime(s.LastDonation), s.ActiveSubscriptions})
+					totals, exportTime(s.FirstDonation), exportTime(s.LastDonation), s.ActiveSubscriptions, nl})
 			})
 		})
 	}

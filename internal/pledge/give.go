@@ -26,6 +26,9 @@ type GiftChoice struct {
 	Locale string
 	// Arm is the reader's experiment arm, from the signed view cookie (the server sets it).
 	Arm Arm
+	// Lang is the code of the catalogue the form was rendered in ("en", "ru"), kept on the
+	// checkout so that the supporter's e-mails speak it.
+	Lang string
 }
 
 // Giving turns a reader's choice into a checkout and a hosted payment page.
@@ -83,6 +86,7 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 		Source:    CleanSource(ch.Source),
 		ReaderID:  ch.ReaderID,
 		Arm:       ch.Arm,
+		Lang:      cleanLang(ch.Lang),
 	}
 	if ch.CoverFees {
 		co.CoverFees = g.Settings.Fees.Cover(co.Amount)
@@ -254,6 +258,20 @@ func CleanCampaign(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return ""
+		}
+	}
+	return s
+}
+
+// cleanLang keeps a language code as a catalogue names it ("en", "pt-BR"): at most 35 characters
+// of letters, digits and hyphens; anything else is dropped ("").
+func cleanLang(s string) string {
+	if len(s) > 35 {
+		return ""
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
 			return ""
 		}
 	}

@@ -91,6 +91,7 @@ type Statement struct {
 	Email       string
 	Name        string
 	Year        int
+	Lang        string // the supporter's language ("" for the default)
 	Gifts       []StatementGift
 	Totals      []StatementTotal // in the order currencies first appear
 }

@@ -33,6 +33,12 @@ type Settings struct {
 	// NewsletterURL, when set, is the newsroom's newsletter sign-up page, offered on the thank-you
 	// page and in the thank-you e-mail.
 	NewsletterURL string
+	// NewsletterOptIn offers an opt-in checkbox instead (on the thank-you page, and through the
+	// thank-you e-mail's link), whose consent, time and wording are recorded. NewsletterWording
+	// is the checkbox's wording for every language without its own newsletter.consent message;
+	// "" keeps the catalogues'.
+	NewsletterOptIn   bool
+	NewsletterWording string
 	// Goals are the staff dashboard's targets (none by default).
 	Goals Goals
 	// Protect is what protective mode (PLEDGE_PROTECT=1) uses; PLEDGE_CONFIG's protect block.

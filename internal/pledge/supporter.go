@@ -184,6 +184,55 @@ type SupporterData struct {
 	// Events are the Stripe events recorded about the supporter's customer, subscriptions,
 	// payments, invoices, charges and checkout sessions (their payloads are not kept).
 	Events []StripeEvent `json:"stripe_events"`
+	// Mails are the supporter e-mails sent or due to the person (the outbox rows: kind, state,
+	// times; never the senders' claim tokens), and MailUnsubscribes the kinds they turned off.
+	Mails            []MailRecord        `json:"emails"`
+	MailUnsubscribes []MailUnsubscribe   `json:"email_unsubscribes"`
+	Newsletter       []NewsletterConsent `json:"newsletter_consents"`
+}
+
+// MailRecord is one supporter e-mail as a data request reports it.
+type MailRecord struct {
+	Kind         MailKind   `json:"kind"`
+	Status       string     `json:"status"`
+	Reason       string     `json:"reason,omitempty"`
+	Lang         string     `json:"language"`
+	Year         int        `json:"year,omitempty"`
+	Attempts     int        `json:"attempts"`
+	CreatedAt    time.Time  `json:"created_at"`
+	SentAt       *time.Time `json:"sent_at"`
+	LinkOpenedAt *time.Time `json:"link_opened_at"`
+}
+
+// MailUnsubscribe is one kind of supporter e-mail a supporter turned off, and when.
+type MailUnsubscribe struct {
+	Kind MailKind  `json:"kind"`
+	At   time.Time `json:"at"`
+}
+
+// NewsletterConsent is a reader's opt-in to the newsroom's newsletter: when, where (the thank-you
+// page or the thank-you e-mail's link), and the exact wording of the checkbox they ticked, in the
+// language it was shown in.
+type NewsletterConsent struct {
+	SupporterID int64     `json:"-"`
+	CheckoutID  string    `json:"checkout_id,omitempty"`
+	Source      string    `json:"source"`
+	Wording     string    `json:"wording"`
+	Lang        string    `json:"language"`
+	ConsentedAt time.Time `json:"consented_at"`
+}
+
+// Where a newsletter consent was given.
+const (
+	ConsentThanksPage  = "thanks_page"
+	ConsentThanksEmail = "thanks_email"
+)
+
+// NewsletterService records newsletter opt-ins.
+type NewsletterService interface {
+	// RecordNewsletterConsent stores a consent given for a supporter (SupporterID) or on the
+	// thank-you page of a checkout (CheckoutID; its supporter is found when the ledger knows it).
+	RecordNewsletterConsent(ctx context.Context, c *NewsletterConsent) error
 }
 
 // CheckoutRecord is a checkout as a data request reports it (minus the form nonce and the Stripe
@@ -199,6 +248,7 @@ type CheckoutRecord struct {
 	ReaderID        string    `json:"reader_id"`
 	Status          string    `json:"status"`
 	StripeSessionID string    `json:"stripe_session_id"`
+	Lang            string    `json:"language"`
 	CreatedAt       time.Time `json:"created_at"`
 }
 

@@ -127,7 +127,7 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 	ch := s.choiceFromForm(c)
 	ch.ReaderID = s.readerFor(c)
 	lc := s.lang(c)
-	ch.Locale = lc.Stripe()
+	ch.Locale, ch.Lang = lc.Stripe(), lc.Code
 	s.stats.click(s.statArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
 	if s.cfg.Protect.On {
 		// Counted above as a click on the article (a daily total); the gift itself never
@@ -199,6 +199,8 @@ type thanksPage struct {
 	Frequency  pledge.Frequency
 	Article    string
 	Newsletter string // the newsroom's newsletter sign-up page, "" for none
+	// Optin is the newsletter opt-in form, where the newsroom asks for consent (then no link).
+	Optin *newsletterForm
 }
 
 // paymentStatusPage answers a return from Checkout that is not (yet) a paid gift.
@@ -232,13 +234,17 @@ func (s *Server) handleThanks(c echo.Context) error {
 		return status(http.StatusOK, "unpaid", s.safeArticle(co.Article))
 	}
 	s.markSupporter(c, func() { s.setSigned(c, cookieSupporter, "1", time.Now().Add(365*24*time.Hour)) })
-	return s.render(c, http.StatusOK, "thanks", &thanksPage{
+	p := &thanksPage{
 		Layout:     Layout{Title: lc.T("thanks.title"), L: lc},
 		Amount:     lc.Money(co.Amount),
 		Frequency:  co.Frequency,
 		Article:    s.safeArticle(co.Article),
 		Newsletter: s.cfg.NewsletterURL,
-	})
+	}
+	if s.cfg.NewsletterOptIn && s.Newsletter != nil {
+		p.Newsletter, p.Optin = "", s.newsletterFormFor(lc, "c"+co.ID, newsletterPageTTL)
+	}
+	return s.render(c, http.StatusOK, "thanks", p)
 }
 
 // cancelledPage is where Stripe's cancel link lands: no money moved, back to the article.

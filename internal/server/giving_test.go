@@ -211,6 +211,22 @@ func TestDonateCreatesCheckoutAndRedirects(t *testing.T) {
 	_ = f.onlyCheckout()
 }
 
+// The checkout keeps the language the form was rendered in (its hidden lang field), so that the
+// supporter's e-mails speak it.
+func TestDonateRecordsTheFormsLanguage(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	form := f.form("/donate?lang=ru", url.Values{"frequency": {"monthly"}, "currency": {"eur"}, "amount": {"5"}})
+	if form.Get("lang") != "ru" {
+		t.Fatalf("the form's lang field is %q", form.Get("lang"))
+	}
+	if resp, _ := f.do(http.MethodPost, "/donate", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if co := f.onlyCheckout(); co.Lang != "ru" {
+		t.Fatalf("checkout lang %q, want ru", co.Lang)
+	}
+}
+
 func TestDonateWithoutCSRFIsRefused(t *testing.T) {
 	pay := okPayments()
 	f := newGivingFixture(t, pay)

@@ -70,6 +70,7 @@ func LoadLanguages(st pledge.Settings) (*locale.Set, error) {
 	set("letter.heading", st.Heading)
 	set("letter.message", st.Message)
 	set("letter.signoff", st.Signoff)
+	set("newsletter.consent", st.NewsletterWording)
 	for f, a := range st.Ask {
 		set("letter.ask."+string(f), a)
 	}

@@ -63,6 +63,9 @@ type Config struct {
 	// NewsletterURL, when set, is the newsroom's newsletter sign-up page, offered on the
 	// thank-you page.
 	NewsletterURL string
+	// NewsletterOptIn offers a consent checkbox for the newsletter (thank-you page, and the page
+	// the thank-you e-mail links to), recorded through Server.Newsletter.
+	NewsletterOptIn bool
 	// PromptViewCap silences the prompt after N showings within Per (default 4 in 30 days;
 	// a negative N switches the cap off). RemindEmailLimit limits POST /remind per e-mail address
 	// (default 5 an hour).
@@ -120,7 +123,9 @@ type Server struct {
 	Webhooks pledge.WebhookService
 	// Mail serves the supporter e-mails' links and /staff/emails; Statements and StatementFile
 	// (format pdf or html -> content type and body) the staff's statement downloads. Nil: none.
-	Mail          pledge.MailService
+	Mail pledge.MailService
+	// Newsletter records newsletter consents (Config.NewsletterOptIn); nil: none.
+	Newsletter    pledge.NewsletterService
 	Statements    pledge.StatementService
 	StatementFile func(st *pledge.Statement, format string) (string, []byte, error)
 	// Experiments stores experiments' counts and staff's decisions (/staff/experiments).
@@ -266,6 +271,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerRemindRoutes(e)
 	s.registerManageRoutes(e)
 	s.registerMailRoutes(e)
+	s.registerNewsletterRoutes(e)
 	s.registerWebhookRoutes(e)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e

@@ -24,11 +24,11 @@ func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.C
 	out.CreatedAt, out.UpdatedAt = tx.now, tx.now
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO checkouts (id, nonce, frequency, amount, currency, cover_fees, article, campaign,
-		                       source, reader_id, status, created_at, updated_at, experiment, variant)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       source, reader_id, lang, status, created_at, updated_at, experiment, variant)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (nonce) DO NOTHING`,
 		out.ID, out.Nonce, out.Frequency, out.Amount.Amount, out.Amount.Currency, out.CoverFees,
-		out.Article, out.Campaign, out.Source, out.ReaderID, out.Status, tx.now.Unix(), tx.now.Unix(),
+		out.Article, out.Campaign, out.Source, out.ReaderID, out.Lang, out.Status, tx.now.Unix(), tx.now.Unix(),
 		out.Arm.Experiment, out.Arm.Variant)
 	if err != nil {
 		return nil, translate(err)
@@ -84,10 +84,10 @@ func findCheckout(ctx context.Context, q queryer, where string, args ...any) (*p
 	var created, updated int64
 	err := q.QueryRowContext(ctx, `
 		SELECT id, nonce, frequency, amount, currency, cover_fees, article, campaign, source,
-		       reader_id, status, stripe_session_id, stripe_url, created_at, updated_at, experiment, variant
+		       reader_id, lang, status, stripe_session_id, stripe_url, created_at, updated_at, experiment, variant
 		FROM checkouts WHERE `+where, args...).Scan(
 		&c.ID, &c.Nonce, &c.Frequency, &c.Amount.Amount, &c.Amount.Currency, &c.CoverFees,
-		&c.Article, &c.Campaign, &c.Source, &c.ReaderID, &c.Status, &session, &c.StripeURL,
+		&c.Article, &c.Campaign, &c.Source, &c.ReaderID, &c.Lang, &c.Status, &session, &c.StripeURL,
 		&created, &updated, &c.Arm.Experiment, &c.Arm.Variant)
 	if err != nil {
 		return nil, translate(err)

@@ -78,8 +78,15 @@ func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(
 		       (SELECT MIN(paid_at) FROM donations WHERE supporter_id = s.id),
 		       (SELECT MAX(paid_at) FROM donations WHERE supporter_id = s.id),
 		       (SELECT count(*) FROM subscriptions b WHERE b.supporter_id = s.id
-		          AND EXISTS (SELECT 1 FROM subscription_segments g WHERE g.subscription_id = b.id AND g.end IS NULL))
+		          AND EXISTS (SELECT 1 FROM subscription_segments g WHERE g.subscription_id = b.id AND g.end IS NULL)),
+		       n.consented_at, coalesce(n.wording, '')
 		FROM supporters s
+		LEFT JOIN newsletter_consents n ON n.id = (
+		    SELECT c.id FROM newsletter_consents c
+		    WHERE c.supporter_id = s.id
+		       OR c.checkout_id IN (SELECT checkout_id FROM donations WHERE supporter_id = s.id
+		                            UNION SELECT checkout_id FROM subscriptions WHERE supporter_id = s.id)
+		    ORDER BY c.consented_at DESC, c.id DESC LIMIT 1)
 		WHERE s.created_at >= ? AND s.created_at < ?
 		ORDER BY s.created_at, s.id`, from, to)
 	if err != nil {
@@ -90,15 +97,16 @@ func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(
 		var s pledge.SupporterRecord
 		var created int64
 		var totals sql.NullString
-		var first, last sql.NullInt64
+		var first, last, consented sql.NullInt64
 		if err := rows.Scan(&created, &s.Email, &s.Name, &s.StripeCustomerID, &s.Donations, &totals,
-			&first, &last, &s.ActiveSubscriptions); err != nil {
+			&first, &last, &s.ActiveSubscriptions, &consented, &s.NewsletterWording); err != nil {
 			return err
 		}
 		if err := db.openAll(&s.Email, &s.Name); err != nil {
 			return err
 		}
 		s.CreatedAt, s.FirstDonation, s.LastDonation = time.Unix(created, 0).UTC(), fromUnix(first), fromUnix(last)
+		s.NewsletterConsentAt = fromUnix(consented)
 		for _, part := range strings.Split(totals.String, ";") {
 			cur, n, ok := strings.Cut(part, " ")
 			if !ok {

@@ -72,7 +72,10 @@ func enqueueMail(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) error {
 // gifts' events comes first; the message shows the first gift as stored when it is sent.
 func enqueueThanks(ctx context.Context, tx *Tx, column, value string) error {
 	var supporter sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT supporter_id FROM donations WHERE `+column+` = ?`, value).Scan(&supporter)
+	var lang string
+	err := tx.QueryRowContext(ctx, `
+		SELECT d.supporter_id, coalesce(c.lang, '') FROM donations d LEFT JOIN checkouts c ON c.id = d.checkout_id
+		WHERE d.`+column+` = ?`, value).Scan(&supporter, &lang)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !supporter.Valid {
 		return nil
 	} else if err != nil {
@@ -91,9 +94,9 @@ func enqueueThanks(ctx context.Context, tx *Tx, column, value string) error {
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO supporter_mail (kind, key, supporter_id, next_attempt_at, created_at, updated_at)
-		VALUES ('thanks', ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		fmt.Sprintf("thanks:%d", supporter.Int64), supporter.Int64, tx.now.Unix(), tx.now.Unix(), tx.now.Unix())
+		INSERT INTO supporter_mail (kind, key, supporter_id, lang, next_attempt_at, created_at, updated_at)
+		VALUES ('thanks', ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		fmt.Sprintf("thanks:%d", supporter.Int64), supporter.Int64, lang, tx.now.Unix(), tx.now.Unix(), tx.now.Unix())
 	return err
 }
 
@@ -106,9 +109,11 @@ func enqueueRecovery(ctx context.Context, tx *Tx, f *pledge.InvoiceFailed) error
 	}
 	var supporter sql.NullInt64
 	customer := f.Customer
-	var subCustomer string
-	err := tx.QueryRowContext(ctx, `SELECT supporter_id, stripe_customer_id FROM subscriptions WHERE stripe_subscription_id = ?`,
-		f.Subscription).Scan(&supporter, &subCustomer)
+	var subCustomer, lang string
+	err := tx.QueryRowContext(ctx, `
+		SELECT b.supporter_id, b.stripe_customer_id, coalesce(c.lang, '')
+		FROM subscriptions b LEFT JOIN checkouts c ON c.id = b.checkout_id WHERE b.stripe_subscription_id = ?`,
+		f.Subscription).Scan(&supporter, &subCustomer, &lang)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -116,10 +121,10 @@ func enqueueRecovery(ctx context.Context, tx *Tx, f *pledge.InvoiceFailed) error
 		customer = subCustomer
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO supporter_mail (kind, key, supporter_id, stripe_customer_id, ref, amount, currency, next_attempt_at,
+		INSERT INTO supporter_mail (kind, key, supporter_id, stripe_customer_id, ref, amount, currency, lang, next_attempt_at,
 		                            created_at, updated_at)
-		VALUES ('recovery', ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		"recovery:"+f.InvoiceID, supporter, customer, f.InvoiceID, f.Amount.Amount, f.Amount.Currency,
+		VALUES ('recovery', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		"recovery:"+f.InvoiceID, supporter, customer, f.InvoiceID, f.Amount.Amount, f.Amount.Currency, lang,
 		tx.now.Unix(), tx.now.Unix(), tx.now.Unix())
 	return err
 }
@@ -134,9 +139,11 @@ func enqueueRenewal(ctx context.Context, tx *Tx, sub, customer, interval string,
 	}
 	var freq pledge.Frequency
 	var supporter sql.NullInt64
-	var subCustomer string
-	err := tx.QueryRowContext(ctx, `SELECT frequency, supporter_id, stripe_customer_id FROM subscriptions WHERE stripe_subscription_id = ?`,
-		sub).Scan(&freq, &supporter, &subCustomer)
+	var subCustomer, lang string
+	err := tx.QueryRowContext(ctx, `
+		SELECT b.frequency, b.supporter_id, b.stripe_customer_id, coalesce(c.lang, '')
+		FROM subscriptions b LEFT JOIN checkouts c ON c.id = b.checkout_id WHERE b.stripe_subscription_id = ?`,
+		sub).Scan(&freq, &supporter, &subCustomer, &lang)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -153,11 +160,11 @@ func enqueueRenewal(ctx context.Context, tx *Tx, sub, customer, interval string,
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO supporter_mail (kind, key, supporter_id, stripe_customer_id, ref, amount, currency, due_at,
+		INSERT INTO supporter_mail (kind, key, supporter_id, stripe_customer_id, ref, amount, currency, due_at, lang,
 		                            next_attempt_at, created_at, updated_at)
-		VALUES ('renewal', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		VALUES ('renewal', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
 		"renewal:"+sub+":"+renews.UTC().Format(time.DateOnly), supporter, customer, sub, amount.Amount, amount.Currency,
-		renews.Unix(), tx.now.Unix(), tx.now.Unix(), tx.now.Unix())
+		renews.Unix(), lang, tx.now.Unix(), tx.now.Unix(), tx.now.Unix())
 	return err
 }
 
@@ -389,6 +396,7 @@ func loadMail(ctx context.Context, tx *Tx, r mailRow) (*pledge.OutgoingMail, str
 		if len(st.Gifts) == 0 {
 			return nil, pledge.MailCancelled, "no gifts that year", nil
 		}
+		st.Lang = r.lang
 		m.Statement = st
 	}
 	return m, "", "", nil
@@ -425,16 +433,29 @@ func statementOf(ctx context.Context, q rowsQueryer, supporterID int64, email, n
 // SupporterStatement returns one supporter's statement for year.
 func (db *DB) SupporterStatement(ctx context.Context, supporterID int64, year int) (*pledge.Statement, error) {
 	var email sql.NullString
-	var name string
-	if err := db.read.QueryRowContext(ctx, `SELECT email, name FROM supporters WHERE id = ?`, supporterID).Scan(&email, &name); err != nil {
+	var name, lang string
+	if err := db.read.QueryRowContext(ctx, `SELECT email, name, `+supporterLang+` FROM supporters s WHERE id = ?`,
+		supporterID).Scan(&email, &name, &lang); err != nil {
 		return nil, translate(err)
 	}
 	addr := email.String
 	if err := db.openAll(&addr, &name); err != nil {
 		return nil, err
 	}
-	return statementOf(ctx, db.read, supporterID, addr, name, year)
+	st, err := statementOf(ctx, db.read, supporterID, addr, name, year)
+	if err != nil {
+		return nil, err
+	}
+	st.Lang = lang
+	return st, nil
 }
+
+// supporterLang is the language of supporter s: that of their latest checkout that recorded one
+// (” for the default language).
+const supporterLang = `coalesce((SELECT c.lang FROM checkouts c
+	WHERE c.id IN (SELECT checkout_id FROM donations WHERE supporter_id = s.id
+	               UNION SELECT checkout_id FROM subscriptions WHERE supporter_id = s.id) AND c.lang <> ''
+	ORDER BY c.created_at DESC, c.id DESC LIMIT 1), '')`
 
 // statementSupporters is the supporters who gave in a year, can be written to, and have no
 // statement e-mail for it yet.
@@ -495,8 +516,8 @@ func (db *DB) EnqueueStatements(ctx context.Context, year int) (int, error) {
 	defer tx.Rollback()
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO supporter_mail (kind, key, supporter_id, year, next_attempt_at, created_at, updated_at)
-		SELECT 'statement', 'statement:' || s.id || ':' || ?3, s.id, ?3, ?4, ?4, ?4`+statementSupporters+`
+		INSERT INTO supporter_mail (kind, key, supporter_id, year, lang, next_attempt_at, created_at, updated_at)
+		SELECT 'statement', 'statement:' || s.id || ':' || ?3, s.id, ?3, `+supporterLang+`, ?4, ?4, ?4`+statementSupporters+`
 		ON CONFLICT (key) DO NOTHING`,
 		from.Unix(), from.AddDate(1, 0, 0).Unix(), year, tx.now.Unix())
 	if err != nil {

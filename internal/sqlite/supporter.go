@@ -339,7 +339,7 @@ func (db *DB) eventsAbout(ctx context.Context, objects []any, limit int) ([]pled
 func (db *DB) checkoutsOf(ctx context.Context, supporterID int64) ([]pledge.CheckoutRecord, error) {
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, frequency, amount, currency, cover_fees, article, campaign, source, reader_id, status,
-		       coalesce(stripe_session_id, ''), created_at
+		       coalesce(stripe_session_id, ''), lang, created_at
 		FROM checkouts WHERE id IN (SELECT checkout_id FROM donations WHERE supporter_id = ?1
 		                            UNION SELECT checkout_id FROM subscriptions WHERE supporter_id = ?1)
 		ORDER BY created_at, id`, supporterID)
@@ -352,7 +352,7 @@ func (db *DB) checkoutsOf(ctx context.Context, supporterID int64) ([]pledge.Chec
 		var c pledge.CheckoutRecord
 		var created int64
 		if err := rows.Scan(&c.ID, &c.Frequency, &c.Amount.Amount, &c.Amount.Currency, &c.CoverFees, &c.Article,
-			&c.Campaign, &c.Source, &c.ReaderID, &c.Status, &c.StripeSessionID, &created); err != nil {
+			&c.Campaign, &c.Source, &c.ReaderID, &c.Status, &c.StripeSessionID, &c.Lang, &created); err != nil {
 			return nil, err
 		}
 		c.CreatedAt = time.Unix(created, 0).UTC()
@@ -419,6 +419,7 @@ type person struct {
 	ids       []int64 // supporter records
 	customers []any   // Stripe customer ids
 	deferrals []any   // deferral ids
+	consents  []any   // newsletter_consents ids: of the records, or given on their checkouts' thank-you pages
 }
 
 // subjects names the records for the audit log ("supporter 21, supporter 22"), never the address.
@@ -485,6 +486,18 @@ func (db *DB) selectPerson(ctx context.Context, q rowsQueryer, id int64, email s
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	cids, err := queryIDs(ctx, q, `
+		SELECT id FROM newsletter_consents
+		WHERE supporter_id IN (`+in+`)
+		   OR checkout_id IN (SELECT checkout_id FROM donations WHERE supporter_id IN (`+in+`)
+		                      UNION SELECT checkout_id FROM subscriptions WHERE supporter_id IN (`+in+`))
+		ORDER BY id`, append(append(append([]any{}, ids...), ids...), ids...)...)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cids {
+		p.consents = append(p.consents, c)
 	}
 	if p.email != "" {
 		where, args := db.addressMatch("email_key", "email", p.email)
@@ -553,6 +566,12 @@ func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledg
 	if out.Deferrals, err = db.deferralRecords(ctx, p.deferrals); err != nil {
 		return nil, err
 	}
+	if out.Mails, out.MailUnsubscribes, err = db.mailRecords(ctx, p.ids); err != nil {
+		return nil, err
+	}
+	if out.Newsletter, err = db.consentRecords(ctx, p.consents); err != nil {
+		return nil, err
+	}
 	err = db.Audit(ctx, pledge.AuditEntry{Actor: actor, Action: "data request", Subject: p.subjects(),
 		Detail: fmt.Sprintf("downloaded the data of supporter %d as JSON", id)})
 	return out, err
@@ -578,6 +597,89 @@ func (db *DB) customerRecords(ctx context.Context, ids []any) ([]pledge.Customer
 		if err := db.openAll(&c.Email, &c.Name); err != nil {
 			return nil, err
 		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// mailRecords lists the supporter e-mails (outbox rows) and unsubscribes of supporter records.
+func (db *DB) mailRecords(ctx context.Context, ids []int64) ([]pledge.MailRecord, []pledge.MailUnsubscribe, error) {
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT kind, status, reason, lang, year, attempts, created_at, sent_at, link_opened_at FROM supporter_mail
+		WHERE supporter_id IN (`+placeholders(len(ids))+`) ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var mails []pledge.MailRecord
+	for rows.Next() {
+		var m pledge.MailRecord
+		var created int64
+		var sent, opened sql.NullInt64
+		if err := rows.Scan(&m.Kind, &m.Status, &m.Reason, &m.Lang, &m.Year, &m.Attempts, &created, &sent, &opened); err != nil {
+			return nil, nil, err
+		}
+		m.CreatedAt = time.Unix(created, 0).UTC()
+		m.SentAt, m.LinkOpenedAt = timePtr(sent), timePtr(opened)
+		mails = append(mails, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	urows, err := db.read.QueryContext(ctx, `SELECT kind, at FROM mail_unsubscribes
+		WHERE supporter_id IN (`+placeholders(len(ids))+`) ORDER BY at, kind`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer urows.Close()
+	var unsubs []pledge.MailUnsubscribe
+	for urows.Next() {
+		var u pledge.MailUnsubscribe
+		var at int64
+		if err := urows.Scan(&u.Kind, &at); err != nil {
+			return nil, nil, err
+		}
+		u.At = time.Unix(at, 0).UTC()
+		unsubs = append(unsubs, u)
+	}
+	return mails, unsubs, urows.Err()
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.Unix(v.Int64, 0).UTC()
+	return &t
+}
+
+// consentRecords returns newsletter consents by id, oldest first.
+func (db *DB) consentRecords(ctx context.Context, ids []any) ([]pledge.NewsletterConsent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT coalesce(supporter_id, 0), coalesce(checkout_id, ''), source, wording, lang, consented_at
+		FROM newsletter_consents WHERE id IN (`+placeholders(len(ids))+`) ORDER BY consented_at, id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pledge.NewsletterConsent
+	for rows.Next() {
+		var c pledge.NewsletterConsent
+		var at int64
+		if err := rows.Scan(&c.SupporterID, &c.CheckoutID, &c.Source, &c.Wording, &c.Lang, &at); err != nil {
+			return nil, err
+		}
+		c.ConsentedAt = time.Unix(at, 0).UTC()
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -643,7 +745,8 @@ func (db *DB) erase(ctx context.Context, actor string, id int64, email string) (
 		return 0, err
 	}
 	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: "erase", Subject: p.subjects(),
-		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) deleted", len(p.deferrals))}); err != nil {
+		Detail: fmt.Sprintf("address and name removed; %d reminder request(s) and %d newsletter consent(s) deleted",
+			len(p.deferrals), len(p.consents))}); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -658,7 +761,8 @@ func (db *DB) erase(ctx context.Context, actor string, id int64, email string) (
 }
 
 // erasePerson removes a person's address and name from their supporter records and Stripe
-// customers (amounts and dates stay for the accounts) and deletes their reminder requests.
+// customers (amounts and dates stay for the accounts), deletes their reminder requests and
+// newsletter consents, and cancels their supporter e-mails not sent yet.
 func erasePerson(ctx context.Context, tx *Tx, p *person) error {
 	now := tx.now.Unix()
 	if len(p.ids) > 0 {
@@ -683,6 +787,24 @@ func erasePerson(ctx context.Context, tx *Tx, p *person) error {
 	if len(p.deferrals) > 0 {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deferrals WHERE id IN (`+placeholders(len(p.deferrals))+`)`,
 			p.deferrals...); err != nil {
+			return err
+		}
+	}
+	if len(p.consents) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM newsletter_consents WHERE id IN (`+placeholders(len(p.consents))+`)`,
+			p.consents...); err != nil {
+			return err
+		}
+	}
+	if len(p.ids) > 0 {
+		// E-mails not sent yet will not be: there is no address to send them to.
+		ids := make([]any, len(p.ids))
+		for i, id := range p.ids {
+			ids[i] = id
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE supporter_mail SET status = 'cancelled', reason = 'supporter erased', next_attempt_at = NULL, updated_at = ?
+			WHERE status = 'pending' AND supporter_id IN (`+placeholders(len(ids))+`)`, append([]any{now}, ids...)...); err != nil {
 			return err
 		}
 	}
@@ -727,4 +849,38 @@ func (db *DB) AuditLog(ctx context.Context, limit int) ([]pledge.AuditEntry, err
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+var _ pledge.NewsletterService = (*DB)(nil)
+
+// RecordNewsletterConsent stores a newsletter opt-in. One given on a checkout's thank-you page
+// names the checkout's supporter when the ledger already knows it; otherwise the checkout links
+// it to them (data requests, erasure and the export look both ways).
+func (db *DB) RecordNewsletterConsent(ctx context.Context, c *pledge.NewsletterConsent) error {
+	if strings.TrimSpace(c.Wording) == "" {
+		return pledge.Errorf(pledge.EINVALID, "A consent needs the wording it was given to.")
+	}
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	supporter := sql.NullInt64{Int64: c.SupporterID, Valid: c.SupporterID > 0}
+	if !supporter.Valid && c.CheckoutID != "" {
+		err := tx.QueryRowContext(ctx, `
+			SELECT supporter_id FROM donations WHERE checkout_id = ?1 AND supporter_id IS NOT NULL
+			UNION ALL SELECT supporter_id FROM subscriptions WHERE checkout_id = ?1 AND supporter_id IS NOT NULL
+			LIMIT 1`, c.CheckoutID).Scan(&supporter)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+	}
+	checkout := sql.NullString{String: c.CheckoutID, Valid: c.CheckoutID != ""}
+	c.ConsentedAt = tx.now.UTC().Truncate(time.Second)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO newsletter_consents (supporter_id, checkout_id, source, wording, lang, consented_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, supporter, checkout, c.Source, c.Wording, c.Lang, c.ConsentedAt.Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
