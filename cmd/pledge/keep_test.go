@@ -43,7 +43,7 @@ func startKeep(t *testing.T) *keepService {
 	vars := map[string]string{
 		"PLEDGE_SECRET": strings.Repeat("k", 32), "STRIPE_API_BASE": mock, "STRIPE_SECRET_KEY": "sk_test_keep",
 		"STRIPE_WEBHOOK_SECRET": testSecret, "PLEDGE_SMTP_URL": mp.SMTPURL,
-		"PLEDGE_MAIL_FROM": "Riverside <support@news.example>", "PLEDGE_CONFIG": cfgFile,
+		"PLEDGE_MAIL_FROM": "Riverside <support@news.example>", "PLEDGE_CONFIG": cfgFile, "PLEDGE_DATA_KEY_FILE": "none",
 	}
 	m, base := startMain(t, vars)
 	rec := &testkit.Recorder{}
@@ -293,9 +293,11 @@ func TestKeepRenewalNoticeAndUnsubscribe(t *testing.T) {
 	// The subscription as it stands: renewing in ten days.
 	sub := bob
 	sub.EventID, sub.Edit = "evt_bob_sub_now", func(o map[string]any) { o["current_period_end"] = renews.Unix() }
+	sub.Created = time.Now()
 	k.post(t, "customer.subscription.updated", sub)
 	// That last event scheduled no cancellation: the builder's updated event does, so undo it.
 	undo := bob
+	undo.Created = sub.Created.Add(2 * time.Second) // later, as Stripe would send it: the newer object wins
 	undo.EventID, undo.Edit = "evt_bob_sub_keep", func(o map[string]any) {
 		o["current_period_end"], o["cancel_at_period_end"], o["cancel_at"], o["canceled_at"] = renews.Unix(), false, nil, nil
 	}

@@ -150,6 +150,7 @@ func TestReportCommand(t *testing.T) {
 	}
 	s.giveOnce(t, 500, "usd", "once@example.com")
 	s.giveMonthly(t, 500, "monthly@example.com", "m")
+	s.waitSettled(t)
 
 	want := map[string]int64{"gross": 1000, "refunded": 0, "disputed": 0, "net": 1000, "tax": 0, "donations": 2,
 		"new_supporters": 2, "recurring_supporters": 1, "mrr": 500, "cancellations": 0, "cancellations_scheduled": 0,
@@ -191,6 +192,7 @@ func TestReportAgreesWithDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	s.waitSettled(t)
 	from, to, p := reportDays()
 	r := s.report(t, from, to)
 	d, err := s.db.Dashboard(ctx, p)

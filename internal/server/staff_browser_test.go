@@ -155,7 +155,7 @@ func TestStaffPagesOnAPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := []string{"/staff", "/staff?period=90d", "/staff/supporters", "/staff/supporters?sort=total&currency=usd",
-		"/staff/past-due", "/staff/supporters/" + itoa(first), "/staff/audit", "/staff/supporters/" + itoa(first) + "/erase"}
+		"/staff/past-due", "/staff/supporters/" + itoa(first), "/staff/audit", "/staff/emails", "/staff/experiments", "/staff/supporters/" + itoa(first) + "/erase"}
 	for _, path := range pages {
 		var overflow, width, inner int64
 		if err := chromedp.Run(ctx,
