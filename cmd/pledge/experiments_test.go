@@ -40,7 +40,7 @@ func TestReloadKeepsTheOldConfigOnABrokenFile(t *testing.T) {
 	running := func() string {
 		page := s.staffPage(t, "editor@example.com", "a long passphrase here", "/staff/experiments")
 		for _, name := range []string{"first", "second"} {
-			if strings.Contains(page, `href="/staff/experiments/`+name+`">`+name+`</a></th><td>running`) {
+			if strings.Contains(page, `href="/staff/experiments/`+name+`">`+name+`</a></th><td data-label="Status">running`) {
 				return name
 			}
 		}
