@@ -57,7 +57,10 @@ func (m *Main) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Server.SetPlan(plan)
+	// The arms' prompts are rendered before the swap: one that fails keeps the plan in force.
+	if err := m.Server.SetPlan(plan); err != nil {
+		return fmt.Errorf("PLEDGE_CONFIG: %s: %w", m.Config.ConfigFile, err)
+	}
 	m.Config.experiments = es
 	running := ""
 	if e := plan.Running(time.Now()); e != nil {

@@ -135,7 +135,9 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Manage = m.DB
 	srv.Portal = m.Stripe
 	srv.Experiments = m.DB
-	srv.SetPlan(plan)
+	if err := srv.SetPlan(plan); err != nil {
+		return fmt.Errorf("experiments: %w", err)
+	}
 	if mailer != nil {
 		srv.SendManageLink = manageLinkSender(mailer)
 	}

@@ -15,32 +15,29 @@ import (
 
 // SetPlan puts a plan of experiments in force, at once for every request that starts after it;
 // requests already running finish with the plan they began with. Reloads (SIGHUP) and staff's
-// decisions call it.
-//
-// TODO(issue 12 integration): pre-render the prompt for each arm of p.Running and for
-// p.Settings() (the default with promotions) before the swap, and keep them beside the plan, so
-// that handlePrompt picks the page by arm without work on its path.
-func (s *Server) SetPlan(p *pledge.Plan) { s.plan.Store(p) }
+// decisions call it. Before the swap it pre-renders the prompt for the default (p.Settings(),
+// promotions applied) and for each arm of every running or scheduled experiment
+// (p.VariantSettings), so handlePrompt only picks the page by arm. If that fails the plan in
+// force stays, and the error says why.
+func (s *Server) SetPlan(p *pledge.Plan) error {
+	lp, err := s.buildLivePlan(p)
+	if err != nil {
+		return err
+	}
+	s.live.Store(lp)
+	return nil
+}
 
 // Plan returns the plan in force (nil before SetPlan).
-func (s *Server) Plan() *pledge.Plan { return s.plan.Load() }
+func (s *Server) Plan() *pledge.Plan { return s.currentPlan() }
 
 // experimentArm is the arm of the running experiment this reader is in, from the experiment id
 // in the signed view cookie (made by countPromptView); the zero Arm outside experiments or
-// before the reader has one. No database: the arm is a keyed hash of the id.
-//
-// Seams for the prompt (issue 12 integration):
-//   - handlePrompt, after countPromptView: arm := s.experimentArm(c); if arm.Held(), count
-//     s.stats.armView(arm) and answer 204; else count s.stats.armView(arm) beside s.stats.view
-//     and serve the arm's pre-rendered page.
-//   - handleDonateSubmit, before Begin: ch.Arm = s.experimentArm(c); s.stats.armClick(ch.Arm)
-//     beside s.stats.click. Giving.Begin stores the arm with the checkout.
+// before the reader has one. No database: the arm is a keyed hash of the id. handlePrompt and
+// handleDonateSubmit take it with the arm's prompts from armSet.
 func (s *Server) experimentArm(c echo.Context) pledge.Arm {
-	e := s.plan.Load().Running(time.Now())
-	if e == nil {
-		return pledge.Arm{}
-	}
-	return s.assigner.Assign(e, s.viewID(c))
+	arm, _ := s.armSet(c)
+	return arm
 }
 
 // registerExperimentRoutes registers the staff's experiment pages: everyone on staff reads the
@@ -67,7 +64,7 @@ type experimentRow struct {
 // experiments lists the configured experiments, then the ones only the store remembers.
 func (s *Server) experiments(ctx context.Context) ([]pledge.Experiment, error) {
 	var out []pledge.Experiment
-	if p := s.plan.Load(); p != nil {
+	if p := s.currentPlan(); p != nil {
 		out = append(out, p.Experiments...)
 	}
 	if s.Experiments == nil {
@@ -99,7 +96,7 @@ func cmpString(a, b string) int {
 
 // status is where e stands; one no longer configured has ended unless staff stopped it.
 func (s *Server) status(e *pledge.Experiment) string {
-	p := s.plan.Load()
+	p := s.currentPlan()
 	if p == nil {
 		p = &pledge.Plan{}
 	}
@@ -127,7 +124,7 @@ func (s *Server) handleExperiments(c echo.Context) error {
 		return err
 	}
 	p := &experimentsPage{Layout: staffLayout(c, "Experiments")}
-	plan := s.plan.Load()
+	plan := s.currentPlan()
 	for i := range es {
 		e := &es[i]
 		row := experimentRow{Name: e.Name, Status: s.status(e), Days: days(e), Holdback: e.HoldbackShare}
@@ -182,7 +179,7 @@ func (s *Server) handleExperiment(c echo.Context) error {
 	p := &experimentPage{Layout: staffLayout(c, "Experiment "+e.Name), Experiment: e, Days: days(e), Report: r,
 		CanStop: staffOf(c).Staff.Admin() && status != pledge.StatusStopped && status != pledge.StatusPromoted,
 		Done:    c.QueryParam("done")}
-	if plan := s.plan.Load(); plan != nil {
+	if plan := s.currentPlan(); plan != nil {
 		p.State = plan.States[e.Name]
 	}
 	for cur := range r.Arms[0].Currencies {
@@ -242,7 +239,7 @@ func (s *Server) RefreshStates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	old := s.plan.Load()
+	old := s.currentPlan()
 	if old == nil {
 		old = &pledge.Plan{Base: s.cfg.Giving}
 	}
@@ -251,8 +248,7 @@ func (s *Server) RefreshStates(ctx context.Context) error {
 	}
 	next := *old
 	next.States = states
-	s.SetPlan(&next)
-	return nil
+	return s.SetPlan(&next)
 }
 
 func sameStates(a, b map[string]pledge.ExperimentState) bool {

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -23,7 +25,15 @@ func testPlan() *pledge.Plan {
 	}}}
 }
 
-// armProbe answers the arm experimentArm finds, for tests (the prompt integration will call it).
+// setPlan puts p in force, failing the test if its prompts do not render.
+func setPlan(t testing.TB, s *Server, p *pledge.Plan) {
+	t.Helper()
+	if err := s.SetPlan(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// armProbe answers the arm experimentArm finds, for tests.
 func armProbe(s *Server) {
 	s.echo.GET("/test/arm", func(c echo.Context) error { return c.String(http.StatusOK, s.experimentArm(c).Variant) })
 }
@@ -55,7 +65,7 @@ func get(s *Server, target string, cookies ...*http.Cookie) *http.Response {
 // later request; the count and its window work as before.
 func TestViewCookieCarriesTheExperimentID(t *testing.T) {
 	s := newTestServer(t)
-	s.SetPlan(testPlan())
+	setPlan(t, s, testPlan())
 	s.Handler()
 	armProbe(s)
 	res := get(s, "/prompt?article=https://news.example/a")
@@ -112,7 +122,7 @@ func TestViewCookieWithoutExperimentsIsAsBefore(t *testing.T) {
 		t.Fatalf("no experiment: cookie %q expiring %s, want a bare count for the window", ck.Value, ck.Expires)
 	}
 	// An old cookie's count is kept when an experiment starts and the id is added.
-	s.SetPlan(testPlan())
+	setPlan(t, s, testPlan())
 	old := &http.Cookie{Name: cookieViews, Value: s.sign(cookieViews, "2", time.Now().Add(time.Hour))}
 	ck = viewsCookie(t, recorderOf(get(s, "/prompt", old)))
 	if v, _, _ := s.readViewsValue(ck.Value); v.n != 3 || v.id == "" || v.window.After(time.Now().Add(time.Hour+time.Second)) {
@@ -137,14 +147,12 @@ func TestViewCookieWithoutExperimentsIsAsBefore(t *testing.T) {
 }
 
 // TestHoldbackPromptAnswers204 is the issue's HTTP-level check that a reader in the holdback gets
-// 204 from GET /prompt. It needs the prompt integration (issue 12's prompt files): the arm-level
-// behaviour is tested by TestAssignSplitsByWeight and TestViewCookieCarriesTheExperimentID.
+// 204 from GET /prompt (the arm-level split is tested by TestAssignSplitsByWeight).
 func TestHoldbackPromptAnswers204(t *testing.T) {
-	t.Skip("TODO(issue 12 integration): enable once handlePrompt answers 204 for experimentArm(c).Held()")
 	s := newTestServer(t)
 	p := testPlan()
 	p.Experiments[0].HoldbackShare = 0.5
-	s.SetPlan(p)
+	setPlan(t, s, p)
 	s.Handler()
 	armProbe(s)
 	held, shown := 0, 0
@@ -195,7 +203,7 @@ func TestArmCountsAreFlushed(t *testing.T) {
 func TestStaffStopsAndPromotes(t *testing.T) {
 	env := newStaffEnv(t, "http://pledge.test")
 	env.srv.Experiments = env.db
-	env.srv.SetPlan(testPlan())
+	setPlan(t, env.srv, testPlan())
 	ctx := context.Background()
 	if err := env.db.AddExperimentStats(ctx, []pledge.ExperimentStat{{Day: time.Now(), Arm: pledge.Arm{Experiment: "ask-2027", Variant: "control"}, Views: 40}}); err != nil {
 		t.Fatal(err)
@@ -261,4 +269,109 @@ func readBody(r *http.Response) string {
 	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
 	return string(b)
+}
+
+// armViews sums the views and clicks counted in memory for an experiment's variant.
+func armViews(s *Server, variant string) (views, clicks int64) {
+	s.stats.mu.Lock()
+	defer s.stats.mu.Unlock()
+	for k, c := range s.stats.arms {
+		if k.arm.Variant == variant {
+			views += c.views
+			clicks += c.clicks
+		}
+	}
+	return views, clicks
+}
+
+// TestArmsSeeTheirVariants: two readers in different arms get their variants' prompts (the
+// warm-letter heading, or the default's); a ?change=1 switch inside an arm keeps the arm's
+// heading and counts no view; Continue counts a click in the arm and the checkout stores it.
+func TestArmsSeeTheirVariants(t *testing.T) {
+	f := newGivingFixture(t, okPayments())
+	warm := "Journalism that answers to you"
+	setPlan(t, f.srv, &pledge.Plan{Base: f.srv.cfg.Giving, Experiments: []pledge.Experiment{{Name: "ask-2027",
+		Variants: []pledge.Variant{{Name: "control", Weight: 1}, {Name: "warm-letter", Weight: 1, Override: pledge.Override{Heading: &warm}}}}}})
+	armProbe(f.srv)
+	control := html.EscapeString(f.srv.langs.Default().T("letter.heading"))
+	const prompt = "/prompt?article=https://news.example/a"
+
+	jars := map[string]http.CookieJar{}
+	var warmViews int64
+	for i := 0; i < 100 && len(jars) < 2; i++ {
+		f.jar, _ = cookiejar.New(nil)
+		res, body := f.do(http.MethodGet, prompt, nil)
+		_, arm := f.do(http.MethodGet, "/test/arm", nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s reader's prompt: %d", arm, res.StatusCode)
+		}
+		if arm == "warm-letter" {
+			warmViews++
+		}
+		if jars[arm] != nil {
+			continue
+		}
+		want, not := control, warm
+		if arm == "warm-letter" {
+			want, not = warm, control
+		}
+		if !strings.Contains(body, want) || strings.Contains(body, not) {
+			t.Fatalf("%s reader's prompt: want heading %q, not %q:\n%s", arm, want, not, body)
+		}
+		jars[arm] = f.jar
+	}
+	if len(jars) != 2 {
+		t.Fatalf("readers found only in %v", jars)
+	}
+	if v, _ := armViews(f.srv, "warm-letter"); v != warmViews {
+		t.Fatalf("warm-letter views %d, want %d", v, warmViews)
+	}
+
+	// A switch inside the warm-letter arm: its heading, no view counted (arm or article).
+	f.jar = jars["warm-letter"]
+	articleViews := func() (n int64) {
+		f.srv.stats.mu.Lock()
+		defer f.srv.stats.mu.Unlock()
+		for _, c := range f.srv.stats.counts {
+			n += c.views
+		}
+		return n
+	}
+	before := articleViews()
+	for _, q := range []string{"&change=1&frequency=annual", "&change=1&frequency=monthly&amount=10"} {
+		res, body := f.do(http.MethodGet, prompt+q, nil)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, warm) || strings.Contains(body, control) {
+			t.Fatalf("switch %s in the warm-letter arm: %d\n%s", q, res.StatusCode, body)
+		}
+	}
+	if v, _ := armViews(f.srv, "warm-letter"); v != warmViews || articleViews() != before {
+		t.Fatalf("after switches: arm views %d (want %d), article views %d (want %d)", v, warmViews, articleViews(), before)
+	}
+
+	// The form posted without script (a new frequency) stays in the arm too.
+	form := mergeHidden(t, readBodyOf(f, prompt+"&change=1"), url.Values{"step": {"update"}, "embed": {"1"}, "frequency": {"annual"}})
+	if _, body := f.do(http.MethodPost, "/donate", form); !strings.Contains(body, warm) {
+		t.Fatalf("update in the warm-letter arm:\n%s", body)
+	}
+
+	// Continue: a click in the arm, stored with the checkout.
+	form = f.form("/donate?article=https://news.example/a", url.Values{"frequency": {"annual"}, "currency": {"eur"}, "amount": {"100"}})
+	if res, _ := f.do(http.MethodPost, "/donate", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("donate %d", res.StatusCode)
+	}
+	if _, c := armViews(f.srv, "warm-letter"); c != 1 {
+		t.Fatalf("warm-letter clicks %d, want 1", c)
+	}
+	if co := f.onlyCheckout(); co.Arm != (pledge.Arm{Experiment: "ask-2027", Variant: "warm-letter"}) {
+		t.Fatalf("checkout's arm %+v", co.Arm)
+	}
+}
+
+func readBodyOf(f *givingFixture, target string) string {
+	f.t.Helper()
+	res, body := f.do(http.MethodGet, target, nil)
+	if res.StatusCode != http.StatusOK {
+		f.t.Fatalf("GET %s: %d", target, res.StatusCode)
+	}
+	return body
 }

@@ -82,7 +82,7 @@ func (s *Server) choiceFromForm(c echo.Context) pledge.GiftChoice {
 // handleDonateForm is the full-page donation form.
 func (s *Server) handleDonateForm(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return s.render(c, http.StatusOK, "donate", s.givingPage(s.lang(c), s.choiceFromQuery(c), false, nil))
+	return s.render(c, http.StatusOK, "donate", s.givingPage(s.promptSetFor(c), s.lang(c), s.choiceFromQuery(c), false, nil))
 }
 
 // handleDonate either redraws the form for a new frequency or currency (the no-JavaScript way to
@@ -92,10 +92,12 @@ func (s *Server) handleDonate(c echo.Context) error {
 		ch := s.choiceFromForm(c)
 		ch.Amount, ch.Other = "", "" // the old amount means nothing at the new frequency
 		c.Response().Header().Set("Cache-Control", "no-store")
+		// In the reader's experiment arm: its letter, presets and defaults, as the prompt showed.
+		ps := s.promptSetFor(c)
 		if embedded(c) { // the prompt without JavaScript: a new currency or frequency is not a view
-			return s.render(c, http.StatusOK, "prompt#document", s.givingPage(s.lang(c), ch, true, nil))
+			return s.render(c, http.StatusOK, "prompt#document", s.givingPage(ps, s.lang(c), ch, true, nil))
 		}
-		return s.render(c, http.StatusOK, "donate", s.givingPage(s.lang(c), ch, false, nil))
+		return s.render(c, http.StatusOK, "donate", s.givingPage(ps, s.lang(c), ch, false, nil))
 	}
 	return s.donateLimited(c)
 }
@@ -129,6 +131,12 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 	lc := s.lang(c)
 	ch.Locale, ch.Lang = lc.Stripe(), lc.Code
 	s.stats.click(s.statArticle(ch.Article), pledge.CleanCampaign(ch.Campaign))
+	// The reader's experiment arm, counted beside the click and stored with the checkout (so
+	// with every payment through it); never sent to Stripe. Validation is the same in every
+	// arm: variants change presets and defaults, never the minimums, maximums or currencies.
+	var ps *promptSet
+	ch.Arm, ps = s.armSet(c)
+	s.stats.armClick(ch.Arm)
 	if s.cfg.Protect.On {
 		// Counted above as a click on the article (a daily total); the gift itself never
 		// learns which article or campaign it came from, and neither does Stripe.
@@ -142,9 +150,9 @@ func (s *Server) handleDonateSubmit(c echo.Context) error {
 			return s.readerError(c, lc, err)
 		}
 		if embedded(c) { // answered inside the article's frame: the prompt again, error shown
-			return s.render(c, http.StatusUnprocessableEntity, "prompt#document", s.givingPage(lc, ch, true, err))
+			return s.render(c, http.StatusUnprocessableEntity, "prompt#document", s.givingPage(ps, lc, ch, true, err))
 		}
-		return s.render(c, http.StatusUnprocessableEntity, "donate", s.givingPage(lc, ch, false, err))
+		return s.render(c, http.StatusUnprocessableEntity, "donate", s.givingPage(ps, lc, ch, false, err))
 	case pledge.EUNAVAILABLE:
 		return s.paymentUnavailable(c, ch, err)
 	default:

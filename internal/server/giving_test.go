@@ -434,7 +434,7 @@ func TestPromptPrerenderedMatchesTemplate(t *testing.T) {
 			c := f.srv.echo.NewContext(req, httptest.NewRecorder())
 			ch := f.srv.choiceFromQuery(c)
 			ch.Nonce = hidden.Get("nonce")
-			p := f.srv.givingPage(f.srv.lang(c), ch, true, nil)
+			p := f.srv.givingPage(f.srv.base, f.srv.lang(c), ch, true, nil)
 			p.Layout.Org, p.Layout.CSRF = f.srv.cfg.Org, hidden.Get("_csrf")
 			p.syncRemind()
 			var slow strings.Builder

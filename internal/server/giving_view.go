@@ -209,9 +209,11 @@ func newNonce() string {
 const letterFoldAfter = 280
 
 // givingPage builds the form for a reader's (possibly partial, possibly wrong) choice, in the
-// reader's language.
-func (s *Server) givingPage(lc *locale.Catalogue, ch pledge.GiftChoice, embed bool, err error) *givingPage {
-	st := s.cfg.Giving
+// reader's language, from the prompt set ps (the default's or the reader's experiment arm's:
+// its letter, presets and defaults).
+func (s *Server) givingPage(ps *promptSet, lc *locale.Catalogue, ch pledge.GiftChoice, embed bool, err error) *givingPage {
+	lc = ps.lang(lc)
+	st := ps.giving
 	cur := pledge.Currency(ch.Currency)
 	if !st.Catalogue.Offers(cur) {
 		cur = st.Catalogue.Default
@@ -220,7 +222,7 @@ func (s *Server) givingPage(lc *locale.Catalogue, ch pledge.GiftChoice, embed bo
 	if ferr != nil {
 		f = st.DefaultFrequency
 	}
-	v := s.views[viewKey{lc.Code, cur}]
+	v := ps.views[viewKey{lc.Code, cur}]
 	heading := lc.T("letter.heading")
 	p := &givingPage{
 		Layout:    Layout{Title: heading, L: lc},

@@ -26,17 +26,28 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	if !change {
 		s.countPromptView(c)
 	}
+	// The reader's experiment arm (after countPromptView, which gives a new reader the id it is
+	// drawn from) and the prompts that arm sees, pre-rendered by SetPlan. The holdback sees none:
+	// its "views" are the prompts it was not shown. A change is not a view, in any arm.
+	arm, ps := s.armSet(c)
+	if arm.Held() {
+		if !change {
+			s.stats.armView(arm)
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
 	ch := s.choiceFromQuery(c)
 	f, err := pledge.ParseFrequency(ch.Frequency)
 	if err != nil {
-		f = s.cfg.Giving.DefaultFrequency
+		f = ps.giving.DefaultFrequency
 	}
 	lc := s.lang(c)
-	if pr := s.prompts[promptKey{lc.Code, pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
+	if pr := ps.prompts[promptKey{lc.Code, pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
 		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
 			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
 		if !change {
 			s.stats.view(s.statArticle(v.article), v.campaign)
+			s.stats.armView(arm)
 		}
 		s.stats.title(s.statArticle(v.article), pledge.CleanTitle(c.QueryParam("title")))
 		page := pr.write(v)
@@ -46,9 +57,10 @@ func (s *Server) handlePrompt(c echo.Context) error {
 		return c.HTMLBlob(http.StatusOK, page.Bytes())
 	}
 	// A preset amount from the query: render it the ordinary way.
-	p := s.givingPage(lc, ch, true, nil)
+	p := s.givingPage(ps, lc, ch, true, nil)
 	if !change {
 		s.stats.view(s.statArticle(p.Article), p.Campaign)
+		s.stats.armView(arm)
 	}
 	s.stats.title(s.statArticle(p.Article), pledge.CleanTitle(c.QueryParam("title")))
 	return s.render(c, http.StatusOK, "prompt#document", p)

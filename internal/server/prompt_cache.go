@@ -58,13 +58,14 @@ func (v promptValues) slot(name string) string {
 	return ""
 }
 
-// prerenderPrompts renders the prompt for every currency and frequency with slot markers.
-func (s *Server) prerenderPrompts() (map[promptKey]*prerendered, error) {
+// prerenderPrompts renders ps's prompt for every language, currency and frequency with slot
+// markers, from ps's settings, catalogues and views (which must be built).
+func (s *Server) prerenderPrompts(ps *promptSet) (map[promptKey]*prerendered, error) {
 	out := map[promptKey]*prerendered{}
-	for _, lc := range s.langs.Languages() {
-		for _, cur := range s.cfg.Giving.Catalogue.Currencies {
+	for _, lc := range ps.langs.Languages() {
+		for _, cur := range ps.giving.Catalogue.Currencies {
 			for _, f := range pledge.Frequencies {
-				p := s.givingPage(lc, pledge.GiftChoice{Currency: string(cur), Frequency: string(f)}, true, nil)
+				p := s.givingPage(ps, lc, pledge.GiftChoice{Currency: string(cur), Frequency: string(f)}, true, nil)
 				p.Layout.Org = s.cfg.Org
 				p.Layout.CSRF = slotMark + "csrfX"
 				p.Nonce = slotMark + "nonceX"

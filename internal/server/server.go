@@ -131,18 +131,20 @@ type Server struct {
 	// Experiments stores experiments' counts and staff's decisions (/staff/experiments).
 	Experiments pledge.ExperimentService
 
-	// plan is the experiments in force (SetPlan); assigner puts readers into their arms.
-	plan     atomic.Pointer[pledge.Plan]
+	// live is the plan of experiments in force with its pre-rendered prompts (SetPlan);
+	// assigner puts readers into their arms.
+	live     atomic.Pointer[livePlan]
 	assigner pledge.Assigner
 
 	// framable are the route paths that article pages may embed in a frame.
 	framable map[string]bool
 
-	giving        *pledge.Giving
-	views         map[viewKey]*currencyView
+	giving *pledge.Giving
+	// base is the prompt for the settings the server started with (before any SetPlan); langs
+	// are its catalogues, which pick the reader's language everywhere.
+	base          *promptSet
 	langs         *locale.Set
 	langCache     langCache
-	prompts       map[promptKey]*prerendered
 	stats         *statsBatcher
 	donateLimited echo.HandlerFunc
 	// background tracks work that outlives its request (the /manage e-mails); see Wait.
@@ -180,19 +182,11 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("giving settings: %w", err)
 	}
 	s.cfg.Org = s.cfg.Giving.Org
-	if s.langs, err = LoadLanguages(s.cfg.Giving); err != nil {
-		return nil, fmt.Errorf("messages: %w", err)
+	if s.base, err = s.buildPromptSet(s.cfg.Giving); err != nil {
+		return nil, err
 	}
-	if err := s.langs.Require(codeKeys...); err != nil {
-		return nil, fmt.Errorf("messages: %w", err)
-	}
+	s.langs = s.base.langs
 	s.langCache.m = map[string]*locale.Catalogue{}
-	if s.views, err = buildViews(s.cfg.Giving, s.langs); err != nil {
-		return nil, err
-	}
-	if s.prompts, err = s.prerenderPrompts(); err != nil {
-		return nil, err
-	}
 	if s.cfg.DonateGlobal.N == 0 {
 		s.cfg.DonateGlobal = Limit{N: 10 * s.cfg.DonateLimit.N, Per: s.cfg.DonateLimit.Per}
 	}

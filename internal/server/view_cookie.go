@@ -83,7 +83,7 @@ func (s *Server) countView(c echo.Context) {
 	capacity := s.viewCap()
 	now := time.Now()
 	v, expires, _ := s.readViews(c)
-	if v.id == "" && s.plan.Load().Running(now) != nil {
+	if v.id == "" && s.currentPlan().Running(now) != nil {
 		v.id = newViewID()
 		expires = latest(expires, now.Add(viewIDLifetime))
 	}
