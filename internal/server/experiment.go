@@ -123,7 +123,7 @@ func (s *Server) handleExperiments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := &experimentsPage{Layout: staffLayout(c, "Experiments")}
+	p := &experimentsPage{Layout: s.staffLayout(c, "Experiments")}
 	plan := s.currentPlan()
 	for i := range es {
 		e := &es[i]
@@ -176,7 +176,7 @@ func (s *Server) handleExperiment(c echo.Context) error {
 	}
 	status := s.status(e)
 	r := abtest.Build(e, status, counts, s.cfg.Giving.Catalogue.Default)
-	p := &experimentPage{Layout: staffLayout(c, "Experiment "+e.Name), Experiment: e, Days: days(e), Report: r,
+	p := &experimentPage{Layout: s.staffLayout(c, "Experiment "+e.Name), Experiment: e, Days: days(e), Report: r,
 		CanStop: staffOf(c).Staff.Admin() && status != pledge.StatusStopped && status != pledge.StatusPromoted,
 		Done:    c.QueryParam("done")}
 	if plan := s.currentPlan(); plan != nil {

@@ -168,7 +168,7 @@ func TestCleanTitle(t *testing.T) {
 
 // TestFunnelShares: each step's share is of the step before, conversion of the views.
 func TestFunnelShares(t *testing.T) {
-	v := funnelViewOf("a", pledge.FunnelRow{Views: 186420, Clicks: 1168, Checkouts: 400, Paid: 100})
+	v := englishNumbers.funnelViewOf("a", pledge.FunnelRow{Views: 186420, Clicks: 1168, Checkouts: 400, Paid: 100})
 	for _, tc := range []struct{ name, got, want string }{
 		{"views", v.Views, "186,420"},
 		{"continue share", v.ClickShare, "0.63%"},
@@ -180,7 +180,7 @@ func TestFunnelShares(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
 		}
 	}
-	if none := funnelViewOf("b", pledge.FunnelRow{}); none.ClickShare != "–" {
+	if none := englishNumbers.funnelViewOf("b", pledge.FunnelRow{}); none.ClickShare != "–" {
 		t.Errorf("share without views = %q", none.ClickShare)
 	}
 }

@@ -29,7 +29,9 @@ type Layout struct {
 	Demo      bool
 	RequestID string
 	Staff     *StaffView
-	Flash     string
+	// Num is a staff page's number format, in the staff member's language (staffLayout).
+	Num   numberFormat
+	Flash string
 }
 
 // StaffView is the signed-in staff member shown in the staff pages' header.

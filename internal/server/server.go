@@ -234,8 +234,6 @@ func (s *Server) templateFuncs() template.FuncMap {
 			}
 			return t.UTC().Format("2 Jan 2006 15:04 UTC")
 		},
-		// staffMoney is the staff pages' one number format ($1,234.50).
-		"staffMoney": staffNumbers.Money,
 	}
 }
 

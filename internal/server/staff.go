@@ -1,6 +1,7 @@
 package server
 
 import (
+	"golang.org/x/text/language"
 	"net/http"
 	"strings"
 
@@ -120,9 +121,20 @@ func staffOf(c echo.Context) *pledge.StaffSession {
 }
 
 // staffLayout is the Layout of a staff page.
-func staffLayout(c echo.Context, title string) Layout {
+func (s *Server) staffLayout(c echo.Context, title string) Layout {
 	st := staffOf(c).Staff
-	return Layout{Title: title, Staff: &StaffView{Email: st.Email, Admin: st.Admin()}}
+	return Layout{Title: title, Staff: &StaffView{Email: st.Email, Admin: st.Admin()}, Num: s.staffNumbers(c)}
+}
+
+// staffNumbers is the staff member's number format: the language their browser asks for among
+// the service's catalogues (Accept-Language), English by default: 1,234.50 in English, 1 234,50
+// in Russian.
+func (s *Server) staffNumbers(c echo.Context) numberFormat {
+	lc := s.langs.Pick(c.Request().Header.Get("Accept-Language"), "")
+	if lc == nil || lc.Code == "en" {
+		return englishNumbers
+	}
+	return numberFormat{pledge.NewNumbers(language.Make(lc.Code))}
 }
 
 // loginPage is the staff login form.

@@ -95,8 +95,9 @@ type funnelView struct {
 	PaidShare, Conversion          string // paid / checkouts, paid / views
 }
 
-// staffNumbers is the staff pages' number format: English until staff pick their language.
-var staffNumbers = numberFormat{pledge.NewNumbers(language.English)}
+// englishNumbers is the staff pages' number format in English (1,234.50), for what is not
+// shown to one staff member (the staff member's own comes from staffLayout).
+var englishNumbers = numberFormat{pledge.NewNumbers(language.English)}
 
 type dashboardPage struct {
 	Layout
@@ -130,9 +131,10 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pg := dashboardView(d)
-	pg.Summary = summaryOf(d, s.cfg.Giving.Goals, staffNumbers)
-	pg.Layout, pg.Form = staffLayout(c, "Dashboard"), f
+	layout := s.staffLayout(c, "Dashboard")
+	pg := layout.Num.dashboardView(d)
+	pg.Summary = summaryOf(d, s.cfg.Giving.Goals, layout.Num)
+	pg.Layout, pg.Form = layout, f
 	if f.Period != "custom" {
 		pg.Form.From, pg.Form.To = pg.ExportFrom, pg.ExportTo // a starting point for custom dates
 	}
@@ -192,28 +194,28 @@ func trend(cur, prev int64) (string, string) {
 	return "flat", "±0%"
 }
 
-func moneyKPI(key, label, hint string, cur, prev int64, c pledge.Currency) kpiView {
+func (n numberFormat) moneyKPI(key, label, hint string, cur, prev int64, c pledge.Currency) kpiView {
 	t, d := trend(cur, prev)
 	m := pledge.Money{Amount: cur, Currency: c}
-	return kpiView{Key: key, Label: label, Value: grouped(m), Raw: m.Major(), Hint: hint,
-		Previous: grouped(pledge.Money{Amount: prev, Currency: c}), Trend: t, Delta: d}
+	return kpiView{Key: key, Label: label, Value: n.grouped(m), Raw: m.Major(), Hint: hint,
+		Previous: n.grouped(pledge.Money{Amount: prev, Currency: c}), Trend: t, Delta: d}
 }
 
 // grouped writes money for a figure in the staff pages' one number format.
-func grouped(m pledge.Money) string { return staffNumbers.Money(m) }
+func (n numberFormat) grouped(m pledge.Money) string { return n.Money(m) }
 
-func countKPI(key, label, hint string, cur, prev int) kpiView {
+func (n numberFormat) countKPI(key, label, hint string, cur, prev int) kpiView {
 	t, d := trend(int64(cur), int64(prev))
-	return kpiView{Key: key, Label: label, Value: staffNumbers.Int(int64(cur)), Raw: fmt.Sprint(cur), Hint: hint,
-		Previous: staffNumbers.Int(int64(prev)), Trend: t, Delta: d}
+	return kpiView{Key: key, Label: label, Value: n.Int(int64(cur)), Raw: fmt.Sprint(cur), Hint: hint,
+		Previous: n.Int(int64(prev)), Trend: t, Delta: d}
 }
 
-func dashboardView(d *pledge.Dashboard) *dashboardPage {
+func (n numberFormat) dashboardView(d *pledge.Dashboard) *dashboardPage {
 	pg := &dashboardPage{Label: dayLabel(d.Period), PrevLabel: dayLabel(d.Previous),
 		Deferrals:  d.Deferrals,
 		ExportFrom: d.Period.From.Format(dateForm), ExportTo: d.Period.To.Add(-24 * time.Hour).Format(dateForm)}
 	for _, r := range d.Currencies {
-		pg.Currencies = append(pg.Currencies, currencyViewOf(r, d))
+		pg.Currencies = append(pg.Currencies, n.currencyViewOf(r, d))
 	}
 	steps := []struct {
 		name string
@@ -221,21 +223,21 @@ func dashboardView(d *pledge.Dashboard) *dashboardPage {
 	}{{"Prompt views", d.Funnel.Views}, {"Continue clicks", d.Funnel.Clicks}, {"Checkouts", d.Funnel.Checkouts}, {"Paid", d.Funnel.Paid}}
 	var bars []chart.Bar
 	for i, st := range steps {
-		text := staffNumbers.Int(st.v)
+		text := n.Int(st.v)
 		if i > 0 {
-			text += " (" + share(st.v, steps[i-1].v) + " of the step before)"
+			text += " (" + n.share(st.v, steps[i-1].v) + " of the step before)"
 		}
 		bars = append(bars, chart.Bar{Label: st.name, Value: float64(st.v), Text: text, Class: fmt.Sprintf("s%d", i+1)})
 	}
 	pg.Funnel = chart.HBars(chart.Chart{ID: "funnel", Title: "Prompt funnel",
-		Desc: fmt.Sprintf("From %s prompt views to %s Continue clicks, %s checkouts and %s paid.", staffNumbers.Int(d.Funnel.Views),
-			staffNumbers.Int(d.Funnel.Clicks), staffNumbers.Int(d.Funnel.Checkouts), staffNumbers.Int(d.Funnel.Paid))}, bars, true)
-	pg.FunnelRows = []funnelView{funnelViewOf("All articles and campaigns", d.Funnel)}
+		Desc: fmt.Sprintf("From %s prompt views to %s Continue clicks, %s checkouts and %s paid.", n.Int(d.Funnel.Views),
+			n.Int(d.Funnel.Clicks), n.Int(d.Funnel.Checkouts), n.Int(d.Funnel.Paid))}, bars, true)
+	pg.FunnelRows = []funnelView{n.funnelViewOf("All articles and campaigns", d.Funnel)}
 	for i, a := range d.Articles {
 		if i == 15 {
 			break
 		}
-		v := funnelViewOf(shortArticle(a.Article), a)
+		v := n.funnelViewOf(shortArticle(a.Article), a)
 		v.Title = d.Titles[a.Article]
 		pg.Articles = append(pg.Articles, v)
 	}
@@ -243,7 +245,7 @@ func dashboardView(d *pledge.Dashboard) *dashboardPage {
 		if i == 15 {
 			break
 		}
-		pg.Campaigns = append(pg.Campaigns, funnelViewOf(a.Campaign, a))
+		pg.Campaigns = append(pg.Campaigns, n.funnelViewOf(a.Campaign, a))
 	}
 	// Conversion by article: only articles seen often enough for the rate to mean something.
 	var conv []chart.Bar
@@ -254,7 +256,7 @@ func dashboardView(d *pledge.Dashboard) *dashboardPage {
 				label = t
 			}
 			conv = append(conv, chart.Bar{Label: label, Value: a.Conversion() * 100,
-				Text: staffNumbers.Percent(a.Conversion(), 2), Class: "s2"})
+				Text: n.Percent(a.Conversion(), 2), Class: "s2"})
 		}
 	}
 	sortBars(conv)
@@ -265,12 +267,12 @@ func dashboardView(d *pledge.Dashboard) *dashboardPage {
 		Desc: fmt.Sprintf("%d chose a week, %d a month, %d never; %d reminders sent; %d checkouts from a reminder, %d paid.",
 			df.Week, df.Month, df.Never, df.RemindersSent, df.ReminderCheckouts, df.ReminderPaid)},
 		[]chart.Bar{
-			{Label: "In a week", Value: float64(df.Week), Text: staffNumbers.Int(int64(df.Week)), Class: "s1"},
-			{Label: "In a month", Value: float64(df.Month), Text: staffNumbers.Int(int64(df.Month)), Class: "s1"},
-			{Label: "Never", Value: float64(df.Never), Text: staffNumbers.Int(int64(df.Never)), Class: "s4"},
-			{Label: "Reminders sent", Value: float64(df.RemindersSent), Text: staffNumbers.Int(int64(df.RemindersSent)), Class: "s2"},
-			{Label: "Checkouts from a reminder", Value: float64(df.ReminderCheckouts), Text: staffNumbers.Int(int64(df.ReminderCheckouts)), Class: "s3"},
-			{Label: "Paid from a reminder", Value: float64(df.ReminderPaid), Text: staffNumbers.Int(int64(df.ReminderPaid)), Class: "s3"},
+			{Label: "In a week", Value: float64(df.Week), Text: n.Int(int64(df.Week)), Class: "s1"},
+			{Label: "In a month", Value: float64(df.Month), Text: n.Int(int64(df.Month)), Class: "s1"},
+			{Label: "Never", Value: float64(df.Never), Text: n.Int(int64(df.Never)), Class: "s4"},
+			{Label: "Reminders sent", Value: float64(df.RemindersSent), Text: n.Int(int64(df.RemindersSent)), Class: "s2"},
+			{Label: "Checkouts from a reminder", Value: float64(df.ReminderCheckouts), Text: n.Int(int64(df.ReminderCheckouts)), Class: "s3"},
+			{Label: "Paid from a reminder", Value: float64(df.ReminderPaid), Text: n.Int(int64(df.ReminderPaid)), Class: "s3"},
 		}, false)
 	return pg
 }
@@ -297,19 +299,18 @@ func shortArticle(u string) string {
 	return u
 }
 
-func funnelViewOf(name string, f pledge.FunnelRow) funnelView {
-	n := staffNumbers
+func (n numberFormat) funnelViewOf(name string, f pledge.FunnelRow) funnelView {
 	return funnelView{Name: name, Views: n.Int(f.Views), Clicks: n.Int(f.Clicks), Checkouts: n.Int(f.Checkouts), Paid: n.Int(f.Paid),
-		ClickShare: share(f.Clicks, f.Views), CheckoutShare: share(f.Checkouts, f.Clicks), PaidShare: share(f.Paid, f.Checkouts),
-		Conversion: share(f.Paid, f.Views)}
+		ClickShare: n.share(f.Clicks, f.Views), CheckoutShare: n.share(f.Checkouts, f.Clicks), PaidShare: n.share(f.Paid, f.Checkouts),
+		Conversion: n.share(f.Paid, f.Views)}
 }
 
 // share writes part / whole as a percentage with two decimals, "–" without a whole.
-func share(part, whole int64) string {
+func (n numberFormat) share(part, whole int64) string {
 	if whole <= 0 {
 		return "–"
 	}
-	return staffNumbers.Percent(float64(part)/float64(whole), 2)
+	return n.Percent(float64(part)/float64(whole), 2)
 }
 
 // laterChanges is the hint under the figures that refunds and disputes change: they count
@@ -317,31 +318,31 @@ func share(part, whole int64) string {
 // has ended can still change.
 const laterChanges = "Refunds and disputes count on the day the donation was paid, not the day they happen, so a past period's figures can still change."
 
-func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReportView {
+func (n numberFormat) currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReportView {
 	c, k, pk := r.Current.Currency, r.Current, r.Previous
 	code := strings.ToUpper(string(c))
 	v := currencyReportView{Code: code, Name: string(c)}
-	money := func(a int64) string { return grouped(pledge.Money{Amount: a, Currency: c}) }
+	money := func(a int64) string { return n.grouped(pledge.Money{Amount: a, Currency: c}) }
 	v.KPIs = []kpiView{
-		moneyKPI("net", "Money in, net of refunds and disputes", fmt.Sprintf("%s charged, %s refunded, %s withdrawn by disputes. %s",
+		n.moneyKPI("net", "Money in, net of refunds and disputes", fmt.Sprintf("%s charged, %s refunded, %s withdrawn by disputes. %s",
 			money(k.Gross), money(k.Refunded), money(k.Disputed), laterChanges), k.Net, pk.Net, c),
-		moneyKPI("gross", "Charged", "after discounts, before refunds and tax", k.Gross, pk.Gross, c),
+		n.moneyKPI("gross", "Charged", "after discounts, before refunds and tax", k.Gross, pk.Gross, c),
 	}
 	if k.Tax != 0 || pk.Tax != 0 {
-		v.KPIs = append(v.KPIs, moneyKPI("tax", "Tax", "collected on top of the gifts: not the newsroom's money", k.Tax, pk.Tax, c))
+		v.KPIs = append(v.KPIs, n.moneyKPI("tax", "Tax", "collected on top of the gifts: not the newsroom's money", k.Tax, pk.Tax, c))
 	}
 	v.KPIs = append(v.KPIs,
-		countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),
-		moneyKPI("average", "Average gift", "net, per donation", k.Average, pk.Average, c),
-		countKPI("new", "New supporters", "first donation in the period", k.NewSupporters, pk.NewSupporters),
-		countKPI("active", "Recurring supporters", fmt.Sprintf("%d monthly, %d annual, at the period's end", k.ActiveMonthly, k.ActiveAnnual), k.Active(), pk.Active()),
-		moneyKPI("mrr", "MRR", "monthly + annual ÷ 12", k.MRR, pk.MRR, c),
-		moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
-		countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),
-		countKPI("scheduled", "Cancellations scheduled", "recurring gifts set to end, still counted until they end", k.CancellationsScheduled, pk.CancellationsScheduled),
-		countKPI("failed", "Failed payments", fmt.Sprintf("%d paid on a later attempt", k.Recovered), k.FailedPayments, pk.FailedPayments),
-		countKPI("refunds", "Refunds", money(k.Refunded)+" refunded. "+laterChanges, k.Refunds, pk.Refunds),
-		moneyKPI("disputes", "Disputes", fmt.Sprintf("withdrawn by open or lost disputes (an inquiry or a won dispute takes nothing); donations disputed: %d. %s",
+		n.countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),
+		n.moneyKPI("average", "Average gift", "net, per donation", k.Average, pk.Average, c),
+		n.countKPI("new", "New supporters", "first donation in the period", k.NewSupporters, pk.NewSupporters),
+		n.countKPI("active", "Recurring supporters", fmt.Sprintf("%d monthly, %d annual, at the period's end", k.ActiveMonthly, k.ActiveAnnual), k.Active(), pk.Active()),
+		n.moneyKPI("mrr", "MRR", "monthly + annual ÷ 12", k.MRR, pk.MRR, c),
+		n.moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
+		n.countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),
+		n.countKPI("scheduled", "Cancellations scheduled", "recurring gifts set to end, still counted until they end", k.CancellationsScheduled, pk.CancellationsScheduled),
+		n.countKPI("failed", "Failed payments", fmt.Sprintf("%d paid on a later attempt", k.Recovered), k.FailedPayments, pk.FailedPayments),
+		n.countKPI("refunds", "Refunds", money(k.Refunded)+" refunded. "+laterChanges, k.Refunds, pk.Refunds),
+		n.moneyKPI("disputes", "Disputes", fmt.Sprintf("withdrawn by open or lost disputes (an inquiry or a won dispute takes nothing); donations disputed: %d. %s",
 			k.Disputes, laterChanges), k.Disputed, pk.Disputed, c),
 	)
 	// Fewer-is-better figures read the other way round.
@@ -356,20 +357,20 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 	for i, dm := range r.Daily {
 		labels[i] = dm.Day.Format("2 Jan")
 		once[i], monthly[i], annual[i] = major(dm.Once, c), major(dm.Monthly, c), major(dm.Annual, c)
-		m := func(a int64) string { return grouped(pledge.Money{Amount: a, Currency: c}) }
+		m := func(a int64) string { return n.grouped(pledge.Money{Amount: a, Currency: c}) }
 		v.DailyRows = append(v.DailyRows, dailyRow{Day: dm.Day.Format("Mon 2 Jan 2006"), Once: m(dm.Once),
 			Monthly: m(dm.Monthly), Annual: m(dm.Annual), Total: m(dm.Once + dm.Monthly + dm.Annual)})
 	}
 	v.Daily = chart.StackedBars(chart.Chart{ID: "daily-" + string(c), Format: compact(c),
 		Title: "Money in per day, " + code,
-		Desc:  fmt.Sprintf("Net money in per day from %s, stacked by one-off, monthly and annual gifts; %s in all.", dayLabel(d.Period), grouped(pledge.Money{Amount: k.Net, Currency: c}))},
+		Desc:  fmt.Sprintf("Net money in per day from %s, stacked by one-off, monthly and annual gifts; %s in all.", dayLabel(d.Period), n.grouped(pledge.Money{Amount: k.Net, Currency: c}))},
 		labels, []chart.Series{{Name: "One-off", Class: "s1", Values: once}, {Name: "Monthly", Class: "s2", Values: monthly}, {Name: "Annual", Class: "s3", Values: annual}})
 	mrr := make([]float64, len(r.MRR))
 	mlabels := make([]string, len(r.MRR))
 	for i, pt := range r.MRR {
 		mrr[i], mlabels[i] = major(pt.MRR, c), pt.Day.Format("2 Jan")
 		if i%7 == 0 || i == len(r.MRR)-1 {
-			v.MRRRows = append(v.MRRRows, dailyRow{Day: pt.Day.Format("Mon 2 Jan 2006"), Total: grouped(pledge.Money{Amount: pt.MRR, Currency: c})})
+			v.MRRRows = append(v.MRRRows, dailyRow{Day: pt.Day.Format("Mon 2 Jan 2006"), Total: n.grouped(pledge.Money{Amount: pt.MRR, Currency: c})})
 		}
 	}
 	first, last := int64(0), k.MRR
@@ -377,11 +378,11 @@ func currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboard) currencyReport
 		first = r.MRR[0].MRR
 	}
 	v.MRR = chart.Line(chart.Chart{ID: "mrr-" + string(c), Format: compact(c), Title: "Monthly recurring revenue, " + code,
-		Desc: fmt.Sprintf("MRR at the end of each day, from %s to %s.", grouped(pledge.Money{Amount: first, Currency: c}), grouped(pledge.Money{Amount: last, Currency: c}))},
+		Desc: fmt.Sprintf("MRR at the end of each day, from %s to %s.", n.grouped(pledge.Money{Amount: first, Currency: c}), n.grouped(pledge.Money{Amount: last, Currency: c}))},
 		mlabels, chart.Series{Name: "MRR", Class: "s2", Values: mrr})
 	v.TopRows, v.CampRows = topOf(d.TopArticles, c), topOf(d.TopCampaigns, c)
-	v.Top = topChart("top-art-"+string(c), "Top articles by money in, "+code, v.TopRows, c, true)
-	v.TopCamp = topChart("top-camp-"+string(c), "Top campaigns by money in, "+code, v.CampRows, c, false)
+	v.Top = n.topChart("top-art-"+string(c), "Top articles by money in, "+code, v.TopRows, c, true)
+	v.TopCamp = n.topChart("top-camp-"+string(c), "Top campaigns by money in, "+code, v.CampRows, c, false)
 	return v
 }
 
@@ -395,14 +396,14 @@ func topOf(rows []pledge.TopRow, c pledge.Currency) []pledge.TopRow {
 	return out
 }
 
-func topChart(id, title string, rows []pledge.TopRow, c pledge.Currency, article bool) template.HTML {
+func (n numberFormat) topChart(id, title string, rows []pledge.TopRow, c pledge.Currency, article bool) template.HTML {
 	var bars []chart.Bar
 	for _, r := range rows {
 		name := r.Name
 		if article {
 			name = shortArticle(name)
 		}
-		bars = append(bars, chart.Bar{Label: name, Value: float64(r.Net), Text: grouped(pledge.Money{Amount: r.Net, Currency: c}), Class: "s1"})
+		bars = append(bars, chart.Bar{Label: name, Value: float64(r.Net), Text: n.grouped(pledge.Money{Amount: r.Net, Currency: c}), Class: "s1"})
 	}
 	return chart.HBars(chart.Chart{ID: id, Title: title, Desc: fmt.Sprintf("The %d largest sources of net money in over the period.", len(bars))}, bars, false)
 }

@@ -18,7 +18,7 @@ func TestDashboardFigures(t *testing.T) {
 	prev := pledge.KPIs{Currency: "usd", Disputed: 1400, CancellationsScheduled: 1}
 	kpis := func(cur, prev pledge.KPIs) map[string]kpiView {
 		m := map[string]kpiView{}
-		for _, v := range currencyViewOf(pledge.CurrencyReport{Current: cur, Previous: prev}, d).KPIs {
+		for _, v := range englishNumbers.currencyViewOf(pledge.CurrencyReport{Current: cur, Previous: prev}, d).KPIs {
 			m[v.Key] = v
 		}
 		return m

@@ -47,7 +47,7 @@ func (s *Server) handleEraseConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "staff_erase", &erasePage{Layout: staffLayout(c, "Erase a supporter"), Detail: d})
+	return s.render(c, http.StatusOK, "staff_erase", &erasePage{Layout: s.staffLayout(c, "Erase a supporter"), Detail: d})
 }
 
 // eraseForm must carry confirm=erase: the button on the confirmation page.
@@ -80,5 +80,5 @@ func (s *Server) handleAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "staff_audit", &auditPage{Layout: staffLayout(c, "Audit log"), Entries: entries})
+	return s.render(c, http.StatusOK, "staff_audit", &auditPage{Layout: s.staffLayout(c, "Audit log"), Entries: entries})
 }

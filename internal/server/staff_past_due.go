@@ -23,7 +23,8 @@ func (s *Server) handlePastDue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pg := &pastDuePage{Layout: staffLayout(c, "Past due"), Payments: list, Count: staffNumbers.Int(int64(len(list))),
+	layout := s.staffLayout(c, "Past due")
+	pg := &pastDuePage{Layout: layout, Payments: list, Count: layout.Num.Int(int64(len(list))),
 		Dashboard: s.stripeDashboard()}
 	sums := map[pledge.Currency]int64{}
 	var order []pledge.Currency
@@ -34,7 +35,7 @@ func (s *Server) handlePastDue(c echo.Context) error {
 		sums[p.Amount.Currency] += p.Amount.Amount
 	}
 	for _, c := range order {
-		pg.AtRisk = append(pg.AtRisk, staffNumbers.Money(pledge.Money{Amount: sums[c], Currency: c}))
+		pg.AtRisk = append(pg.AtRisk, pg.Layout.Num.Money(pledge.Money{Amount: sums[c], Currency: c}))
 	}
 	return s.render(c, http.StatusOK, "staff_past_due", pg)
 }

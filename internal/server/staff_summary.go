@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"golang.org/x/text/language"
 	"strings"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -165,4 +166,9 @@ func trendRate(cur, prev float64, n numberFormat) (string, string) {
 		return "good", strings.TrimSuffix(n.Percent(diff, 1), "%") + " pts"
 	}
 	return "flat", "no change"
+}
+
+// withTag is the number format of another language (tests, and staffNumbers).
+func (numberFormat) withTag(code string) numberFormat {
+	return numberFormat{pledge.NewNumbers(language.Make(code))}
 }

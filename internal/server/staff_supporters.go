@@ -57,7 +57,7 @@ func (s *Server) handleSupporters(c echo.Context) error {
 	if _, ok := pledge.LookupCurrency(f.Currency); !ok {
 		f.Currency = string(s.cfg.Giving.Catalogue.Default)
 	}
-	pg := &supportersPage{Layout: staffLayout(c, "Supporters"), Form: f, Currencies: s.cfg.Giving.Catalogue.Currencies,
+	pg := &supportersPage{Layout: s.staffLayout(c, "Supporters"), Form: f, Currencies: s.cfg.Giving.Catalogue.Currencies,
 		Statuses: []string{"active", "trialing", "past_due", "unpaid", "canceled", "incomplete"}}
 	if q := strings.TrimSpace(f.Query); q != "" && !pg.Layout.Staff.Admin && !pledge.StripeIDQuery(q) {
 		// Addresses are masked for viewers; a search by address (or its beginning) would tell
@@ -76,7 +76,7 @@ func (s *Server) handleSupporters(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pg.Count = staffNumbers.Int(int64(n))
+	pg.Count = pg.Layout.Num.Int(int64(n))
 	page := func(p int) string {
 		q := url.Values{"q": {f.Query}, "frequency": {f.Frequency}, "status": {f.Status}, "sort": {f.Sort},
 			"currency": {f.Currency}, "page": {strconv.Itoa(p)}}
@@ -93,7 +93,7 @@ func (s *Server) handleSupporters(c echo.Context) error {
 		r := supporterRow{Supporter: sp, Lifetime: "–", LastGift: "–"}
 		var parts []string
 		for _, m := range sp.Totals {
-			parts = append(parts, staffNumbers.Money(m))
+			parts = append(parts, pg.Layout.Num.Money(m))
 		}
 		if len(parts) > 0 {
 			r.Lifetime = strings.Join(parts, " · ")
@@ -125,7 +125,7 @@ func (s *Server) handleSupporter(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pg := &supporterPage{Layout: staffLayout(c, "Supporter "+c.Param("id")), Detail: d, Dashboard: s.stripeDashboard()}
+	pg := &supporterPage{Layout: s.staffLayout(c, "Supporter "+c.Param("id")), Detail: d, Dashboard: s.stripeDashboard()}
 	if s.Mail != nil {
 		if pg.Mails, err = s.Mail.SupporterMails(c.Request().Context(), id); err != nil {
 			return err

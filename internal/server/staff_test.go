@@ -519,8 +519,8 @@ func TestGrouped(t *testing.T) {
 		{pledge.Money{Amount: 50000, Currency: "eur"}, "€500.00"},
 		{pledge.Money{Amount: 123456789, Currency: "jpy"}, "¥123,456,789"},
 	} {
-		if got := grouped(tc.m); got != tc.want {
-			t.Errorf("grouped(%v) = %q, want %q", tc.m, got, tc.want)
+		if got := englishNumbers.grouped(tc.m); got != tc.want {
+			t.Errorf("englishNumbers.grouped(%v) = %q, want %q", tc.m, got, tc.want)
 		}
 	}
 }
@@ -607,7 +607,7 @@ func TestDashboardSaysRefundsChangePastPeriods(t *testing.T) {
 	k := pledge.KPIs{Currency: "usd", Gross: 10000, Refunded: 500, Net: 9500, Donations: 3, Refunds: 1}
 	d := &pledge.Dashboard{Period: pledge.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		To: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}}
-	v := currencyViewOf(pledge.CurrencyReport{Current: k, Previous: k}, d)
+	v := englishNumbers.currencyViewOf(pledge.CurrencyReport{Current: k, Previous: k}, d)
 	hints := map[string]string{}
 	for _, kpi := range v.KPIs {
 		hints[kpi.Key] = kpi.Hint
@@ -619,5 +619,30 @@ func TestDashboardSaysRefundsChangePastPeriods(t *testing.T) {
 	}
 	if !strings.Contains(hints["net"], "$100.00 charged, $5.00 refunded") {
 		t.Errorf("net hint = %q", hints["net"])
+	}
+}
+
+// TestStaffNumbersInTheStaffLanguage: staff pages write numbers one way, in the staff member's
+// language among the service's catalogues (Accept-Language): $1,234.50 in English, the Russian
+// grouping and decimal comma in Russian.
+func TestStaffNumbersInTheStaffLanguage(t *testing.T) {
+	e := newStaffEnv(t, "http://127.0.0.1")
+	ctx := context.Background()
+	if _, err := e.db.ApplyEvent(ctx, &pledge.LedgerEvent{ID: "evt_num", Type: "checkout.session.completed", Created: time.Now(),
+		Fact: &pledge.CheckoutCompleted{SessionID: "cs_num", CheckoutID: "co_num", Paid: true, PaymentIntent: "pi_num",
+			Meta:     pledge.Metadata{CheckoutID: "co_num", Frequency: pledge.Once},
+			Customer: pledge.Customer{StripeID: "cus_num", Email: "num@example.com"}, Amount: pledge.Money{Amount: 123450, Currency: "usd"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	c.login(adminEmail, password)
+	for lang, want := range map[string]string{"en-GB,en;q=0.9": "$1,234.50", "ru-RU,ru;q=0.9": englishNumbers.withTag("ru").Money(pledge.Money{Amount: 123450, Currency: "usd"})} {
+		_, body := c.doHeader("GET", "/staff/supporters", nil, map[string]string{"Accept-Language": lang})
+		if !strings.Contains(body, want) {
+			t.Errorf("Accept-Language %s: the supporters list does not show %q", lang, want)
+		}
+	}
+	if ru := englishNumbers.withTag("ru").Money(pledge.Money{Amount: 123450, Currency: "usd"}); ru == "$1,234.50" || !strings.Contains(ru, "234,50") {
+		t.Errorf("Russian money = %q, want the decimal comma", ru)
 	}
 }

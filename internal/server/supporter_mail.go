@@ -146,7 +146,7 @@ func (s *Server) handleStaffEmails(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "staff_emails", &staffEmailsPage{Layout: staffLayout(c, "Supporter e-mails"),
+	return s.render(c, http.StatusOK, "staff_emails", &staffEmailsPage{Layout: s.staffLayout(c, "Supporter e-mails"),
 		Report: r, Dashboard: s.stripeDashboard()})
 }
 
