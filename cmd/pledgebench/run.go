@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,7 @@ type bench struct {
 	mockURL string
 	mock    *proc
 	secret  string // STRIPE_WEBHOOK_SECRET of the service
+	keyFile string // PLEDGE_DATA_KEY_FILE: the service runs as in production, readers' data sealed
 	runID   string // makes ids unique across runs
 	rows    []row
 }
@@ -49,6 +51,13 @@ func run(ctx context.Context, o *options) ([]row, error) {
 		}
 	}
 	b.secret = "whsec_bench" + randHex(16)
+	// One data key for every run, kept beside the cached seeded database, which it seals.
+	b.keyFile = filepath.Join(o.Dir, "data.key")
+	if _, err := os.Stat(b.keyFile); err != nil {
+		if out, err := exec.Command(o.Pledge, "keys", "new", b.keyFile).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("pledge keys new: %v: %s", err, out)
+		}
+	}
 	if err := b.startMock(); err != nil {
 		return nil, err
 	}
@@ -107,6 +116,7 @@ func (b *bench) env(addr, db string) []string {
 		"PLEDGE_ADDR=" + addr,
 		"PLEDGE_METRICS_ADDR=",
 		"PLEDGE_DB=" + db,
+		"PLEDGE_DATA_KEY_FILE=" + b.keyFile,
 		"PLEDGE_BASE_URL=http://" + addr,
 		"PLEDGE_SECRET=bench-signing-secret-0123456789abcdef",
 		"PLEDGE_DEMO=0",
