@@ -625,8 +625,8 @@ func applyInvoiceFailed(ctx context.Context, tx *Tx, f *pledge.InvoiceFailed, at
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO invoice_attempts (stripe_invoice_id, stripe_subscription_id, attempt, action_required,
-		                              amount, currency, next_attempt_at, failed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		                              amount, currency, next_attempt_at, failed_at, paid_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, `+attemptPaidAt+`)
 		ON CONFLICT (stripe_invoice_id, attempt, action_required) DO NOTHING`,
 		f.InvoiceID, f.Subscription, f.AttemptCount, f.ActionRequired, f.Amount.Amount, f.Amount.Currency,
 		unix(f.NextAttempt), at); err != nil {
@@ -643,6 +643,11 @@ func applyCustomerChanged(ctx context.Context, tx *Tx, f *pledge.CustomerChanged
 	}
 	return pledge.OutcomeApplied, nil
 }
+
+// attemptPaidAt is when a failed attempt's invoice (?1) was paid: its donation's paid time, NULL
+// while it is unpaid. Failed payments open and recovered are read from it (the rebuild sets it
+// with the same expression).
+const attemptPaidAt = `(SELECT paid_at FROM donations WHERE stripe_invoice_id = ?1)`
 
 // donation is one gift to insert or complete, keyed by its payment intent (one-off) or invoice
 // (recurring).
@@ -748,6 +753,13 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 	}
 	if err := changeDonation(ctx, tx, before, after); err != nil {
 		return err
+	}
+	if invoice != nil && (before == nil || before.paidAt != after.paidAt) {
+		// The invoice's failed attempts learn that (and when) it was paid.
+		if _, err := tx.ExecContext(ctx, `UPDATE invoice_attempts SET paid_at = `+attemptPaidAt+`
+			WHERE stripe_invoice_id = ?1`, invoice); err != nil {
+			return err
+		}
 	}
 	if beforeSupporter.Valid {
 		if err := refreshFirstGift(ctx, tx, beforeSupporter.Int64); err != nil {

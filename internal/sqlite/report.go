@@ -225,10 +225,10 @@ const openFailedQuery = `
 	SELECT a.stripe_invoice_id, a.stripe_subscription_id, a.currency, a.amount, a.attempts, a.first_failed,
 	       a.last_failed, a.next_attempt_at
 	FROM (SELECT stripe_invoice_id, stripe_subscription_id, currency, amount, count(*) AS attempts,
-	             min(failed_at) AS first_failed, max(failed_at) AS last_failed, next_attempt_at
+	             min(failed_at) AS first_failed, max(failed_at) AS last_failed, next_attempt_at, max(paid_at) AS paid_at
 	      FROM invoice_attempts INDEXED BY invoice_attempts_open
 	      WHERE failed_at >= ?1 - 7776000 AND failed_at < ?1 GROUP BY stripe_invoice_id) a
-	WHERE NOT EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = a.stripe_invoice_id AND d.paid_at < ?1)
+	WHERE (a.paid_at IS NULL OR a.paid_at >= ?1)
 	  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.stripe_subscription_id = a.stripe_subscription_id
 	                  AND s.ended_at IS NOT NULL AND s.ended_at < ?1)`
 
@@ -610,9 +610,10 @@ func (db *DB) deferralStats(ctx context.Context, p pledge.Period) (pledge.Deferr
 // invoice, so a recovered payment is a donation for that invoice.
 func (db *DB) recovery(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, count(*), sum(EXISTS (SELECT 1 FROM donations d WHERE d.stripe_invoice_id = f.invoice))
-		FROM (SELECT DISTINCT currency, stripe_invoice_id AS invoice FROM invoice_attempts INDEXED BY invoice_attempts_failed
-		      WHERE failed_at >= ? AND failed_at < ?) f
+		SELECT currency, count(*), sum(paid IS NOT NULL)
+		FROM (SELECT currency, stripe_invoice_id AS invoice, max(paid_at) AS paid
+		      FROM invoice_attempts INDEXED BY invoice_attempts_failed
+		      WHERE failed_at >= ? AND failed_at < ? GROUP BY currency, stripe_invoice_id) f
 		GROUP BY currency`, p.From.Unix(), p.To.Unix())
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"database/sql"
 	"fmt"
 
@@ -18,7 +19,7 @@ import (
 // ledgerVersion is the version of the derived data (rollups, segments, supporters' first gifts).
 // Open rebuilds them when the stored version is older: after a migration that changed their
 // definition.
-const ledgerVersion = "11"
+const ledgerVersion = "18"
 
 // donationRow is the part of a donation the rollups read.
 type donationRow struct {
@@ -559,6 +560,10 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		return err
 	}
 	if err := refreshSupporters(ctx, tx, `true`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE invoice_attempts SET paid_at = `+
+		strings.Replace(attemptPaidAt, "?1", "invoice_attempts.stripe_invoice_id", 1)); err != nil {
 		return err
 	}
 	if err := rebuildSubscriptions(ctx, tx); err != nil {

@@ -178,6 +178,12 @@ func TestPastDue(t *testing.T) {
 	fail("in_ended", "sub_ended", 1, "2026-04-03 00:00:00", nil)
 	exec(t, db, `INSERT INTO donations (supporter_id, frequency, amount, currency, status, stripe_invoice_id, paid_at,
 		created_at, updated_at) VALUES (1, 'monthly', 500, 'usd', 'succeeded', 'in_paid', ?, 0, 0)`, at("2026-04-04 00:00:00"))
+	// The subscriptions' histories, then what the store derives from rows written by hand.
+	state(t, db, "sub_open", "active", 500, "usd", "month", "2026-03-02 00:00:00", "")
+	state(t, db, "sub_paid", "active", 500, "usd", "month", "2026-03-01 00:00:00", "")
+	state(t, db, "sub_ended", "active", 500, "usd", "month", "2026-03-03 00:00:00", "")
+	state(t, db, "sub_ended", "canceled", 500, "usd", "month", "2026-04-10 00:00:00", "2026-04-10 00:00:00")
+	rebuild(t, db)
 
 	list, err := db.PastDue(context.Background(), time.Unix(at("2026-04-20 00:00:00"), 0))
 	if err != nil {
