@@ -2,9 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"strings"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 )
