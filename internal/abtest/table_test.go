@@ -3,19 +3,22 @@ package abtest
 import (
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"testing"
 )
 
-// TestEnoughDataTable prints the README's table of what "enough data" means at 1,000 and 100,000
+// BenchmarkEnoughDataTable prints the README's table of what "enough data" means at 1,000 and 100,000
 // views a day (two arms sharing them): when the minimum is reached, and how often, and how soon,
 // a real difference in value per view is called within 8 weeks of daily looks. Run it with
-// PLEDGE_SIM_TABLE=1 go test ./internal/abtest -run EnoughDataTable -v.
-func TestEnoughDataTable(t *testing.T) {
-	if os.Getenv("PLEDGE_SIM_TABLE") == "" {
-		t.Skip("prints the README's table; set PLEDGE_SIM_TABLE=1")
+// go test ./internal/abtest -run '^$' -bench EnoughDataTable -benchtime 1x (make bench runs it
+// too). It is a benchmark, not a test: it prints figures for people and asserts nothing.
+func BenchmarkEnoughDataTable(b *testing.B) {
+	for range b.N {
+		enoughDataTable()
 	}
+}
+
+func enoughDataTable() {
 	for _, perDay := range []int64{1000, 100000} {
 		arm := perDay / 2
 		minDay := math.Max(math.Ceil(MinViews/float64(arm)), math.Ceil(MinGifts/(float64(arm)*0.005)))
