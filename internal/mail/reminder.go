@@ -211,15 +211,23 @@ func (s *Reminders) sendOne(ctx context.Context, r *pledge.Reminder, res *Result
 // Run sends due reminders every interval until ctx ends, and returns once the current round has
 // finished, so a shutdown never leaves a claim behind.
 func (s *Reminders) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	every(ctx, interval, func() {
 		res, err := s.SendDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.Logger.Error("sending reminders", "err", err)
 		} else if res.Sent+res.Retried+res.GivenUp > 0 {
 			s.Logger.Info("reminders", "sent", res.Sent, "retried", res.Retried, "given_up", res.GivenUp)
 		}
+	})
+}
+
+// every runs round at once and then every interval until ctx ends; a round under way finishes
+// first, so a shutdown never leaves a claim behind.
+func every(ctx context.Context, interval time.Duration, round func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		round()
 		select {
 		case <-ctx.Done():
 			return

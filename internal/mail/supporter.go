@@ -389,21 +389,14 @@ func (s *SupporterMail) sendOne(ctx context.Context, m *pledge.OutgoingMail, res
 
 // Run sends due supporter e-mails every interval until ctx ends, finishing the current round.
 func (s *SupporterMail) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	every(ctx, interval, func() {
 		res, err := s.SendDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.Logger.Error("sending supporter e-mails", "err", err)
 		} else if res.Sent+res.Retried+res.GivenUp+res.Swept > 0 {
 			s.Logger.Info("supporter e-mails", "renewals_found", res.Swept, "sent", res.Sent, "retried", res.Retried, "given_up", res.GivenUp)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 var statementPage = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/statement.html"))

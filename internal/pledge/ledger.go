@@ -117,10 +117,10 @@ type CheckoutCompleted struct {
 	PaymentIntent string
 	Subscription  string
 	Invoice       string
-	// Charge and Settlement are the payment's charge and its balance transaction, when the
-	// webhook could fetch them from Stripe (a one-off's; an invoice's come with invoice.paid).
-	Charge     string
-	Settlement Settlement
+	// Charge is the payment's charge, when the event names it (an invoice's comes with
+	// invoice.paid). Its balance transaction is fetched after the gift is recorded (billing's
+	// settler), never while the webhook waits.
+	Charge string
 }
 
 // CheckoutClosed is a Checkout Session whose delayed payment failed (Status failed) or that expired
@@ -145,8 +145,6 @@ type InvoicePaid struct {
 	PeriodStart   time.Time
 	PeriodEnd     time.Time
 	Interval      string // the price's recurring interval, month or year
-	// Settlement is the charge's balance transaction, when the webhook could fetch it.
-	Settlement Settlement
 }
 
 // InvoiceFailed is a subscription invoice whose payment failed or needs the supporter's action:

@@ -269,7 +269,7 @@ func applyCheckoutCompleted(ctx context.Context, tx *Tx, f *pledge.CheckoutCompl
 		o.frequency = pledge.Once
 		if err := upsertDonation(ctx, tx, donation{
 			key: "stripe_payment_intent_id", keyValue: f.PaymentIntent, customer: f.Customer.StripeID, supporter: supporter,
-			origin: o, amount: f.Amount, tax: f.Tax, paidAt: at, charge: f.Charge, settlement: f.Settlement,
+			origin: o, amount: f.Amount, tax: f.Tax, paidAt: at, charge: f.Charge,
 		}, false); err != nil {
 			return "", err
 		}
@@ -605,7 +605,7 @@ func applyInvoicePaid(ctx context.Context, tx *Tx, f *pledge.InvoicePaid, at int
 		if err := upsertDonation(ctx, tx, donation{
 			key: "stripe_invoice_id", keyValue: f.InvoiceID, customer: f.Customer.StripeID, supporter: supporter,
 			subscription: subID, origin: o, amount: f.Amount, tax: f.Tax, paidAt: paidAt, paymentIntent: f.PaymentIntent,
-			charge: f.Charge, settlement: f.Settlement,
+			charge: f.Charge,
 		}, true); err != nil {
 			return "", err
 		}
@@ -662,7 +662,6 @@ type donation struct {
 	paidAt        int64
 	paymentIntent string
 	charge        string
-	settlement    pledge.Settlement
 }
 
 // upsertDonation inserts the donation or, when its key exists, completes it: links it lacked are
@@ -717,16 +716,9 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, tax, currency, status,
 		                       stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, stripe_customer_id,
-		                       article, campaign, source, paid_at, settled, created_at, updated_at,
-		                       settle_txn, settle_currency, settle_amount, settle_fee, settle_net)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       article, campaign, source, paid_at, settled, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (`+d.key+`) DO UPDATE SET `+update+`
-			-- A balance transaction is a fixed fact about the charge: the first one known stays.
-			settle_txn = CASE WHEN donations.settle_txn = '' THEN excluded.settle_txn ELSE donations.settle_txn END,
-			settle_currency = CASE WHEN donations.settle_txn = '' THEN excluded.settle_currency ELSE donations.settle_currency END,
-			settle_amount = CASE WHEN donations.settle_txn = '' THEN excluded.settle_amount ELSE donations.settle_amount END,
-			settle_fee = CASE WHEN donations.settle_txn = '' THEN excluded.settle_fee ELSE donations.settle_fee END,
-			settle_net = CASE WHEN donations.settle_txn = '' THEN excluded.settle_net ELSE donations.settle_net END,
 			supporter_id = COALESCE(excluded.supporter_id, donations.supporter_id),
 			stripe_customer_id = CASE WHEN donations.stripe_customer_id = '' THEN excluded.stripe_customer_id ELSE donations.stripe_customer_id END,
 			checkout_id = COALESCE(donations.checkout_id, excluded.checkout_id),
@@ -738,8 +730,7 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 		RETURNING id`,
 		d.supporter, d.origin.checkoutID, d.subscription, d.origin.frequency, d.amount.Amount, d.tax, d.amount.Currency,
 		pi, invoice, charge, d.customer, d.origin.article, d.origin.campaign, d.origin.source, d.paidAt, authoritative,
-		tx.now.Unix(), tx.now.Unix(), d.settlement.BalanceTransaction, d.settlement.Currency, d.settlement.Amount,
-		d.settlement.Fee, d.settlement.Net,
+		tx.now.Unix(), tx.now.Unix(),
 	).Scan(&id)
 	if err != nil {
 		return err

@@ -24,7 +24,8 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 		if c.Email == "" || !create {
 			return nil, nil
 		}
-		return supporterByKey(ctx, tx, tx.db.addressKey(c.Email), tx.db.seal(c.Email), tx.db.seal(c.Name), at, true)
+		id, _, err := supporterOfKey(ctx, tx, tx.db.addressKey(c.Email), tx.db.seal(c.Email), tx.db.seal(c.Name), "", at)
+		return id, err
 	}
 	// The address and name are stored sealed (with a data key). Sealing is deterministic, so the
 	// tie-breaks below compare one value's one stored form whatever the order of events.
@@ -93,7 +94,7 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 		// A customer new to Pledge: it joins the supporter of its address, made with this
 		// customer's address and name if there is none, and takes along the subscriptions its
 		// events recorded before its first gift.
-		target, made, err := supporterForNewCustomer(ctx, tx, key, stored.String, storedName, c.StripeID, at)
+		target, made, err := supporterOfKey(ctx, tx, key, stored.String, storedName, c.StripeID, at)
 		if err != nil {
 			return nil, err
 		}
@@ -108,11 +109,10 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 		}
 		return target, refreshSupporter(ctx, tx, target)
 	}
-	target, err := supporterByKey(ctx, tx, key, stored.String, "", at, true)
+	t, _, err := supporterOfKey(ctx, tx, key, stored.String, "", "", at)
 	if err != nil {
 		return nil, err
 	}
-	t := target.(int64)
 	// The customer's address changed: it joins the supporter of its new address, and its gifts
 	// and subscriptions go with it.
 	for _, q := range []string{
@@ -130,10 +130,10 @@ func linkCustomer(ctx context.Context, tx *Tx, c pledge.Customer, at int64, crea
 	return t, settleSupporter(ctx, tx, t)
 }
 
-// supporterForNewCustomer returns the supporter of an address key for a customer new to Pledge,
-// creating it (made) with the customer's address, name (both as stored: sealed with a data key)
-// and id when there is none.
-func supporterForNewCustomer(ctx context.Context, tx *Tx, key, email, name, customer string, at int64) (id int64, made bool, err error) {
+// supporterOfKey returns the (not erased) supporter of an address key, creating it (made) when
+// there is none with the address, name and Stripe customer as stored ("" for none; the address
+// and name sealed with a data key).
+func supporterOfKey(ctx context.Context, tx *Tx, key, email, name, customer string, at int64) (id int64, made bool, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT id FROM supporters WHERE email_key = ? AND erased_at IS NULL`, key).Scan(&id)
 	if err == nil {
 		return id, false, nil
@@ -141,30 +141,11 @@ func supporterForNewCustomer(ctx context.Context, tx *Tx, key, email, name, cust
 		return 0, false, err
 	}
 	e := sql.NullString{String: email, Valid: email != ""}
+	cus := sql.NullString{String: customer, Valid: customer != ""}
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO supporters (stripe_customer_id, email, email_key, name, email_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, customer, e, key, name, at, at, tx.now.Unix()).Scan(&id)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, cus, e, key, name, at, at, tx.now.Unix()).Scan(&id)
 	return id, true, err
-}
-
-// supporterByKey returns the (not erased) supporter of an address key, creating it if missing
-// with the address and name as stored (sealed with a data key).
-func supporterByKey(ctx context.Context, tx *Tx, key, email, name string, at int64, create bool) (any, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM supporters WHERE email_key = ? AND erased_at IS NULL`, key).Scan(&id)
-	if err == nil {
-		return id, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	if !create {
-		return nil, nil
-	}
-	e := sql.NullString{String: email, Valid: email != ""}
-	err = tx.QueryRowContext(ctx, `
-		INSERT INTO supporters (email, email_key, name, email_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e, key, name, at, at, tx.now.Unix()).Scan(&id)
-	return id, err
 }
 
 // settleSupporter brings a supporter up to date after its customers or gifts changed: its first
