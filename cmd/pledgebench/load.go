@@ -74,7 +74,13 @@ func attack(ctx context.Context, name string, workers int, dur time.Duration, wa
 
 // attackWant is attack with a predicate on the status code.
 func attackWant(ctx context.Context, name string, workers int, dur time.Duration, want func(int) bool, tr vegeta.Targeter) *loadResult {
+	// The attack's own transport, so that its connections are closed when it ends: a client
+	// that leaves does not keep its connection open, and connections abandoned by one round
+	// would otherwise stay on the server (and in the memory row) until its idle timeout.
+	conns := &http.Transport{}
+	defer conns.CloseIdleConnections()
 	a := vegeta.NewAttacker(
+		vegeta.Client(&http.Client{Transport: conns}),
 		vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)),
 		vegeta.Connections(workers), vegeta.MaxConnections(workers),
 		vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
