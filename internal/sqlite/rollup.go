@@ -192,7 +192,7 @@ func (t supporterTotal) add(d *donationRow) supporterTotal {
 }
 
 // refreshSupporterTotals recomputes one supporter's lifetime totals per currency and last gift
-// from their own donations (a few rows, by the donations_supporter index).
+// from their own donations (a few rows, by the donations_supporter_paid index).
 func refreshSupporterTotals(ctx context.Context, tx *Tx, supporterID int64) error {
 	if supporterID == 0 {
 		return nil
