@@ -20,7 +20,7 @@ func TestCrashRecovery(t *testing.T) {
 	prepareCheckouts(t, s.db, maxEvents)
 	s.start()
 
-	l := newLoad(s.base, maxEvents, mix{Prompt: 10, Remind: 40, Donate: 0, Webhook: 50})
+	l := newLoad(maxEvents, mix{Prompt: 10, Remind: 40, Donate: 0, Webhook: 50}, s.base)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*d+30*time.Second)
 	defer cancel()
 	stopped := make(chan struct{})

@@ -79,13 +79,24 @@ type server struct {
 
 func newServer(t *testing.T, stripeBase string, env ...string) *server {
 	dir := t.TempDir()
-	// Readers' addresses are sealed, as they are in production (PLEDGE_DATA_KEY_FILE).
-	key := filepath.Join(dir, "data.key")
+	return newServerOn(t, stripeBase, filepath.Join(dir, "pledge.db"), dataKey(t), env...)
+}
+
+// newServerOn is a server on the given database (a file, or a postgres:// URL that several
+// servers share) with the given data key file.
+func newServerOn(t *testing.T, stripeBase, db, key string, env ...string) *server {
+	env = append([]string{"PLEDGE_DATA_KEY_FILE=" + key}, env...)
+	return &server{t: t, db: db, logPath: filepath.Join(t.TempDir(), "serve.log"), stripe: stripeBase, env: env}
+}
+
+// dataKey makes a data key file: readers' addresses are sealed, as they are in production.
+func dataKey(t *testing.T) string {
+	t.Helper()
+	key := filepath.Join(t.TempDir(), "data.key")
 	if _, err := seal.CreateKeyFile(key); err != nil {
 		t.Fatal(err)
 	}
-	env = append([]string{"PLEDGE_DATA_KEY_FILE=" + key}, env...)
-	return &server{t: t, db: filepath.Join(dir, "pledge.db"), logPath: filepath.Join(dir, "serve.log"), stripe: stripeBase, env: env}
+	return key
 }
 
 // start starts the server (again) and waits until it is ready.
@@ -167,9 +178,13 @@ func (s *server) logs() string {
 	return string(b)
 }
 
-// query opens the database file read-only (the server may be running: WAL lets it).
+// query opens the database read-only (the server may be running: WAL lets it), or the
+// PostgreSQL database the server uses.
 func (s *server) query(t *testing.T) *sql.DB {
 	t.Helper()
+	if isPostgres(s.db) {
+		return openPostgres(t, s.db)
+	}
 	db, err := sql.Open("sqlite3", "file:"+s.db+"?_query_only=on&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)

@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// load is a mix of readers and Stripe against one server: what was acknowledged is remembered,
-// so the test can check that it was kept.
+// load is a mix of readers and Stripe against one server, or spread over several instances of
+// it: what was acknowledged is remembered, so the test can check that it was kept.
 type load struct {
-	base      string
+	bases     []string // client i talks to bases[i % len(bases)]
 	maxEvents int
 	weights   mix
 
@@ -36,8 +36,8 @@ type load struct {
 // mix is the share of each kind of request, in percent.
 type mix struct{ Prompt, Remind, Donate, Webhook int }
 
-func newLoad(base string, maxEvents int, m mix) *load {
-	return &load{base: base, maxEvents: maxEvents, weights: m,
+func newLoad(maxEvents int, m mix, bases ...string) *load {
+	return &load{bases: bases, maxEvents: maxEvents, weights: m,
 		readers: map[string]bool{}, acked: map[int]bool{}, unacked: map[int]bool{}}
 }
 
@@ -47,7 +47,8 @@ func (l *load) run(ctx context.Context, clients int) {
 	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, IdleConnTimeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
 	var wg sync.WaitGroup
-	for range clients {
+	for i := range clients {
+		base := l.bases[i%len(l.bases)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -55,18 +56,18 @@ func (l *load) run(ctx context.Context, clients int) {
 			hc := &http.Client{Jar: jar, Transport: tr, Timeout: 60 * time.Second,
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			for ctx.Err() == nil {
-				l.one(ctx, hc)
+				l.one(ctx, hc, base)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-func (l *load) one(ctx context.Context, hc *http.Client) {
+func (l *load) one(ctx context.Context, hc *http.Client, base string) {
 	n := mrand.IntN(100)
 	switch {
 	case n < l.weights.Prompt:
-		l.get(ctx, hc, "/prompt", "/prompt?article="+url.QueryEscape(article))
+		l.get(ctx, hc, base, "/prompt", "/prompt?article="+url.QueryEscape(article))
 	case n < l.weights.Prompt+l.weights.Remind:
 		// Every other click comes from a new reader (a browser without cookies), so acknowledged
 		// deferrals are many distinct rows; the rest repeat this client's reader, which updates
@@ -76,30 +77,30 @@ func (l *load) one(ctx context.Context, hc *http.Client) {
 			jar, _ := cookiejar.New(nil)
 			client = &http.Client{Jar: jar, Transport: hc.Transport, Timeout: hc.Timeout}
 		}
-		resp, err := postForm(ctx, client, l.base, "/remind", url.Values{"choice": {"week"}, "article": {article},
+		resp, err := postForm(ctx, client, base, "/remind", url.Values{"choice": {"week"}, "article": {article},
 			"note": {"4242 4242 4242 4242"}}, "application/json")
 		if !l.done(ctx, "/remind", resp, err) {
 			return
 		}
 		if resp.StatusCode/100 == 2 {
-			if id := readerID(client, l.base); id != "" {
+			if id := readerID(client, base); id != "" {
 				l.mu.Lock()
 				l.readers[id] = true
 				l.mu.Unlock()
 			}
 		}
 	case n < l.weights.Prompt+l.weights.Remind+l.weights.Donate:
-		resp, err := postForm(ctx, hc, l.base, "/donate", url.Values{"frequency": {"once"}, "amount": {"10"},
+		resp, err := postForm(ctx, hc, base, "/donate", url.Values{"frequency": {"once"}, "amount": {"10"},
 			"currency": {"usd"}, "article": {article}, "campaign": {"soak"}, "nonce": {nonce()}}, "text/html")
 		l.done(ctx, "/donate", resp, err)
 	default:
-		l.event(ctx, hc)
+		l.event(ctx, hc, base)
 	}
 }
 
 // event delivers the next event, or (one time in ten) re-delivers an acknowledged one, as Stripe
 // does.
-func (l *load) event(ctx context.Context, hc *http.Client) {
+func (l *load) event(ctx context.Context, hc *http.Client, base string) {
 	i := -1
 	if mrand.IntN(10) == 0 {
 		l.mu.Lock()
@@ -112,11 +113,11 @@ func (l *load) event(ctx context.Context, hc *http.Client) {
 	if i < 0 {
 		i = int(l.nextEvent.Add(1) - 1)
 		if i >= l.maxEvents {
-			l.get(ctx, hc, "/prompt", "/prompt?article="+url.QueryEscape(article))
+			l.get(ctx, hc, base, "/prompt", "/prompt?article="+url.QueryEscape(article))
 			return
 		}
 	}
-	code, err := postEvent(ctx, hc, l.base, completedEvent(i))
+	code, err := postEvent(ctx, hc, base, completedEvent(i))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
@@ -141,8 +142,8 @@ func (l *load) event(ctx context.Context, hc *http.Client) {
 	}
 }
 
-func (l *load) get(ctx context.Context, hc *http.Client, route, path string) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
+func (l *load) get(ctx context.Context, hc *http.Client, base, route, path string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	resp, err := hc.Do(req)
 	l.done(ctx, route, resp, err)
 }

@@ -21,7 +21,7 @@ func TestSoak(t *testing.T) {
 	prepareCheckouts(t, s.db, maxEvents)
 	s.start()
 
-	l := newLoad(s.base, maxEvents, mix{Prompt: 45, Remind: 20, Donate: 10, Webhook: 25})
+	l := newLoad(maxEvents, mix{Prompt: 45, Remind: 20, Donate: 10, Webhook: 25}, s.base)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	l.run(ctx, 200)
