@@ -31,7 +31,13 @@ type Error struct {
 	// Message is the English the logs, the CLI and clients of the JSON API read.
 	Key  string
 	Args []any
+	// Err is the underlying cause, for the logs (never shown): the store's lost connection
+	// behind an EUNAVAILABLE, say.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Keyed sets the catalogue key and arguments of e and returns it.
 func (e *Error) Keyed(key string, args ...any) *Error {
@@ -41,6 +47,9 @@ func (e *Error) Keyed(key string, args ...any) *Error {
 
 // Error implements the error interface.
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("pledge error: code=%s message=%s: %v", e.Code, e.Message, e.Err)
+	}
 	return fmt.Sprintf("pledge error: code=%s message=%s", e.Code, e.Message)
 }
 

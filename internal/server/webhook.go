@@ -27,8 +27,9 @@ func (s *Server) registerWebhookRoutes(e *echo.Echo) {
 }
 
 // handleStripeWebhook answers 200 once the event is recorded (applied, ignored or a duplicate),
-// 400 for a bad signature (nothing stored), 413 for an oversize body and 500 when applying failed
-// (rolled back), so that Stripe delivers it again.
+// 400 for a bad signature (nothing stored), 413 for an oversize body, 503 while the database is
+// unreachable and 500 when applying failed otherwise (rolled back either way), so that Stripe
+// delivers it again.
 func (s *Server) handleStripeWebhook(events *prometheus.CounterVec) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.Webhooks == nil {
@@ -52,7 +53,11 @@ func (s *Server) handleStripeWebhook(events *prometheus.CounterVec) echo.Handler
 		case err != nil:
 			events.WithLabelValues(res.Type, string(pledge.OutcomeFailed)).Inc()
 			s.logger.Error("webhook event failed", "event_id", res.EventID, "type", res.Type, "err", err)
-			return c.JSON(http.StatusInternalServerError, map[string]string{"error": "not applied; retry"})
+			status := http.StatusInternalServerError
+			if pledge.ErrorCode(err) == pledge.EUNAVAILABLE {
+				status = http.StatusServiceUnavailable
+			}
+			return c.JSON(status, map[string]string{"error": "not applied; retry"})
 		}
 		events.WithLabelValues(res.Type, string(res.Outcome)).Inc()
 		return c.JSON(http.StatusOK, map[string]string{"outcome": string(res.Outcome)})
