@@ -10,7 +10,7 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-// issueExample is the experiment of issue 16, as the README shows it.
+// issueExample is the experiment of issue 16, as docs/experiments.md shows it.
 const issueExample = `
 experiments:
   - name: ask-2027
@@ -103,20 +103,20 @@ func TestConfigExperimentErrorStopsStart(t *testing.T) {
 	}
 }
 
-// TestReadmeExperimentExampleLoads: the README's experiment example is a valid PLEDGE_CONFIG.
-func TestReadmeExperimentExampleLoads(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// TestDocExperimentExampleLoads: docs/experiments.md's example is a valid PLEDGE_CONFIG.
+func TestDocExperimentExampleLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "experiments.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "\n## Experiments (issue 16)\n")
+	_, section, ok := strings.Cut(string(b), "\n## Running one\n")
 	_, rest, ok2 := strings.Cut(section, "```yaml\n")
 	example, _, ok3 := strings.Cut(rest, "```")
 	if !ok || !ok2 || !ok3 {
-		t.Fatal("README's Experiments section has no yaml example")
+		t.Fatal("docs/experiments.md's Running one section has no yaml example")
 	}
 	_, es, err := loadConfigFile(writeConfig(t, example))
 	if err != nil || len(es) != 1 || len(es[0].Variants) != 3 || es[0].HoldbackShare != 0.05 {
-		t.Fatalf("README example: %v %+v", err, es)
+		t.Fatalf("docs/experiments.md example: %v %+v", err, es)
 	}
 }

@@ -129,27 +129,27 @@ func writeTemp(t *testing.T, content string) string {
 	return p
 }
 
-// The README's example file is the one a newsroom will copy: it must load.
-func TestReadmeGivingExampleLoads(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// docs/giving.md's example file is the one a newsroom will copy: it must load.
+func TestDocGivingExampleLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "giving.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "\n## Giving\n")
+	_, section, ok := strings.Cut(string(b), "\n## The PLEDGE_CONFIG file\n")
 	if !ok {
-		t.Fatal("README has no Giving section")
+		t.Fatal("docs/giving.md has no PLEDGE_CONFIG section")
 	}
 	_, rest, ok := strings.Cut(section, "```yaml\n")
 	example, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
-		t.Fatal("README's Giving section has no yaml example")
+		t.Fatal("docs/giving.md's PLEDGE_CONFIG section has no yaml example")
 	}
 	st, err := LoadGivingSettings(writeTemp(t, example))
 	if err != nil {
-		t.Fatalf("README example: %v", err)
+		t.Fatalf("docs/giving.md example: %v", err)
 	}
 	if st.Org == pledge.DefaultSettings().Org || len(st.Catalogue.Currencies) == 0 {
-		t.Fatalf("README example configured nothing: %+v", st)
+		t.Fatalf("docs/giving.md example configured nothing: %+v", st)
 	}
 }
 

@@ -66,7 +66,7 @@ type Effect struct {
 	Verdict
 }
 
-// Method says, in one line, how the figures are made (the README says more).
+// Method says, in one line, how the figures are made (docs/experiments.md says more).
 const Method = "Bayesian: Beta(1+k, 1+n-k) rates; value per view = gift rate × Bayesian-bootstrap mean gift value, " +
 	"Monte Carlo (20,000 draws, fixed seed); a call needs P ≥ 0.95 and an always-valid mixture SPRT ratio ≥ 20"
 

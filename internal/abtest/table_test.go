@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// BenchmarkEnoughDataTable prints the README's table of what "enough data" means at 1,000 and 100,000
+// BenchmarkEnoughDataTable prints docs/experiments.md's table of what "enough data" means at 1,000 and 100,000
 // views a day (two arms sharing them): when the minimum is reached, and how often, and how soon,
 // a real difference in value per view is called within 8 weeks of daily looks. Run it with
 // go test ./internal/abtest -run '^$' -bench EnoughDataTable -benchtime 1x (make bench runs it

@@ -86,7 +86,7 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 
 // Reminders sends due reminder e-mails, each at most once: a reminder is claimed in the store
 // before it is sent and marked after; a failed send is retried with backoff, then given up; a
-// claim left behind by a crashed sender is given up rather than resent (see README).
+// claim left behind by a crashed sender is given up rather than resent (see docs/reminders.md).
 type Reminders struct {
 	Queue  pledge.ReminderQueue
 	Mailer *Mailer

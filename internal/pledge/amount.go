@@ -6,7 +6,7 @@ import (
 )
 
 // ParseAmount reads an amount as a reader types it into "Other amount", in major units of cur,
-// and returns minor units. The rules, also in the README:
+// and returns minor units. The rules, also in docs/giving.md:
 //   - "5", "5.5" and "5.50" are five dollars, five fifty, five fifty; a leading currency symbol
 //     and spaces around the number are ignored ("$5", " 5 ").
 //   - A comma followed by exactly three digits groups thousands: "1,000" and "1,000.50".

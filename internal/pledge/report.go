@@ -48,7 +48,7 @@ func (p Period) Previous() Period {
 }
 
 // KPIs are the headline figures of one currency over one period. Money is in that currency's
-// minor units; figures of different currencies are never added together. README.md's "What the
+// minor units; figures of different currencies are never added together. docs/ledger.md's "What the
 // figures mean" defines each one; this struct, NetOf and the store's rollups are that definition.
 type KPIs struct {
 	Currency Currency

@@ -10,7 +10,7 @@ import (
 
 // The one screen at the top of /staff: the money that reached the bank against the period
 // before and the goal, then recurring supporters, churn, MRR and failed payments. Every figure is
-// one of "What the figures mean" (README), taken from the dashboard's KPIs.
+// one of "What the figures mean" (docs/ledger.md), taken from the dashboard's KPIs.
 
 // goalView is a progress bar toward a goal.
 type goalView struct {
