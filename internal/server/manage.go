@@ -55,15 +55,18 @@ type manageInfoPage struct {
 	Kind string // sent, expired, done
 }
 
+// registerManageRoutes serves a supporter's way to the billing portal: the request form (which
+// the prompt may post too) and the signed links it e-mails.
 func (s *Server) registerManageRoutes(e *echo.Echo) {
 	perAddress := s.keyedLimiter(s.cfg.ManageEmailLimit, defaultManageEmailLimit)
-	e.GET("/manage", s.handleManageForm)
-	e.POST("/manage", func(c echo.Context) error { return s.handleManageRequest(c, perAddress) },
+	forms := s.area(e, "", embedFormPolicy)
+	forms.GET("/manage", s.handleManageForm)
+	forms.POST("/manage", func(c echo.Context) error { return s.handleManageRequest(c, perAddress) },
 		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
-	e.GET("/manage/done", s.handleManageDone)
-	e.GET("/manage/:token", s.handleManageConfirm)
-	e.POST("/manage/:token", s.handleManageLink,
-		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	pages := s.area(e, "", pagePolicy)
+	pages.GET("/manage/done", s.handleManageDone)
+	pages.GET("/manage/:token", s.handleManageConfirm)
+	pages.POST("/manage/:token", s.handleManageLink, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 }
 
 func (s *Server) handleManageForm(c echo.Context) error {

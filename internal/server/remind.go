@@ -64,14 +64,17 @@ type remindResponse struct {
 	Store bool `json:"store"`
 }
 
+// registerRemindRoutes serves "Remind me later", which the prompt opens inside its frame, and
+// the reminder e-mail's one-click unsubscribe.
 func (s *Server) registerRemindRoutes(e *echo.Echo) {
 	perEmail := s.keyedLimiter(s.cfg.RemindEmailLimit, defaultRemindEmailLimit)
-	s.framable["/remind"] = true // the prompt's "Remind me later" opens it inside the prompt's frame
-	e.GET("/remind", s.handleRemindForm)
-	e.POST("/remind", func(c echo.Context) error { return s.handleRemind(c, perEmail) },
+	forms := s.area(e, "", framedFormPolicy)
+	forms.GET("/remind", s.handleRemindForm)
+	forms.POST("/remind", func(c echo.Context) error { return s.handleRemind(c, perEmail) },
 		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
-	e.GET("/reminders/unsubscribe", s.handleUnsubscribeForm)
-	e.POST("/reminders/unsubscribe", s.handleUnsubscribe)
+	links := s.area(e, "", signedLinkPolicy)
+	links.GET("/reminders/unsubscribe", s.handleUnsubscribeForm)
+	links.POST("/reminders/unsubscribe", s.handleUnsubscribe)
 }
 
 // handleRemindForm shows the choices; ?article= and ?frequency= come from the prompt.

@@ -136,17 +136,18 @@ type Server struct {
 	live     atomic.Pointer[livePlan]
 	assigner pledge.Assigner
 
-	// framable are the route paths that article pages may embed in a frame.
+	// policies holds each route path's policy, set by the areas that register the routes
+	// (routes.go); framable lists the paths whose policy lets article pages frame them.
+	policies map[string]policy
 	framable map[string]bool
 
 	giving *pledge.Giving
 	// base is the prompt for the settings the server started with (before any SetPlan); langs
 	// are its catalogues, which pick the reader's language everywhere.
-	base          *promptSet
-	langs         *locale.Set
-	langCache     langCache
-	stats         *statsBatcher
-	donateLimited echo.HandlerFunc
+	base      *promptSet
+	langs     *locale.Set
+	langCache langCache
+	stats     *statsBatcher
 	// background tracks work that outlives its request (the /manage e-mails); see Wait.
 	background sync.WaitGroup
 }
@@ -162,6 +163,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		echo:     echo.New(),
 		logger:   logger,
 		Registry: prometheus.NewRegistry(),
+		policies: map[string]policy{},
 		framable: map[string]bool{},
 	}
 	var err error
@@ -265,7 +267,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerMailRoutes(e)
 	s.registerNewsletterRoutes(e)
 	s.registerWebhookRoutes(e)
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
+	s.area(e, "", pagePolicy).GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
 
@@ -305,10 +307,10 @@ func safeRequestID(id string) bool {
 }
 
 // logRequests writes one line per request: method, route pattern (never the raw URL, which can
-// carry tokens), status, latency and request id. The article-view paths (/prompt, /embed.js,
-// static files) are logged only when they fail: they run on every page view of the news site,
-// their volume is in /metrics and prompt_stats, and a line each would cost more than serving
-// them (make bench's prompt row).
+// carry tokens), status, latency and request id, as the route's policy says: the article-view
+// routes (logFailures: /prompt, /embed.js, static files) only when they fail, since they run on
+// every page view of the news site, their volume is in /metrics and prompt_stats, and a line each
+// would cost more than serving them (make bench's prompt row); probes (logNever) not at all.
 func (s *Server) logRequests() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus:    true,
@@ -318,12 +320,9 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 		LogRequestID: true,
 		LogError:     true,
 		HandleError:  true,
-		Skipper: func(c echo.Context) bool {
-			p := c.Path()
-			return p == "/healthz" || p == "/readyz"
-		},
+		Skipper:      func(c echo.Context) bool { return s.policyFor(c).logs == logNever },
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			if v.Status < 400 && hotPath(v.RoutePath) {
+			if v.Status < 400 && s.policyFor(c).logs == logFailures {
 				return nil
 			}
 			route := v.RoutePath
@@ -342,20 +341,16 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 	})
 }
 
-// hotPath reports whether a route serves article page views.
-func hotPath(route string) bool {
-	return route == "/prompt" || route == "/embed.js" || route == "/static/*"
-}
-
-// csrf protects every form. Tokens travel in the _csrf field (or the X-CSRF-Token header for
-// fetch); browsers that send Sec-Fetch-Site are judged by it. Two configurations, each with its
-// own cookie and token: the reader forms the embedded prompt posts (POST /donate, /remind,
-// /manage) also trust the configured article origins, which read the reader token through CORS
-// on /prompt; the staff area has a token of its own (so the reader token opens nothing there),
-// renewed at sign-in, trusts only its own origin (Sec-Fetch-Site same-origin or none, never
-// same-site: the article site is usually a sibling subdomain) and refuses a POST whose Origin (or,
-// without one, Referer) is any other, token or not. Stripe's webhook carries its own signature
-// instead.
+// csrf protects every form, by the rule of the route's policy. Tokens travel in the _csrf field
+// (or the X-CSRF-Token header for fetch); browsers that send Sec-Fetch-Site are judged by it. Two
+// tokens, each with its own cookie: the reader token, whose forms the embedded prompt posts
+// (csrfEmbed: POST /donate, /remind, /manage) also trust the configured article origins, which
+// read the reader token through CORS on /prompt; the staff area's token (csrfStaff; so the reader
+// token opens nothing there), renewed at sign-in, trusts only its own origin (Sec-Fetch-Site
+// same-origin or none, never same-site: the article site is usually a sibling subdomain) and
+// refuses a POST whose Origin (or, without one, Referer) is any other, token or not. Routes with
+// csrfNone carry another authority (Stripe's signature, a signed link) or no forms, and should
+// not set a cookie on every hit.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	var trusted []string
 	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
@@ -397,20 +392,17 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			return staffToken(c)
 		}
 		return func(c echo.Context) error {
-			switch p := c.Request().URL.Path; {
-			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
-				p == "/healthz", p == "/readyz", p == "/embed.js":
-				// Stripe's webhook carries a signature instead; the rest carry no forms and
-				// should not set a cookie on every hit.
+			switch s.policyFor(c).csrf {
+			case csrfNone:
 				return next(c)
-			case p == "/reminders/unsubscribe", p == "/mail/unsubscribe":
-				// Its signed token authorises it, and mail clients' one-click POST (RFC 8058)
-				// carries no CSRF token.
-				return next(c)
-			case p == "/staff" || strings.HasPrefix(p, "/staff/"):
+			case csrfStaff:
 				return staffH(c)
-			case c.Request().Method == http.MethodPost && (p == "/donate" || p == "/remind" || p == "/manage"):
-				return readerH(c)
+			case csrfEmbed:
+				// Only the post is trusted from the article origins: a GET under the reader
+				// configuration would skip setting the token its form needs.
+				if c.Request().Method == http.MethodPost {
+					return readerH(c)
+				}
 			}
 			return otherH(c)
 		}
@@ -471,7 +463,7 @@ func (s *Server) csrfCookieName() string {
 	return "pledge_csrf"
 }
 
-// securityHeaders sets the headers every response carries. Pages listed in s.framable may be
+// securityHeaders sets the headers every response carries. Routes whose policy is framed may be
 // framed by the configured article origins; everything else refuses to be framed.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	ancestors := "'none'"
@@ -503,7 +495,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	deny := one("DENY")
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		if s.framable[c.Path()] {
+		if s.policyFor(c).framed {
 			h["Content-Security-Policy"] = framed
 		} else {
 			h["Content-Security-Policy"] = unframed
