@@ -13,20 +13,6 @@ import (
 
 // registerGivingRoutes serves the reader's way from the prompt to Stripe Checkout and back.
 func (s *Server) registerGivingRoutes(e *echo.Echo) {
-	s.giving = &pledge.Giving{
-		Settings:  s.cfg.Giving,
-		Checkouts: s.Checkouts,
-		Payments:  s.Payments,
-		BaseURL:   s.cfg.BaseURL.String(),
-		// The article comes back as a link on the cancelled and thank-you pages: never a foreign one.
-		ArticleOrigins:  s.cfg.EmbedOrigins,
-		TrustLocal:      s.cfg.Demo,
-		StatementSuffix: s.cfg.Giving.Protect.StatementSuffix,
-	}
-	if s.PromptStats != nil && s.stats == nil {
-		s.stats = newStatsBatcher(s.PromptStats, s.cfg.StatsFlush, s.logger)
-	}
-
 	pages := s.area(e, "", pagePolicy)
 	forms := s.area(e, "", embedFormPolicy)
 	forms.GET("/donate", s.handleDonateForm)

@@ -58,11 +58,9 @@ type manageInfoPage struct {
 // registerManageRoutes serves a supporter's way to the billing portal: the request form (which
 // the prompt may post too) and the signed links it e-mails.
 func (s *Server) registerManageRoutes(e *echo.Echo) {
-	perAddress := s.keyedLimiter(s.cfg.ManageEmailLimit, defaultManageEmailLimit)
 	forms := s.area(e, "", embedFormPolicy)
 	forms.GET("/manage", s.handleManageForm)
-	forms.POST("/manage", func(c echo.Context) error { return s.handleManageRequest(c, perAddress) },
-		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	forms.POST("/manage", s.handleManageRequest, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 	pages := s.area(e, "", pagePolicy)
 	pages.GET("/manage/done", s.handleManageDone)
 	pages.GET("/manage/:token", s.handleManageConfirm)
@@ -76,7 +74,7 @@ func (s *Server) handleManageForm(c echo.Context) error {
 // handleManageRequest answers the same page, with the same status, at once, whether or not the
 // address belongs to a supporter: the lookup and the e-mail happen in the background, so neither
 // the answer nor its timing tells who supports.
-func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) bool) error {
+func (s *Server) handleManageRequest(c echo.Context) error {
 	email, err := pledge.NormalizeEmail(c.FormValue("email"))
 	if err != nil {
 		lc := s.lang(c)
@@ -86,7 +84,7 @@ func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) boo
 	if s.SendManageLink == nil || s.Manage == nil || s.Portal == nil {
 		return pledge.Errorf(pledge.EUNAVAILABLE, "We can't send e-mail from here yet. Please contact us to change your support.").Keyed("error.manage.no_mail")
 	}
-	if !perAddress(addressKey(email)) {
+	if !s.managePerAddress(addressKey(email)) {
 		return pledge.Errorf(pledge.ERATELIMIT, "Too many links asked for this address. Please try again later.").Keyed("error.rate.manage_email")
 	}
 	lang := s.lang(c).Code // the e-mail is written in the language of the page it was asked on

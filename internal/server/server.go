@@ -141,6 +141,8 @@ type Server struct {
 	policies map[string]policy
 	framable map[string]bool
 
+	// giving is the way from a choice to Stripe Checkout; New builds it, Handler gives it the
+	// Checkouts and Payments set in between.
 	giving *pledge.Giving
 	// base is the prompt for the settings the server started with (before any SetPlan); langs
 	// are its catalogues, which pick the reader's language everywhere.
@@ -148,6 +150,10 @@ type Server struct {
 	langs     *locale.Set
 	langCache langCache
 	stats     *statsBatcher
+	// remindPerEmail and managePerAddress limit POST /remind and POST /manage per address given.
+	remindPerEmail   func(email string) bool
+	managePerAddress func(email string) bool
+	webhookEvents    *prometheus.CounterVec
 	// background tracks work that outlives its request (the /manage e-mails); see Wait.
 	background sync.WaitGroup
 }
@@ -197,6 +203,24 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	s.assigner = pledge.NewAssigner(cfg.Secret)
 	s.metrics = newMetrics(s.Registry)
+
+	// The services the handlers share, built once here; the register functions only register.
+	s.giving = &pledge.Giving{
+		Settings: s.cfg.Giving,
+		BaseURL:  s.cfg.BaseURL.String(),
+		// The article comes back as a link on the cancelled and thank-you pages: never a foreign one.
+		ArticleOrigins:  s.cfg.EmbedOrigins,
+		TrustLocal:      s.cfg.Demo,
+		StatementSuffix: s.cfg.Giving.Protect.StatementSuffix,
+	}
+	s.remindPerEmail = keyedLimiter(s.cfg.RemindEmailLimit, defaultRemindEmailLimit)
+	s.managePerAddress = keyedLimiter(s.cfg.ManageEmailLimit, defaultManageEmailLimit)
+	s.webhookEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pledge_webhook_events_total",
+		Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, failed; rejected for a bad signature).",
+	}, []string{"type", "outcome"})
+	s.Registry.MustRegister(s.webhookEvents)
+
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
 	s.echo.IPExtractor = ipExtractor(cfg.TrustedProxies)
@@ -240,7 +264,7 @@ func (s *Server) templateFuncs() template.FuncMap {
 }
 
 // Handler registers middleware and routes and returns the http.Handler to serve. Call it once,
-// after the service fields are set.
+// after the service fields are set: it hands the stores set since New to the services New built.
 func (s *Server) Handler() http.Handler {
 	e := s.echo
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -256,6 +280,12 @@ func (s *Server) Handler() http.Handler {
 	e.Use(s.protectCookies)
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(s.csrf())
+
+	// The stores set since New.
+	s.giving.Checkouts, s.giving.Payments = s.Checkouts, s.Payments
+	if s.PromptStats != nil && s.stats == nil {
+		s.stats = newStatsBatcher(s.PromptStats, s.cfg.StatsFlush, s.logger)
+	}
 
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
