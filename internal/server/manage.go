@@ -28,9 +28,6 @@ const (
 	manageSendTimeout = time.Minute
 )
 
-// defaultManageEmailLimit is how often one address may ask for a /manage link.
-var defaultManageEmailLimit = Limit{N: 5, Per: time.Hour}
-
 // managePage is GET /manage and its 422.
 type managePage struct {
 	Layout

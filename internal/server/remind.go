@@ -16,9 +16,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-// defaultRemindEmailLimit is how often one e-mail address may be given to "Remind me later".
-var defaultRemindEmailLimit = Limit{N: 5, Per: time.Hour}
-
 // remindPage is GET /remind: the three choices and, when e-mail is configured, the address.
 type remindPage struct {
 	Layout
@@ -202,13 +199,10 @@ func (s *Server) handleUnsubscribe(c echo.Context) error {
 	return s.render(c, http.StatusOK, "unsubscribe", &unsubscribePage{Layout: Layout{Title: "Unsubscribed"}, Done: true})
 }
 
-// keyedLimiter returns a check that allows l (or def when l is unset) per key, e.g. per e-mail
+// keyedLimiter returns a check that allows l per key, e.g. per e-mail
 // address, in memory.
-func keyedLimiter(l, def Limit) func(key string) bool {
-	if l.N == 0 {
-		l = def
-	}
-	if l.N < 0 {
+func keyedLimiter(l Limit) func(key string) bool {
+	if l.N <= 0 {
 		return func(string) bool { return true }
 	}
 	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{

@@ -165,7 +165,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		logger = slog.Default()
 	}
 	s := &Server{
-		cfg:      cfg,
+		cfg:      cfg.withDefaults(),
 		echo:     echo.New(),
 		logger:   logger,
 		Registry: prometheus.NewRegistry(),
@@ -179,13 +179,6 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	if s.static, err = fs.Sub(webFS, "static"); err != nil {
 		return nil, err
 	}
-	if len(s.cfg.Giving.Catalogue.Currencies) == 0 {
-		st := pledge.DefaultSettings()
-		if cfg.Org != "" {
-			st.Org = cfg.Org
-		}
-		s.cfg.Giving = st
-	}
 	if err := s.cfg.Giving.Validate(); err != nil {
 		return nil, fmt.Errorf("giving settings: %w", err)
 	}
@@ -195,12 +188,6 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	s.langs = s.base.langs
 	s.langCache.m = map[string]*locale.Catalogue{}
-	if s.cfg.DonateGlobal.N == 0 {
-		s.cfg.DonateGlobal = Limit{N: 10 * s.cfg.DonateLimit.N, Per: s.cfg.DonateLimit.Per}
-	}
-	if s.cfg.ThanksLimit.N == 0 {
-		s.cfg.ThanksLimit = Limit{N: 30, Per: time.Minute}
-	}
 	s.assigner = pledge.NewAssigner(cfg.Secret)
 	s.metrics = newMetrics(s.Registry)
 
@@ -213,8 +200,8 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		TrustLocal:      s.cfg.Demo,
 		StatementSuffix: s.cfg.Giving.Protect.StatementSuffix,
 	}
-	s.remindPerEmail = keyedLimiter(s.cfg.RemindEmailLimit, defaultRemindEmailLimit)
-	s.managePerAddress = keyedLimiter(s.cfg.ManageEmailLimit, defaultManageEmailLimit)
+	s.remindPerEmail = keyedLimiter(s.cfg.RemindEmailLimit)
+	s.managePerAddress = keyedLimiter(s.cfg.ManageEmailLimit)
 	s.webhookEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pledge_webhook_events_total",
 		Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, failed; rejected for a bad signature).",
@@ -225,6 +212,44 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	s.echo.HTTPErrorHandler = s.handleError
 	s.echo.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	return s, nil
+}
+
+// The defaults of the settings that have one, for withDefaults.
+var (
+	defaultThanksLimit      = Limit{N: 30, Per: time.Minute}
+	defaultViewCap          = Limit{N: 4, Per: 30 * 24 * time.Hour}
+	defaultRemindEmailLimit = Limit{N: 5, Per: time.Hour}
+	defaultManageEmailLimit = Limit{N: 5, Per: time.Hour}
+	defaultStatsFlush       = 10 * time.Second
+)
+
+// withDefaults returns c with every setting left unset at its default: the one place the HTTP
+// side's defaults are filled in (New calls it).
+func (c Config) withDefaults() Config {
+	if len(c.Giving.Catalogue.Currencies) == 0 {
+		st := pledge.DefaultSettings()
+		if c.Org != "" {
+			st.Org = c.Org
+		}
+		c.Giving = st
+	}
+	if c.DonateGlobal.N == 0 {
+		c.DonateGlobal = Limit{N: 10 * c.DonateLimit.N, Per: c.DonateLimit.Per}
+	}
+	for _, l := range []struct{ v, def *Limit }{
+		{&c.ThanksLimit, &defaultThanksLimit},
+		{&c.PromptViewCap, &defaultViewCap},
+		{&c.RemindEmailLimit, &defaultRemindEmailLimit},
+		{&c.ManageEmailLimit, &defaultManageEmailLimit},
+	} {
+		if l.v.N == 0 {
+			*l.v = *l.def
+		}
+	}
+	if c.StatsFlush <= 0 {
+		c.StatsFlush = defaultStatsFlush
+	}
+	return c
 }
 
 // templateFuncs are the helpers every template may call.
