@@ -76,6 +76,9 @@ type Config struct {
 	protect        bool
 	retention      time.Duration // 0: nothing purged
 	langs          *locale.Set   // the catalogues built from giving (server.LoadLanguages)
+	// The rate limits and the prompt's view cap, parsed; donateGlobal is zero when unset, which
+	// the server reads as ten times donateLimit.
+	donateLimit, donateGlobal, remindLimit, promptViewCap server.Limit
 }
 
 // DefaultRetention is PLEDGE_RETENTION's default in protective mode.
@@ -256,15 +259,24 @@ func (c *Config) Validate() error {
 			c.embedOrigins = append(c.embedOrigins, origin)
 		}
 	}
-	for _, l := range []struct{ name, v string }{{"PLEDGE_DONATE_LIMIT", c.DonateLimit}, {"PLEDGE_REMIND_LIMIT", c.RemindLimit}, {"PLEDGE_PROMPT_VIEW_CAP", c.PromptViewCap}} {
-		if _, _, err := ParseLimit(l.v); err != nil {
+	c.donateGlobal = server.Limit{}
+	for _, l := range []struct {
+		name, v string
+		to      *server.Limit
+	}{
+		{"PLEDGE_DONATE_LIMIT", c.DonateLimit, &c.donateLimit},
+		{"PLEDGE_REMIND_LIMIT", c.RemindLimit, &c.remindLimit},
+		{"PLEDGE_PROMPT_VIEW_CAP", c.PromptViewCap, &c.promptViewCap},
+		{"PLEDGE_DONATE_GLOBAL_LIMIT", c.DonateGlobalLimit, &c.donateGlobal},
+	} {
+		if l.v == "" && l.to == &c.donateGlobal {
+			continue
+		}
+		n, per, err := ParseLimit(l.v)
+		if err != nil {
 			return &ConfigError{l.name, err.Error()}
 		}
-	}
-	if c.DonateGlobalLimit != "" {
-		if _, _, err := ParseLimit(c.DonateGlobalLimit); err != nil {
-			return &ConfigError{"PLEDGE_DONATE_GLOBAL_LIMIT", err.Error()}
-		}
+		*l.to = server.Limit{N: n, Per: per}
 	}
 	if c.staffIdle, err = time.ParseDuration(c.StaffIdle); err != nil || c.staffIdle < time.Minute {
 		return &ConfigError{"PLEDGE_STAFF_IDLE", fmt.Sprintf("%q is not a duration of a minute or more, such as 12h", c.StaffIdle)}

@@ -94,13 +94,6 @@ func (m *Main) Open(ctx context.Context) error {
 		Transport: m.StripeTransport,
 		Logger:    m.env.Logger,
 	})
-	donateN, donatePer, _ := ParseLimit(cfg.DonateLimit)
-	remindN, remindPer, _ := ParseLimit(cfg.RemindLimit)
-	globalN, globalPer := 10*donateN, donatePer
-	if cfg.DonateGlobalLimit != "" {
-		globalN, globalPer, _ = ParseLimit(cfg.DonateGlobalLimit)
-	}
-	viewsN, viewsPer, _ := ParseLimit(cfg.PromptViewCap)
 	plan, err := m.buildPlan(ctx, cfg.giving, cfg.experiments)
 	if err != nil {
 		return err
@@ -113,14 +106,14 @@ func (m *Main) Open(ctx context.Context) error {
 		EmbedOrigins:    cfg.embedOrigins,
 		TrustedProxies:  cfg.trustedProxies,
 		Secret:          secret,
-		DonateLimit:     server.Limit{N: donateN, Per: donatePer},
-		RemindLimit:     server.Limit{N: remindN, Per: remindPer},
-		DonateGlobal:    server.Limit{N: globalN, Per: globalPer},
+		DonateLimit:     cfg.donateLimit,
+		RemindLimit:     cfg.remindLimit,
+		DonateGlobal:    cfg.donateGlobal,
 		StripeLive:      billing.IsLiveKey(cfg.StripeSecretKey),
 		MailEnabled:     mailer != nil,
 		NewsletterURL:   cfg.giving.NewsletterURL,
 		NewsletterOptIn: cfg.giving.NewsletterOptIn,
-		PromptViewCap:   server.Limit{N: viewsN, Per: viewsPer},
+		PromptViewCap:   cfg.promptViewCap,
 		Protect:         server.Protect{On: cfg.protect, QuietAfterGift: quietAfterGift(cfg.giving.Protect.QuietAfterGift)},
 	}, web.FS, m.env.Logger)
 	if err != nil {

@@ -93,9 +93,6 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)
-	} else if code == pledge.ERATELIMIT && s.inCard(c) {
-		lc := s.lang(c)
-		err = s.render(c, status, "prompt#document", s.givingPage(s.promptSetFor(c), lc, s.choiceFromForm(c), true, err))
 	} else if wantsHTML(c.Request()) {
 		lc := s.lang(c)
 		heading := headings[status]

@@ -43,7 +43,7 @@ func (s *Server) experimentArm(c echo.Context) pledge.Arm {
 // registerExperimentRoutes registers the staff's experiment pages: everyone on staff reads the
 // results; admins stop an experiment and promote a variant.
 func (s *Server) registerExperimentRoutes(e *echo.Echo) {
-	g := e.Group("/staff/experiments", noStore, s.requireStaff)
+	g := s.area(e, "/staff/experiments", staffPolicy, noStore, s.requireStaff)
 	g.GET("", s.handleExperiments)
 	g.GET("/:name", s.handleExperiment)
 	g.POST("/:name/stop", s.handleExperimentStop, s.requireAdmin)

@@ -13,38 +13,48 @@ import (
 
 // registerGivingRoutes serves the reader's way from the prompt to Stripe Checkout and back.
 func (s *Server) registerGivingRoutes(e *echo.Echo) {
-	s.giving = &pledge.Giving{
-		Settings:  s.cfg.Giving,
-		Checkouts: s.Checkouts,
-		Payments:  s.Payments,
-		BaseURL:   s.cfg.BaseURL.String(),
-		// The article comes back as a link on the cancelled and thank-you pages: never a foreign one.
-		ArticleOrigins:  s.cfg.EmbedOrigins,
-		TrustLocal:      s.cfg.Demo,
-		StatementSuffix: s.cfg.Giving.Protect.StatementSuffix,
-	}
-	if s.PromptStats != nil && s.stats == nil {
-		s.stats = newStatsBatcher(s.PromptStats, s.cfg.StatsFlush, s.logger)
-	}
-	// Only a real attempt to give counts against the card-testing limit; updating the form
-	// (a frequency or currency change without JavaScript) does not.
-	// Per client first, so one client past its own limit spends none of the overall allowance.
-	s.donateLimited = s.rateLimit(s.cfg.DonateLimit, "error.rate.donate")(
-		s.globalLimit(s.cfg.DonateGlobal, "error.rate.donate_global")(s.handleDonateSubmit))
-
-	e.GET("/donate", s.handleDonateForm)
-	e.POST("/donate", s.handleDonate)
-	e.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit, "error.rate.thanks"))
-	e.GET("/donate/cancelled", s.handleCancelled)
-	e.GET("/prompt", s.handlePrompt)
-	e.GET("/embed.js", s.handleEmbedJS)
-	s.framable["/prompt"] = true
+	pages := s.area(e, "", pagePolicy)
+	forms := s.area(e, "", embedFormPolicy)
+	forms.GET("/donate", s.handleDonateForm)
+	forms.POST("/donate", s.handleDonate, s.attemptLimit())
+	// Each visit can cost a Stripe API call, and Stripe's rate limit is shared with session creation.
+	pages.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit, "error.rate.thanks"))
+	pages.GET("/donate/cancelled", s.handleCancelled)
+	s.area(e, "", promptPolicy).GET("/prompt", s.handlePrompt)
+	s.area(e, "", assetPolicy).GET("/embed.js", s.handleEmbedJS)
 	if s.cfg.Demo {
-		e.GET("/demo/article", s.handleDemoArticle)
-		e.GET("/demo/checkout/:id", s.handleDemoCheckout)
-		e.POST("/demo/checkout/:id", s.handleDemoPay)
+		pages.GET("/demo/article", s.handleDemoArticle)
+		pages.GET("/demo/checkout/:id", s.handleDemoCheckout)
+		pages.POST("/demo/checkout/:id", s.handleDemoPay)
 	}
 }
+
+// attemptLimit limits real attempts to give, against card testing: per client first (so one
+// client past its own limit spends none of the overall allowance), then over all clients. Updating
+// the form (a frequency or currency change without JavaScript) is no attempt and is not counted. A
+// refusal posted from the prompt inside the article's frame, without script, is the card drawn
+// again with the message in it.
+func (s *Server) attemptLimit() echo.MiddlewareFunc {
+	perClient := s.rateLimit(s.cfg.DonateLimit, "error.rate.donate")
+	overall := s.globalLimit(s.cfg.DonateGlobal, "error.rate.donate_global")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		limited := perClient(overall(next))
+		return func(c echo.Context) error {
+			if updating(c) {
+				return next(c)
+			}
+			err := limited(c)
+			if pledge.ErrorCode(err) == pledge.ERATELIMIT && embedded(c) && !wantsJSON(c.Request()) {
+				status, _, _ := classify(err)
+				return s.render(c, status, "prompt#document", s.givingPage(s.promptSetFor(c), s.lang(c), s.choiceFromForm(c), true, err))
+			}
+			return err
+		}
+	}
+}
+
+// updating reports whether a form was posted to be drawn again for a new frequency or currency.
+func updating(c echo.Context) bool { return c.FormValue("step") == "update" }
 
 // choiceFromQuery reads a preset choice from a link (?frequency=monthly&amount=10&currency=eur,
 // utm_campaign and utm_source too, as the reminder e-mail's link carries) or the prompt's query;
@@ -88,7 +98,7 @@ func (s *Server) handleDonateForm(c echo.Context) error {
 // handleDonate either redraws the form for a new frequency or currency (the no-JavaScript way to
 // switch) or starts giving.
 func (s *Server) handleDonate(c echo.Context) error {
-	if c.FormValue("step") == "update" {
+	if updating(c) {
 		ch := s.choiceFromForm(c)
 		ch.Amount, ch.Other = "", "" // the old amount means nothing at the new frequency
 		c.Response().Header().Set("Cache-Control", "no-store")
@@ -99,15 +109,7 @@ func (s *Server) handleDonate(c echo.Context) error {
 		}
 		return s.render(c, http.StatusOK, "donate", s.givingPage(ps, s.lang(c), ch, false, nil))
 	}
-	return s.donateLimited(c)
-}
-
-// inCard reports whether an error answers a gift posted from the prompt inside the article's
-// frame, without script: the card is drawn again with the message in it (echo's rate limiter
-// hands its refusal to the error handler, which asks this).
-func (s *Server) inCard(c echo.Context) bool {
-	r := c.Request()
-	return r.Method == http.MethodPost && c.Path() == "/donate" && embedded(c) && !wantsJSON(r)
+	return s.handleDonateSubmit(c)
 }
 
 // readerError answers prompt.js's fetch with a reader's error as JSON, in their language.

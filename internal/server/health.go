@@ -8,9 +8,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// registerHealthRoutes serves the probes: polled every few seconds, so never logged.
 func (s *Server) registerHealthRoutes(e *echo.Echo) {
-	e.GET("/healthz", s.handleHealthz)
-	e.GET("/readyz", s.handleReadyz)
+	probes := s.area(e, "", probePolicy)
+	probes.GET("/healthz", s.handleHealthz)
+	probes.GET("/readyz", s.handleReadyz)
 }
 
 // handleHealthz answers while the process runs.

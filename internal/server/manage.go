@@ -28,9 +28,6 @@ const (
 	manageSendTimeout = time.Minute
 )
 
-// defaultManageEmailLimit is how often one address may ask for a /manage link.
-var defaultManageEmailLimit = Limit{N: 5, Per: time.Hour}
-
 // managePage is GET /manage and its 422.
 type managePage struct {
 	Layout
@@ -55,15 +52,16 @@ type manageInfoPage struct {
 	Kind string // sent, expired, done
 }
 
+// registerManageRoutes serves a supporter's way to the billing portal: the request form (which
+// the prompt may post too) and the signed links it e-mails.
 func (s *Server) registerManageRoutes(e *echo.Echo) {
-	perAddress := s.keyedLimiter(s.cfg.ManageEmailLimit, defaultManageEmailLimit)
-	e.GET("/manage", s.handleManageForm)
-	e.POST("/manage", func(c echo.Context) error { return s.handleManageRequest(c, perAddress) },
-		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
-	e.GET("/manage/done", s.handleManageDone)
-	e.GET("/manage/:token", s.handleManageConfirm)
-	e.POST("/manage/:token", s.handleManageLink,
-		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	forms := s.area(e, "", embedFormPolicy)
+	forms.GET("/manage", s.handleManageForm)
+	forms.POST("/manage", s.handleManageRequest, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	pages := s.area(e, "", pagePolicy)
+	pages.GET("/manage/done", s.handleManageDone)
+	pages.GET("/manage/:token", s.handleManageConfirm)
+	pages.POST("/manage/:token", s.handleManageLink, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 }
 
 func (s *Server) handleManageForm(c echo.Context) error {
@@ -73,7 +71,7 @@ func (s *Server) handleManageForm(c echo.Context) error {
 // handleManageRequest answers the same page, with the same status, at once, whether or not the
 // address belongs to a supporter: the lookup and the e-mail happen in the background, so neither
 // the answer nor its timing tells who supports.
-func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) bool) error {
+func (s *Server) handleManageRequest(c echo.Context) error {
 	email, err := pledge.NormalizeEmail(c.FormValue("email"))
 	if err != nil {
 		lc := s.lang(c)
@@ -83,7 +81,7 @@ func (s *Server) handleManageRequest(c echo.Context, perAddress func(string) boo
 	if s.SendManageLink == nil || s.Manage == nil || s.Portal == nil {
 		return pledge.Errorf(pledge.EUNAVAILABLE, "We can't send e-mail from here yet. Please contact us to change your support.").Keyed("error.manage.no_mail")
 	}
-	if !perAddress(addressKey(email)) {
+	if !s.managePerAddress(addressKey(email)) {
 		return pledge.Errorf(pledge.ERATELIMIT, "Too many links asked for this address. Please try again later.").Keyed("error.rate.manage_email")
 	}
 	lang := s.lang(c).Code // the e-mail is written in the language of the page it was asked on

@@ -59,8 +59,9 @@ func (s *Server) registerNewsletterRoutes(e *echo.Echo) {
 	if !s.cfg.NewsletterOptIn {
 		return
 	}
-	e.GET("/newsletter", s.handleNewsletterForm)
-	e.POST("/newsletter", s.handleNewsletter)
+	pages := s.area(e, "", pagePolicy)
+	pages.GET("/newsletter", s.handleNewsletterForm)
+	pages.POST("/newsletter", s.handleNewsletter)
 }
 
 // newsletterWording is the checkbox's wording in a language: what is shown and what is stored.

@@ -6,17 +6,12 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// The view cap's default: the prompt shows at most 4 times in 30 days, then stays quiet until the
-// window that began with the first of those views ends.
-const (
-	defaultViewCap    = 4
-	defaultViewWindow = 30 * 24 * time.Hour
-)
-
-// viewCap returns the configured view cap, or the default; a negative N switches it off.
+// viewCap returns the view cap in force (withDefaults': at most 4 times in 30 days, then quiet
+// until the window that began with the first of those views ends); a negative N switches it off.
+// A Server not made by New has no settings filled in, and gets the default too.
 func (s *Server) viewCap() Limit {
 	if s.cfg.PromptViewCap.N == 0 {
-		return Limit{N: defaultViewCap, Per: defaultViewWindow}
+		return defaultViewCap
 	}
 	return s.cfg.PromptViewCap
 }

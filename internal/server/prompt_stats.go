@@ -49,10 +49,9 @@ type statsBatcher struct {
 	once sync.Once
 }
 
+// newStatsBatcher counts in memory and writes to store every period (positive: Config's
+// withDefaults gives StatsFlush its default).
 func newStatsBatcher(store pledge.PromptStatService, every time.Duration, logger *slog.Logger) *statsBatcher {
-	if every <= 0 {
-		every = 10 * time.Second
-	}
 	b := &statsBatcher{store: store, logger: logger, now: time.Now, counts: map[statKey]*statCount{}, titles: map[string]string{},
 		arms: map[armKey]*statCount{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go b.loop(every)

@@ -25,11 +25,11 @@ const (
 
 // protectCookies makes every cookie a reader's browser gets a session cookie in protective
 // mode: Expires and Max-Age are dropped from each Set-Cookie (a deletion, Max-Age below zero,
-// stays), so nothing Pledge sets outlives the browser session on a seized phone. The staff area
-// keeps its own cookies as they are.
+// stays), so nothing Pledge sets outlives the browser session on a seized phone. Routes whose
+// policy has ownCookies (the staff area) keep their cookies as they are.
 func (s *Server) protectCookies(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !s.cfg.Protect.On || strings.HasPrefix(c.Request().URL.Path, "/staff") {
+		if !s.cfg.Protect.On || s.policyFor(c).ownCookies {
 			return next(c)
 		}
 		res := c.Response()

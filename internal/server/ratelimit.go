@@ -19,8 +19,10 @@ type Limit struct {
 }
 
 // rateLimit limits a route per client (clientKey of the IP as the IPExtractor sees it, so proxies
-// are believed only when configured). Past the limit it answers 429 with the catalogue's message
-// key, in the reader's language.
+// are believed only when configured). Past the limit it returns the 429 error with the catalogue's
+// message key, answered in the reader's language; returned rather than handed to the error
+// handler (as echo's RateLimiter does), so that a route may answer it in its own way
+// (attemptLimit).
 func (s *Server) rateLimit(l Limit, key string) echo.MiddlewareFunc {
 	if l.N <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
@@ -31,12 +33,14 @@ func (s *Server) rateLimit(l Limit, key string) echo.MiddlewareFunc {
 		Burst:     l.N,
 		ExpiresIn: l.Per,
 	})
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store:               store,
-		IdentifierExtractor: func(c echo.Context) (string, error) { return clientKey(c.RealIP()), nil },
-		DenyHandler:         func(c echo.Context, _ string, _ error) error { return limited() },
-		ErrorHandler:        func(c echo.Context, err error) error { return limited() },
-	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if ok, err := store.Allow(clientKey(c.RealIP())); !ok || err != nil {
+				return limited()
+			}
+			return next(c)
+		}
+	}
 }
 
 // clientKey is what the per-client limits count by: an IPv4 address, or an IPv6 address's /64

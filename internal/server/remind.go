@@ -16,9 +16,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-// defaultRemindEmailLimit is how often one e-mail address may be given to "Remind me later".
-var defaultRemindEmailLimit = Limit{N: 5, Per: time.Hour}
-
 // remindPage is GET /remind: the three choices and, when e-mail is configured, the address.
 type remindPage struct {
 	Layout
@@ -64,14 +61,15 @@ type remindResponse struct {
 	Store bool `json:"store"`
 }
 
+// registerRemindRoutes serves "Remind me later", which the prompt opens inside its frame, and
+// the reminder e-mail's one-click unsubscribe.
 func (s *Server) registerRemindRoutes(e *echo.Echo) {
-	perEmail := s.keyedLimiter(s.cfg.RemindEmailLimit, defaultRemindEmailLimit)
-	s.framable["/remind"] = true // the prompt's "Remind me later" opens it inside the prompt's frame
-	e.GET("/remind", s.handleRemindForm)
-	e.POST("/remind", func(c echo.Context) error { return s.handleRemind(c, perEmail) },
-		s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
-	e.GET("/reminders/unsubscribe", s.handleUnsubscribeForm)
-	e.POST("/reminders/unsubscribe", s.handleUnsubscribe)
+	forms := s.area(e, "", framedFormPolicy)
+	forms.GET("/remind", s.handleRemindForm)
+	forms.POST("/remind", s.handleRemind, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	links := s.area(e, "", signedLinkPolicy)
+	links.GET("/reminders/unsubscribe", s.handleUnsubscribeForm)
+	links.POST("/reminders/unsubscribe", s.handleUnsubscribe)
 }
 
 // handleRemindForm shows the choices; ?article= and ?frequency= come from the prompt.
@@ -121,7 +119,7 @@ func remindMessage(lc *locale.Catalogue, d *pledge.Deferral) string {
 
 // handleRemind stores the reader's deferral and sets the deferral cookie: 201 JSON to fetch, a
 // confirmation page to a form post, 422 (the form again, or JSON) on bad input with nothing stored.
-func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error {
+func (s *Server) handleRemind(c echo.Context) error {
 	req := pledge.DeferRequest{
 		ReaderID: s.readerFor(c), Choice: c.FormValue("choice"), Email: c.FormValue("email"),
 		Consent: c.FormValue("consent") != "", Article: c.FormValue("article"),
@@ -133,7 +131,7 @@ func (s *Server) handleRemind(c echo.Context, perEmail func(string) bool) error 
 	if err == nil && s.cfg.Protect.On {
 		d.Article = "" // protective mode: no reader's request is kept with an article
 	}
-	if err == nil && d.Email != "" && !perEmail(addressKey(d.Email)) {
+	if err == nil && d.Email != "" && !s.remindPerEmail(addressKey(d.Email)) {
 		err = pledge.Errorf(pledge.ERATELIMIT, "Too many reminders asked for this address. Please try again later.").Keyed("error.rate.email")
 	}
 	if err == nil {
@@ -201,13 +199,10 @@ func (s *Server) handleUnsubscribe(c echo.Context) error {
 	return s.render(c, http.StatusOK, "unsubscribe", &unsubscribePage{Layout: Layout{Title: "Unsubscribed"}, Done: true})
 }
 
-// keyedLimiter returns a check that allows l (or def when l is unset) per key, e.g. per e-mail
+// keyedLimiter returns a check that allows l per key, e.g. per e-mail
 // address, in memory.
-func (s *Server) keyedLimiter(l, def Limit) func(key string) bool {
-	if l.N == 0 {
-		l = def
-	}
-	if l.N < 0 {
+func keyedLimiter(l Limit) func(key string) bool {
+	if l.N <= 0 {
 		return func(string) bool { return true }
 	}
 	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{

@@ -136,17 +136,24 @@ type Server struct {
 	live     atomic.Pointer[livePlan]
 	assigner pledge.Assigner
 
-	// framable are the route paths that article pages may embed in a frame.
+	// policies holds each route path's policy, set by the areas that register the routes
+	// (routes.go); framable lists the paths whose policy lets article pages frame them.
+	policies map[string]policy
 	framable map[string]bool
 
+	// giving is the way from a choice to Stripe Checkout; New builds it, Handler gives it the
+	// Checkouts and Payments set in between.
 	giving *pledge.Giving
 	// base is the prompt for the settings the server started with (before any SetPlan); langs
 	// are its catalogues, which pick the reader's language everywhere.
-	base          *promptSet
-	langs         *locale.Set
-	langCache     langCache
-	stats         *statsBatcher
-	donateLimited echo.HandlerFunc
+	base      *promptSet
+	langs     *locale.Set
+	langCache langCache
+	stats     *statsBatcher
+	// remindPerEmail and managePerAddress limit POST /remind and POST /manage per address given.
+	remindPerEmail   func(email string) bool
+	managePerAddress func(email string) bool
+	webhookEvents    *prometheus.CounterVec
 	// background tracks work that outlives its request (the /manage e-mails); see Wait.
 	background sync.WaitGroup
 }
@@ -158,10 +165,11 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		logger = slog.Default()
 	}
 	s := &Server{
-		cfg:      cfg,
+		cfg:      cfg.withDefaults(),
 		echo:     echo.New(),
 		logger:   logger,
 		Registry: prometheus.NewRegistry(),
+		policies: map[string]policy{},
 		framable: map[string]bool{},
 	}
 	var err error
@@ -170,13 +178,6 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	if s.static, err = fs.Sub(webFS, "static"); err != nil {
 		return nil, err
-	}
-	if len(s.cfg.Giving.Catalogue.Currencies) == 0 {
-		st := pledge.DefaultSettings()
-		if cfg.Org != "" {
-			st.Org = cfg.Org
-		}
-		s.cfg.Giving = st
 	}
 	if err := s.cfg.Giving.Validate(); err != nil {
 		return nil, fmt.Errorf("giving settings: %w", err)
@@ -187,18 +188,68 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	s.langs = s.base.langs
 	s.langCache.m = map[string]*locale.Catalogue{}
-	if s.cfg.DonateGlobal.N == 0 {
-		s.cfg.DonateGlobal = Limit{N: 10 * s.cfg.DonateLimit.N, Per: s.cfg.DonateLimit.Per}
-	}
-	if s.cfg.ThanksLimit.N == 0 {
-		s.cfg.ThanksLimit = Limit{N: 30, Per: time.Minute}
-	}
 	s.assigner = pledge.NewAssigner(cfg.Secret)
 	s.metrics = newMetrics(s.Registry)
+
+	// The services the handlers share, built once here; the register functions only register.
+	s.giving = &pledge.Giving{
+		Settings: s.cfg.Giving,
+		BaseURL:  s.cfg.BaseURL.String(),
+		// The article comes back as a link on the cancelled and thank-you pages: never a foreign one.
+		ArticleOrigins:  s.cfg.EmbedOrigins,
+		TrustLocal:      s.cfg.Demo,
+		StatementSuffix: s.cfg.Giving.Protect.StatementSuffix,
+	}
+	s.remindPerEmail = keyedLimiter(s.cfg.RemindEmailLimit)
+	s.managePerAddress = keyedLimiter(s.cfg.ManageEmailLimit)
+	s.webhookEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pledge_webhook_events_total",
+		Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, failed; rejected for a bad signature).",
+	}, []string{"type", "outcome"})
+	s.Registry.MustRegister(s.webhookEvents)
+
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
 	s.echo.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	return s, nil
+}
+
+// The defaults of the settings that have one, for withDefaults.
+var (
+	defaultThanksLimit      = Limit{N: 30, Per: time.Minute}
+	defaultViewCap          = Limit{N: 4, Per: 30 * 24 * time.Hour}
+	defaultRemindEmailLimit = Limit{N: 5, Per: time.Hour}
+	defaultManageEmailLimit = Limit{N: 5, Per: time.Hour}
+	defaultStatsFlush       = 10 * time.Second
+)
+
+// withDefaults returns c with every setting left unset at its default: the one place the HTTP
+// side's defaults are filled in (New calls it).
+func (c Config) withDefaults() Config {
+	if len(c.Giving.Catalogue.Currencies) == 0 {
+		st := pledge.DefaultSettings()
+		if c.Org != "" {
+			st.Org = c.Org
+		}
+		c.Giving = st
+	}
+	if c.DonateGlobal.N == 0 {
+		c.DonateGlobal = Limit{N: 10 * c.DonateLimit.N, Per: c.DonateLimit.Per}
+	}
+	for _, l := range []struct{ v, def *Limit }{
+		{&c.ThanksLimit, &defaultThanksLimit},
+		{&c.PromptViewCap, &defaultViewCap},
+		{&c.RemindEmailLimit, &defaultRemindEmailLimit},
+		{&c.ManageEmailLimit, &defaultManageEmailLimit},
+	} {
+		if l.v.N == 0 {
+			*l.v = *l.def
+		}
+	}
+	if c.StatsFlush <= 0 {
+		c.StatsFlush = defaultStatsFlush
+	}
+	return c
 }
 
 // templateFuncs are the helpers every template may call.
@@ -238,7 +289,7 @@ func (s *Server) templateFuncs() template.FuncMap {
 }
 
 // Handler registers middleware and routes and returns the http.Handler to serve. Call it once,
-// after the service fields are set.
+// after the service fields are set: it hands the stores set since New to the services New built.
 func (s *Server) Handler() http.Handler {
 	e := s.echo
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -255,6 +306,12 @@ func (s *Server) Handler() http.Handler {
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(s.csrf())
 
+	// The stores set since New.
+	s.giving.Checkouts, s.giving.Payments = s.Checkouts, s.Payments
+	if s.PromptStats != nil && s.stats == nil {
+		s.stats = newStatsBatcher(s.PromptStats, s.cfg.StatsFlush, s.logger)
+	}
+
 	s.registerHealthRoutes(e)
 	s.registerStaticRoutes(e)
 	s.registerStaffRoutes(e)
@@ -265,7 +322,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerMailRoutes(e)
 	s.registerNewsletterRoutes(e)
 	s.registerWebhookRoutes(e)
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
+	s.area(e, "", pagePolicy).GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
 	return e
 }
 
@@ -305,10 +362,10 @@ func safeRequestID(id string) bool {
 }
 
 // logRequests writes one line per request: method, route pattern (never the raw URL, which can
-// carry tokens), status, latency and request id. The article-view paths (/prompt, /embed.js,
-// static files) are logged only when they fail: they run on every page view of the news site,
-// their volume is in /metrics and prompt_stats, and a line each would cost more than serving
-// them (make bench's prompt row).
+// carry tokens), status, latency and request id, as the route's policy says: the article-view
+// routes (logFailures: /prompt, /embed.js, static files) only when they fail, since they run on
+// every page view of the news site, their volume is in /metrics and prompt_stats, and a line each
+// would cost more than serving them (make bench's prompt row); probes (logNever) not at all.
 func (s *Server) logRequests() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus:    true,
@@ -318,12 +375,9 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 		LogRequestID: true,
 		LogError:     true,
 		HandleError:  true,
-		Skipper: func(c echo.Context) bool {
-			p := c.Path()
-			return p == "/healthz" || p == "/readyz"
-		},
+		Skipper:      func(c echo.Context) bool { return s.policyFor(c).logs == logNever },
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			if v.Status < 400 && hotPath(v.RoutePath) {
+			if v.Status < 400 && s.policyFor(c).logs == logFailures {
 				return nil
 			}
 			route := v.RoutePath
@@ -342,20 +396,16 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 	})
 }
 
-// hotPath reports whether a route serves article page views.
-func hotPath(route string) bool {
-	return route == "/prompt" || route == "/embed.js" || route == "/static/*"
-}
-
-// csrf protects every form. Tokens travel in the _csrf field (or the X-CSRF-Token header for
-// fetch); browsers that send Sec-Fetch-Site are judged by it. Two configurations, each with its
-// own cookie and token: the reader forms the embedded prompt posts (POST /donate, /remind,
-// /manage) also trust the configured article origins, which read the reader token through CORS
-// on /prompt; the staff area has a token of its own (so the reader token opens nothing there),
-// renewed at sign-in, trusts only its own origin (Sec-Fetch-Site same-origin or none, never
-// same-site: the article site is usually a sibling subdomain) and refuses a POST whose Origin (or,
-// without one, Referer) is any other, token or not. Stripe's webhook carries its own signature
-// instead.
+// csrf protects every form, by the rule of the route's policy. Tokens travel in the _csrf field
+// (or the X-CSRF-Token header for fetch); browsers that send Sec-Fetch-Site are judged by it. Two
+// tokens, each with its own cookie: the reader token, whose forms the embedded prompt posts
+// (csrfEmbed: POST /donate, /remind, /manage) also trust the configured article origins, which
+// read the reader token through CORS on /prompt; the staff area's token (csrfStaff; so the reader
+// token opens nothing there), renewed at sign-in, trusts only its own origin (Sec-Fetch-Site
+// same-origin or none, never same-site: the article site is usually a sibling subdomain) and
+// refuses a POST whose Origin (or, without one, Referer) is any other, token or not. Routes with
+// csrfNone carry another authority (Stripe's signature, a signed link) or no forms, and should
+// not set a cookie on every hit.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	var trusted []string
 	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
@@ -397,20 +447,17 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 			return staffToken(c)
 		}
 		return func(c echo.Context) error {
-			switch p := c.Request().URL.Path; {
-			case strings.HasPrefix(p, "/webhooks/"), strings.HasPrefix(p, "/static/"),
-				p == "/healthz", p == "/readyz", p == "/embed.js":
-				// Stripe's webhook carries a signature instead; the rest carry no forms and
-				// should not set a cookie on every hit.
+			switch s.policyFor(c).csrf {
+			case csrfNone:
 				return next(c)
-			case p == "/reminders/unsubscribe", p == "/mail/unsubscribe":
-				// Its signed token authorises it, and mail clients' one-click POST (RFC 8058)
-				// carries no CSRF token.
-				return next(c)
-			case p == "/staff" || strings.HasPrefix(p, "/staff/"):
+			case csrfStaff:
 				return staffH(c)
-			case c.Request().Method == http.MethodPost && (p == "/donate" || p == "/remind" || p == "/manage"):
-				return readerH(c)
+			case csrfEmbed:
+				// Only the post is trusted from the article origins: a GET under the reader
+				// configuration would skip setting the token its form needs.
+				if c.Request().Method == http.MethodPost {
+					return readerH(c)
+				}
 			}
 			return otherH(c)
 		}
@@ -471,7 +518,7 @@ func (s *Server) csrfCookieName() string {
 	return "pledge_csrf"
 }
 
-// securityHeaders sets the headers every response carries. Pages listed in s.framable may be
+// securityHeaders sets the headers every response carries. Routes whose policy is framed may be
 // framed by the configured article origins; everything else refuses to be framed.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	ancestors := "'none'"
@@ -503,7 +550,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	deny := one("DENY")
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		if s.framable[c.Path()] {
+		if s.policyFor(c).framed {
 			h["Content-Security-Policy"] = framed
 		} else {
 			h["Content-Security-Policy"] = unframed

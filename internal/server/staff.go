@@ -25,10 +25,11 @@ const ctxStaff = "staff_session"
 // registerStaffRoutes registers the staff area. The login form is outside the group; everything
 // under /staff needs a session, and what shows readers' data needs an admin.
 func (s *Server) registerStaffRoutes(e *echo.Echo) {
-	e.GET("/staff/login", s.handleStaffLoginForm, noStore)
-	e.POST("/staff/login", s.handleStaffLogin, noStore)
+	login := s.area(e, "/staff", staffPolicy)
+	login.GET("/login", s.handleStaffLoginForm, noStore)
+	login.POST("/login", s.handleStaffLogin, noStore)
 
-	g := e.Group("/staff", noStore, s.requireStaff)
+	g := s.area(e, "/staff", staffPolicy, noStore, s.requireStaff)
 	g.GET("", s.handleDashboard)
 	g.POST("/logout", s.handleStaffLogout)
 	g.GET("/supporters", s.handleSupporters)

@@ -7,9 +7,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// registerStaticRoutes serves the embedded static files, on every article page view.
 func (s *Server) registerStaticRoutes(e *echo.Echo) {
 	files := http.StripPrefix("/static/", http.FileServerFS(s.static))
-	e.GET("/static/*", func(c echo.Context) error {
+	s.area(e, "/static", assetPolicy).GET("/*", func(c echo.Context) error {
 		p := strings.TrimPrefix(c.Request().URL.Path, "/static/")
 		// Only files the renderer hashed at start exist; this also refuses directory listings and
 		// any path that io/fs would not accept (.., encoded slashes, absolute paths).

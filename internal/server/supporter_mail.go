@@ -84,9 +84,12 @@ type mailUnsubscribePage struct {
 	Done    bool
 }
 
+// registerMailRoutes serves the supporter e-mails' one-click unsubscribe (RFC 8058), whose
+// signed token is the authority: mail clients post it without a CSRF token.
 func (s *Server) registerMailRoutes(e *echo.Echo) {
-	e.GET("/mail/unsubscribe", s.handleMailUnsubscribeForm)
-	e.POST("/mail/unsubscribe", s.handleMailUnsubscribe)
+	links := s.area(e, "", signedLinkPolicy)
+	links.GET("/mail/unsubscribe", s.handleMailUnsubscribeForm)
+	links.POST("/mail/unsubscribe", s.handleMailUnsubscribe)
 }
 
 // mailKindWhat says what a supporter stops receiving.

@@ -15,15 +15,10 @@ import (
 // BodyLimit middleware enforces the same figure before the handler runs.
 const maxWebhookBody = 64 << 10
 
-// registerWebhookRoutes adds Stripe's webhook. It carries its own signature, so the CSRF
-// middleware skips /webhooks/ and no cookie is read or set.
+// registerWebhookRoutes adds Stripe's webhook. It carries Stripe's signature instead of a CSRF
+// token, so its policy has no CSRF check and no cookie is read or set.
 func (s *Server) registerWebhookRoutes(e *echo.Echo) {
-	events := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pledge_webhook_events_total",
-		Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, failed; rejected for a bad signature).",
-	}, []string{"type", "outcome"})
-	s.Registry.MustRegister(events)
-	e.POST("/webhooks/stripe", s.handleStripeWebhook(events))
+	s.area(e, "/webhooks", webhookPolicy).POST("/stripe", s.handleStripeWebhook(s.webhookEvents))
 }
 
 // handleStripeWebhook answers 200 once the event is recorded (applied, ignored or a duplicate),
