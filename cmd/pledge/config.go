@@ -40,8 +40,11 @@ type Config struct {
 	// DonateGlobalLimit caps POST /donate over all clients together; "" is ten times DonateLimit.
 	DonateGlobalLimit string
 	RemindLimit       string
-	StaffIdle         string
-	PromptViewCap     string
+	// Instances is how many Pledge instances share the database; each enforces its share of
+	// the rate limits above.
+	Instances     string
+	StaffIdle     string
+	PromptViewCap string
 
 	SMTPURL  string
 	MailFrom string
@@ -122,6 +125,7 @@ var envNames = []struct {
 	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
 	{"PLEDGE_DONATE_GLOBAL_LIMIT", func(c *Config) *string { return &c.DonateGlobalLimit }, "POST /donate attempts over all clients, N/DURATION (default 10x PLEDGE_DONATE_LIMIT)"},
 	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
+	{"PLEDGE_INSTANCES", func(c *Config) *string { return &c.Instances }, "how many instances share the database (PostgreSQL); each enforces 1/N of the rate limits"},
 	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
 	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
 	{"PLEDGE_PROTECT", func(c *Config) *string { return &c.Protect }, "1: protective mode for newsrooms whose readers are at risk"},
@@ -144,6 +148,7 @@ func DefaultConfig() Config {
 		BaseURL:       "http://localhost:8080",
 		DonateLimit:   "10/10m",
 		RemindLimit:   "30/10m",
+		Instances:     "1",
 		StaffIdle:     "12h",
 		PromptViewCap: "4/720h",
 		RenewalNotice: "14d",
@@ -277,6 +282,18 @@ func (c *Config) Validate() error {
 			return &ConfigError{l.name, err.Error()}
 		}
 		*l.to = server.Limit{N: n, Per: per}
+	}
+	instances, err := strconv.Atoi(c.Instances)
+	if err != nil || instances < 1 || instances > 1000 {
+		return &ConfigError{"PLEDGE_INSTANCES", fmt.Sprintf("%q is not a number of instances from 1 to 1000", c.Instances)}
+	}
+	// The card-testing limits hold across instances without a shared counter on the reader's
+	// path: each instance allows its share (rounded down, at least one), so however the load
+	// balancer spreads a client's requests, the instances together allow at most the limit.
+	for _, l := range []*server.Limit{&c.donateLimit, &c.remindLimit, &c.donateGlobal} {
+		if l.N > 0 {
+			l.N = max(1, l.N/instances)
+		}
 	}
 	if c.staffIdle, err = time.ParseDuration(c.StaffIdle); err != nil || c.staffIdle < time.Minute {
 		return &ConfigError{"PLEDGE_STAFF_IDLE", fmt.Sprintf("%q is not a duration of a minute or more, such as 12h", c.StaffIdle)}

@@ -36,3 +36,31 @@ func TestValidateParsesLimits(t *testing.T) {
 		t.Errorf("bad overall cap: %v", err)
 	}
 }
+
+// TestInstancesShareTheLimits: with PLEDGE_INSTANCES=N each instance enforces its share of the
+// card-testing limits, so N instances together never allow more than the limit; a bad count
+// names its variable.
+func TestInstancesShareTheLimits(t *testing.T) {
+	cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1", "PLEDGE_INSTANCES", "3", "PLEDGE_DONATE_LIMIT", "10/10m",
+		"PLEDGE_REMIND_LIMIT", "2/1m", "PLEDGE_DONATE_GLOBAL_LIMIT", "100/1h"))
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ got, want server.Limit }{
+		"donate":       {cfg.donateLimit, server.Limit{N: 3, Per: 10 * time.Minute}},
+		"remind":       {cfg.remindLimit, server.Limit{N: 1, Per: time.Minute}},
+		"donate total": {cfg.donateGlobal, server.Limit{N: 33, Per: time.Hour}},
+		"view cap":     {cfg.promptViewCap, server.Limit{N: 4, Per: 720 * time.Hour}},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %+v, want %+v", name, c.got, c.want)
+		}
+	}
+	for _, bad := range []string{"0", "-1", "two", "1001"} {
+		cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1", "PLEDGE_INSTANCES", bad))
+		var ce *ConfigError
+		if err := cfg.Validate(); !errors.As(err, &ce) || ce.Var != "PLEDGE_INSTANCES" {
+			t.Errorf("PLEDGE_INSTANCES=%s: %v", bad, err)
+		}
+	}
+}
