@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -100,9 +101,9 @@ func TestFailingMigrationLeavesDatabaseAsItWas(t *testing.T) {
 
 	// The real migrations plus one that creates a table and then fails.
 	fsys := fstest.MapFS{}
-	entries, _ := migrations.FS.ReadDir(".")
+	entries, _ := fs.ReadDir(migrations.FS, ".")
 	for _, e := range entries {
-		b, _ := migrations.FS.ReadFile(e.Name())
+		b, _ := fs.ReadFile(migrations.FS, e.Name())
 		fsys[e.Name()] = &fstest.MapFile{Data: b}
 	}
 	fsys["9999_broken.sql"] = &fstest.MapFile{Data: []byte(

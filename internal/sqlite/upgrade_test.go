@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,10 +21,10 @@ func TestUpgradeToTheTruthfulLedger(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "pledge.db")
 	old := fstest.MapFS{}
-	entries, _ := migrations.FS.ReadDir(".")
+	entries, _ := fs.ReadDir(migrations.FS, ".")
 	for _, e := range entries {
 		if e.Name() < "0010" {
-			b, _ := migrations.FS.ReadFile(e.Name())
+			b, _ := fs.ReadFile(migrations.FS, e.Name())
 			old[e.Name()] = &fstest.MapFile{Data: b}
 		}
 	}
