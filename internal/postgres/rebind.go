@@ -113,11 +113,11 @@ func (r *Rebinder) Rebind(q string) string {
 type tokKind int
 
 const (
-	tokOther tokKind = iota // punctuation, operators, numbers
-	tokSpace                // white space and comments
-	tokWord                 // a bare word: keyword or identifier
-	tokQuoted               // '...', "...", `...`, [...], $tag$...$tag$
-	tokParam                // ? or ?NNN
+	tokOther  tokKind = iota // punctuation, operators, numbers
+	tokSpace                 // white space and comments
+	tokWord                  // a bare word: keyword or identifier
+	tokQuoted                // '...', "...", `...`, [...], $tag$...$tag$
+	tokParam                 // ? or ?NNN
 )
 
 type token struct {
