@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -32,7 +32,7 @@ type webhookEnv struct {
 
 func newWebhookEnv(t testing.TB) *webhookEnv {
 	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/migrations"
 )
 
 // openTestDB opens a fresh database file in the test's temp dir.
 func openTestDB(t testing.TB) *DB {
 	t.Helper()
-	db := NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,11 +10,12 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 func openLedgerDB(t *testing.T) *sqlite.DB {
 	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
