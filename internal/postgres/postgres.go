@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/pledge-news/pledge/migrations"
@@ -128,6 +129,28 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return c.Conn.QueryContext(ctx, c.rb.Rebind(query), args)
+}
+
+// CheckNamedValue passes arguments to pgx as they are, except booleans: the schema keeps flags
+// in integer columns, as SQLite does (its driver stores a bool as 0 or 1), and pgx would refuse to
+// put a bool into a bigint. A flag goes into either.
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if b, ok := nv.Value.(bool); ok {
+		nv.Value = flag(b)
+	}
+	return nil
+}
+
+// flag is a bool that pgx encodes as a boolean or as 0 or 1, whichever the parameter is.
+type flag bool
+
+func (f flag) BoolValue() (pgtype.Bool, error) { return pgtype.Bool{Bool: bool(f), Valid: true}, nil }
+
+func (f flag) Int64Value() (pgtype.Int8, error) {
+	if f {
+		return pgtype.Int8{Int64: 1, Valid: true}, nil
+	}
+	return pgtype.Int8{Int64: 0, Valid: true}, nil
 }
 
 // IsUniqueViolation reports whether err is PostgreSQL's unique_violation (23505).

@@ -17,7 +17,10 @@ import (
 //     the aggregate and stays) become GREATEST and LEAST. They differ only when an argument is
 //     NULL (SQLite answers NULL, PostgreSQL ignores it): the store never passes one;
 //   - `x IS y` and `x IS NOT y`, where y is not NULL, TRUE, FALSE or DISTINCT, become
-//     `IS NOT DISTINCT FROM` and `IS DISTINCT FROM`, which is what SQLite's IS means.
+//     `IS NOT DISTINCT FROM` and `IS DISTINCT FROM`, which is what SQLite's IS means;
+//   - `LIMIT ?`: SQLite reads a negative limit as none (the store passes -1 for "all"), which
+//     PostgreSQL refuses: the placeholder becomes NULLIF(GREATEST($n, -1), -1), NULL being no
+//     limit.
 //
 // Nothing inside a quoted string ('...'), a quoted identifier ("..."), a comment or a
 // dollar-quoted body ($$...$$, $tag$...$tag$) is touched.
@@ -37,8 +40,11 @@ func Rebind(q string) string {
 				n = maxN + 1
 			}
 			maxN = max(maxN, n)
-			b.WriteString("$")
-			b.WriteString(strconv.Itoa(n))
+			p := "$" + strconv.Itoa(n)
+			if i > 0 && prevWordIs(toks, i, "LIMIT") {
+				p = "NULLIF(GREATEST(" + p + ", -1), -1)"
+			}
+			b.WriteString(p)
 			continue
 		case t.is("INDEXED"):
 			// INDEXED BY name: drop the three words (and the space before them).
@@ -126,6 +132,16 @@ type token struct {
 }
 
 func (t token) is(word string) bool { return t.kind == tokWord && strings.EqualFold(t.text, word) }
+
+// prevWordIs reports whether the token before i that is not space is the word w.
+func prevWordIs(toks []token, i int, w string) bool {
+	for j := i - 1; j >= 0; j-- {
+		if toks[j].kind != tokSpace {
+			return toks[j].is(w)
+		}
+	}
+	return false
+}
 
 // next returns the index of the first token after i that is not space, or -1.
 func next(toks []token, i int) int {

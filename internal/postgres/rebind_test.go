@@ -37,6 +37,9 @@ func TestRebind(t *testing.T) {
 		{`a is not
 			?`, `a IS DISTINCT FROM
 			$1`},
+		// SQLite's negative LIMIT is none.
+		{`ORDER BY id LIMIT ? OFFSET ?`, `ORDER BY id LIMIT NULLIF(GREATEST($1, -1), -1) OFFSET $2`},
+		{`LIMIT 1`, `LIMIT 1`},
 		// Already PostgreSQL's.
 		{`SELECT $1, $2`, `SELECT $1, $2`},
 	} {

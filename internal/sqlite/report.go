@@ -682,7 +682,7 @@ func (db *DB) pastDue(ctx context.Context, now time.Time, where string, args ...
 		FROM (`+db.openFailedQuery()+`) f
 		LEFT JOIN subscriptions s ON s.stripe_subscription_id = f.stripe_subscription_id
 		LEFT JOIN supporters p ON p.id = s.supporter_id
-		WHERE 1 `+where+`
+		WHERE 1 = 1 `+where+`
 		ORDER BY f.first_failed, f.stripe_invoice_id`, append([]any{now.Unix()}, args...)...)
 	if err != nil {
 		return nil, err

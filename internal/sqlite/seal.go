@@ -116,7 +116,7 @@ func (db *DB) checkSealing(ctx context.Context) error {
 				continue // an old schema, before this table (tests open one)
 			}
 			if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+t.table+
-				` WHERE `+c+` LIKE 'enc:%' LIMIT 1)`).Scan(&n); err != nil {
+				` WHERE `+c+` LIKE 'enc:%' LIMIT 1) AS x`).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {

@@ -212,8 +212,12 @@ func (s *seeder) begin() error {
 		return err
 	}
 	if s.db.pg {
-		if _, err := s.tx.ExecContext(s.ctx, postgres.LockSQL); err != nil {
-			return err
+		// The writers' lock, and the references checked at commit rather than row by row (the
+		// schema's foreign keys are DEFERRABLE), as SQLite's foreign_keys=OFF lets seed write.
+		for _, q := range []string{postgres.LockSQL, `SET CONSTRAINTS ALL DEFERRED`} {
+			if _, err := s.tx.ExecContext(s.ctx, q); err != nil {
+				return err
+			}
 		}
 	}
 	s.stmts = map[string]*sql.Stmt{}

@@ -14,6 +14,8 @@
 --   a "C" column folds ASCII only, like NOCASE.
 -- * subscription_segments.end is a reserved word in PostgreSQL: it is quoted, "end" (which
 --   SQLite reads too).
+-- * Foreign keys are DEFERRABLE (still checked per statement unless a transaction defers them):
+--   `pledge seed` defers them, as it turns SQLite's off, to write rows in the order it makes them.
 -- * The checkouts' funnel rollup (checkouts_daily) is kept by triggers on SQLite; the same
 --   triggers are PL/pgSQL here.
 
@@ -66,8 +68,8 @@ CREATE INDEX supporters_created_at ON supporters (created_at);
 CREATE TABLE subscriptions (
     id                     bigint PRIMARY KEY,
     stripe_subscription_id text COLLATE "C" NOT NULL UNIQUE,
-    supporter_id           bigint REFERENCES supporters (id),
-    checkout_id            text COLLATE "C" REFERENCES checkouts (id),
+    supporter_id           bigint REFERENCES supporters (id) DEFERRABLE,
+    checkout_id            text COLLATE "C" REFERENCES checkouts (id) DEFERRABLE,
     frequency              text COLLATE "C" NOT NULL CHECK (frequency IN ('monthly', 'annual')),
     amount                 bigint NOT NULL,
     currency               text COLLATE "C" NOT NULL,
@@ -87,9 +89,9 @@ CREATE INDEX subscriptions_supporter ON subscriptions (supporter_id);
 CREATE INDEX subscriptions_status ON subscriptions (status, currency);
 CREATE TABLE donations (
     id                       bigint PRIMARY KEY,
-    supporter_id             bigint REFERENCES supporters (id),
-    checkout_id              text COLLATE "C" REFERENCES checkouts (id),
-    subscription_id          bigint REFERENCES subscriptions (id),
+    supporter_id             bigint REFERENCES supporters (id) DEFERRABLE,
+    checkout_id              text COLLATE "C" REFERENCES checkouts (id) DEFERRABLE,
+    subscription_id          bigint REFERENCES subscriptions (id) DEFERRABLE,
     frequency                text COLLATE "C" NOT NULL CHECK (frequency IN ('once', 'monthly', 'annual')),
     amount                   bigint NOT NULL CHECK (amount > 0),
     amount_refunded          bigint NOT NULL DEFAULT 0 CHECK (amount_refunded >= 0),
@@ -194,7 +196,7 @@ CREATE TABLE staff (
 );
 CREATE TABLE staff_sessions (
     id           text COLLATE "C" PRIMARY KEY,
-    staff_id     bigint NOT NULL REFERENCES staff (id) ON DELETE CASCADE,
+    staff_id     bigint NOT NULL REFERENCES staff (id) ON DELETE CASCADE DEFERRABLE,
     created_at   bigint NOT NULL,
     last_seen_at bigint NOT NULL,
     expires      bigint NOT NULL
@@ -278,7 +280,7 @@ CREATE INDEX subscriptions_status_supporter ON subscriptions (status, supporter_
 CREATE INDEX subscriptions_frequency_supporter ON subscriptions (frequency, supporter_id);
 CREATE TABLE customers (
     stripe_customer_id text COLLATE "C" PRIMARY KEY,
-    supporter_id       bigint REFERENCES supporters (id),
+    supporter_id       bigint REFERENCES supporters (id) DEFERRABLE,
     email              text COLLATE "C",
     email_at           bigint NOT NULL DEFAULT 0,
     name               text COLLATE "C" NOT NULL DEFAULT '',
@@ -311,7 +313,7 @@ CREATE TABLE subscription_states (
     PRIMARY KEY (stripe_subscription_id, event_id)
 );
 CREATE TABLE subscription_segments (
-    subscription_id bigint NOT NULL REFERENCES subscriptions (id),
+    subscription_id bigint NOT NULL REFERENCES subscriptions (id) DEFERRABLE,
     start           bigint NOT NULL,
     "end"             bigint,
     amount          bigint NOT NULL,
