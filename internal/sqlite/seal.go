@@ -161,7 +161,7 @@ func (db *DB) SealAll(ctx context.Context, batch int, progress SealProgress) (in
 		if t.key != "" {
 			// Keys that are not an address's (a customer without one, an erased record) stay.
 			set = append(set, t.key+` = CASE WHEN `+t.key+` LIKE 'customer:%' OR `+t.key+` LIKE 'supporter:%' OR `+t.key+` = ''
-				OR `+t.key+` IS NULL OR ? IS NULL THEN `+t.key+` ELSE ? END`)
+				OR `+t.key+` IS NULL OR CAST(? AS TEXT) IS NULL THEN `+t.key+` ELSE ? END`)
 		}
 		upd := `UPDATE ` + t.table + ` SET ` + strings.Join(set, ", ") + ` WHERE ` + t.id + ` = ?`
 		var after any = 0

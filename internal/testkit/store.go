@@ -127,7 +127,7 @@ func pgAdmin(ctx context.Context, stmt string) error {
 
 func unreachable(err error) error {
 	return fmt.Errorf("testkit: %s=postgres but PostgreSQL does not answer at %s (%v).\n"+
-		"Start one (Debian: apt-get install postgresql && pg_ctlcluster 15 main start; trust or a password in the URL),\n"+
+		"Start one (Debian: apt-get install postgresql, then pg_ctlcluster --skip-systemctl-redirect 15 main start),\n"+
 		"or point %s at one: postgres://USER:PASSWORD@HOST:5432/postgres?sslmode=disable\n"+
 		"(the user must be allowed to create databases). Or run the tests on SQLite: unset %s",
 		StoreEnv, postgres.Redact(pgBase()), err, StorePostgresEnv, StoreEnv)
