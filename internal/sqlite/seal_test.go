@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/internal/seal"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 func newSealer(t *testing.T, keys ...*seal.Key) *seal.Sealer {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,6 +84,55 @@ func StoreDSN(t testing.TB) string {
 		}
 	})
 	return pgURL(name)
+}
+
+// CloneStore returns a new PostgreSQL database made from the one dsn names (CREATE DATABASE ...
+// TEMPLATE), dropped when the test ends: a copy of a prepared store for each run of a test, as
+// SQLite's tests copy a file. Nothing may be connected to the source meanwhile (close its store
+// first).
+func CloneStore(t testing.TB, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || !postgres.IsURL(dsn) {
+		t.Fatalf("testkit: CloneStore wants a postgres:// URL, got %q", postgres.Redact(dsn))
+	}
+	src := strings.TrimPrefix(u.Path, "/")
+	name := "pledge_t_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		err = pgAdmin(ctx, `CREATE DATABASE `+name+` TEMPLATE `+src)
+		// 55006: the source's last connection is still going away.
+		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "55006") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("testkit: copy database %s: %v", src, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := pgAdmin(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("testkit: drop database %s: %v", name, err)
+		}
+	})
+	return pgURL(name)
+}
+
+// DropStore drops a database CloneStore made, before the test ends (close its store first).
+func DropStore(t testing.TB, dsn string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := pgAdmin(ctx, `DROP DATABASE IF EXISTS `+strings.TrimPrefix(u.Path, "/")+` WITH (FORCE)`); err != nil {
+		t.Errorf("testkit: drop database: %v", err)
+	}
 }
 
 // PrivateDir returns a new directory for this test that only this user can enter (0700): the
