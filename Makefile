@@ -15,7 +15,7 @@ MOCK_TLS_PORT ?= 12112
 SMTP_PORT     ?= 1025
 MAILBOX_PORT  ?= 8025
 
-.PHONY: all build run test vet tools chromium axe clean bench soak fuzz
+.PHONY: all build run test test-postgres vet tools chromium axe clean bench soak fuzz
 
 all: build
 
@@ -82,9 +82,20 @@ run: build tools
 vet:
 	$(GO) vet ./...
 
+# The store-backed packages run a second time on PostgreSQL (PLEDGE_TEST_STORE=postgres; each
+# test gets a database of its own from PLEDGE_TEST_POSTGRES, else 127.0.0.1:5432 as user
+# postgres). That pass runs without -race: the race detector has already run over the same Go
+# code on SQLite, and only the SQL differs.
+STORE_PKGS := ./internal/sqlite/ ./internal/billing/ ./internal/mail/ ./internal/server/
+
 test: tools chromium axe
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	PLEDGE_TEST_STORE=postgres $(GO) test -count=1 $(STORE_PKGS)
+
+# Only the store-backed packages, on PostgreSQL.
+test-postgres:
+	PLEDGE_TEST_STORE=postgres $(GO) test -count=1 $(STORE_PKGS)
 
 # Benchmarks: the Go benchmarks of the hot functions (benchstat-friendly), then the load program,
 # which starts stripe-mock and `pledge serve` on loopback and ends with one BENCH line per row.

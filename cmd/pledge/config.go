@@ -14,6 +14,7 @@ import (
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/postgres"
 	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
@@ -115,7 +116,7 @@ var envNames = []struct {
 }{
 	{"PLEDGE_ADDR", func(c *Config) *string { return &c.Addr }, "listen address"},
 	{"PLEDGE_METRICS_ADDR", func(c *Config) *string { return &c.MetricsAddr }, "where /metrics is served (never the main listener); empty or off: nowhere"},
-	{"PLEDGE_DB", func(c *Config) *string { return &c.DB }, "SQLite file"},
+	{"PLEDGE_DB", func(c *Config) *string { return &c.DB }, "SQLite file, or postgres:// URL (PostgreSQL)"},
 	{"PLEDGE_BASE_URL", func(c *Config) *string { return &c.BaseURL }, "public URL of this service"},
 	{"PLEDGE_SITE_ID", func(c *Config) *string { return &c.SiteID }, "this deployment's mark on its Stripe objects (pledge_site; default: the base URL's host)"},
 	{"PLEDGE_SECRET", func(c *Config) *string { return &c.Secret }, "key for signed cookies and links (32+ bytes)"},
@@ -246,6 +247,13 @@ func (c *Config) Validate() error {
 	if c.DB == "" {
 		return &ConfigError{"PLEDGE_DB", "required"}
 	}
+	// A postgres:// URL must parse; anything else is an SQLite file, whose directory and modes
+	// the store checks when it opens it.
+	if postgres.IsURL(c.DB) {
+		if err := postgres.ParseURL(c.DB); err != nil {
+			return &ConfigError{"PLEDGE_DB", fmt.Sprintf("%s is not a PostgreSQL URL pgx can use: %v", postgres.Redact(c.DB), err)}
+		}
+	}
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {
 		_, n, err := net.ParseCIDR(s)
@@ -366,18 +374,26 @@ func (c *Config) loadDataKey() error {
 }
 
 // newDB returns the store for PLEDGE_DB, sealing readers' data with the data key of
-// PLEDGE_DATA_KEY_FILE when there is one. Every command opens the database through it.
+// PLEDGE_DATA_KEY_FILE when there is one. Commands open the database through it, or through
+// store when they bring their own key (keys rotate) or need none.
 func (c *Config) newDB() (*sqlite.DB, error) {
 	if c.sealer == nil {
 		if err := c.loadDataKey(); err != nil {
 			return nil, err
 		}
 	}
-	db := sqlite.NewDB(c.DB)
+	db := c.store()
 	if c.sealer != nil {
 		db.Sealer = c.sealer
 	}
 	return db, nil
+}
+
+// store returns the store PLEDGE_DB names, not yet open and without a data key: PostgreSQL
+// (through pgx) for a postgres:// or postgresql:// URL, else the SQLite file at that path. It is
+// the one place that turns PLEDGE_DB into a store.
+func (c *Config) store() *sqlite.DB {
+	return sqlite.NewDB(c.DB)
 }
 
 // validSiteID reports whether s can be a pledge_site mark: short, plain and printable, as a

@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/postgres"
 )
 
 // configShown is what `pledge config show` prints: the environment (secrets hidden), the prompt
@@ -88,8 +88,9 @@ func runConfig(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	var states map[string]pledge.ExperimentState
-	if _, err := os.Stat(cfg.DB); err == nil { // staff's decisions, when there is a database
-		db := sqlite.NewDB(cfg.DB)
+	// Staff's decisions, when there is a database.
+	if _, err := os.Stat(cfg.DB); err == nil || postgres.IsURL(cfg.DB) {
+		db := cfg.store()
 		if err := db.Open(ctx); err != nil {
 			return err
 		}

@@ -62,6 +62,10 @@ func TestConfigValidate(t *testing.T) {
 		{"renewal notice too long", env("PLEDGE_DEMO", "1", "PLEDGE_RENEWAL_NOTICE", "90d"), "PLEDGE_RENEWAL_NOTICE"},
 		{"renewal notice not a duration", env("PLEDGE_DEMO", "1", "PLEDGE_RENEWAL_NOTICE", "two weeks"), "PLEDGE_RENEWAL_NOTICE"},
 		{"site id too long", env("PLEDGE_DEMO", "1", "PLEDGE_SITE_ID", strings.Repeat("a", 101)), "PLEDGE_SITE_ID"},
+		{"postgres URL", env("PLEDGE_DEMO", "1", "PLEDGE_DB", "postgres://pledge:pw@db.internal:5432/pledge?sslmode=require"), ""},
+		{"postgresql URL", env("PLEDGE_DEMO", "1", "PLEDGE_DB", "postgresql://127.0.0.1/pledge"), ""},
+		{"bad postgres URL", env("PLEDGE_DEMO", "1", "PLEDGE_DB", "postgres://x@[::1/pledge"), "PLEDGE_DB"},
+		{"bad postgres option", env("PLEDGE_DEMO", "1", "PLEDGE_DB", "postgres://127.0.0.1/pledge?sslmode=sometimes"), "PLEDGE_DB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/pledge-news/pledge/internal/abtest"
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 const experimentsUsage = "Usage: pledge experiments report NAME [--format json|csv]"
@@ -38,7 +37,7 @@ func runExperiments(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg := ConfigFromEnv(env.Getenv)
 	fs := newFlagSet(env, "experiments report")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	fs.StringVar(&cfg.ConfigFile, "config", cfg.ConfigFile, "configuration file (PLEDGE_CONFIG)")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")
 	fs.Usage = func() {
@@ -66,7 +65,7 @@ func runExperiments(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return &ConfigError{"PLEDGE_CONFIG", err.Error()}
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db := cfg.store()
 	if err := db.Open(ctx); err != nil {
 		return err
 	}

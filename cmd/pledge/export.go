@@ -16,7 +16,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		what, args = args[0], args[1:]
 	}
 	fs := newFlagSet(env, "export")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	from := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or RFC 3339 time, inclusive")
 	to := fs.String("to", "", "last day (YYYY-MM-DD, UTC, inclusive) or RFC 3339 time (exclusive)")
 	format := fs.String("format", pledge.FormatCSV, "csv or json")

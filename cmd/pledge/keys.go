@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/pledge-news/pledge/internal/seal"
-	"github.com/pledge-news/pledge/internal/sqlite"
 )
 
 const keysUsage = `usage:
@@ -47,7 +46,7 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 func runKeysRotate(ctx context.Context, env *Env, args []string) error {
 	cfg := ConfigFromEnv(env.Getenv)
 	fs := newFlagSet(env, "keys rotate")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	fs.StringVar(&cfg.DataKeyFile, "data-key-file", cfg.DataKeyFile, "the data key file (PLEDGE_DATA_KEY_FILE)")
 	batch := fs.Int("batch", 500, "rows re-sealed per transaction")
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +77,7 @@ func runKeysRotate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db := cfg.store()
 	db.Sealer = sealer
 	db.SealBatch = *batch
 	total := 0

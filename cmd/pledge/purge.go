@@ -57,7 +57,7 @@ func (m *Main) startPurge(ctx context.Context) <-chan struct{} {
 func runPurge(ctx context.Context, env *Env, args []string) error {
 	cfg := ConfigFromEnv(env.Getenv)
 	fs := newFlagSet(env, "purge")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	older := fs.String("older-than", "", "purge what is older than this (e.g. 400d; default PLEDGE_RETENTION, or 400d)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage

@@ -19,7 +19,7 @@ const reportUsage = "Usage: pledge report --from YYYY-MM-DD --to YYYY-MM-DD [--f
 func runReport(ctx context.Context, env *Env, args []string) error {
 	cfg := ConfigFromEnv(env.Getenv)
 	fs := newFlagSet(env, "report")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	from := fs.String("from", "", "first day, YYYY-MM-DD (UTC), inclusive")
 	to := fs.String("to", "", "last day, YYYY-MM-DD (UTC), inclusive")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")

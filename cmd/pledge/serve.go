@@ -292,7 +292,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 func runMigrate(ctx context.Context, env *Env, args []string) error {
 	cfg := ConfigFromEnv(env.Getenv)
 	fs := newFlagSet(env, "migrate")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

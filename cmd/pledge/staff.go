@@ -16,7 +16,7 @@ import (
 func openDB(ctx context.Context, env *Env, name string, args []string, extra func(fs *flag.FlagSet)) (*sqlite.DB, []string, error) {
 	cfg := ConfigFromEnv(env.Getenv)
 	fs := newFlagSet(env, name)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file (PLEDGE_DB)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	if extra != nil {
 		extra(fs)
 	}

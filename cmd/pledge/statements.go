@@ -105,7 +105,7 @@ func runStatements(ctx context.Context, env *Env, args []string) error {
 	if cfg.SMTPURL == "" && !dryRun {
 		return &ConfigError{"PLEDGE_SMTP_URL", "required to send statements (smtp://host:port)"}
 	}
-	db := sqlite.NewDB(cfg.DB)
+	db := cfg.store()
 	if err := db.Open(ctx); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +23,7 @@ func TestProtectiveModeEmails(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	defer1(t, db, "rd_1", "reader@example.com", pledge.Monthly) // stored with an article
 	base, _ := url.Parse("https://support.news.example")
 	m, err := mail.New(mail.Config{URL: mp.SMTPURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base,

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,7 +78,7 @@ func TestReminderEmailContent(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	d := defer1(t, db, "rd_1", "reader@example.com", pledge.Monthly)
 	rem := newReminders(t, db, mp.SMTPURL)
 
@@ -133,7 +132,7 @@ func TestReminderEmailInReadersLanguage(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	for _, d := range []*pledge.Deferral{
 		{ReaderID: "rd_ru", Choice: pledge.ChoiceWeek, Email: "ru@example.com", Frequency: pledge.Monthly, Lang: "ru"},
 		{ReaderID: "rd_xx", Choice: pledge.ChoiceWeek, Email: "xx@example.com", Lang: "uk"},
@@ -192,7 +191,7 @@ func TestRemindersTwoSendersAtMostOnce(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
 	clk := &clock{t: t0}
-	path := filepath.Join(t.TempDir(), "p.db")
+	path := testkit.StoreDSN(t)
 	db1 := openDB(t, path, clk)
 	db2 := openDB(t, path, clk)
 	const n = 12
@@ -237,7 +236,7 @@ func TestRemindersCrashBetweenClaimAndSend(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	d := defer1(t, db, "rd_1", "crash@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	if claimed, err := db.ClaimDueReminders(ctx, "crashed-sender", 10); err != nil || len(claimed) != 1 {
@@ -264,7 +263,7 @@ func TestRemindersCrashBetweenClaimAndSend(t *testing.T) {
 func TestRemindersRetryAfterFailure(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	d := defer1(t, db, "rd_1", "retry@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	down := newReminders(t, db, fmt.Sprintf("smtp://127.0.0.1:%d", testkit.FreePort(t)))
@@ -350,7 +349,7 @@ func quitDropper(t *testing.T, silentAfterData bool) (addr string, accepted *ato
 func TestReminderNotResentWhenOnlyQuitFails(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	defer1(t, db, "rd_q", "quit@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	addr, accepted := quitDropper(t, false)
@@ -369,7 +368,7 @@ func TestReminderNotResentWhenOnlyQuitFails(t *testing.T) {
 func TestReminderGivenUpWhenDeliveryIsUnknown(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	d := defer1(t, db, "rd_u", "unknown@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	addr, accepted := quitDropper(t, true)
@@ -422,7 +421,7 @@ func (q *failingMarks) MarkReminderSent(ctx context.Context, r *pledge.Reminder)
 func TestRemindersStoreErrorReleasesTheBatch(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	var ids []int64
 	for i := range 3 {
 		ids = append(ids, defer1(t, db, fmt.Sprintf("rd_%d", i), fmt.Sprintf("r%d@example.com", i), "").ID)

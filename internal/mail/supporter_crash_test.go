@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -59,7 +58,7 @@ func TestSupporterMailCrashBetweenClaimAndSend(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
 	clk := &clock{t: t0}
-	db := openDB(t, filepath.Join(t.TempDir(), "p.db"), clk)
+	db := openDB(t, testkit.StoreDSN(t), clk)
 	firstGift(t, db, "crash")
 	claimed, err := db.ClaimDueMail(ctx, "crashed-sender", nil, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].Kind != pledge.MailThanks {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -73,7 +74,7 @@ type articleSiteEnv struct {
 func newArticleSiteEnv(t *testing.T) *articleSiteEnv {
 	t.Helper()
 	ctx := context.Background()
-	db := sqlite.NewDB(t.TempDir() + "/pledge.db")
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

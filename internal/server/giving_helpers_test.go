@@ -18,6 +18,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -39,7 +40,7 @@ func quiet(_ *Config, s *Server) { s.logger = slog.New(slog.NewTextHandler(io.Di
 func newGivingFixture(t testing.TB, payments pledge.PaymentService, opts ...fixtureOption) *givingFixture {
 	t.Helper()
 	ctx := context.Background()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

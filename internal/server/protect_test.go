@@ -107,7 +107,7 @@ func TestProtectiveModeRemind(t *testing.T) {
 	}
 	noLongLivedCookie(t, "POST /remind (page)", resp)
 	var rows, withArticle int
-	f.db.Reader().QueryRow(`SELECT count(*), coalesce(sum(article <> ''), 0) FROM deferrals`).Scan(&rows, &withArticle)
+	f.db.Reader().QueryRow(`SELECT count(*), count(*) FILTER (WHERE article <> '') FROM deferrals`).Scan(&rows, &withArticle)
 	if rows != 2 || withArticle != 0 {
 		t.Errorf("%d deferrals (want 2: no reader id ties them), %d with an article (want 0)", rows, withArticle)
 	}

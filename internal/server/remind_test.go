@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // remindFixture is a real Server on a real SQLite file, with a stand-in GET /prompt that applies
@@ -30,7 +30,7 @@ type remindFixture struct {
 
 func newRemindFixture(t *testing.T, cfg Config) *remindFixture {
 	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // routeParam matches the :param and * parts of an Echo route, replaced by a harmless value to
@@ -24,7 +24,7 @@ var routeParam = regexp.MustCompile(`:[A-Za-z_]+|\*`)
 func newWiredServer(t *testing.T, mutate ...func(*Config)) *Server {
 	t.Helper()
 	s := newTestServer(t, mutate...)
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -41,7 +42,7 @@ func newStaffEnv(t testing.TB, baseURL string) *staffEnv {
 	ctx := context.Background()
 	clock := &atomic.Int64{}
 	clock.Store(time.Now().Unix())
-	db := sqlite.NewDB(t.TempDir() + "/pledge.db")
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	db.Now = func() time.Time { return time.Unix(clock.Load(), 0) }
 	if err := db.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -532,7 +533,7 @@ func TestGrouped(t *testing.T) {
 // admin, with no token.
 func TestArticleOriginCannotPostStaffForms(t *testing.T) {
 	ctx := context.Background()
-	db := sqlite.NewDB(t.TempDir() + "/pledge.db")
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -32,7 +32,7 @@ type webhookEnv struct {
 
 func newWebhookEnv(t testing.TB) *webhookEnv {
 	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -185,13 +185,25 @@ func TestWebhookAppliesOnceAndAnswersDuplicates(t *testing.T) {
 func TestWebhookFailureRollsBackAndRetryAppliesOnce(t *testing.T) {
 	e := newWebhookEnv(t)
 	payload := onceEvent(t, e.db)
-	raw, err := sql.Open("sqlite3", "file:"+e.db.Path+"?_busy_timeout=5000")
+	driver, dsn := "sqlite3", "file:"+e.db.Path+"?_busy_timeout=5000"
+	create := []string{`CREATE TRIGGER fail_donation BEFORE INSERT ON donations BEGIN SELECT RAISE(ABORT, 'injected failure'); END`}
+	drop := `DROP TRIGGER fail_donation`
+	if testkit.OnPostgres() {
+		driver, dsn = "pgx", e.db.Path
+		create = []string{`CREATE FUNCTION fail_donation() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
+			`CREATE TRIGGER fail_donation BEFORE INSERT ON donations FOR EACH ROW EXECUTE FUNCTION fail_donation()`}
+		drop = `DROP TRIGGER fail_donation ON donations`
+	}
+	raw, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.Exec(`CREATE TRIGGER fail_donation BEFORE INSERT ON donations BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
-		t.Fatal(err)
+	for _, q := range create {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w := e.post(t, payload, billing.SignatureHeader(payload, secret, time.Now()))
 	if w.Code != http.StatusInternalServerError {
@@ -211,7 +223,7 @@ func TestWebhookFailureRollsBackAndRetryAppliesOnce(t *testing.T) {
 	if got := e.metric(t, "checkout.session.completed", "failed"); got != "1" {
 		t.Fatalf("failed counter = %s", got)
 	}
-	if _, err := raw.Exec(`DROP TRIGGER fail_donation`); err != nil {
+	if _, err := raw.Exec(drop); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {

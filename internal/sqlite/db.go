@@ -1,6 +1,16 @@
-// Package sqlite is Pledge's store on SQLite: one writer connection (every write transaction
-// begins IMMEDIATE, so writers queue on the busy timeout instead of failing), a pool of readers,
-// and the embedded migrations.
+// Package sqlite is Pledge's store: one writer connection (every write transaction begins
+// IMMEDIATE, so writers queue on the busy timeout instead of failing), a pool of readers, and the
+// embedded migrations.
+//
+// The same store runs on PostgreSQL when its DSN is a postgres:// (or postgresql://) URL. The
+// store's logic and SQL are shared: the SQL is written so that both engines read it (COALESCE,
+// ON CONFLICT ... DO, count(*) FILTER, string_agg, quoted "end"), and package internal/postgres
+// holds the engine itself: pgx's database/sql driver, which rewrites each statement once into
+// PostgreSQL's dialect (placeholders, planner hints, scalar max/min, IS), the schema's migrations
+// and the write lock. The few steps that differ (the write lock, the catalogue look-ups, the
+// case-insensitive comparisons, the file-level forgetting) are in engine.go. The engine lives in
+// its own package because it needs nothing of the store's, so the test helpers in
+// internal/testkit can use it (to make template databases) without importing the store.
 package sqlite
 
 import (
@@ -20,11 +30,13 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/postgres"
 	"github.com/pledge-news/pledge/migrations"
 )
 
 // DB is the store. Its methods implement the service interfaces of package pledge.
 type DB struct {
+	// Path is the SQLite file, or the postgres:// URL of a PostgreSQL database.
 	Path string
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -39,6 +51,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	migr  fs.FS
+	// pg: the database is PostgreSQL (Path is a postgres:// URL).
+	pg bool
 
 	// hashers bounds the staff password hashes running at once (Login).
 	hashers chan struct{}
@@ -54,9 +68,22 @@ type DB struct {
 	forgetDone chan struct{}
 }
 
-// NewDB returns a store for the SQLite file at path. Call Open before use.
+// NewDB returns a store for the SQLite file at path, or for the PostgreSQL database when path is
+// a postgres:// or postgresql:// URL. Call Open before use.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, migr: migrations.FS, hashers: make(chan struct{}, loginHashers)}
+	db := &DB{Path: path, Now: time.Now, migr: migrations.FS, hashers: make(chan struct{}, loginHashers)}
+	if postgres.IsURL(path) {
+		db.pg, db.migr = true, postgres.Migrations
+	}
+	return db
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (db *DB) Engine() string {
+	if db.pg {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // driverName is the go-sqlite3 driver with a connect hook for the pragmas the DSN cannot carry.
@@ -100,18 +127,8 @@ func (db *DB) Open(ctx context.Context) error {
 	if db.Path == "" {
 		return fmt.Errorf("sqlite: no database path")
 	}
-	if err := prepareFiles(db.Path); err != nil {
+	if err := db.openWriter(ctx); err != nil {
 		return err
-	}
-	var err error
-	if db.write, err = sql.Open(driverName, dsn(db.Path, false)); err != nil {
-		return err
-	}
-	db.write.SetMaxOpenConns(1)
-	db.write.SetMaxIdleConns(1)
-	db.write.SetConnMaxLifetime(0)
-	if err := db.write.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
 	}
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
@@ -129,7 +146,8 @@ func (db *DB) Open(ctx context.Context) error {
 			return fmt.Errorf("sqlite: seal readers' data: %w", err)
 		}
 	}
-	if db.read, err = sql.Open(driverName, dsn(db.Path, true)); err != nil {
+	var err error
+	if db.read, err = db.openReaders(); err != nil {
 		return err
 	}
 	n := max(4, 2*runtime.NumCPU())
@@ -172,6 +190,9 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) provider() (*goose.Provider, error) {
+	if db.pg {
+		return postgresProvider(db.write, db.migr)
+	}
 	return goose.NewProvider(goose.DialectSQLite3, db.write, db.migr, goose.WithDisableGlobalRegistry(true))
 }
 
@@ -215,11 +236,19 @@ type Tx struct {
 	now time.Time
 }
 
-// BeginTx starts a write transaction on the single writer connection.
+// BeginTx starts a write transaction on the single writer connection. On PostgreSQL it first
+// takes the store's advisory lock (postgres.LockSQL), held until commit or rollback, so that
+// write transactions run one at a time across every instance on the database, as on SQLite.
 func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
+	}
+	if db.pg {
+		if _, err := tx.ExecContext(ctx, postgres.LockSQL); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("postgres: write lock: %w", err)
+		}
 	}
 	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second)}, nil
 }
@@ -273,7 +302,8 @@ func fromUnix(n sql.NullInt64) time.Time {
 // translate turns driver errors into domain errors at the store's edge.
 func translate(err error) error {
 	var se sqlite3.Error
-	if errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) {
+	if errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) ||
+		postgres.IsUniqueViolation(err) {
 		return &pledge.Error{Code: pledge.ECONFLICT, Message: "That already exists."}
 	}
 	if errors.Is(err, sql.ErrNoRows) {

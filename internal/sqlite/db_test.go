@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/migrations"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // openTestDB opens a fresh database file in the test's temp dir.
 func openTestDB(t testing.TB) *DB {
 	t.Helper()
-	db := NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +27,32 @@ func openTestDB(t testing.TB) *DB {
 func TestPragmasOnEveryConnection(t *testing.T) {
 	db := openTestDB(t)
 	ctx := context.Background()
+	if db.pg {
+		// PostgreSQL's counterpart of the pragmas: every reader connection is read-only.
+		var conns []interface{ Close() error }
+		for i := 0; i < 4; i++ {
+			conn, err := db.read.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, conn)
+			var ro, iso string
+			if err := conn.QueryRowContext(ctx, `SELECT current_setting('default_transaction_read_only'),
+				current_setting('default_transaction_isolation')`).Scan(&ro, &iso); err != nil {
+				t.Fatal(err)
+			}
+			if ro != "on" || iso != "repeatable read" {
+				t.Errorf("reader conn %d: default_transaction_read_only=%s default_transaction_isolation=%s", i, ro, iso)
+			}
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if _, err := db.read.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('x', 'y')`); err == nil {
+			t.Error("the reader pool accepted a write")
+		}
+		return
+	}
 	// Hold several reader connections at once so the pool must open distinct ones.
 	var conns []interface{ Close() error }
 	for i := 0; i < 4; i++ {
@@ -89,7 +115,7 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 }
 
 func TestFailingMigrationLeavesDatabaseAsItWas(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "pledge.db")
+	path := testkit.StoreDSN(t)
 	ctx := context.Background()
 	db := NewDB(path)
 	if err := db.Open(ctx); err != nil {
@@ -100,9 +126,9 @@ func TestFailingMigrationLeavesDatabaseAsItWas(t *testing.T) {
 
 	// The real migrations plus one that creates a table and then fails.
 	fsys := fstest.MapFS{}
-	entries, _ := migrations.FS.ReadDir(".")
+	entries, _ := fs.ReadDir(db.migr, ".")
 	for _, e := range entries {
-		b, _ := migrations.FS.ReadFile(e.Name())
+		b, _ := fs.ReadFile(db.migr, e.Name())
 		fsys[e.Name()] = &fstest.MapFile{Data: b}
 	}
 	fsys["9999_broken.sql"] = &fstest.MapFile{Data: []byte(
@@ -123,9 +149,7 @@ func TestFailingMigrationLeavesDatabaseAsItWas(t *testing.T) {
 	if after != before {
 		t.Errorf("version after failed migration = %d, want %d", after, before)
 	}
-	var n int
-	db.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'half_done'`).Scan(&n)
-	if n != 0 {
+	if left, err := db.tableExists(ctx, "half_done"); err != nil || left {
 		t.Error("the failed migration left its table behind")
 	}
 }
@@ -201,6 +225,7 @@ func TestSecretIsGeneratedOnceAndKept(t *testing.T) {
 // The e-mail lookups that ignore case use the NOCASE index (migration 0007), not a scan of every
 // supporter. The queries are those of findSupportAccount (by e-mail) and upsertSupporter.
 func TestEmailLookupsUseNocaseIndex(t *testing.T) {
+	testkit.SQLiteOnly(t, "SQLite's query plans and its NOCASE index (PostgreSQL indexes lower(email))")
 	db := openTestDB(t)
 	for name, q := range map[string]string{
 		"manage": `

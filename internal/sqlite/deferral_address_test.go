@@ -30,7 +30,7 @@ func TestOnePendingReminderPerAddress(t *testing.T) {
 		clk.Add(time.Minute)
 	}
 	var pending int
-	if err := db.Reader().QueryRow(`SELECT count(*) FROM deferrals WHERE email = 'target@example.org' COLLATE NOCASE`).Scan(&pending); err != nil {
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM deferrals WHERE lower(email) = 'target@example.org'`).Scan(&pending); err != nil {
 		t.Fatal(err)
 	}
 	if pending != 1 {

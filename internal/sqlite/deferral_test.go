@@ -3,13 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // clock is a time the test moves by hand.
@@ -27,7 +27,7 @@ func (c *clock) Add(d time.Duration) {
 
 func openDB(t *testing.T, clk *clock) *sqlite.DB {
 	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	db.Now = clk.Now
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,14 @@ import (
 // needle appears (case-insensitively).
 func textColumnsContaining(t *testing.T, db *DB, needle string) []string {
 	t.Helper()
-	rows, err := db.read.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	tablesQ, colsQ, instr := `SELECT name FROM sqlite_master WHERE type = 'table'`, `SELECT name, type FROM pragma_table_info(?)`, "instr"
+	if db.pg {
+		tablesQ = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+		colsQ = `SELECT column_name, CASE WHEN data_type IN ('text', 'character varying') THEN 'TEXT' ELSE data_type END
+			FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`
+		instr = "strpos"
+	}
+	rows, err := db.read.Query(tablesQ)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +33,7 @@ func textColumnsContaining(t *testing.T, db *DB, needle string) []string {
 	var found []string
 	scanned := 0
 	for _, table := range tables {
-		cols, err := db.read.Query(`SELECT name, type FROM pragma_table_info(?)`, table)
+		cols, err := db.read.Query(colsQ, table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +50,7 @@ func textColumnsContaining(t *testing.T, db *DB, needle string) []string {
 		for _, col := range names {
 			scanned++
 			var n int
-			q := `SELECT count(*) FROM "` + table + `" WHERE instr(lower(CAST("` + col + `" AS TEXT)), lower(?)) > 0`
+			q := `SELECT count(*) FROM "` + table + `" WHERE ` + instr + `(lower(CAST("` + col + `" AS TEXT)), lower(?)) > 0`
 			if err := db.read.QueryRow(q, needle).Scan(&n); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}

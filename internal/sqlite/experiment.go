@@ -33,7 +33,7 @@ func (db *DB) AddExperimentStats(ctx context.Context, stats []pledge.ExperimentS
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO experiment_stats (experiment, variant, day, views, clicks) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (experiment, variant, day)
-			DO UPDATE SET views = views + excluded.views, clicks = clicks + excluded.clicks`,
+			DO UPDATE SET views = experiment_stats.views + excluded.views, clicks = experiment_stats.clicks + excluded.clicks`,
 			st.Arm.Experiment, st.Arm.Variant, st.Day.UTC().Unix(), st.Views, st.Click)
 		if err != nil {
 			return translate(err)

@@ -71,14 +71,14 @@ func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT s.created_at, COALESCE(s.email, ''), s.name, COALESCE(s.stripe_customer_id, ''),
 		       (SELECT count(*) FROM donations WHERE supporter_id = s.id),
-		       (SELECT group_concat(currency || ' ' || net, ';') FROM
+		       (SELECT string_agg(currency || ' ' || net, ';' ORDER BY currency) FROM
 		           (SELECT currency, SUM(amount - amount_refunded - amount_disputed) AS net
 		            FROM donations
-		            WHERE supporter_id = s.id GROUP BY currency ORDER BY currency)),
+		            WHERE supporter_id = s.id GROUP BY currency) AS n),
 		       (SELECT MIN(paid_at) FROM donations WHERE supporter_id = s.id),
 		       (SELECT MAX(paid_at) FROM donations WHERE supporter_id = s.id),
 		       (SELECT count(*) FROM subscriptions b WHERE b.supporter_id = s.id
-		          AND EXISTS (SELECT 1 FROM subscription_segments g WHERE g.subscription_id = b.id AND g.end IS NULL)),
+		          AND EXISTS (SELECT 1 FROM subscription_segments g WHERE g.subscription_id = b.id AND g."end" IS NULL)),
 		       n.consented_at, coalesce(n.wording, '')
 		FROM supporters s
 		LEFT JOIN newsletter_consents n ON n.id = (

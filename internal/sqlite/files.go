@@ -82,7 +82,13 @@ func reachable(dir string) bool {
 // until they are overwritten or the last connection closes. secure_delete (in the DSN) has
 // already zeroed the erased bytes in the pages themselves. The checkpoint waits (the busy
 // timeout) for readers of older snapshots; if one still holds on, it is tried again a few times.
+//
+// PostgreSQL has no such file to truncate: its old row versions go with (auto)vacuum, and its
+// WAL with its checkpoints and archive settings, which are the operator's.
 func (db *DB) forgetWAL(ctx context.Context) error {
+	if db.pg {
+		return nil
+	}
 	for attempt := 0; ; attempt++ {
 		var busy, frames, done int
 		if err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // FilesContaining returns the database's files (the database, its -wal and -shm) whose bytes
@@ -34,6 +36,7 @@ func filesContaining(t *testing.T, path, needle string) []string {
 // write-ahead log or its shared-memory file; nor, shortly after, of an address a served
 // reminder dropped.
 func TestEraseLeavesNothingInTheFiles(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads SQLite's database, WAL and shared-memory files")
 	ctx := context.Background()
 	db := openTestDB(t)
 	if err := db.Seed(ctx, SeedOptions{Donations: 300, Rand: 5}); err != nil {
@@ -90,6 +93,7 @@ func TestEraseLeavesNothingInTheFiles(t *testing.T) {
 // its owner alone, and the store refuses to open one that every local user can read, naming the
 // file and the fix.
 func TestDatabaseFilesAreTheOwners(t *testing.T) {
+	testkit.SQLiteOnly(t, "the modes of SQLite's files and directory")
 	ctx := context.Background()
 	base := t.TempDir()
 	dir := filepath.Join(base, "var")

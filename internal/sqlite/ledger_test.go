@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,11 +10,12 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 func openLedgerDB(t *testing.T) *sqlite.DB {
 	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +75,12 @@ func query(t *testing.T, db *sqlite.DB, q string, args ...any) string {
 		}
 		parts := make([]string, len(vals))
 		for i, v := range vals {
+			if b, ok := v.(bool); ok { // a comparison: SQLite answers 0 or 1, PostgreSQL a boolean
+				v = 0
+				if b {
+					v = 1
+				}
+			}
 			parts[i] = fmt.Sprint(v)
 		}
 		lines = append(lines, strings.Join(parts, "|"))
@@ -341,7 +347,7 @@ func TestRenewalsAndFailedPayments(t *testing.T) {
 	apply(t, db, renewal(2, lt0.AddDate(0, 2, 0)))
 	apply(t, db, renewal(1, lt0.AddDate(0, 1, 0)))
 	apply(t, db, renewal(1, lt0.AddDate(0, 1, 0)))
-	if got, want := query(t, db, `SELECT count(*), sum(amount), group_concat(DISTINCT frequency) FROM donations`), "3|1500|monthly"; got != want {
+	if got, want := query(t, db, `SELECT count(*), sum(amount), (SELECT string_agg(frequency, ',') FROM (SELECT DISTINCT frequency FROM donations) AS f) FROM donations`), "3|1500|monthly"; got != want {
 		t.Fatalf("donations = %s, want %s", got, want)
 	}
 	failed := ev("evt_fail", "invoice.payment_failed", lt0.AddDate(0, 3, 0), &pledge.InvoiceFailed{InvoiceID: "in_fail", Subscription: "sub_1",
@@ -467,7 +473,7 @@ func TestGiftsWithoutStripeCustomerShareASupporterByEmail(t *testing.T) {
 	c := newCheckout(t, db, pledge.Once, 500)
 	apply(t, db, ev("evt_n1", "checkout.session.completed", lt0, oneOff(c, "pi_n1", "", "Guest@Example.com")))
 	apply(t, db, ev("evt_n2", "checkout.session.completed", lt0.Add(time.Hour), oneOff(c, "pi_n2", "", "guest@example.com")))
-	if got, want := query(t, db, `SELECT count(*), count(DISTINCT supporter_id), min(supporter_id IS NOT NULL) FROM donations`), "2|1|1"; got != want {
+	if got, want := query(t, db, `SELECT count(*), count(DISTINCT supporter_id), min(CASE WHEN supporter_id IS NOT NULL THEN 1 ELSE 0 END) FROM donations`), "2|1|1"; got != want {
 		t.Fatalf("donations|supporters|linked = %s, want %s", got, want)
 	}
 }

@@ -747,7 +747,7 @@ func (db *DB) MailReport(ctx context.Context) (*pledge.MailReport, error) {
 	// A failed invoice recovered "with the e-mail" when it was paid after its recovery e-mail was
 	// sent; every other failed invoice that was paid recovered without one.
 	rows, err = db.read.QueryContext(ctx, `
-		SELECT d.currency, coalesce(m.sent_at IS NOT NULL AND d.paid_at >= m.sent_at, 0), count(*), sum(d.amount)
+		SELECT d.currency, CASE WHEN m.sent_at IS NOT NULL AND d.paid_at >= m.sent_at THEN 1 ELSE 0 END, count(*), sum(d.amount)
 		FROM (SELECT DISTINCT stripe_invoice_id FROM invoice_attempts) a
 		JOIN donations d ON d.stripe_invoice_id = a.stripe_invoice_id
 		LEFT JOIN supporter_mail m ON m.key = 'recovery:' || a.stripe_invoice_id AND m.status = 'sent'
@@ -774,11 +774,11 @@ func (db *DB) MailReport(ctx context.Context) (*pledge.MailReport, error) {
 	}
 
 	rows, err = db.read.QueryContext(ctx, `
-		SELECT a.stripe_invoice_id, a.stripe_subscription_id, coalesce(b.supporter_id, m.supporter_id, 0),
-		       max(a.amount), a.currency, max(a.attempt),
+		SELECT a.stripe_invoice_id, max(a.stripe_subscription_id), coalesce(max(b.supporter_id), max(m.supporter_id), 0),
+		       max(a.amount), max(a.currency), max(a.attempt),
 		       (SELECT x.next_attempt_at FROM invoice_attempts x WHERE x.stripe_invoice_id = a.stripe_invoice_id
 		        ORDER BY x.attempt DESC, x.failed_at DESC LIMIT 1),
-		       max(a.failed_at), coalesce(m.status, ''), m.sent_at, m.link_opened_at, d.paid_at
+		       max(a.failed_at), coalesce(max(m.status), ''), max(m.sent_at), max(m.link_opened_at), max(d.paid_at)
 		FROM invoice_attempts a
 		LEFT JOIN subscriptions b ON b.stripe_subscription_id = a.stripe_subscription_id
 		LEFT JOIN supporter_mail m ON m.key = 'recovery:' || a.stripe_invoice_id

@@ -24,7 +24,7 @@ func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) err
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (day, article, campaign)
-			DO UPDATE SET views = views + excluded.views, clicks = clicks + excluded.clicks`,
+			DO UPDATE SET views = prompt_stats.views + excluded.views, clicks = prompt_stats.clicks + excluded.clicks`,
 			st.Day.UTC().Unix(), st.Article, st.Campaign, st.Views, st.Clicks)
 		if err != nil {
 			return translate(err)

@@ -221,20 +221,24 @@ func (db *DB) settlement(ctx context.Context, p pledge.Period, get func(pledge.C
 // max(failed_at)). The window: Stripe's retries end within two months (then it cancels the
 // subscription, or leaves it unpaid or past due, which staff see on the subscription itself);
 // bounding the scan keeps the dashboard's cost to recent failures, not all of history's.
-const openFailedQuery = `
+func (db *DB) openFailedQuery() string {
+	return `
 	SELECT a.stripe_invoice_id, a.stripe_subscription_id, a.currency, a.amount, a.attempts, a.first_failed,
 	       a.last_failed, a.next_attempt_at
-	FROM (SELECT stripe_invoice_id, stripe_subscription_id, currency, amount, count(*) AS attempts,
-	             min(failed_at) AS first_failed, max(failed_at) AS last_failed, next_attempt_at, max(paid_at) AS paid_at
+	FROM (SELECT stripe_invoice_id, ` + db.latest("stripe_subscription_id", "failed_at") + ` AS stripe_subscription_id,
+	             ` + db.latest("currency", "failed_at") + ` AS currency, ` + db.latest("amount", "failed_at") + ` AS amount,
+	             count(*) AS attempts, min(failed_at) AS first_failed, max(failed_at) AS last_failed,
+	             ` + db.latest("next_attempt_at", "failed_at") + ` AS next_attempt_at, max(paid_at) AS paid_at
 	      FROM invoice_attempts INDEXED BY invoice_attempts_open
 	      WHERE failed_at >= ?1 - 7776000 AND failed_at < ?1 GROUP BY stripe_invoice_id) a
 	WHERE (a.paid_at IS NULL OR a.paid_at >= ?1)
 	  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.stripe_subscription_id = a.stripe_subscription_id
 	                  AND s.ended_at IS NOT NULL AND s.ended_at < ?1)`
+}
 
 // openFailed counts the failed recurring payments still open at t and the money they are for.
 func (db *DB) openFailed(ctx context.Context, t time.Time, get func(pledge.Currency) *pledge.KPIs) error {
-	rows, err := db.read.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM (`+openFailedQuery+`) GROUP BY currency`, t.Unix())
+	rows, err := db.read.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM (`+db.openFailedQuery()+`) AS f GROUP BY currency`, t.Unix())
 	if err != nil {
 		return err
 	}
@@ -582,8 +586,8 @@ func (db *DB) deferralStats(ctx context.Context, p pledge.Period) (pledge.Deferr
 	var d pledge.Deferrals
 	from, to := p.From.Unix(), p.To.Unix()
 	err := db.read.QueryRowContext(ctx, `
-		SELECT coalesce(sum(choice = 'week'), 0), coalesce(sum(choice = 'month'), 0),
-		       coalesce(sum(choice = 'never'), 0), coalesce(sum(reminder_status <> 'none'), 0)
+		SELECT count(*) FILTER (WHERE choice = 'week'), count(*) FILTER (WHERE choice = 'month'),
+		       count(*) FILTER (WHERE choice = 'never'), count(*) FILTER (WHERE reminder_status <> 'none')
 		FROM deferrals INDEXED BY deferrals_report WHERE created_at >= ? AND created_at < ?`, from, to).Scan(
 		&d.Week, &d.Month, &d.Never, &d.WithEmail)
 	if err != nil {
@@ -610,7 +614,7 @@ func (db *DB) deferralStats(ctx context.Context, p pledge.Period) (pledge.Deferr
 // invoice, so a recovered payment is a donation for that invoice.
 func (db *DB) recovery(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, count(*), sum(paid IS NOT NULL)
+		SELECT currency, count(*), count(paid)
 		FROM (SELECT currency, stripe_invoice_id AS invoice, max(paid_at) AS paid
 		      FROM invoice_attempts INDEXED BY invoice_attempts_failed
 		      WHERE failed_at >= ? AND failed_at < ? GROUP BY currency, stripe_invoice_id) f
@@ -675,10 +679,10 @@ func (db *DB) pastDue(ctx context.Context, now time.Time, where string, args ...
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT f.stripe_invoice_id, f.stripe_subscription_id, f.currency, f.amount, f.attempts, f.first_failed,
 		       f.last_failed, f.next_attempt_at, coalesce(s.supporter_id, 0), coalesce(p.email, '')
-		FROM (`+openFailedQuery+`) f
+		FROM (`+db.openFailedQuery()+`) f
 		LEFT JOIN subscriptions s ON s.stripe_subscription_id = f.stripe_subscription_id
 		LEFT JOIN supporters p ON p.id = s.supporter_id
-		WHERE 1 `+where+`
+		WHERE 1 = 1 `+where+`
 		ORDER BY f.first_failed, f.stripe_invoice_id`, append([]any{now.Unix()}, args...)...)
 	if err != nil {
 		return nil, err

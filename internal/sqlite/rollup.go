@@ -103,8 +103,8 @@ func addSettlement(ctx context.Context, tx *Tx, k settleKey, m settleMeasures) e
 		INSERT INTO settlement_daily (day, currency, settle_currency, donations, amount, fee, lost, net)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (day, currency, settle_currency) DO UPDATE SET
-			donations = donations + excluded.donations, amount = amount + excluded.amount,
-			fee = fee + excluded.fee, lost = lost + excluded.lost, net = net + excluded.net`,
+			donations = settlement_daily.donations + excluded.donations, amount = settlement_daily.amount + excluded.amount,
+			fee = settlement_daily.fee + excluded.fee, lost = settlement_daily.lost + excluded.lost, net = settlement_daily.net + excluded.net`,
 		k.day, k.currency, k.settle, m.donations, m.amount, m.fee, m.lost, m.net)
 	if err != nil {
 		return fmt.Errorf("settlement_daily: %w", err)
@@ -129,9 +129,9 @@ func addDonation(ctx context.Context, tx *Tx, d *donationRow, sign int64) error 
 		INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed, tax)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (day, currency, frequency) DO UPDATE SET
-			donations = donations + excluded.donations, gross = gross + excluded.gross,
-			refunded = refunded + excluded.refunded, refunds = refunds + excluded.refunds,
-			disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed, tax = tax + excluded.tax`,
+			donations = donations_daily.donations + excluded.donations, gross = donations_daily.gross + excluded.gross,
+			refunded = donations_daily.refunded + excluded.refunded, refunds = donations_daily.refunds + excluded.refunds,
+			disputes = donations_daily.disputes + excluded.disputes, disputed = donations_daily.disputed + excluded.disputed, tax = donations_daily.tax + excluded.tax`,
 		day, d.currency, d.frequency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
 		return fmt.Errorf("donations_daily: %w", err)
 	}
@@ -139,9 +139,9 @@ func addDonation(ctx context.Context, tx *Tx, d *donationRow, sign int64) error 
 		INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed, tax)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (day, article, campaign, currency) DO UPDATE SET
-			donations = donations + excluded.donations, gross = gross + excluded.gross,
-			refunded = refunded + excluded.refunded, refunds = refunds + excluded.refunds,
-			disputes = disputes + excluded.disputes, disputed = disputed + excluded.disputed, tax = tax + excluded.tax`,
+			donations = donations_sources.donations + excluded.donations, gross = donations_sources.gross + excluded.gross,
+			refunded = donations_sources.refunded + excluded.refunded, refunds = donations_sources.refunds + excluded.refunds,
+			disputes = donations_sources.disputes + excluded.disputes, disputed = donations_sources.disputed + excluded.disputed, tax = donations_sources.tax + excluded.tax`,
 		day, d.article, d.campaign, d.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
 		return fmt.Errorf("donations_sources: %w", err)
 	}
@@ -244,7 +244,7 @@ func addNewSupporter(ctx context.Context, tx *Tx, g *firstGift, sign int64) erro
 	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO donations_daily (day, currency, frequency, new_supporters) VALUES (?, ?, ?, ?)
-		ON CONFLICT (day, currency, frequency) DO UPDATE SET new_supporters = new_supporters + excluded.new_supporters`,
+		ON CONFLICT (day, currency, frequency) DO UPDATE SET new_supporters = donations_daily.new_supporters + excluded.new_supporters`,
 		dayOf(g.paidAt), g.currency, g.frequency, sign)
 	return err
 }
@@ -362,9 +362,9 @@ func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, first bool, sign 
 			INSERT INTO subscriptions_daily (day, currency, frequency, subscriptions, amount, scheduled, ended, started)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (day, currency, frequency) DO UPDATE SET
-				subscriptions = subscriptions + excluded.subscriptions, amount = amount + excluded.amount,
-				scheduled = scheduled + excluded.scheduled, ended = ended + excluded.ended,
-				started = started + excluded.started`,
+				subscriptions = subscriptions_daily.subscriptions + excluded.subscriptions, amount = subscriptions_daily.amount + excluded.amount,
+				scheduled = subscriptions_daily.scheduled + excluded.scheduled, ended = subscriptions_daily.ended + excluded.ended,
+				started = subscriptions_daily.started + excluded.started`,
 			d.day, d.currency, d.frequency, d.n*sign, d.amount*sign, d.scheduled*sign, d.ended*sign, d.started*sign); err != nil {
 			return err
 		}
@@ -375,7 +375,7 @@ func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, first bool, sign 
 // segments returns a subscription's stored spans.
 func loadSegments(ctx context.Context, tx *Tx, subID int64) ([]pledge.Segment, error) {
 	rows, err := tx.QueryContext(ctx, `
-		SELECT start, end, amount, currency, frequency, scheduled, ends FROM subscription_segments
+		SELECT start, "end", amount, currency, frequency, scheduled, ends FROM subscription_segments
 		WHERE subscription_id = ? ORDER BY start`, subID)
 	if err != nil {
 		return nil, err
@@ -428,7 +428,7 @@ func replaceSegments(ctx context.Context, tx *Tx, subID int64, segs []pledge.Seg
 
 func insertSegment(ctx context.Context, tx *Tx, subID int64, s pledge.Segment) error {
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO subscription_segments (subscription_id, start, end, amount, currency, frequency, scheduled, ends)
+		INSERT INTO subscription_segments (subscription_id, start, "end", amount, currency, frequency, scheduled, ends)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		subID, s.Start.Unix(), unix(s.End), s.Amount.Amount, s.Amount.Currency, s.Frequency, s.Scheduled, s.Ends)
 	return err
@@ -581,12 +581,13 @@ func (m measures) plus(o measures) measures {
 
 // rebuildIfStale runs rebuildDerived when the stored ledger version is older than this code's.
 func (db *DB) rebuildIfStale(ctx context.Context) error {
-	var ledger bool // a schema older than this code's ledger (tests migrating part way) has nothing to rebuild
-	if err := db.write.QueryRowContext(ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE name = 'subscription_segments'`).Scan(&ledger); err != nil || !ledger {
+	// A schema older than this code's ledger (tests migrating part way) has nothing to rebuild.
+	ledger, err := db.tableExists(ctx, "subscription_segments")
+	if err != nil || !ledger {
 		return err
 	}
 	var v string
-	err := db.write.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'ledger_version'`).Scan(&v)
+	err = db.write.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'ledger_version'`).Scan(&v)
 	if err == nil && v == ledgerVersion {
 		return nil
 	} else if err != nil && err != sql.ErrNoRows {

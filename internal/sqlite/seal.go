@@ -50,7 +50,7 @@ func (db *DB) addressMatch(keyCol, col, email string) (string, []any) {
 	if db.Sealer != nil {
 		return keyCol + ` = ?`, []any{db.addressKey(email)}
 	}
-	return `(` + keyCol + ` = ? OR ` + col + ` = ? COLLATE NOCASE)`, []any{db.addressKey(email), strings.TrimSpace(email)}
+	return `(` + keyCol + ` = ? OR ` + db.eqNoCase(col) + `)`, []any{db.addressKey(email), strings.TrimSpace(email)}
 }
 
 // seal returns the stored form of a reader's address or name.
@@ -112,12 +112,11 @@ func (db *DB) checkSealing(ctx context.Context) error {
 	for _, t := range sealedColumns {
 		for _, c := range t.cols {
 			var n int
-			if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`,
-				t.table, c).Scan(&n); err != nil || n == 0 {
+			if ok, err := db.columnExists(ctx, t.table, c); err != nil || !ok {
 				continue // an old schema, before this table (tests open one)
 			}
 			if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+t.table+
-				` WHERE `+c+` LIKE 'enc:%' LIMIT 1)`).Scan(&n); err != nil {
+				` WHERE `+c+` LIKE 'enc:%' LIMIT 1) AS x`).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -162,7 +161,7 @@ func (db *DB) SealAll(ctx context.Context, batch int, progress SealProgress) (in
 		if t.key != "" {
 			// Keys that are not an address's (a customer without one, an erased record) stay.
 			set = append(set, t.key+` = CASE WHEN `+t.key+` LIKE 'customer:%' OR `+t.key+` LIKE 'supporter:%' OR `+t.key+` = ''
-				OR `+t.key+` IS NULL OR ? IS NULL THEN `+t.key+` ELSE ? END`)
+				OR `+t.key+` IS NULL OR CAST(? AS TEXT) IS NULL THEN `+t.key+` ELSE ? END`)
 		}
 		upd := `UPDATE ` + t.table + ` SET ` + strings.Join(set, ", ") + ` WHERE ` + t.id + ` = ?`
 		var after any = 0
@@ -194,7 +193,16 @@ func (db *DB) SealAll(ctx context.Context, batch int, progress SealProgress) (in
 // old form of a re-sealed value is left anywhere in the files: secure_delete zeroes deleted
 // cells, but a page that SQLite reorganises while rows on it grow can keep old bytes in its
 // unallocated space. The rebuild's temporary copy is kept in memory, not in a temporary file.
+//
+// On PostgreSQL the equivalent is VACUUM FULL, which rewrites every table into new files without
+// the old row versions.
 func (db *DB) rewrite(ctx context.Context) error {
+	if db.pg {
+		if _, err := db.write.ExecContext(ctx, `VACUUM FULL`); err != nil {
+			return fmt.Errorf("postgres: vacuum: %w", err)
+		}
+		return nil
+	}
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return err

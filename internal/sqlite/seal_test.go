@@ -3,12 +3,12 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/seal"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 func newSealer(t *testing.T, keys ...*seal.Key) *seal.Sealer {
@@ -61,7 +61,7 @@ func exportedSupporters(t *testing.T, db *DB) map[string]string {
 // work as before. Without the key the database is refused.
 func TestSealedAtRest(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "pledge.db")
+	path := testkit.StoreDSN(t)
 	const addr, name, remind = "Sealed.Reader@Example.org", "Selma Sealington", "Later.Reader@Example.net"
 
 	db := openWith(t, path, nil)
@@ -79,7 +79,7 @@ func TestSealedAtRest(t *testing.T) {
 	if len(plain) < 10 || plain[addr] != name {
 		t.Fatalf("export before sealing: %d supporters, %q", len(plain), plain[addr])
 	}
-	if got := filesContaining(t, path, addr); len(got) == 0 {
+	if got := copiesIn(t, db, path, addr); len(got) == 0 {
 		t.Fatal("the address is in no file before sealing: the scan is broken")
 	}
 	if err := db.Close(); err != nil {
@@ -91,7 +91,7 @@ func TestSealedAtRest(t *testing.T) {
 	defer func() { db.Close() }()
 	needles := []string{addr, name, remind, "example.com"} // every seeded address is on example.com
 	for _, n := range needles {
-		if got := filesContaining(t, path, n); len(got) > 0 {
+		if got := copiesIn(t, db, path, n); len(got) > 0 {
 			t.Errorf("%q is in %v after sealing", n, got)
 		}
 	}
@@ -136,7 +136,7 @@ func TestSealedAtRest(t *testing.T) {
 		t.Fatalf("the same address in another case made supporter %v, want 9200", sid)
 	}
 	for _, n := range needles {
-		if got := filesContaining(t, path, n); len(got) > 0 {
+		if got := copiesIn(t, db, path, n); len(got) > 0 {
 			t.Errorf("%q is in %v after new writes", n, got)
 		}
 	}
@@ -179,7 +179,7 @@ func countWhere(t *testing.T, db *DB, from string) int {
 // which the new key alone reads everything and look-ups use the new keyed hashes.
 func TestRotationInterruptedAndResumed(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "pledge.db")
+	path := testkit.StoreDSN(t)
 	k1, k2 := newKey(t), newKey(t)
 	db := openWith(t, path, newSealer(t, k1))
 	if err := db.Seed(ctx, SeedOptions{Donations: 400, Rand: 4}); err != nil {
@@ -248,4 +248,15 @@ func TestRotationInterruptedAndResumed(t *testing.T) {
 	if a, err := db.FindSupportAccount(ctx, strings.ToUpper(someone)); err != nil || a.Email != someone {
 		t.Fatalf("look-up by address after rotation: %+v %v", a, err)
 	}
+}
+
+// copiesIn returns where needle is stored in plain text: SQLite's files (the database, its
+// write-ahead log and shared memory), or on PostgreSQL, whose files are the server's, every text
+// column of every table.
+func copiesIn(t *testing.T, db *DB, path, needle string) []string {
+	t.Helper()
+	if db.pg {
+		return textColumnsContaining(t, db, needle)
+	}
+	return filesContaining(t, path, needle)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/postgres"
 )
 
 // SeedOptions shapes the demo and benchmark data that Seed writes.
@@ -86,7 +87,7 @@ var seedSQL = map[string]string{
 		failed_at) VALUES (?, ?, 1, ?, ?, ?)`,
 	"event": `INSERT INTO stripe_events (id, type, created, object_id, outcome, received_at) VALUES (?, ?, ?, ?, 'applied', ?)`,
 	"stats": `INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (day, article, campaign) DO UPDATE SET views = views + excluded.views, clicks = clicks + excluded.clicks`,
+		ON CONFLICT (day, article, campaign) DO UPDATE SET views = prompt_stats.views + excluded.views, clicks = prompt_stats.clicks + excluded.clicks`,
 	"deferral": `INSERT INTO deferrals (reader_id, article, choice, remind_at, email, email_key, reminder_status, sent_at, created_at,
 		updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
@@ -123,16 +124,19 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
 	// Seeding is a bulk load of throwaway data: a large page cache keeps the indexes in memory,
 	// and a crash mid-seed loses nothing worth an fsync. Both are put back before the connection
 	// returns to the pool.
-	for _, p := range []string{`PRAGMA foreign_keys = OFF`, `PRAGMA cache_size = -262144`, `PRAGMA synchronous = OFF`} {
-		if _, err := conn.ExecContext(ctx, p); err != nil {
-			return err
+	// (PostgreSQL keeps its settings: they are the server's.)
+	if !db.pg {
+		for _, p := range []string{`PRAGMA foreign_keys = OFF`, `PRAGMA cache_size = -262144`, `PRAGMA synchronous = OFF`} {
+			if _, err := conn.ExecContext(ctx, p); err != nil {
+				return err
+			}
 		}
+		defer func() {
+			for _, p := range []string{`PRAGMA foreign_keys = ON`, `PRAGMA cache_size = -2000`, `PRAGMA synchronous = FULL`} {
+				conn.ExecContext(context.WithoutCancel(ctx), p)
+			}
+		}()
 	}
-	defer func() {
-		for _, p := range []string{`PRAGMA foreign_keys = ON`, `PRAGMA cache_size = -2000`, `PRAGMA synchronous = FULL`} {
-			conn.ExecContext(context.WithoutCancel(ctx), p)
-		}
-	}()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	s := &seeder{db: db, ctx: ctx, conn: conn, run: hex.EncodeToString(b), now: db.Now().UTC().Unix(), opts: opts,
@@ -163,8 +167,7 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
 		return err
 	}
 	var base seedBase
-	if err := s.tx.QueryRowContext(ctx, `SELECT coalesce((SELECT max(id) FROM donations), 0),
-		coalesce((SELECT max(rowid) FROM checkouts), 0)`).Scan(&base.donation, &base.checkout); err != nil {
+	if err := s.tx.QueryRowContext(ctx, `SELECT coalesce((SELECT max(id) FROM donations), 0)`).Scan(&base.donation); err != nil {
 		return err
 	}
 	base.supporter, base.subscription = s.supporterID, s.subID
@@ -208,6 +211,15 @@ func (s *seeder) begin() error {
 	if s.tx, err = s.conn.BeginTx(s.ctx, nil); err != nil {
 		return err
 	}
+	if s.db.pg {
+		// The writers' lock, and the references checked at commit rather than row by row (the
+		// schema's foreign keys are DEFERRABLE), as SQLite's foreign_keys=OFF lets seed write.
+		for _, q := range []string{postgres.LockSQL, `SET CONSTRAINTS ALL DEFERRED`} {
+			if _, err := s.tx.ExecContext(s.ctx, q); err != nil {
+				return err
+			}
+		}
+	}
 	s.stmts = map[string]*sql.Stmt{}
 	for k, q := range seedSQL {
 		if s.stmts[k], err = s.tx.PrepareContext(s.ctx, q); err != nil {
@@ -218,12 +230,19 @@ func (s *seeder) begin() error {
 }
 
 // seedBase is where the run's rows begin: every row above it is new.
-type seedBase struct{ donation, checkout, supporter, subscription int64 }
+type seedBase struct{ donation, supporter, subscription int64 }
 
 // dropRollupTriggers drops the rollups' insert triggers and returns their SQL.
 func (s *seeder) dropRollupTriggers() ([]string, error) {
 	// Only the checkouts' rollup trigger, whose work rollUp redoes in bulk; any other trigger
 	// keeps firing row by row.
+	if s.db.pg {
+		// Disabled for this transaction's work, enabled again before it commits.
+		if _, err := s.tx.ExecContext(s.ctx, `ALTER TABLE checkouts DISABLE TRIGGER checkouts_rollup_insert`); err != nil {
+			return nil, err
+		}
+		return []string{`ALTER TABLE checkouts ENABLE TRIGGER checkouts_rollup_insert`}, nil
+	}
 	rows, err := s.tx.QueryContext(s.ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
 		AND name IN ('checkouts_rollup_insert')
 		ORDER BY name`)
@@ -249,16 +268,18 @@ func (s *seeder) dropRollupTriggers() ([]string, error) {
 }
 
 // rollUp adds the run's checkouts to the funnel's daily rollup, as the checkouts' triggers would
-// have one by one. (The ledger's own rollups are rebuilt by rebuildDerived.)
+// have one by one. (The ledger's own rollups are rebuilt by rebuildDerived.) The run's checkouts
+// are those whose ids carry its mark (seeder.id).
 func (s *seeder) rollUp(b seedBase) error {
 	_, err := s.tx.ExecContext(s.ctx, `
 		INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
-		SELECT created_at - created_at % 86400, article, campaign, count(*), sum(status = 'paid'),
-		       sum(source = 'reminder'), sum(source = 'reminder' AND status = 'paid')
-		FROM checkouts WHERE rowid > ? GROUP BY 1, 2, 3
+		SELECT created_at - created_at % 86400, article, campaign, count(*), count(*) FILTER (WHERE status = 'paid'),
+		       count(*) FILTER (WHERE source = 'reminder'), count(*) FILTER (WHERE source = 'reminder' AND status = 'paid')
+		FROM checkouts WHERE id > ? AND id < ? GROUP BY 1, 2, 3
 		ON CONFLICT (day, article, campaign) DO UPDATE SET
-		    checkouts = checkouts + excluded.checkouts, paid = paid + excluded.paid,
-		    reminder = reminder + excluded.reminder, reminder_paid = reminder_paid + excluded.reminder_paid`, b.checkout)
+		    checkouts = checkouts_daily.checkouts + excluded.checkouts, paid = checkouts_daily.paid + excluded.paid,
+		    reminder = checkouts_daily.reminder + excluded.reminder, reminder_paid = checkouts_daily.reminder_paid + excluded.reminder_paid`,
+		"co_seed"+s.run, "co_seed"+s.run+"~")
 	if err != nil {
 		return fmt.Errorf("seed: roll up: %w", err)
 	}

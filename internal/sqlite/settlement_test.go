@@ -31,8 +31,8 @@ func TestChurnAndNetNewRecurring(t *testing.T) {
 	db := openTestDB(t)
 	sub := func(id int64, started, status, when string) {
 		stripeID := "sub_" + string(rune('a'+id))
-		exec(t, db, `INSERT OR IGNORE INTO subscriptions (id, stripe_subscription_id, frequency, amount, currency, status,
-			started_at, created_at, updated_at) VALUES (?, ?, 'monthly', 500, 'usd', 'active', ?, ?, ?)`,
+		exec(t, db, `INSERT INTO subscriptions (id, stripe_subscription_id, frequency, amount, currency, status,
+			started_at, created_at, updated_at) VALUES (?, ?, 'monthly', 500, 'usd', 'active', ?, ?, ?) ON CONFLICT DO NOTHING`,
 			id, stripeID, at(started), at(started), at(started))
 		ended := ""
 		if status == "canceled" {

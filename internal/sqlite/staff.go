@@ -41,18 +41,17 @@ func (db *DB) CreateStaff(ctx context.Context, email, password string, role pled
 		return nil, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO staff (email, password_hash, role, created_at) VALUES (?, ?, ?, ?)`,
-		email, hash, role, tx.now.Unix())
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO staff (email, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+		email, hash, role, tx.now.Unix()).Scan(&id); err != nil {
 		return nil, translate(err)
 	}
-	id, _ := res.LastInsertId()
 	return &pledge.Staff{ID: id, Email: email, Role: role, CreatedAt: tx.now}, tx.Commit()
 }
 
 // ListStaff returns every staff account, by address.
 func (db *DB) ListStaff(ctx context.Context) ([]*pledge.Staff, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, email, role, created_at, disabled_at FROM staff ORDER BY email`)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, email, role, created_at, disabled_at FROM staff ORDER BY `+db.noCase("email"))
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +78,7 @@ func (db *DB) DisableStaff(ctx context.Context, email string) error {
 	}
 	defer tx.Rollback()
 	var id int64
-	err = tx.QueryRowContext(ctx, `UPDATE staff SET disabled_at = coalesce(disabled_at, ?) WHERE email = ? RETURNING id`,
+	err = tx.QueryRowContext(ctx, `UPDATE staff SET disabled_at = coalesce(disabled_at, ?) WHERE `+db.eqNoCase("email")+` RETURNING id`,
 		tx.now.Unix(), strings.TrimSpace(email)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pledge.Errorf(pledge.ENOTFOUND, "No staff member has that address.")
@@ -117,7 +116,7 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 	var hash string
 	var created int64
 	var disabled sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE email = ?`,
+	err := db.read.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE `+db.eqNoCase("email"),
 		email).Scan(&s.ID, &s.Email, &s.Role, &hash, &created, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		hash = dummyHash
@@ -205,7 +204,7 @@ func (db *DB) endOldSession(ctx context.Context, oldToken string, result error) 
 	if oldToken == "" {
 		return result
 	}
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(oldToken)); err != nil {
+	if err := db.execWrite(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(oldToken)); err != nil {
 		return err
 	}
 	return result
@@ -252,7 +251,7 @@ func (db *DB) Session(ctx context.Context, token string) (*pledge.StaffSession, 
 	ss.Expires = time.Unix(expires, 0).UTC()
 	if now.Unix()-lastSeen >= 60 {
 		ss.Expires = now.Add(db.staffIdle())
-		if _, err := db.write.ExecContext(ctx, `UPDATE staff_sessions SET last_seen_at = ?, expires = ? WHERE id = ?`,
+		if err := db.execWrite(ctx, `UPDATE staff_sessions SET last_seen_at = ?, expires = ? WHERE id = ?`,
 			now.Unix(), ss.Expires.Unix(), id); err != nil {
 			return nil, err
 		}
@@ -262,6 +261,5 @@ func (db *DB) Session(ctx context.Context, token string) (*pledge.StaffSession, 
 
 // Logout deletes a session.
 func (db *DB) Logout(ctx context.Context, token string) error {
-	_, err := db.write.ExecContext(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(token))
-	return err
+	return db.execWrite(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(token))
 }

@@ -132,11 +132,11 @@ func (db *DB) supportersQuery(f pledge.SupporterFilter) (string, []any) {
 // supporters.
 func (db *DB) supportersWhere(f pledge.SupporterFilter) (string, string, []any) {
 	from := `supporters s`
-	where, args := []string{"1"}, []any{}
+	where, args := []string{"1 = 1"}, []any{}
 	if f.Sort == pledge.SortTotal {
 		// CROSS JOIN keeps supporter_totals outside: the rank index gives the order, and the
 		// page stops after its rows.
-		from = `supporter_totals t INDEXED BY supporter_totals_rank CROSS JOIN supporters s ON s.id = t.supporter_id`
+		from = `supporter_totals t INDEXED BY supporter_totals_rank ` + db.crossJoin() + ` supporters s ON s.id = t.supporter_id`
 		where, args = append(where, "t.currency = ?"), append(args, f.Currency)
 	}
 	if f.After > 0 {
@@ -160,7 +160,7 @@ func (db *DB) supportersWhere(f pledge.SupporterFilter) (string, string, []any) 
 		default:
 			// An address or its beginning, in any case (Stripe keeps addresses as typed): a range
 			// on the supporters_email_nocase index.
-			where, args = append(where, "s.email >= ? COLLATE NOCASE AND s.email < ? COLLATE NOCASE"), append(args, q, q+"\uffff")
+			where, args = append(where, db.cmpNoCase("s.email", ">=", "?")+" AND "+db.cmpNoCase("s.email", "<", "?")), append(args, q, q+"\uffff")
 		}
 	}
 	// A status or a recurring frequency is looked up in subscriptions (the subscriptions_status_supporter
@@ -454,7 +454,7 @@ func (db *DB) selectPerson(ctx context.Context, q rowsQueryer, id int64, email s
 	var err error
 	if p.ids, err = queryIDs(ctx, q, `
 		SELECT id FROM supporters
-		WHERE id = ?1 OR (?2 <> '' AND (email_key = ?2 OR email = ?3 COLLATE NOCASE))
+		WHERE id = ?1 OR (?2 <> '' AND (email_key = ?2 OR `+db.cmpNoCase("email", "=", "?3")+`))
 		ORDER BY id <> ?1, id`, id, key, stored); err != nil {
 		return nil, err
 	}
@@ -470,7 +470,7 @@ func (db *DB) selectPerson(ctx context.Context, q rowsQueryer, id int64, email s
 		SELECT stripe_customer_id FROM customers
 		WHERE supporter_id IN (`+in+`)
 		   OR stripe_customer_id IN (SELECT stripe_customer_id FROM supporters WHERE id IN (`+in+`))
-		   OR (? <> '' AND email = ? COLLATE NOCASE)
+		   OR (? <> '' AND `+db.eqNoCase("email")+`)
 		ORDER BY stripe_customer_id`, append(append(append([]any{}, ids...), ids...), stored, stored)...)
 	if err != nil {
 		return nil, err

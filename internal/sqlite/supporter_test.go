@@ -121,6 +121,9 @@ func TestSupporterFiltersAreIndexDriven(t *testing.T) {
 		"status and address": {Status: "active", Query: "a"},
 	}
 	check := func(stage string) {
+		if db.pg {
+			return // the plans are SQLite's; PostgreSQL's planner chooses by its own statistics
+		}
 		for name, f := range filters {
 			q, args := db.supportersQuery(f)
 			plan := strings.Join(planOf(t, db, q, args...), "\n")
@@ -144,7 +147,7 @@ func TestSupporterFiltersAreIndexDriven(t *testing.T) {
 	// The pages are still right: every supporter with a subscription of the status, newest first,
 	// paged by keyset.
 	var status string
-	if err := db.read.QueryRow(`SELECT status FROM subscriptions GROUP BY status ORDER BY count(*) LIMIT 1`).Scan(&status); err != nil {
+	if err := db.read.QueryRow(`SELECT status FROM subscriptions GROUP BY status ORDER BY count(*), status LIMIT 1`).Scan(&status); err != nil {
 		t.Fatal(err)
 	}
 	var want []int64

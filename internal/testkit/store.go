@@ -1,0 +1,282 @@
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pressly/goose/v3"
+
+	"github.com/pledge-news/pledge/internal/postgres"
+)
+
+// The store tests run on either engine, chosen by PLEDGE_TEST_STORE:
+//
+//	PLEDGE_TEST_STORE=sqlite    (the default) a database file in the test's own 0700 directory
+//	PLEDGE_TEST_STORE=postgres  a fresh PostgreSQL database per test, made from a migrated
+//	                            template and dropped when the test ends
+//
+// PostgreSQL is PLEDGE_TEST_POSTGRES (a URL whose database the helper may connect to, to create
+// and drop others), else postgres://postgres@127.0.0.1:5432/postgres. A run that asks for
+// PostgreSQL and cannot reach it fails, saying how to get one: it never skips.
+
+// StoreEnv, StorePostgresEnv and DefaultTestPostgres name the settings above.
+const (
+	StoreEnv            = "PLEDGE_TEST_STORE"
+	StorePostgresEnv    = "PLEDGE_TEST_POSTGRES"
+	DefaultTestPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+)
+
+// Store names the engine the store tests run on: "sqlite" or "postgres".
+func Store() string {
+	if os.Getenv(StoreEnv) == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// OnPostgres reports whether the store tests run on PostgreSQL.
+func OnPostgres() bool { return Store() == "postgres" }
+
+// SQLiteOnly skips a test that is about SQLite itself (its files, pragmas, write-ahead log or
+// its own migrations' history) when the store tests run on PostgreSQL, saying why.
+func SQLiteOnly(t testing.TB, why string) {
+	t.Helper()
+	if OnPostgres() {
+		t.Skipf("SQLite only: %s", why)
+	}
+}
+
+// StoreDSN returns what sqlite.NewDB takes for a fresh, empty store of this test: a file path in
+// a directory only this user can enter, or the URL of a PostgreSQL database of its own, with the
+// schema already migrated, dropped when the test ends.
+func StoreDSN(t testing.TB) string {
+	t.Helper()
+	if !OnPostgres() {
+		return filepath.Join(PrivateDir(t), "pledge.db")
+	}
+	tmpl, err := pgTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "pledge_t_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := pgAdmin(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl); err != nil {
+		t.Fatalf("testkit: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := pgAdmin(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("testkit: drop database %s: %v", name, err)
+		}
+	})
+	return pgURL(name)
+}
+
+// CloneStore returns a new PostgreSQL database made from the one dsn names (CREATE DATABASE ...
+// TEMPLATE), dropped when the test ends: a copy of a prepared store for each run of a test, as
+// SQLite's tests copy a file. Nothing may be connected to the source meanwhile (close its store
+// first).
+func CloneStore(t testing.TB, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || !postgres.IsURL(dsn) {
+		t.Fatalf("testkit: CloneStore wants a postgres:// URL, got %q", postgres.Redact(dsn))
+	}
+	src := strings.TrimPrefix(u.Path, "/")
+	name := "pledge_t_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		err = pgAdmin(ctx, `CREATE DATABASE `+name+` TEMPLATE `+src)
+		// 55006: the source's last connection is still going away.
+		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "55006") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("testkit: copy database %s: %v", src, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := pgAdmin(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("testkit: drop database %s: %v", name, err)
+		}
+	})
+	return pgURL(name)
+}
+
+// DropStore drops a database CloneStore made, before the test ends (close its store first).
+func DropStore(t testing.TB, dsn string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := pgAdmin(ctx, `DROP DATABASE IF EXISTS `+strings.TrimPrefix(u.Path, "/")+` WITH (FORCE)`); err != nil {
+		t.Errorf("testkit: drop database: %v", err)
+	}
+}
+
+// PrivateDir returns a new directory for this test that only this user can enter (0700): the
+// store refuses files that every local user could read.
+func PrivateDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// pgBase is the administrative URL.
+func pgBase() string {
+	if u := os.Getenv(StorePostgresEnv); u != "" {
+		return u
+	}
+	return DefaultTestPostgres
+}
+
+// pgURL is the base URL with another database.
+func pgURL(db string) string {
+	u, err := url.Parse(pgBase())
+	if err != nil {
+		return pgBase()
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+// pgAdmin runs one statement on the administrative database.
+func pgAdmin(ctx context.Context, stmt string) error {
+	conn, err := pgx.Connect(ctx, pgBase())
+	if err != nil {
+		return unreachable(err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, stmt)
+	return err
+}
+
+func unreachable(err error) error {
+	return fmt.Errorf("testkit: %s=postgres but PostgreSQL does not answer at %s (%v).\n"+
+		"Start one (Debian: apt-get install postgresql, then pg_ctlcluster --skip-systemctl-redirect 15 main start),\n"+
+		"or point %s at one: postgres://USER:PASSWORD@HOST:5432/postgres?sslmode=disable\n"+
+		"(the user must be allowed to create databases). Or run the tests on SQLite: unset %s",
+		StoreEnv, postgres.Redact(pgBase()), err, StorePostgresEnv, StoreEnv)
+}
+
+var (
+	tmplOnce sync.Once
+	tmplName string
+	tmplErr  error
+)
+
+// pgTemplate returns the template database: the PostgreSQL migrations applied to an empty
+// database. It is named by a hash of the migrations, so a package's tests make it once (the
+// first that needs it) and later runs and other packages reuse it; templates of older schemas
+// are dropped when a new one is made.
+func pgTemplate() (string, error) {
+	tmplOnce.Do(func() { tmplName, tmplErr = makeTemplate() })
+	return tmplName, tmplErr
+}
+
+func makeTemplate() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h := sha256.New()
+	err := fs.WalkDir(postgres.Migrations, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(postgres.Migrations, p)
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	name := "pledge_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+
+	conn, err := pgx.Connect(ctx, pgBase())
+	if err != nil {
+		return "", unreachable(err)
+	}
+	defer conn.Close(ctx)
+	// Test packages run at once: one of them makes the template, the others wait for it.
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7364656474)`); err != nil {
+		return "", err
+	}
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(7364656474)`)
+	var ready bool
+	if err := conn.QueryRow(ctx, `SELECT count(*) > 0 FROM pg_database WHERE datname = $1 AND datistemplate`, name).Scan(&ready); err != nil {
+		return "", err
+	}
+	if ready {
+		return name, nil
+	}
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'pledge\_tmpl\_%' AND datname <> $1`, name)
+	if err != nil {
+		return "", err
+	}
+	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	for _, s := range append(stale, name) {
+		if _, err := conn.Exec(ctx, `ALTER DATABASE `+s+` WITH IS_TEMPLATE false`); err == nil {
+			conn.Exec(ctx, `DROP DATABASE IF EXISTS `+s+` WITH (FORCE)`)
+		}
+	}
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8'`); err != nil {
+		return "", fmt.Errorf("testkit: create template: %w", err)
+	}
+	if err := migrateTemplate(ctx, pgURL(name)); err != nil {
+		conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		return "", fmt.Errorf("testkit: migrate template: %w", err)
+	}
+	// Marked a template only once migrated: a run that died half way leaves a database that the
+	// next run drops and makes again.
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+name+` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func migrateTemplate(ctx context.Context, dsn string) error {
+	db, err := postgres.Open(dsn, postgres.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, postgres.Migrations, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
