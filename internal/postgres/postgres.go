@@ -6,8 +6,12 @@
 //
 // The store itself (its ledger, rollups, reports, exports, outbox...) stays in package sqlite,
 // whose *DB picks this engine when its DSN is a postgres:// URL. This package knows nothing of the
-// store: it imports no package of ours but migrations, so the store and the test helpers
-// (internal/testkit) can both import it without a cycle.
+// store: it imports no package of ours but migrations and the domain's error type, so the store
+// and the test helpers (internal/testkit) can both import it without a cycle.
+//
+// While the server cannot be reached (a restart, a failover, a cut connection), every error the
+// driver returns is a pledge.Error with code EUNAVAILABLE, which the handlers answer with 503
+// (and Stripe retries); the pool reconnects by itself once the server is back.
 package postgres
 
 import (
@@ -16,15 +20,19 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/migrations"
 )
 
@@ -101,7 +109,7 @@ type connector struct {
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.inner.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return &conn{Conn: dc.(*stdlib.Conn), rb: c.rb}, nil
 }
@@ -116,19 +124,66 @@ type conn struct {
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(context.Background(), c.rb.Rebind(query))
+	return c.PrepareContext(context.Background(), query)
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, c.rb.Rebind(query))
+	st, err := c.Conn.PrepareContext(ctx, c.rb.Rebind(query))
+	return st, unavailable(err)
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.ExecContext(ctx, c.rb.Rebind(query), args)
+	res, err := c.Conn.ExecContext(ctx, c.rb.Rebind(query), args)
+	return res, unavailable(err)
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, c.rb.Rebind(query), args)
+	rows, err := c.Conn.QueryContext(ctx, c.rb.Rebind(query), args)
+	return rows, unavailable(err)
+}
+
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return txn{tx}, nil
+}
+
+func (c *conn) Ping(ctx context.Context) error { return unavailable(c.Conn.Ping(ctx)) }
+
+// txn is pgx's transaction whose commit says when the server was out of reach.
+type txn struct{ driver.Tx }
+
+func (t txn) Commit() error { return unavailable(t.Tx.Commit()) }
+
+// unavailable turns an error that means the server cannot be reached right now into an
+// EUNAVAILABLE pledge.Error (wrapping it, so database/sql still sees driver.ErrBadConn and
+// retries on a fresh connection); other errors pass unchanged.
+func unavailable(err error) error {
+	if err == nil || !IsUnavailable(err) {
+		return err
+	}
+	return &pledge.Error{Code: pledge.EUNAVAILABLE, Message: "The database is unavailable. Please try again shortly.", Err: err}
+}
+
+// IsUnavailable reports whether err means the server could not be reached or went away: a
+// refused or failed connection, a connection cut mid-statement, or the server shutting down,
+// starting up or out of connections.
+func IsUnavailable(err error) bool {
+	var pe *pgconn.PgError
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" ||
+			pe.Code == "53300"
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return false
 }
 
 // CheckNamedValue passes arguments to pgx as they are, except booleans: the schema keeps flags

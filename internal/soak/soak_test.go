@@ -85,7 +85,7 @@ func checkOnce(t *testing.T, db *sql.DB) {
 	t.Helper()
 	var doubled int
 	if err := db.QueryRow(`SELECT count(*) FROM (SELECT checkout_id FROM donations WHERE checkout_id LIKE 'co_soak_%'
-		GROUP BY checkout_id HAVING count(*) > 1)`).Scan(&doubled); err != nil {
+		GROUP BY checkout_id HAVING count(*) > 1) AS doubled`).Scan(&doubled); err != nil {
 		t.Fatal(err)
 	}
 	if doubled > 0 {

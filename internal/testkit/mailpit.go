@@ -71,13 +71,14 @@ type Mail struct {
 	Headers map[string][]string
 }
 
-// Messages lists every message mailpit holds, newest first.
+// Messages lists every message mailpit holds (up to 10,000), newest first. Mailpit's API pages
+// by 50 unless told otherwise.
 func (m *MailpitServer) Messages() []MailSummary {
 	m.t.Helper()
 	var out struct {
 		Messages []MailSummary `json:"messages"`
 	}
-	m.get("/messages", &out)
+	m.get("/messages?limit=10000", &out)
 	return out.Messages
 }
 
