@@ -42,6 +42,8 @@ Commands:
   keys       keys new FILE: a new data key (PLEDGE_DATA_KEY_FILE); keys rotate: re-encrypt readers'
              data under a new key (resumable)
   purge      forget what the accounts do not need, older than PLEDGE_RETENTION (--older-than 400d)
+  copy       copy --from SQLITE_FILE --to postgres://...: move a ledger into a new PostgreSQL
+             database, checked by comparing both stores' exports and report
   help       show this text
 
 Configuration comes from the environment (see README.md); every variable has a flag too:
@@ -113,6 +115,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runKeys(ctx, env, rest)
 	case "purge":
 		err = runPurge(ctx, env, rest)
+	case "copy":
+		err = runCopy(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

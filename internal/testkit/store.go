@@ -66,6 +66,15 @@ func StoreDSN(t testing.TB) string {
 	if !OnPostgres() {
 		return filepath.Join(PrivateDir(t), "pledge.db")
 	}
+	return PostgresDSN(t)
+}
+
+// PostgresDSN returns the URL of a fresh PostgreSQL database of this test's, with the schema
+// migrated, dropped when the test ends, whichever engine the store tests run on: for tests that
+// need both engines at once (pledge copy). An unreachable server fails the test, saying how to
+// get one.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
 	tmpl, err := pgTemplate()
 	if err != nil {
 		t.Fatal(err)
