@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -192,6 +193,41 @@ func TestDockerComposeAgreesWithConfig(t *testing.T) {
 	}
 	if cfg.SMTPURL != "" && !strings.Contains(cfg.SMTPURL, "mailpit:1025") {
 		t.Errorf("PLEDGE_SMTP_URL = %q, want the mailpit service", cfg.SMTPURL)
+	}
+
+	// The postgres profile: two instances with one configuration on the postgres service,
+	// sharing one key, behind the proxy.
+	for _, name := range []string{"postgres", "pledge-key", "pledge-a", "pledge-b", "proxy"} {
+		if _, ok := compose.Services[name]; !ok {
+			t.Fatalf("docker-compose.yml has no %s service in the postgres profile", name)
+		}
+	}
+	a, b2 := compose.Services["pledge-a"], compose.Services["pledge-b"]
+	if !maps.Equal(a.Environment, b2.Environment) {
+		t.Error("the two instances are configured differently")
+	}
+	for k := range a.Environment {
+		if !known[k] {
+			t.Errorf("docker-compose.yml's instances set %s, which Config does not read", k)
+		}
+	}
+	pg := ConfigFromEnv(func(k string) string {
+		if k == "PLEDGE_DATA_KEY_FILE" {
+			return localKey
+		}
+		return a.Environment[k]
+	})
+	if err := pg.Validate(); err != nil {
+		t.Fatalf("the instances' environment does not validate: %v", err)
+	}
+	if !strings.HasPrefix(pg.DB, "postgres://") || !strings.Contains(pg.DB, "@postgres:5432/") {
+		t.Errorf("the instances' PLEDGE_DB = %q, want the postgres service", pg.DB)
+	}
+	if a.Environment["PLEDGE_INSTANCES"] != "2" {
+		t.Errorf("PLEDGE_INSTANCES = %q for two instances", a.Environment["PLEDGE_INSTANCES"])
+	}
+	if !strings.HasPrefix(compose.Services["postgres"].Image, "postgres:15") {
+		t.Errorf("the postgres service runs %q, not PostgreSQL 15 (the version the tests use)", compose.Services["postgres"].Image)
 	}
 }
 
