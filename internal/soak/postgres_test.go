@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -240,4 +241,34 @@ func distinctErrors(logs string) string {
 		out = append(out, fmt.Sprintf("%6d  %.200s", n, e))
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestCardTestingLimitHoldsAcrossInstances: with PLEDGE_INSTANCES=2, a client whose POST /donate
+// attempts alternate between two instances gets no more than PLEDGE_DONATE_LIMIT in all (each
+// instance allows its half), where two instances each allowing the whole limit would let twice
+// as many through.
+func TestCardTestingLimitHoldsAcrossInstances(t *testing.T) {
+	stripe := testkit.StripeMock(t)
+	dsn := testkit.PostgresDSN(t)
+	key := dataKey(t)
+	limits := []string{"PLEDGE_INSTANCES=2", "PLEDGE_DONATE_LIMIT=6/1h", "PLEDGE_DONATE_GLOBAL_LIMIT=1000/1h"}
+	a := newServerOn(t, stripe, dsn, key, limits...)
+	b := newServerOn(t, stripe, dsn, key, limits...)
+	a.start()
+	b.start()
+	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	codes := map[int]int{}
+	for i := range 20 {
+		base := []string{a.base, b.base}[i%2]
+		resp, err := postForm(context.Background(), hc, base, "/donate", url.Values{"frequency": {"once"}, "amount": {"10"},
+			"currency": {"usd"}, "article": {article}, "nonce": {nonce()}}, "text/html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+	}
+	if codes[http.StatusSeeOther] != 6 || codes[http.StatusTooManyRequests] != 14 {
+		t.Errorf("20 attempts over two instances with a limit of 6: %v; want 6 through (303) and 14 refused (429)", codes)
+	}
 }
