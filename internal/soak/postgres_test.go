@@ -1,17 +1,22 @@
 package soak
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/postgres"
@@ -270,5 +275,61 @@ func TestCardTestingLimitHoldsAcrossInstances(t *testing.T) {
 	}
 	if codes[http.StatusSeeOther] != 6 || codes[http.StatusTooManyRequests] != 14 {
 		t.Errorf("20 attempts over two instances with a limit of 6: %v; want 6 through (303) and 14 refused (429)", codes)
+	}
+}
+
+// TestSameEventAtTwoInstancesAtOnce: Stripe delivers each event to two instances at the same
+// instant; each answers 200, exactly one applies it and the other finds it recorded, and the
+// ledger holds one donation per event.
+func TestSameEventAtTwoInstancesAtOnce(t *testing.T) {
+	stripe := testkit.StripeMock(t)
+	dsn := testkit.PostgresDSN(t)
+	const events = 40
+	prepareCheckouts(t, dsn, events)
+	key := dataKey(t)
+	a := newServerOn(t, stripe, dsn, key)
+	b := newServerOn(t, stripe, dsn, key)
+	a.start()
+	b.start()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	outcomes := map[string]int{}
+	for i := range events {
+		payload := completedEvent(i)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		got := make([]string, 2)
+		for j, base := range []string{a.base, b.base} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: webhookSecret, Timestamp: time.Now()})
+				req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/stripe", bytes.NewReader(payload))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Stripe-Signature", sig.Header)
+				resp, err := hc.Do(req)
+				if err != nil {
+					got[j] = err.Error()
+					return
+				}
+				defer resp.Body.Close()
+				var body struct{ Outcome string }
+				_ = json.NewDecoder(resp.Body).Decode(&body)
+				got[j] = fmt.Sprintf("%d %s", resp.StatusCode, body.Outcome)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		slices.Sort(got)
+		outcomes[strings.Join(got, " + ")]++
+	}
+	if outcomes["200 applied + 200 duplicate"] != events {
+		t.Errorf("each event sent to both instances at once: %v; want every one applied once and found recorded once", outcomes)
+	}
+	db := a.query(t)
+	checkOnce(t, db)
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM donations WHERE checkout_id LIKE 'co_soak_%'`).Scan(&n); err != nil || n != events {
+		t.Errorf("%d donations for %d events (%v)", n, events, err)
 	}
 }
