@@ -99,7 +99,8 @@ func perRequest(d time.Duration, n int) float64 {
 // remindRow: durable POST /remind (a 2xx only after commit) at 64 connections against raw
 // single-row committed inserts with the same settings. Each request carries no cookie, so each is
 // a new reader and a new row.
-func (b *bench) remindRow(ctx context.Context, svc *service) error {
+// raw is its baseline, one round of raw inserts.
+func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw baseline) error {
 	before, err := countRows(svc.db, `SELECT count(*) FROM deferrals`)
 	if err != nil {
 		return err
@@ -108,10 +109,10 @@ func (b *bench) remindRow(ctx context.Context, svc *service) error {
 	h := formHeader(svc.base)
 	h.Set("Accept", "application/json")
 	tr := staticTargeter(http.MethodPost, svc.base+"/remind", body, h)
-	say("remind: %d connections, %d rounds of %s each side", b.o.Conns, b.o.Rounds, b.o.Dur)
+	say("%s: %d connections, %d rounds of %s each side", name, b.o.Conns, b.o.Rounds, b.o.Dur)
 	var base, val loadResult
 	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
-		r, err := b.rawInserts(ctx, fmt.Sprintf("remind-%d", i))
+		r, err := raw(ctx, fmt.Sprintf("%s-%d", name, i))
 		if err != nil {
 			return err
 		}
@@ -129,14 +130,14 @@ func (b *bench) remindRow(ctx context.Context, svc *service) error {
 		return fmt.Errorf("%d deferrals acknowledged but only %d rows stored", val.OK, after-before)
 	}
 	rt := ratio(val.Rate(), base.Rate())
-	b.rows = append(b.rows, row{Name: "remind", Value: val.Rate(), Baseline: base.Rate(), Unit: "writes/s",
+	b.rows = append(b.rows, row{Name: name, Value: val.Rate(), Baseline: base.Rate(), Unit: "writes/s",
 		Ratio: rt, Target: ">=1.0", OK: rt >= 1.0 && val.OK > 0})
 	return nil
 }
 
 // webhookRow: distinct signed checkout.session.completed events for prepared checkouts, verified
 // and applied, at 64 connections, against the same raw inserts.
-func (b *bench) webhookRow(ctx context.Context, svc *service, nCheckouts int) error {
+func (b *bench) webhookRow(ctx context.Context, svc *service, name string, nCheckouts int, raw baseline) error {
 	before, err := countRows(svc.db, `SELECT count(*) FROM stripe_events`)
 	if err != nil {
 		return err
@@ -152,10 +153,10 @@ func (b *bench) webhookRow(ctx context.Context, svc *service, nCheckouts int) er
 		t.Header = http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {signature(payload, b.secret)}}
 		return nil
 	}
-	say("webhook: %d connections, %d rounds of %s each side", b.o.Conns, b.o.Rounds, b.o.Dur)
+	say("%s: %d connections, %d rounds of %s each side", name, b.o.Conns, b.o.Rounds, b.o.Dur)
 	var base, val loadResult
 	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
-		r, err := b.rawInserts(ctx, fmt.Sprintf("webhook-%d", i))
+		r, err := raw(ctx, fmt.Sprintf("%s-%d", name, i))
 		if err != nil {
 			return err
 		}
@@ -176,7 +177,7 @@ func (b *bench) webhookRow(ctx context.Context, svc *service, nCheckouts int) er
 		say("  %d donations applied from %d acknowledged events", n, val.OK)
 	}
 	rt := ratio(val.Rate(), base.Rate())
-	b.rows = append(b.rows, row{Name: "webhook", Value: val.Rate(), Baseline: base.Rate(), Unit: "events/s",
+	b.rows = append(b.rows, row{Name: name, Value: val.Rate(), Baseline: base.Rate(), Unit: "events/s",
 		Ratio: rt, Target: ">=0.5", OK: rt >= 0.5 && val.OK > 0})
 	return nil
 }
@@ -262,6 +263,9 @@ func stripeClient(base string) *client.API {
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
 	})
 }
+
+// baseline measures one round of a row's baseline.
+type baseline func(ctx context.Context, round string) (*loadResult, error)
 
 // rawInserts is the write baseline: single-row committed inserts of a deferral into a fresh
 // SQLite file opened exactly as the service opens its own (same DSN: WAL, synchronous=FULL,
