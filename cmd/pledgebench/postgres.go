@@ -149,7 +149,7 @@ func (b *bench) pgMainRows(ctx context.Context) error {
 	}
 	nCheckouts := 0
 	if want("webhook-pg") {
-		nCheckouts = 30000
+		nCheckouts = 20000
 		t := time.Now()
 		if err := prepareCheckouts(ctx, db, b.runID, nCheckouts); err != nil {
 			return fail(fmt.Errorf("prepare checkouts: %w", err))
@@ -345,15 +345,22 @@ func (b *bench) pledgeCmdProgress(ctx context.Context, row, db string, args ...s
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
 	stopTick := make(chan struct{})
+	start := time.Now()
 	go func() {
+		var shown string
 		for {
 			select {
 			case <-tick.C:
 				mu.Lock()
 				l := last
 				mu.Unlock()
-				if l != "" {
+				switch {
+				case l != "" && l != shown:
 					say("%s: %s", row, l)
+					shown = l
+				case l != "":
+					// The bar is full: the rollups, the commit and ANALYZE remain.
+					say("%s: still working, %s so far", row, time.Since(start).Round(time.Second))
 				}
 			case <-stopTick:
 				return

@@ -333,7 +333,7 @@ func prepareCheckouts(ctx context.Context, path, runID string, n int) error {
 	// In transactions of a few thousand: on PostgreSQL each checkout's funnel rollup trigger
 	// updates the same checkouts_daily row (one day, article and campaign), and within one
 	// transaction each update steps over every version the earlier ones left.
-	const batch = 2000
+	const batch = 250
 	now := time.Now().Unix()
 	for from := 0; from < n; from += batch {
 		if err := insertCheckouts(ctx, db, runID, from, min(n, from+batch), now); err != nil {

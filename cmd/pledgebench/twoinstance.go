@@ -31,7 +31,7 @@ func (b *bench) twoInstanceRows(ctx context.Context) error {
 		return err
 	}
 	defer pgDrop(db)
-	const nCheckouts = 40000
+	const nCheckouts = 20000
 	t := time.Now()
 	if err := prepareCheckouts(ctx, db, b.runID, nCheckouts); err != nil {
 		return fmt.Errorf("prepare checkouts: %w", err)
