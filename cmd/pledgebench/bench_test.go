@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,5 +85,78 @@ func TestServerTiming(t *testing.T) {
 	}
 	if _, ok := serverTiming(""); ok {
 		t.Error("an empty header gave a time")
+	}
+}
+
+func TestPostgresRowsLines(t *testing.T) {
+	re := regexp.MustCompile(`^BENCH [a-z-]+ value=-?[0-9.]+[a-zA-Z/]+ baseline=[0-9.]+[a-zA-Z/]+ ratio=[0-9.]+ target=[<>]=[0-9.]+[a-zA-Z]* (ok|short)$`)
+	for _, r := range []row{
+		{Name: "webhook-pg", Value: 812, Baseline: 2400, Unit: "events/s", Ratio: 0.34, Target: ">=0.5"},
+		{Name: "remind-pg", Value: 5123, Baseline: 2400, Unit: "writes/s", Ratio: 2.13, Target: ">=1.0", OK: true},
+		{Name: "dashboard-pg", Value: 180, Baseline: 95, Unit: "ms", Ratio: 1.89, Target: "<=1.0"},
+		{Name: "two-instance-prompt", Value: 9000, Baseline: 10000, Unit: "req/s", Ratio: 0.9, Target: twoInstanceTarget, OK: true},
+		{Name: "two-instance-webhook", Value: 500, Baseline: 600, Unit: "events/s", Ratio: 0.83, Target: twoInstanceTarget, OK: true},
+	} {
+		if l := r.line(); !re.MatchString(l) {
+			t.Errorf("%q does not have the BENCH line's shape", l)
+		}
+	}
+	// Every PostgreSQL row has a target, in the order of the lines; two-instance gives two lines.
+	b := &bench{}
+	for _, name := range pgRows {
+		if err := b.failed(name, errors.New("PostgreSQL does not answer")); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("failed(%s) = %v", name, err)
+		}
+	}
+	var names []string
+	for _, r := range b.rows {
+		names = append(names, r.Name)
+		if r.OK || !strings.HasSuffix(r.line(), " short") {
+			t.Errorf("a row not measured passes: %s", r.line())
+		}
+	}
+	if got := strings.Join(names, ","); got != "remind-pg,webhook-pg,dashboard-pg,two-instance-prompt,two-instance-webhook" {
+		t.Errorf("rows not measured: %s", got)
+	}
+	o := &options{Rows: "prompt,two-instance"}
+	if !o.want("two-instance") || o.want("webhook-pg") {
+		t.Error("-rows selects the wrong rows")
+	}
+}
+
+func TestPostgresUnreachableSaysSo(t *testing.T) {
+	t.Setenv(pgEnv, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2")
+	err := pgCheck(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL does not answer at postgres://postgres@127.0.0.1:1/") || !strings.Contains(err.Error(), pgEnv) {
+		t.Fatalf("pgCheck = %v", err)
+	}
+	if got := pgDBName(pgURL("pledge_bench_x_main")); got != "pledge_bench_x_main" {
+		t.Errorf("pgURL/pgDBName round trip gave %q", got)
+	}
+}
+
+func TestMergeConcurrent(t *testing.T) {
+	a := &loadResult{OK: 10, Total: 12, Elapsed: 3 * time.Second, Latencies: make([]time.Duration, 10), Codes: map[int]int{200: 10, 503: 2}, Errors: map[string]int{}}
+	b := &loadResult{OK: 20, Total: 20, Elapsed: 2 * time.Second, Latencies: make([]time.Duration, 20), Codes: map[int]int{200: 20}, Errors: map[string]int{}}
+	m := mergeConcurrent(a, b)
+	if m.OK != 30 || m.Total != 32 || m.Elapsed != 3*time.Second || m.Rate() != 10 || m.Codes[200] != 30 || len(m.Latencies) != 30 {
+		t.Fatalf("merged %+v", m)
+	}
+	if a.Elapsed != 3*time.Second || b.Elapsed != 2*time.Second {
+		t.Fatal("merging changed its inputs")
+	}
+}
+
+func TestSplitProgress(t *testing.T) {
+	sc := bufio.NewScanner(strings.NewReader("seeding 1%\rseeding 2%\r\nseeded 3 donations in 1s\n"))
+	sc.Split(splitCRLF)
+	var got []string
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			got = append(got, s)
+		}
+	}
+	if strings.Join(got, "|") != "seeding 1%|seeding 2%|seeded 3 donations in 1s" {
+		t.Fatalf("progress lines %q", got)
 	}
 }

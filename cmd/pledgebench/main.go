@@ -45,7 +45,7 @@ func main() {
 	flag.IntVar(&o.Rounds, "rounds", 3, "rounds per row; baseline and value alternate")
 	flag.IntVar(&o.Conns, "c", 64, "connections for the throughput rows")
 	flag.IntVar(&o.Donations, "donations", 1_000_000, "donations seeded for the dashboard row")
-	flag.StringVar(&o.Rows, "rows", "prompt,remind,memory,webhook,donate-overhead,dashboard", "rows to run")
+	flag.StringVar(&o.Rows, "rows", "prompt,remind,memory,webhook,donate-overhead,dashboard,remind-pg,webhook-pg,dashboard-pg,two-instance", "rows to run (the *-pg rows and two-instance need PostgreSQL: PLEDGE_TEST_POSTGRES, else 127.0.0.1:5432)")
 	flag.StringVar(&o.DashboardPath, "dashboard-path", "/staff?period=90d", "the 90-day staff dashboard")
 	flag.Parse()
 
