@@ -73,7 +73,8 @@ func TestSQLiteOnlyList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(mk), "internal/testkit/sqlite_only.txt") || !strings.Contains(string(mk), "-skip '^($(SQLITE_ONLY))$$'") {
+	if !strings.Contains(string(mk), "internal/testkit/sqlite_only.txt") || !strings.Contains(string(mk), "PG_SKIP      := $(SQLITE_ONLY)|") ||
+		!strings.Contains(string(mk), "-skip '^($(PG_SKIP))$$'") {
 		t.Error("the Makefile's PostgreSQL pass does not build its -skip from internal/testkit/sqlite_only.txt")
 	}
 }
