@@ -82,20 +82,28 @@ run: build tools
 vet:
 	$(GO) vet ./...
 
-# The store-backed packages run a second time on PostgreSQL (PLEDGE_TEST_STORE=postgres; each
-# test gets a database of its own from PLEDGE_TEST_POSTGRES, else 127.0.0.1:5432 as user
-# postgres). That pass runs without -race: the race detector has already run over the same Go
-# code on SQLite, and only the SQL differs.
-STORE_PKGS := ./internal/sqlite/ ./internal/billing/ ./internal/mail/ ./internal/server/
+# The store-backed packages, and the end-to-end tests of cmd/pledge, run a second time on
+# PostgreSQL (PLEDGE_TEST_STORE=postgres; each test gets a database of its own from
+# PLEDGE_TEST_POSTGRES, else 127.0.0.1:5432 as user postgres). That pass runs without -race: the
+# race detector has already run over the same Go code on SQLite, and only the SQL differs. It
+# leaves out (go test -skip, so that it skips nothing) the tests about SQLite itself, listed in
+# internal/testkit/sqlite_only.txt, and cmd/pledge's tests that do not exercise the store (the
+# page's rendering, accessibility and amount rules in the browser, the binary's SIGTERM, the
+# reload of PLEDGE_CONFIG): about 2 minutes of the first pass that the store does not change.
+STORE_PKGS   := ./internal/sqlite/ ./internal/billing/ ./internal/mail/ ./internal/server/ ./cmd/pledge/
+SQLITE_ONLY  := $(shell grep '^Test' internal/testkit/sqlite_only.txt | paste -sd'|' -)
+NOT_STORE    := TestBrowserAccessibility|TestBrowserAmountRules|TestBrowserRightToLeftPrompt|TestBrowserMoscowTimesPrompt|TestBrowserMoscowTimesRussian|TestBrowserServerRefusalInCard|TestBinarySIGTERM|TestReloadKeepsTheOldConfigOnABrokenFile
+PG_SKIP      := $(SQLITE_ONLY)|$(NOT_STORE)
+PG_TEST      := PLEDGE_TEST_STORE=postgres $(GO) test -count=1 -skip '^($(PG_SKIP))$$' $(STORE_PKGS)
 
 test: tools chromium axe
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
-	PLEDGE_TEST_STORE=postgres $(GO) test -count=1 $(STORE_PKGS)
+	$(PG_TEST)
 
-# Only the store-backed packages, on PostgreSQL.
-test-postgres:
-	PLEDGE_TEST_STORE=postgres $(GO) test -count=1 $(STORE_PKGS)
+# Only the store-backed packages and the end-to-end tests, on PostgreSQL.
+test-postgres: tools chromium axe
+	$(PG_TEST)
 
 # Benchmarks: the Go benchmarks of the hot functions (benchstat-friendly), then the load program,
 # which starts stripe-mock and `pledge serve` on loopback and ends with one BENCH line per row.

@@ -11,6 +11,7 @@ import (
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/seal"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 func runCmd(t *testing.T, getenv func(string) string, args ...string) (string, string, int) {
@@ -25,8 +26,7 @@ func runCmd(t *testing.T, getenv func(string) string, args ...string) (string, s
 // re-seals everything under a new key, and resumes a rotation left half done; the exports are
 // the same throughout.
 func TestKeysNewAndRotate(t *testing.T) {
-	dir := t.TempDir()
-	keyFile, dbPath := filepath.Join(dir, "data.key"), filepath.Join(dir, "pledge.db")
+	keyFile, dbPath := filepath.Join(testkit.PrivateDir(t), "data.key"), testDB(t)
 	getenv := env("PLEDGE_DB", dbPath, "PLEDGE_DATA_KEY_FILE", keyFile)
 	if _, errs, code := runCmd(t, getenv, "keys", "new", keyFile); code != 0 {
 		t.Fatalf("keys new: %d %s", code, errs)
@@ -51,10 +51,9 @@ func TestKeysNewAndRotate(t *testing.T) {
 		}
 		return out
 	}
-	raw := func() []byte {
+	raw := func() []byte { // on PostgreSQL: every row of every table
 		var all []byte
-		for _, p := range []string{dbPath, dbPath + "-wal", dbPath + "-shm"} {
-			b, _ := os.ReadFile(p)
+		for _, b := range storeContents(t, dbPath) {
 			all = append(all, b...)
 		}
 		return all
@@ -134,15 +133,10 @@ func TestSealedOnARunningServer(t *testing.T) {
 	if _, err := s.db.Defer(ctx, &pledge.Deferral{ReaderID: "rd_sealed", Choice: pledge.ChoiceMonth, Email: "Remind.Me@Example.net"}); err != nil {
 		t.Fatal(err)
 	}
-	path := s.env["PLEDGE_DB"]
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		b, err := os.ReadFile(p)
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
+	for part, b := range storeContents(t, s.env["PLEDGE_DB"]) { // on PostgreSQL: every row of every table
 		for _, needle := range []string{email, name, "Sealgiver", "remind.me@"} {
 			if bytes.Contains(bytes.ToLower(b), []byte(strings.ToLower(needle))) {
-				t.Errorf("%q is in %s", needle, filepath.Base(p))
+				t.Errorf("%q is in %s", needle, part)
 			}
 		}
 	}

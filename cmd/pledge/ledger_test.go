@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,12 +42,11 @@ func (s *service) run(t *testing.T, args ...string) (stdout, stderr string, code
 
 func startService(t *testing.T, extra map[string]string) *service {
 	t.Helper()
-	dir := t.TempDir()
 	port := testkit.FreePort(t)
 	s := &service{env: map[string]string{
 		"PLEDGE_ADDR":           fmt.Sprintf("127.0.0.1:%d", port),
 		"PLEDGE_METRICS_ADDR":   "127.0.0.1:0",
-		"PLEDGE_DB":             filepath.Join(dir, "pledge.db"),
+		"PLEDGE_DB":             testDB(t),
 		"PLEDGE_BASE_URL":       fmt.Sprintf("http://127.0.0.1:%d", port),
 		"STRIPE_SECRET_KEY":     "sk_test_cmd",
 		"STRIPE_WEBHOOK_SECRET": testSecret + ",whsec_cmd_next",
@@ -235,7 +233,7 @@ func TestReconcileCommand(t *testing.T) {
 }
 
 func TestCommandUsageErrors(t *testing.T) {
-	s := &service{env: map[string]string{"PLEDGE_DB": filepath.Join(t.TempDir(), "p.db"), "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": testSecret,
+	s := &service{env: map[string]string{"PLEDGE_DB": testDB(t), "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": testSecret,
 		"PLEDGE_DATA_KEY_FILE": "none"}}
 	if _, _, code := s.run(t, "export", "refunds"); code != 2 {
 		t.Fatalf("export refunds exited %d, want 2", code)
@@ -261,7 +259,7 @@ func TestCommandUsageErrors(t *testing.T) {
 func TestDemoPay(t *testing.T) {
 	port := testkit.FreePort(t)
 	env := map[string]string{
-		"PLEDGE_DEMO": "1", "PLEDGE_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "PLEDGE_DB": filepath.Join(t.TempDir(), "demo.db"),
+		"PLEDGE_DEMO": "1", "PLEDGE_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "PLEDGE_DB": testDB(t),
 		"PLEDGE_METRICS_ADDR": "off",
 		"PLEDGE_BASE_URL":     fmt.Sprintf("http://localhost:%d", port), "STRIPE_API_BASE": testkit.StripeMock(t),
 	}

@@ -29,7 +29,7 @@ func TestBadConfigurationExitsWithOneClearLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			code := Run(context.Background(), []string{"serve", "-db", filepath.Join(t.TempDir(), "p.db")}, nil, &stdout, &stderr, tt.env)
+			code := Run(context.Background(), []string{"serve", "-db", testDB(t)}, nil, &stdout, &stderr, tt.env)
 			if code == 0 {
 				t.Fatal("exit code 0")
 			}
@@ -42,21 +42,20 @@ func TestBadConfigurationExitsWithOneClearLine(t *testing.T) {
 }
 
 func TestMigrateTwiceChangesNothing(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "p.db")
+	db := testDB(t)
 	var first, second, stderr strings.Builder
 	if code := Run(context.Background(), []string{"migrate", "-db", db}, nil, &first, &stderr, env()); code != 0 {
 		t.Fatalf("migrate: exit %d: %s", code, stderr.String())
 	}
-	info1, _ := os.Stat(db)
+	size1 := storeSize(t, db)
 	if code := Run(context.Background(), []string{"migrate", "-db", db}, nil, &second, &stderr, env()); code != 0 {
 		t.Fatalf("second migrate: exit %d: %s", code, stderr.String())
 	}
 	if !strings.HasPrefix(first.String(), "schema version ") || first.String() != second.String() {
 		t.Fatalf("migrate printed %q then %q", first.String(), second.String())
 	}
-	info2, _ := os.Stat(db)
-	if info1.Size() != info2.Size() {
-		t.Errorf("database size changed: %d -> %d", info1.Size(), info2.Size())
+	if size2 := storeSize(t, db); size1 != size2 {
+		t.Errorf("database size changed: %d -> %d", size1, size2)
 	}
 }
 
@@ -65,7 +64,7 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1"))
 	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = filepath.Join(t.TempDir(), "p.db")
+	cfg.DB = testDB(t)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +138,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "PLEDGE_DEMO=1", fmt.Sprintf("PLEDGE_ADDR=127.0.0.1:%d", port),
 		fmt.Sprintf("PLEDGE_METRICS_ADDR=127.0.0.1:%d", metricsPort),
-		"PLEDGE_DB="+filepath.Join(t.TempDir(), "p.db"), "STRIPE_SECRET_KEY=", "PLEDGE_SECRET=")
+		"PLEDGE_DB="+testDB(t), "STRIPE_SECRET_KEY=", "PLEDGE_SECRET=")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

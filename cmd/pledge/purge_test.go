@@ -1,13 +1,9 @@
 package main
 
 import (
-	"database/sql"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
-
-	_ "github.com/mattn/go-sqlite3"
 )
 
 // TestPurgeKeepsTheFigures (issue 13, item 3): `pledge purge` forgets, past the retention
@@ -15,7 +11,7 @@ import (
 // and audit detail, and `pledge report` over all of history prints the same figures before and
 // after.
 func TestPurgeKeepsTheFigures(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "pledge.db")
+	dbPath := testDB(t)
 	getenv := env("PLEDGE_DB", dbPath, "PLEDGE_DATA_KEY_FILE", "none")
 	if _, errs, code := runCmd(t, getenv, "seed", "--donations", "2000", "--seed", "3"); code != 0 {
 		t.Fatalf("seed: %d %s", code, errs)
@@ -29,10 +25,7 @@ func TestPurgeKeepsTheFigures(t *testing.T) {
 		return out
 	}
 	count := func(q string) int {
-		db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := storeReader(t, dbPath)
 		defer db.Close()
 		var n int
 		if err := db.QueryRow(q).Scan(&n); err != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +106,7 @@ func TestRemindersSendEndToEnd(t *testing.T) {
 }
 
 func TestRemindersSendNeedsSMTP(t *testing.T) {
-	vars := map[string]string{"PLEDGE_DEMO": "1", "PLEDGE_DB": filepath.Join(t.TempDir(), "p.db")}
+	vars := map[string]string{"PLEDGE_DEMO": "1", "PLEDGE_DB": testDB(t)}
 	var out, errOut bytes.Buffer
 	code := Run(context.Background(), []string{"reminders", "send"}, nil, &out, &errOut, func(k string) string { return vars[k] })
 	if code != 2 || !strings.Contains(errOut.String(), "PLEDGE_SMTP_URL") {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -22,7 +21,7 @@ import (
 )
 
 func TestReportUsageErrors(t *testing.T) {
-	s := &service{env: map[string]string{"PLEDGE_DB": filepath.Join(t.TempDir(), "p.db")}}
+	s := &service{env: map[string]string{"PLEDGE_DB": testDB(t)}}
 	for _, tc := range []struct {
 		args []string
 		want string // in the one line of stderr

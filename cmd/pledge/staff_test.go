@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,7 +20,7 @@ func run(t *testing.T, db, stdin string, args ...string) (code int, stdout, stde
 }
 
 func TestStaffCommands(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "pledge.db")
+	db := testDB(t)
 	if code, _, stderr := run(t, db, "too short\n", "staff", "add", "ed@news.example"); code == 0 || !strings.Contains(stderr, "at least 12 characters") {
 		t.Fatalf("short password: exit %d, %q", code, stderr)
 	}
@@ -62,7 +61,7 @@ func TestStaffCommands(t *testing.T) {
 }
 
 func TestSeedAndErase(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "pledge.db")
+	db := testDB(t)
 	code, out, stderr := run(t, db, "", "seed", "--donations", "500", "--seed", "1")
 	if code != 0 || !strings.Contains(out, "seeded 500 donations") || !strings.Contains(stderr, "500/500") {
 		t.Fatalf("seed: exit %d, %q, progress %q", code, out, stderr)

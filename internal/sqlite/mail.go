@@ -458,13 +458,14 @@ const supporterLang = `coalesce((SELECT c.lang FROM checkouts c
 	ORDER BY c.created_at DESC, c.id DESC LIMIT 1), '')`
 
 // statementSupporters is the supporters who gave in a year, can be written to, and have no
-// statement e-mail for it yet.
+// statement e-mail for it yet. The year (?3) is cast where it is used: in a concatenation alone,
+// PostgreSQL would take the parameter for text and refuse the integer.
 const statementSupporters = `
 	FROM supporters s
 	WHERE s.erased_at IS NULL AND s.email IS NOT NULL
 	  AND EXISTS (SELECT 1 FROM donations d INDEXED BY donations_supporter_paid
 	              WHERE d.supporter_id = s.id AND d.paid_at >= ?1 AND d.paid_at < ?2)
-	  AND NOT EXISTS (SELECT 1 FROM supporter_mail m WHERE m.key = 'statement:' || s.id || ':' || ?3)`
+	  AND NOT EXISTS (SELECT 1 FROM supporter_mail m WHERE m.key = 'statement:' || s.id || ':' || CAST(?3 AS INTEGER))`
 
 // StatementCandidates returns the statements EnqueueStatements would enqueue.
 func (db *DB) StatementCandidates(ctx context.Context, year int) ([]*pledge.Statement, error) {
@@ -517,7 +518,7 @@ func (db *DB) EnqueueStatements(ctx context.Context, year int) (int, error) {
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO supporter_mail (kind, key, supporter_id, year, lang, next_attempt_at, created_at, updated_at)
-		SELECT 'statement', 'statement:' || s.id || ':' || ?3, s.id, ?3, `+supporterLang+`, ?4, ?4, ?4`+statementSupporters+`
+		SELECT 'statement', 'statement:' || s.id || ':' || CAST(?3 AS INTEGER), s.id, CAST(?3 AS INTEGER), `+supporterLang+`, ?4, ?4, ?4`+statementSupporters+`
 		ON CONFLICT (key) DO NOTHING`,
 		from.Unix(), from.AddDate(1, 0, 0).Unix(), year, tx.now.Unix())
 	if err != nil {

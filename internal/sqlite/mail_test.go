@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,42 @@ func TestDataRequestAndErasureCoverMailAndNewsletter(t *testing.T) {
 	}
 	if d, err := db.SupporterData(ctx, "editor@news.example", id); err != nil || len(d.Newsletter) != 0 {
 		t.Fatalf("after erasure: %+v %v", d.Newsletter, err)
+	}
+}
+
+// The year's statements: one candidate per supporter who gave that year, enqueued once (its key
+// is statement:SUPPORTER:YEAR), never again by a second run. On PostgreSQL the year is a
+// parameter used in a concatenation and an integer column at once (it once failed there:
+// "unable to encode 2026 into text format for text").
+func TestStatementsEnqueuedOncePerSupporterAndYear(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: lt0}
+	db := openDB(t, clk)
+	c, err := db.CreateCheckout(ctx, &pledge.Checkout{Nonce: "st1", Frequency: pledge.Once,
+		Amount: pledge.Money{Amount: 700, Currency: "usd"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, db, ev("evt_st1", "checkout.session.completed", lt0, oneOff(c, "pi_st1", "cus_st1", "stella@example.com")))
+	year := lt0.UTC().Year()
+	cands, err := db.StatementCandidates(ctx, year)
+	if err != nil || len(cands) != 1 || cands[0].Email != "stella@example.com" {
+		t.Fatalf("candidates for %d: %+v, %v; want stella's", year, cands, err)
+	}
+	if n, err := db.EnqueueStatements(ctx, year); err != nil || n != 1 {
+		t.Fatalf("enqueued %d, %v; want 1", n, err)
+	}
+	if got, want := query(t, db, `SELECT m.key, m.year FROM supporter_mail m WHERE m.kind = 'statement'`),
+		"statement:"+query(t, db, `SELECT id FROM supporters WHERE email = 'stella@example.com'`)+":"+strconv.Itoa(year)+"|"+strconv.Itoa(year); got != want {
+		t.Fatalf("statement rows %q, want %q", got, want)
+	}
+	if n, err := db.EnqueueStatements(ctx, year); err != nil || n != 0 {
+		t.Fatalf("second run enqueued %d, %v; want 0", n, err)
+	}
+	if cands, err := db.StatementCandidates(ctx, year); err != nil || len(cands) != 0 {
+		t.Fatalf("candidates after enqueueing: %+v, %v; want none", cands, err)
+	}
+	if cands, err := db.StatementCandidates(ctx, year-1); err != nil || len(cands) != 0 {
+		t.Fatalf("candidates for %d: %+v, %v; want none", year-1, cands, err)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,12 +51,41 @@ func Store() string {
 // OnPostgres reports whether the store tests run on PostgreSQL.
 func OnPostgres() bool { return Store() == "postgres" }
 
-// SQLiteOnly skips a test that is about SQLite itself (its files, pragmas, write-ahead log or
-// its own migrations' history) when the store tests run on PostgreSQL, saying why.
+// sqliteOnlyList names the tests about SQLite itself: the PostgreSQL pass of `make test` leaves
+// them out (go test -skip, built from this file), so that it runs no test that would skip.
+//
+//go:embed sqlite_only.txt
+var sqliteOnlyList string
+
+// SQLiteOnlyTests returns the names in sqlite_only.txt.
+func SQLiteOnlyTests() []string {
+	var names []string
+	for _, line := range strings.Split(sqliteOnlyList, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			names = append(names, line)
+		}
+	}
+	return names
+}
+
+// SQLiteOnly marks a test that is about SQLite itself (its files, pragmas, write-ahead log or
+// its own migrations' history). The test must be listed in internal/testkit/sqlite_only.txt, so
+// that the PostgreSQL pass of `make test` does not run it at all; run by hand on PostgreSQL, it
+// explains itself and skips (and fails under CI=true, where no test may skip).
 func SQLiteOnly(t testing.TB, why string) {
 	t.Helper()
+	top, _, _ := strings.Cut(t.Name(), "/")
+	if !slices.Contains(SQLiteOnlyTests(), top) {
+		t.Fatalf("testkit.SQLiteOnly: %s is not listed in internal/testkit/sqlite_only.txt: add it there, "+
+			"so that the PostgreSQL pass of make test leaves it out (SQLite only: %s)", top, why)
+	}
 	if OnPostgres() {
-		t.Skipf("SQLite only: %s", why)
+		msg := fmt.Sprintf("SQLite only: %s. The PostgreSQL pass of make test leaves it out "+
+			"(internal/testkit/sqlite_only.txt); run it without %s=postgres", why, StoreEnv)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + " (under CI=true no test may skip)")
+		}
+		t.Skip(msg)
 	}
 }
 
