@@ -65,7 +65,11 @@ func get(s *Server, target string, cookies ...*http.Cookie) *http.Response {
 // later request; the count and its window work as before.
 func TestViewCookieCarriesTheExperimentID(t *testing.T) {
 	s := newTestServer(t)
-	setPlan(t, s, testPlan())
+	// No holdback here: a fresh reader drawn into it (one in ten) gets the holdback's 204, which
+	// TestHoldbackPromptAnswers204 checks; this test is about the cookie a shown prompt sets.
+	p := testPlan()
+	p.Experiments[0].HoldbackShare = 0
+	setPlan(t, s, p)
 	s.Handler()
 	armProbe(s)
 	res := get(s, "/prompt?article=https://news.example/a")
