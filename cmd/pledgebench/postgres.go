@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -201,34 +200,10 @@ func (b *bench) pgRawInserts(ctx context.Context, dsn string) (*loadResult, erro
 		go func() { defer warm.Done(); _ = db.PingContext(ctx) }()
 	}
 	warm.Wait()
-	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
-	var mu sync.Mutex
-	var seq atomic.Int64
 	prefix := "rd_pgbase_" + randHex(4) + "_"
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < b.o.Conns; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Since(start) < b.o.Dur && ctx.Err() == nil {
-				t := time.Now()
-				err := insertDeferralSQL(ctx, db, prefix+strconv.FormatInt(seq.Add(1), 10))
-				mu.Lock()
-				res.Total++
-				if err != nil {
-					res.Errors[err.Error()]++
-				} else {
-					res.OK++
-					res.Latencies = append(res.Latencies, time.Since(t))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	res.Elapsed = time.Since(start)
-	return res, nil
+	return b.closedLoop(ctx, func(i int64) error {
+		return insertDeferralSQL(ctx, db, prefix+strconv.FormatInt(i, 10))
+	}), nil
 }
 
 func insertDeferralSQL(ctx context.Context, db *sql.DB, reader string) error {

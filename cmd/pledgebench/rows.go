@@ -279,6 +279,15 @@ func (b *bench) rawInserts(ctx context.Context, name string) (*loadResult, error
 		return nil, err
 	}
 	defer db.Close()
+	return b.closedLoop(ctx, func(i int64) error {
+		return insertDeferral(ctx, db, fmt.Sprintf("rd_base_%d", i))
+	}), nil
+}
+
+// closedLoop runs do from as many goroutines as the load has connections, each calling it again
+// as soon as it returns, for the measuring time, and counts the calls that succeeded; i numbers
+// the calls from 1.
+func (b *bench) closedLoop(ctx context.Context, do func(i int64) error) *loadResult {
 	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
 	var mu sync.Mutex
 	var seq atomic.Int64
@@ -290,7 +299,7 @@ func (b *bench) rawInserts(ctx context.Context, name string) (*loadResult, error
 			defer wg.Done()
 			for time.Since(start) < b.o.Dur && ctx.Err() == nil {
 				t := time.Now()
-				err := insertDeferral(ctx, db, fmt.Sprintf("rd_base_%d", seq.Add(1)))
+				err := do(seq.Add(1))
 				mu.Lock()
 				res.Total++
 				if err != nil {
@@ -305,7 +314,7 @@ func (b *bench) rawInserts(ctx context.Context, name string) (*loadResult, error
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
-	return res, nil
+	return res
 }
 
 func insertDeferral(ctx context.Context, db *sqlite.DB, reader string) error {
