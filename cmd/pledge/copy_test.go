@@ -3,15 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
-	"github.com/pledge-news/pledge/internal/postgres"
 	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/testkit"
 )
@@ -55,7 +51,7 @@ func TestCopyMovesTheLedgerToPostgres(t *testing.T) {
 		t.Errorf("copy printed an address: %s %s", stdout, stderr)
 	}
 
-	srcCounts, dstCounts := tableCounts(t, "sqlite3", src), tableCounts(t, "", dst)
+	srcCounts, dstCounts := tableCounts(t, src), tableCounts(t, dst)
 	if len(srcCounts) < 20 {
 		t.Fatalf("the source has only %d tables: %v", len(srcCounts), srcCounts)
 	}
@@ -99,7 +95,7 @@ func TestCopyMovesTheLedgerToPostgres(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "empty database") {
 		t.Errorf("a second copy: exit %d, %q", code, stderr)
 	}
-	if again := tableCounts(t, "", dst); again["donations"] != dstCounts["donations"] || again["settings"] != dstCounts["settings"] {
+	if again := tableCounts(t, dst); again["donations"] != dstCounts["donations"] || again["settings"] != dstCounts["settings"] {
 		t.Errorf("the refused copy changed the target: %v, was %v", again, dstCounts)
 	}
 
@@ -120,38 +116,12 @@ func TestCopyMovesTheLedgerToPostgres(t *testing.T) {
 	}
 }
 
-// tableCounts counts the rows of every table of an SQLite file (driver "sqlite3") or a
-// PostgreSQL database (driver "").
-func tableCounts(t *testing.T, driver, dsn string) map[string]int {
+// tableCounts counts the rows of every table of the store at dsn.
+func tableCounts(t *testing.T, dsn string) map[string]int {
 	t.Helper()
-	var db *sql.DB
-	var err error
-	list := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
-	if driver == "" {
-		db, err = postgres.Open(dsn, postgres.Options{})
-		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`
-	} else {
-		db, err = sql.Open(driver, "file:"+dsn+"?mode=ro")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	rows.Close()
+	db := storeReader(t, dsn)
 	out := map[string]int{}
-	for _, table := range tables {
+	for _, table := range storeTables(t, db, dsn) {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 			t.Fatal(err)

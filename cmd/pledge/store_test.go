@@ -66,26 +66,10 @@ func storeContents(t testing.TB, dsn string) map[string][]byte {
 		return parts
 	}
 	db := storeReader(t, dsn)
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	rows.Close()
+	tables := storeTables(t, db, dsn)
 	if len(tables) == 0 {
 		t.Fatal("storeContents: the database has no tables")
 	}
-	sort.Strings(tables)
 	for _, table := range tables {
 		rows, err := db.Query(`SELECT r::text FROM "` + table + `" r`)
 		if err != nil {
@@ -123,4 +107,31 @@ func storeSize(t testing.TB, dsn string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// storeTables lists the tables of the store at dsn (db is storeReader's handle on it), sorted.
+func storeTables(t testing.TB, db *sql.DB, dsn string) []string {
+	t.Helper()
+	list := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if postgres.IsURL(dsn) {
+		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	rows, err := db.Query(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(tables)
+	return tables
 }
