@@ -110,20 +110,7 @@ func PostgresDSN(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := "pledge_t_" + randomHex(8)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := pgAdmin(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl); err != nil {
-		t.Fatalf("testkit: create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := pgAdmin(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("testkit: drop database %s: %v", name, err)
-		}
-	})
-	return pgURL(name)
+	return copyDatabase(t, tmpl)
 }
 
 // CloneStore returns a new PostgreSQL database made from the one dsn names (CREATE DATABASE ...
@@ -136,17 +123,24 @@ func CloneStore(t testing.TB, dsn string) string {
 	if err != nil || !postgres.IsURL(dsn) {
 		t.Fatalf("testkit: CloneStore wants a postgres:// URL, got %q", postgres.Redact(dsn))
 	}
-	src := strings.TrimPrefix(u.Path, "/")
+	return copyDatabase(t, strings.TrimPrefix(u.Path, "/"))
+}
+
+// copyDatabase makes a new database of the test's from the database src (CREATE DATABASE ...
+// TEMPLATE), dropped when the test ends, and returns its URL.
+func copyDatabase(t testing.TB, src string) string {
+	t.Helper()
 	name := "pledge_t_" + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	var err error
 	for attempt := 0; ; attempt++ {
 		err = pgAdmin(ctx, `CREATE DATABASE `+name+` TEMPLATE `+src)
 		// 55006: the source's last connection is still going away.
 		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "55006") {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polling a condition
 	}
 	if err != nil {
 		t.Fatalf("testkit: copy database %s: %v", src, err)
