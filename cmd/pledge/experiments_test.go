@@ -87,7 +87,12 @@ func TestReloadKeepsTheOldConfigOnABrokenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	hup()
-	time.Sleep(500 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.logs.String(), "reload refused"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broken reload was not refused within 5s; serve logged:\n%s", s.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition
+	}
 	if got := running(); got != "first" {
 		t.Fatalf("after a broken reload: %q, want the old experiment still in force", got)
 	}

@@ -28,6 +28,7 @@ type service struct {
 	db    *sqlite.DB
 	errc  chan int
 	close func()
+	logs  *testkit.LockedBuffer // what serve logged so far
 }
 
 func (s *service) getenv(k string) string { return s.env[k] }
@@ -59,8 +60,8 @@ func startService(t *testing.T, extra map[string]string) *service {
 	s.url = s.env["PLEDGE_BASE_URL"]
 	ctx, cancel := context.WithCancel(context.Background())
 	s.errc = make(chan int, 1)
-	var logs bytes.Buffer
-	go func() { s.errc <- Run(ctx, []string{"serve"}, strings.NewReader(""), &logs, &logs, s.getenv) }()
+	s.logs = &testkit.LockedBuffer{}
+	go func() { s.errc <- Run(ctx, []string{"serve"}, strings.NewReader(""), s.logs, s.logs, s.getenv) }()
 	testkit.WaitHTTP(t, s.url+"/healthz", 10*time.Second)
 	s.db = sqlite.NewDB(s.env["PLEDGE_DB"])
 	if k := s.env["PLEDGE_DATA_KEY_FILE"]; k != "none" {

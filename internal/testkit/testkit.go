@@ -66,7 +66,7 @@ func FreePort(t testing.TB) int {
 func Start(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	var out lockedBuffer
+	var out LockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testkit: start %s: %v", name, err)
@@ -199,18 +199,22 @@ func (rec *Recorder) Reset() {
 	rec.mu.Unlock()
 }
 
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer that goroutines may write and read at once (a process's or a
+// service's output read while it runs).
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+// String returns what was written so far.
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
