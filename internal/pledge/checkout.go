@@ -45,11 +45,15 @@ type Checkout struct {
 
 // CheckoutService stores checkouts.
 type CheckoutService interface {
-	// CreateCheckout stores c (ID and times are set). A second call with the same Nonce returns
+	// CreateCheckout stores c, with its ID when it has one (else a new one) and its times set:
+	// open when it has a Stripe session, else pending. A second call with the same Nonce returns
 	// the checkout stored first, so a double submit makes one checkout.
 	CreateCheckout(ctx context.Context, c *Checkout) (*Checkout, error)
 	// FindCheckout returns the checkout with that ID or an ENOTFOUND error.
 	FindCheckout(ctx context.Context, id string) (*Checkout, error)
+	// FindCheckoutByNonce returns the checkout stored for a form's choice (Checkout.Nonce), or
+	// an ENOTFOUND error.
+	FindCheckoutByNonce(ctx context.Context, nonce string) (*Checkout, error)
 	// OpenCheckout records the Stripe session made for a checkout.
 	OpenCheckout(ctx context.Context, id, sessionID, url string) error
 	// FindCheckoutBySession returns the checkout whose Stripe session is sessionID, or an

@@ -102,19 +102,28 @@ func (g *Giving) Validate(ch GiftChoice) (*Checkout, error) {
 	return co, nil
 }
 
-// Begin validates a choice, stores its checkout (once per form nonce) and creates its hosted
-// payment page. A second submit of the same form returns the first checkout and its page. When
-// the provider fails, the checkout stays pending and the error is returned.
+// Begin validates a choice, creates its hosted payment page and stores its checkout (once per
+// form nonce), in that order: the reader's path has one durable commit, the checkout as it
+// leaves for the payment page. Nothing is lost before that commit: the session carries the
+// checkout's ID and choices as metadata, and a session without its checkout never reaches a
+// reader. A second submit of the same form returns the first checkout and its page. When the
+// provider fails, the checkout is stored pending (the attempt is kept, as a click that did not
+// reach the payment page) and the error is returned.
 func (g *Giving) Begin(ctx context.Context, ch GiftChoice) (*Checkout, error) {
 	co, err := g.Validate(ch)
 	if err != nil {
 		return nil, err
 	}
-	if co, err = g.Checkouts.CreateCheckout(ctx, co); err != nil {
+	stored, err := g.Checkouts.FindCheckoutByNonce(ctx, co.Nonce)
+	switch {
+	case err == nil && stored.StripeURL != "":
+		return stored, nil
+	case err == nil: // an earlier submit of this form found the provider down
+		co = stored
+	case ErrorCode(err) != ENOTFOUND:
 		return nil, err
-	}
-	if co.StripeURL != "" {
-		return co, nil
+	default:
+		co.ID = checkoutID(co.Nonce)
 	}
 	sess, err := g.Payments.CreateCheckoutSession(ctx, co, SessionRequest{
 		ProductName:     fmt.Sprintf("%s support for %s", co.Frequency.Label(), g.Settings.Org),
@@ -125,13 +134,36 @@ func (g *Giving) Begin(ctx context.Context, ch GiftChoice) (*Checkout, error) {
 		StatementSuffix: g.StatementSuffix,
 	})
 	if err != nil {
+		if stored == nil {
+			if _, serr := g.Checkouts.CreateCheckout(ctx, co); serr != nil {
+				return nil, errors.Join(err, serr)
+			}
+		}
 		return co, err
+	}
+	if stored == nil {
+		co.StripeSessionID, co.StripeURL = sess.ID, sess.URL
+		if stored, err = g.Checkouts.CreateCheckout(ctx, co); err != nil {
+			return nil, err
+		}
+		if stored.StripeURL != "" { // this one, or a twin submit's that was stored first
+			return stored, nil
+		}
+		co = stored // the twin found the provider down
 	}
 	if err := g.Checkouts.OpenCheckout(ctx, co.ID, sess.ID, sess.URL); err != nil {
 		return co, err
 	}
 	co.StripeSessionID, co.StripeURL, co.Status = sess.ID, sess.URL, CheckoutOpen
 	return co, nil
+}
+
+// checkoutID is the ID of the checkout of a form's choice (Checkout.Nonce). It is derived, not
+// drawn, so that two submits of one form racing to Stripe send the same metadata with the same
+// idempotency key, and so get one session.
+func checkoutID(nonce string) string {
+	sum := sha256.Sum256([]byte("pledge checkout id|" + nonce))
+	return "co_" + hex.EncodeToString(sum[:12])
 }
 
 // Completion is what the return from a hosted payment page shows about the payment.

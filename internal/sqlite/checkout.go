@@ -10,26 +10,43 @@ import (
 
 var _ pledge.CheckoutService = (*DB)(nil)
 
-// CreateCheckout stores c under a new ID. A second call with the same nonce returns the checkout
-// stored first, so that a double-clicked form makes one checkout and one Stripe session.
+// CreateCheckout stores c under its ID (a new one when it has none): open when it has its Stripe
+// session, else pending. A second call with the same nonce returns the checkout stored first, so
+// that a double-clicked form makes one checkout and one Stripe session.
 func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.Checkout, error) {
-	tx, err := db.BeginTx(ctx)
+	// A checkout with its Stripe session need not wait for the disk: were it lost with the
+	// machine's power, the session's metadata rebuilds it when Stripe reports the payment, so the
+	// reader leaves for the payment page without a durable commit. A pending one has no session.
+	begin := db.BeginTx
+	if c.StripeSessionID != "" {
+		begin = db.beginUndurable
+	}
+	tx, err := begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 	out := *c
-	out.ID = NewID("co")
+	if out.ID == "" {
+		out.ID = NewID("co")
+	}
 	out.Status = pledge.CheckoutPending
+	var session any // NULL until Stripe made one
+	if out.StripeSessionID != "" {
+		out.Status, session = pledge.CheckoutOpen, out.StripeSessionID
+	}
 	out.CreatedAt, out.UpdatedAt = tx.now, tx.now
+	// No conflict target: the same nonce, and so the same ID when the ID comes from it, is the
+	// same checkout stored first.
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO checkouts (id, nonce, frequency, amount, currency, cover_fees, article, campaign,
-		                       source, reader_id, lang, status, created_at, updated_at, experiment, variant)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (nonce) DO NOTHING`,
+		                       source, reader_id, lang, status, stripe_session_id, stripe_url,
+		                       created_at, updated_at, experiment, variant)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
 		out.ID, out.Nonce, out.Frequency, out.Amount.Amount, out.Amount.Currency, out.CoverFees,
-		out.Article, out.Campaign, out.Source, out.ReaderID, out.Lang, out.Status, tx.now.Unix(), tx.now.Unix(),
-		out.Arm.Experiment, out.Arm.Variant)
+		out.Article, out.Campaign, out.Source, out.ReaderID, out.Lang, out.Status, session, out.StripeURL,
+		tx.now.Unix(), tx.now.Unix(), out.Arm.Experiment, out.Arm.Variant)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -46,6 +63,11 @@ func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.C
 // FindCheckout returns one checkout by its ID.
 func (db *DB) FindCheckout(ctx context.Context, id string) (*pledge.Checkout, error) {
 	return findCheckout(ctx, db.read, `id = ?`, id)
+}
+
+// FindCheckoutByNonce returns the checkout stored for a form's choice.
+func (db *DB) FindCheckoutByNonce(ctx context.Context, nonce string) (*pledge.Checkout, error) {
+	return findCheckout(ctx, db.read, `nonce = ?`, nonce)
 }
 
 // OpenCheckout records the Stripe session created for checkout id.

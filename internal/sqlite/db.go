@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -234,6 +235,30 @@ type Tx struct {
 	*sql.Tx
 	db  *DB
 	now time.Time
+	// release runs once the transaction ends: for an undurable one, it makes the writer
+	// connection durable again and gives it back.
+	release func()
+}
+
+// Commit commits the transaction.
+func (tx *Tx) Commit() error {
+	err := tx.Tx.Commit()
+	tx.end()
+	return err
+}
+
+// Rollback abandons the transaction; after Commit it does nothing.
+func (tx *Tx) Rollback() error {
+	err := tx.Tx.Rollback()
+	tx.end()
+	return err
+}
+
+func (tx *Tx) end() {
+	if tx.release != nil {
+		tx.release()
+		tx.release = nil
+	}
 }
 
 // BeginTx starts a write transaction on the single writer connection. On PostgreSQL it first
@@ -251,6 +276,47 @@ func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
 		}
 	}
 	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second)}, nil
+}
+
+// beginUndurable starts a write transaction whose commit does not wait for the disk: it
+// survives the process crashing (the write is in the operating system's hands) but not the
+// machine losing power before the next durable commit, which flushes it with its own. Only for
+// rows that can be rebuilt from elsewhere (an open checkout, from its Stripe session's metadata).
+// On SQLite it holds the writer connection, set to synchronous=NORMAL for this transaction only
+// (SQLite refuses to change it inside one); on PostgreSQL it sets synchronous_commit off locally.
+func (db *DB) beginUndurable(ctx context.Context) (*Tx, error) {
+	if db.pg {
+		tx, err := db.BeginTx(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+		return tx, nil
+	}
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	release := func() {
+		// A writer connection that cannot be made durable again must never commit again.
+		if _, err := conn.ExecContext(context.Background(), `PRAGMA synchronous = FULL`); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		release()
+		return nil, err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second), release: release}, nil
 }
 
 // Reader returns the read-only pool, for queries that need no transaction.

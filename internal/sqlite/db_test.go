@@ -206,6 +206,50 @@ func TestCreateCheckoutIsIdempotentByNonce(t *testing.T) {
 	}
 }
 
+// TestOpenCheckoutInOneCommit: a checkout stored with its Stripe session is open at once,
+// keeps the ID it was given, is found by its nonce and its session, and (on SQLite, where its
+// commit does not wait for the disk) leaves the writer connection durable for the next write,
+// even when its transaction failed.
+func TestOpenCheckoutInOneCommit(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	in := &pledge.Checkout{ID: "co_given", Nonce: "n-open", Frequency: pledge.Once, Amount: pledge.Money{Amount: 1000, Currency: "eur"},
+		StripeSessionID: "cs_test_open", StripeURL: "https://checkout.stripe.com/c/pay/cs_test_open"}
+	co, err := db.CreateCheckout(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if co.ID != "co_given" || co.Status != pledge.CheckoutOpen {
+		t.Fatalf("stored %+v, want co_given, open", co)
+	}
+	for name, find := range map[string]func() (*pledge.Checkout, error){
+		"nonce":   func() (*pledge.Checkout, error) { return db.FindCheckoutByNonce(ctx, "n-open") },
+		"session": func() (*pledge.Checkout, error) { return db.FindCheckoutBySession(ctx, "cs_test_open") },
+	} {
+		got, err := find()
+		if err != nil || got.ID != "co_given" || got.Status != pledge.CheckoutOpen || got.StripeURL != in.StripeURL {
+			t.Errorf("by %s: %+v %v", name, got, err)
+		}
+	}
+	if _, err := db.FindCheckoutByNonce(ctx, "n-none"); pledge.ErrorCode(err) != pledge.ENOTFOUND {
+		t.Errorf("FindCheckoutByNonce(unknown) error = %v, want ENOTFOUND", err)
+	}
+	// The same session under another nonce breaks a uniqueness rule: nothing is stored, and the
+	// failed transaction too gives the writer back durable.
+	dup := *in
+	dup.ID, dup.Nonce = "co_dup", "n-dup"
+	if got, err := db.CreateCheckout(ctx, &dup); err == nil && got.ID == "co_dup" {
+		t.Fatalf("a second checkout with the same session was stored: %+v", got)
+	}
+	if db.pg {
+		return // synchronous_commit is set for that one transaction (SET LOCAL)
+	}
+	var sync int
+	if err := db.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Fatalf("writer synchronous = %d (%v) after an open checkout, want 2 (FULL)", sync, err)
+	}
+}
+
 func TestSecretIsGeneratedOnceAndKept(t *testing.T) {
 	db := openTestDB(t)
 	ctx := context.Background()
