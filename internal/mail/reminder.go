@@ -1,14 +1,11 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	htmltemplate "html/template"
 	"log/slog"
 	"net/url"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/locale"
@@ -18,10 +15,7 @@ import (
 //go:embed templates
 var templates embed.FS
 
-var (
-	reminderText = texttemplate.Must(texttemplate.ParseFS(templates, "templates/reminder.txt"))
-	reminderHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/reminder.html"))
-)
+var reminderBodies = parseBodies("reminder")
 
 // reminderData is what the reminder templates show, in the reader's language L.
 type reminderData struct {
@@ -61,18 +55,15 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 		q.Set("article", a)
 	}
 	d.DonateURL = m.link("/donate?" + q.Encode())
-	var text, html bytes.Buffer
-	if err := reminderText.Execute(&text, d); err != nil {
-		return nil, err
-	}
-	if err := reminderHTML.Execute(&html, d); err != nil {
+	text, html, err := reminderBodies.render(d)
+	if err != nil {
 		return nil, err
 	}
 	return &Message{
 		To:      r.Email,
 		Subject: d.Subject,
-		Text:    text.String(),
-		HTML:    html.String(),
+		Text:    text,
+		HTML:    html,
 		Headers: map[string]string{
 			"List-Unsubscribe":      "<" + unsubscribeURL + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

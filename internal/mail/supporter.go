@@ -8,17 +8,13 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var (
-	supporterText = texttemplate.Must(texttemplate.ParseFS(templates, "templates/supporter.txt"))
-	supporterHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/supporter.html"))
-)
+var supporterBodies = parseBodies("supporter")
 
 // Link actions of supporter e-mails (signed into each link; see Links.Manage).
 const (
@@ -176,14 +172,11 @@ func (m *Mailer) SupporterMessage(o *pledge.OutgoingMail, links Links) (*Message
 		headers["List-Unsubscribe"] = "<" + u + ">"
 		headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 	}
-	var text, html bytes.Buffer
-	if err := supporterText.Execute(&text, d); err != nil {
+	text, html, err := supporterBodies.render(d)
+	if err != nil {
 		return nil, err
 	}
-	if err := supporterHTML.Execute(&html, d); err != nil {
-		return nil, err
-	}
-	msg := &Message{To: o.Email, Subject: d.Subject, Text: text.String(), HTML: html.String(), Headers: headers}
+	msg := &Message{To: o.Email, Subject: d.Subject, Text: text, HTML: html, Headers: headers}
 	if p := m.cfg.Protect; p != nil && p.From != "" {
 		msg.From = p.From
 	}
