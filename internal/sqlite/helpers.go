@@ -25,19 +25,31 @@ func eachInTx[T any](ctx context.Context, db *DB, items []T, write func(tx *Tx, 
 }
 
 // queryAll runs a query of many rows and reads each with scan, in order.
-func queryAll[T any](ctx context.Context, q rowsQueryer, scan func(rows *sql.Rows) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func queryAll[T any](ctx context.Context, q rowsQueryer, query string, args []any, scan func(rows *sql.Rows) (T, error)) ([]T, error) {
+	var out []T
+	err := eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
+		v, err := scan(rows)
+		out = append(out, v)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+	return out, nil
+}
+
+// eachRow runs a query of many rows and calls fn, which scans it, on each row in order; the
+// first error stops it.
+func eachRow(ctx context.Context, q rowsQueryer, query string, args []any, fn func(rows *sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
 	}
-	return out, rows.Err()
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -37,11 +37,13 @@ func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) err
 
 // PromptStats returns the stored counts, oldest day first (for tests and reports).
 func (db *DB) PromptStats(ctx context.Context) ([]pledge.PromptStat, error) {
-	return queryAll(ctx, db.read, func(rows *sql.Rows) (pledge.PromptStat, error) {
-		var st pledge.PromptStat
-		var day int64
-		err := rows.Scan(&day, &st.Article, &st.Campaign, &st.Views, &st.Clicks)
-		st.Day = time.Unix(day, 0).UTC()
-		return st, err
-	}, `SELECT day, article, campaign, views, clicks FROM prompt_stats ORDER BY day, article, campaign`)
+	return queryAll(ctx, db.read, `
+		SELECT day, article, campaign, views, clicks FROM prompt_stats ORDER BY day, article, campaign`, nil,
+		func(rows *sql.Rows) (pledge.PromptStat, error) {
+			var st pledge.PromptStat
+			var day int64
+			err := rows.Scan(&day, &st.Article, &st.Campaign, &st.Views, &st.Clicks)
+			st.Day = time.Unix(day, 0).UTC()
+			return st, err
+		})
 }
