@@ -20,7 +20,8 @@ const (
 )
 
 // AddExperimentStats adds a batch of views and clicks per arm in one transaction.
-func (db *DB) AddExperimentStats(ctx context.Context, stats []pledge.ExperimentStat) error {
+func (db *DB) AddExperimentStats(ctx context.Context, stats []pledge.ExperimentStat) (err error) {
+	defer wrapErr(&err, "add experiment stats")
 	return eachInTx(ctx, db, stats, func(tx *Tx, st pledge.ExperimentStat) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO experiment_stats (experiment, variant, day, views, clicks) VALUES (?, ?, ?, ?, ?)
@@ -33,7 +34,8 @@ func (db *DB) AddExperimentStats(ctx context.Context, stats []pledge.ExperimentS
 
 // ExperimentCounts reads one experiment's views, clicks, checkouts and paid gifts by arm. A gift
 // is a checkout with at least one payment: its first payment's amount, and all of them summed.
-func (db *DB) ExperimentCounts(ctx context.Context, name string) (*pledge.ExperimentCounts, error) {
+func (db *DB) ExperimentCounts(ctx context.Context, name string) (_ *pledge.ExperimentCounts, err error) {
+	defer wrapErr(&err, "experiment counts")
 	out := &pledge.ExperimentCounts{Views: map[string]int64{}, Clicks: map[string]int64{}, Checkouts: map[string]int64{}}
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT variant, SUM(views), SUM(clicks), MIN(day), MAX(day) FROM experiment_stats
@@ -100,12 +102,14 @@ func (db *DB) ExperimentCounts(ctx context.Context, name string) (*pledge.Experi
 }
 
 // ExperimentStates returns staff's decisions by experiment name.
-func (db *DB) ExperimentStates(ctx context.Context) (map[string]pledge.ExperimentState, error) {
+func (db *DB) ExperimentStates(ctx context.Context) (_ map[string]pledge.ExperimentState, err error) {
+	defer wrapErr(&err, "experiment states")
 	return experimentSettings[pledge.ExperimentState](ctx, db, experimentStateKey, "state")
 }
 
 // StopExperiment records staff's decision and audits it, in one transaction.
-func (db *DB) StopExperiment(ctx context.Context, actor, name string, st pledge.ExperimentState) error {
+func (db *DB) StopExperiment(ctx context.Context, actor, name string, st pledge.ExperimentState) (err error) {
+	defer wrapErr(&err, "stop experiment")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -133,7 +137,8 @@ func (db *DB) StopExperiment(ctx context.Context, actor, name string, st pledge.
 }
 
 // RememberExperiments keeps the latest definition of each experiment.
-func (db *DB) RememberExperiments(ctx context.Context, es []pledge.Experiment) error {
+func (db *DB) RememberExperiments(ctx context.Context, es []pledge.Experiment) (err error) {
+	defer wrapErr(&err, "remember experiments")
 	return eachInTx(ctx, db, es, func(tx *Tx, e pledge.Experiment) error {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -146,7 +151,8 @@ func (db *DB) RememberExperiments(ctx context.Context, es []pledge.Experiment) e
 }
 
 // RememberedExperiments returns the kept definitions by name.
-func (db *DB) RememberedExperiments(ctx context.Context) (map[string]pledge.Experiment, error) {
+func (db *DB) RememberedExperiments(ctx context.Context) (_ map[string]pledge.Experiment, err error) {
+	defer wrapErr(&err, "remembered experiments")
 	return experimentSettings[pledge.Experiment](ctx, db, experimentDefKey, "definition")
 }
 

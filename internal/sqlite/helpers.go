@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 )
 
 // eachInTx runs write for every item in one write transaction, committed once: a flush of
@@ -52,4 +53,24 @@ func eachRow(ctx context.Context, q rowsQueryer, query string, args []any, fn fu
 		}
 	}
 	return rows.Err()
+}
+
+// opError is an error of one of the store's exported methods, named by its operation ("create
+// checkout"), so that the log line of a 500 says what failed. It unwraps to the cause, so a
+// *pledge.Error's code and message still reach pledge.ErrorCode and pledge.ErrorMessage.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "store: " + e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+// wrapErr names the operation of *errp, deferred at the top of an exported method. An error that
+// already names one (an exported method calling another) keeps the inner, more precise, name.
+func wrapErr(errp *error, op string) {
+	var oe *opError
+	if *errp != nil && !errors.As(*errp, &oe) {
+		*errp = &opError{op: op, err: *errp}
+	}
 }

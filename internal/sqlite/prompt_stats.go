@@ -12,7 +12,8 @@ var _ pledge.PromptStatService = (*DB)(nil)
 
 // AddPromptStats adds a batch of prompt counts in one transaction: one write per flush, not
 // one per view.
-func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) error {
+func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) (err error) {
+	defer wrapErr(&err, "add prompt stats")
 	return eachInTx(ctx, db, stats, func(tx *Tx, st pledge.PromptStat) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
@@ -36,7 +37,8 @@ func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) err
 }
 
 // PromptStats returns the stored counts, oldest day first (for tests and reports).
-func (db *DB) PromptStats(ctx context.Context) ([]pledge.PromptStat, error) {
+func (db *DB) PromptStats(ctx context.Context) (_ []pledge.PromptStat, err error) {
+	defer wrapErr(&err, "prompt stats")
 	return queryAll(ctx, db.read, `
 		SELECT day, article, campaign, views, clicks FROM prompt_stats ORDER BY day, article, campaign`, nil,
 		func(rows *sql.Rows) (pledge.PromptStat, error) {

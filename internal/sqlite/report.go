@@ -18,7 +18,8 @@ const day = 24 * time.Hour
 // Dashboard computes the staff dashboard from the ledger. Every query reads a range of a covering
 // index or of the daily rollup (migration 0005), so the cost grows with the period, not with the
 // years of history. The period is widened to whole UTC days.
-func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (*pledge.Dashboard, error) {
+func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (_ *pledge.Dashboard, err error) {
+	defer wrapErr(&err, "dashboard")
 	p = p.WholeDays()
 	d := &pledge.Dashboard{Period: p, Previous: p.Previous()}
 	// The parts are independent indexed reads: run them at once on the reader pool, so the page
@@ -621,7 +622,8 @@ func (db *DB) sumByArticle(ctx context.Context, query string, p pledge.Period, f
 
 // Figures returns the headline figures of p (widened to whole UTC days) per currency, in
 // currency order: the same figures Dashboard shows for the period.
-func (db *DB) Figures(ctx context.Context, p pledge.Period) ([]pledge.KPIs, error) {
+func (db *DB) Figures(ctx context.Context, p pledge.Period) (_ []pledge.KPIs, err error) {
+	defer wrapErr(&err, "figures")
 	m, err := db.kpis(ctx, p.WholeDays())
 	if err != nil {
 		return nil, err
@@ -636,7 +638,8 @@ func (db *DB) Figures(ctx context.Context, p pledge.Period) ([]pledge.KPIs, erro
 
 // PastDue lists every failed recurring payment still open at now (openFailedQuery), oldest
 // first, with its supporter.
-func (db *DB) PastDue(ctx context.Context, now time.Time) ([]pledge.FailedPayment, error) {
+func (db *DB) PastDue(ctx context.Context, now time.Time) (_ []pledge.FailedPayment, err error) {
+	defer wrapErr(&err, "past due")
 	return db.pastDue(ctx, now, ``)
 }
 
