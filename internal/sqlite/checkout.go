@@ -12,7 +12,8 @@ var _ pledge.CheckoutService = (*DB)(nil)
 
 // CreateCheckout stores c under a new ID. A second call with the same nonce returns the checkout
 // stored first, so that a double-clicked form makes one checkout and one Stripe session.
-func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.Checkout, error) {
+func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (_ *pledge.Checkout, err error) {
+	defer wrapErr(&err, "create checkout")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return nil, err
@@ -44,12 +45,14 @@ func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.C
 }
 
 // FindCheckout returns one checkout by its ID.
-func (db *DB) FindCheckout(ctx context.Context, id string) (*pledge.Checkout, error) {
+func (db *DB) FindCheckout(ctx context.Context, id string) (_ *pledge.Checkout, err error) {
+	defer wrapErr(&err, "find checkout")
 	return findCheckout(ctx, db.read, `id = ?`, id)
 }
 
 // OpenCheckout records the Stripe session created for checkout id.
-func (db *DB) OpenCheckout(ctx context.Context, id, sessionID, url string) error {
+func (db *DB) OpenCheckout(ctx context.Context, id, sessionID, url string) (err error) {
+	defer wrapErr(&err, "open checkout")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -98,6 +101,7 @@ func findCheckout(ctx context.Context, q queryer, where string, args ...any) (*p
 }
 
 // FindCheckoutBySession returns the checkout whose Stripe session is sessionID.
-func (db *DB) FindCheckoutBySession(ctx context.Context, sessionID string) (*pledge.Checkout, error) {
+func (db *DB) FindCheckoutBySession(ctx context.Context, sessionID string) (_ *pledge.Checkout, err error) {
+	defer wrapErr(&err, "find checkout by session")
 	return findCheckout(ctx, db.read, `stripe_session_id = ?`, sessionID)
 }
