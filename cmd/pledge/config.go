@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -385,6 +386,18 @@ func (c *Config) newDB() (*sqlite.DB, error) {
 	db := c.store()
 	if c.sealer != nil {
 		db.Sealer = c.sealer
+	}
+	return db, nil
+}
+
+// openDB returns newDB's store, open: for the commands that need only the ledger.
+func (c *Config) openDB(ctx context.Context) (*sqlite.DB, error) {
+	db, err := c.newDB()
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Open(ctx); err != nil {
+		return nil, err
 	}
 	return db, nil
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,16 +26,16 @@ func runCopy(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "copy")
 	from := fs.String("from", "", "the SQLite file to copy from (its service stopped)")
 	to := fs.String("to", "", "the PostgreSQL database to copy into (postgres://...), new and empty")
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(env.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
+	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, copyUsage)
 		fs.PrintDefaults()
+	}
+	if err := parseFlags(env, fs, args, func(format string, a ...any) error {
+		return copyUsageErr(env, format, a...)
+	}); err != nil {
 		return err
-	case err != nil:
-		return copyUsageErr(env, "%v", err)
+	}
+	switch {
 	case fs.NArg() > 0:
 		return copyUsageErr(env, "unexpected argument %q", fs.Arg(0))
 	case *from == "":
@@ -56,20 +54,14 @@ func runCopy(ctx context.Context, env *Env, args []string) error {
 		return copyUsageErr(env, "--from %s: no such database file", *from)
 	}
 	cfg.DB = *from
-	src, err := cfg.newDB()
+	src, err := cfg.openDB(ctx)
 	if err != nil {
-		return err
-	}
-	cfg.DB = *to
-	dst, err := cfg.newDB()
-	if err != nil {
-		return err
-	}
-	if err := src.Open(ctx); err != nil {
 		return err
 	}
 	defer src.Close()
-	if err := dst.Open(ctx); err != nil {
+	cfg.DB = *to
+	dst, err := cfg.openDB(ctx)
+	if err != nil {
 		return err
 	}
 	defer dst.Close()

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -44,15 +42,10 @@ func runExperiments(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(fs.Output(), experimentsUsage)
 		fs.PrintDefaults()
 	}
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(env.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
+	if err := parseFlags(env, fs, args, usageErr); err != nil {
 		return err
-	case err != nil:
-		return usageErr("%v", err)
+	}
+	switch {
 	case name == "" && fs.NArg() == 1:
 		name = fs.Arg(0)
 	case fs.NArg() > 0 || name == "":

@@ -57,11 +57,8 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	db, err := cfg.newDB()
+	db, err := cfg.openDB(ctx)
 	if err != nil {
-		return err
-	}
-	if err := db.Open(ctx); err != nil {
 		return err
 	}
 	defer db.Close()

@@ -179,3 +179,20 @@ func newFlagSet(env *Env, name string) *flag.FlagSet {
 	fs.SetOutput(env.Stderr)
 	return fs
 }
+
+// parseFlags parses args into fs. The flag package's own complaint is followed by the whole
+// usage: a bad flag is said in one line through usageErr instead; -h prints fs.Usage and returns
+// flag.ErrHelp.
+func parseFlags(env *Env, fs *flag.FlagSet, args []string, usageErr func(format string, a ...any) error) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(env.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
+	case err != nil:
+		return usageErr("%v", err)
+	}
+	return nil
+}

@@ -76,11 +76,8 @@ func runPurge(ctx context.Context, env *Env, args []string) error {
 			return &ConfigError{"PLEDGE_RETENTION", "is off: give --older-than to purge anyway"}
 		}
 	}
-	db, err := cfg.newDB()
+	db, err := cfg.openDB(ctx)
 	if err != nil {
-		return err
-	}
-	if err := db.Open(ctx); err != nil {
 		return err
 	}
 	defer db.Close()

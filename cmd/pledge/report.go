@@ -3,10 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -27,17 +24,12 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(fs.Output(), reportUsage)
 		fs.PrintDefaults()
 	}
-	// The flag package's own complaint is followed by the whole usage: say it in one line instead.
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(env.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
+	if err := parseFlags(env, fs, args, func(format string, a ...any) error {
+		return reportUsageErr(env, format, a...)
+	}); err != nil {
 		return err
-	case err != nil:
-		return reportUsageErr(env, "%v", err)
-	case fs.NArg() > 0:
+	}
+	if fs.NArg() > 0 {
 		return reportUsageErr(env, "unexpected argument %q (%s)", fs.Arg(0), reportUsage)
 	}
 	first, err := reportDate(env, "--from", *from)
@@ -56,11 +48,8 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	}
 	p := pledge.Period{From: first, To: last.AddDate(0, 0, 1)}
 
-	db, err := cfg.newDB()
+	db, err := cfg.openDB(ctx)
 	if err != nil {
-		return err
-	}
-	if err := db.Open(ctx); err != nil {
 		return err
 	}
 	defer db.Close()

@@ -296,11 +296,8 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	db, err := cfg.newDB()
+	db, err := cfg.openDB(ctx)
 	if err != nil {
-		return err
-	}
-	if err := db.Open(ctx); err != nil {
 		return err
 	}
 	defer db.Close()

@@ -23,11 +23,8 @@ func openDB(ctx context.Context, env *Env, name string, args []string, extra fun
 	if err := fs.Parse(reorder(args)); err != nil {
 		return nil, nil, errUsage
 	}
-	db, err := cfg.newDB()
+	db, err := cfg.openDB(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := db.Open(ctx); err != nil {
 		return nil, nil, err
 	}
 	return db, fs.Args(), nil

@@ -45,11 +45,8 @@ func runTrigger(ctx context.Context, env *Env, args []string) error {
 	}
 	p := billing.EventParams{Email: email, Site: cfg.SiteID} // as this deployment marks its objects
 	if checkoutID != "" {
-		db, err := cfg.newDB()
+		db, err := cfg.openDB(ctx)
 		if err != nil {
-			return err
-		}
-		if err := db.Open(ctx); err != nil {
 			return err
 		}
 		p.Checkout, err = db.FindCheckout(ctx, checkoutID)

@@ -211,13 +211,7 @@ func insertDeferralSQL(ctx context.Context, db *sql.DB, reader string) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	now := time.Now().Unix()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO deferrals (reader_id, article, choice, remind_at, created_at, updated_at)
-		VALUES (?, ?, 'week', ?, ?, ?)`, reader, benchArticle, now+7*86400, now, now); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return commitDeferral(ctx, tx, reader)
 }
 
 // pgSeeded returns the URL of the cached seeded database for the current schema, donations and

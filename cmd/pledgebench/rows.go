@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -110,18 +111,9 @@ func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw ba
 	h := formHeader(svc.base)
 	h.Set("Accept", "application/json")
 	tr := staticTargeter(http.MethodPost, svc.base+"/remind", body, h)
-	say("%s: %d connections, %d rounds of %s each side", name, b.o.Conns, b.o.Rounds, b.o.Dur)
-	var base, val loadResult
-	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
-		r, err := raw(ctx, fmt.Sprintf("%s-%d", name, i))
-		if err != nil {
-			return err
-		}
-		say("  raw inserts %s", r)
-		base.add(r)
-		r = attackOK(ctx, "remind", b.o.Conns, b.o.Dur, tr)
-		say("  POST /remind %s", r)
-		val.add(r)
+	base, val, err := b.againstRaw(ctx, name, raw, "remind", "POST /remind", tr)
+	if err != nil {
+		return err
 	}
 	after, err := countRows(svc.db, `SELECT count(*) FROM deferrals`)
 	if err != nil {
@@ -134,6 +126,24 @@ func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw ba
 	b.rows = append(b.rows, row{Name: name, Value: val.Rate(), Baseline: base.Rate(), Unit: "writes/s",
 		Ratio: rt, Target: ">=1.0", OK: rt >= 1.0 && val.OK > 0})
 	return nil
+}
+
+// againstRaw runs the row's rounds: in each, one round of the raw-insert baseline, then one of the
+// service's requests from tr (attack names the attack, label the requests in the log).
+func (b *bench) againstRaw(ctx context.Context, name string, raw baseline, attack, label string, tr vegeta.Targeter) (base, val loadResult, err error) {
+	say("%s: %d connections, %d rounds of %s each side", name, b.o.Conns, b.o.Rounds, b.o.Dur)
+	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
+		r, err := raw(ctx, fmt.Sprintf("%s-%d", name, i))
+		if err != nil {
+			return base, val, err
+		}
+		say("  raw inserts %s", r)
+		base.add(r)
+		r = attackOK(ctx, attack, b.o.Conns, b.o.Dur, tr)
+		say("  %s %s", label, r)
+		val.add(r)
+	}
+	return base, val, nil
 }
 
 // webhookRow: distinct signed checkout.session.completed events for prepared checkouts, verified
@@ -154,18 +164,9 @@ func (b *bench) webhookRow(ctx context.Context, svc *service, name string, nChec
 		t.Header = http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {signature(payload, b.secret)}}
 		return nil
 	}
-	say("%s: %d connections, %d rounds of %s each side", name, b.o.Conns, b.o.Rounds, b.o.Dur)
-	var base, val loadResult
-	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
-		r, err := raw(ctx, fmt.Sprintf("%s-%d", name, i))
-		if err != nil {
-			return err
-		}
-		say("  raw inserts %s", r)
-		base.add(r)
-		r = attackOK(ctx, "webhook", b.o.Conns, b.o.Dur, tr)
-		say("  POST /webhooks/stripe %s", r)
-		val.add(r)
+	base, val, err := b.againstRaw(ctx, name, raw, "webhook", "POST /webhooks/stripe", tr)
+	if err != nil {
+		return err
 	}
 	after, err := countRows(svc.db, `SELECT count(*) FROM stripe_events`)
 	if err != nil {
@@ -322,6 +323,11 @@ func insertDeferral(ctx context.Context, db *sqlite.DB, reader string) error {
 	if err != nil {
 		return err
 	}
+	return commitDeferral(ctx, tx.Tx, reader)
+}
+
+// commitDeferral inserts one raw deferral row for reader in tx and commits: the baselines' write.
+func commitDeferral(ctx context.Context, tx *sql.Tx, reader string) error {
 	defer tx.Rollback()
 	now := time.Now().Unix()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deferrals (reader_id, article, choice, remind_at, created_at, updated_at)

@@ -12,6 +12,7 @@
 package abtest
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -186,7 +187,7 @@ func valueDraws(a Arm, pooled map[float64]float64, n int, rng *rand.Rand) []floa
 	for v, c := range pooled {
 		atoms = append(atoms, atom{v, own[v] + c/pooledTotal})
 	}
-	slices.SortFunc(atoms, func(x, y atom) int { return cmpFloat(x.value, y.value) }) // map order must not change the stream
+	slices.SortFunc(atoms, func(x, y atom) int { return cmp.Compare(x.value, y.value) }) // map order must not change the stream
 	src := rng
 	rate := distuv.Beta{Alpha: float64(gifts) + 1, Beta: float64(views-gifts) + 1, Src: src}
 	gammas := make([]distuv.Gamma, len(atoms))
@@ -211,16 +212,6 @@ func valueDraws(a Arm, pooled map[float64]float64, n int, rng *rand.Rand) []floa
 		}
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func tally(values []float64) map[float64]float64 { return tallyInto(map[float64]float64{}, values) }

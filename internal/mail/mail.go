@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"net"
 	"net/url"
 	"strconv"
+	texttemplate "text/template"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -251,4 +253,30 @@ func SafeError(err error) string {
 		return err.Error() // no address in these: a cancelled send or a connection failure
 	}
 	return "smtp failure (details withheld: they may name the recipient)"
+}
+
+// bodies are the two parts of one kind of e-mail, plain text and HTML, made from the same data.
+type bodies struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// parseBodies parses templates/name.txt and templates/name.html.
+func parseBodies(name string) bodies {
+	return bodies{
+		text: texttemplate.Must(texttemplate.ParseFS(templates, "templates/"+name+".txt")),
+		html: htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/"+name+".html")),
+	}
+}
+
+// render executes both parts with data.
+func (b bodies) render(data any) (text, html string, err error) {
+	var t, h bytes.Buffer
+	if err := b.text.Execute(&t, data); err != nil {
+		return "", "", err
+	}
+	if err := b.html.Execute(&h, data); err != nil {
+		return "", "", err
+	}
+	return t.String(), h.String(), nil
 }

@@ -1,17 +1,10 @@
 package mail
 
 import (
-	"bytes"
-	htmltemplate "html/template"
-	texttemplate "text/template"
-
 	"github.com/pledge-news/pledge/internal/locale"
 )
 
-var (
-	manageText = texttemplate.Must(texttemplate.ParseFS(templates, "templates/manage.txt"))
-	manageHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/manage.html"))
-)
+var manageBodies = parseBodies("manage")
 
 type manageData struct {
 	L         *locale.Catalogue
@@ -28,13 +21,10 @@ func (m *Mailer) ManageLinkMessage(to, lang, manageURL, cancelURL string) (*Mess
 	lc := m.cfg.Languages.Lookup(lang)
 	d := manageData{L: lc, Org: m.cfg.Org, Subject: m.plainSubject(lc.T("mail.manage.subject", "org", m.cfg.Org)),
 		ManageURL: manageURL, CancelURL: cancelURL}
-	var text, html bytes.Buffer
-	if err := manageText.Execute(&text, d); err != nil {
+	text, html, err := manageBodies.render(d)
+	if err != nil {
 		return nil, err
 	}
-	if err := manageHTML.Execute(&html, d); err != nil {
-		return nil, err
-	}
-	return &Message{To: to, Subject: d.Subject, Text: text.String(), HTML: html.String(),
+	return &Message{To: to, Subject: d.Subject, Text: text, HTML: html,
 		Headers: map[string]string{"Auto-Submitted": "auto-generated"}}, nil
 }

@@ -1,17 +1,11 @@
 package mail
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
-	"errors"
-	htmltemplate "html/template"
 	"log/slog"
 	"net/url"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/locale"
@@ -21,10 +15,7 @@ import (
 //go:embed templates
 var templates embed.FS
 
-var (
-	reminderText = texttemplate.Must(texttemplate.ParseFS(templates, "templates/reminder.txt"))
-	reminderHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/reminder.html"))
-)
+var reminderBodies = parseBodies("reminder")
 
 // reminderData is what the reminder templates show, in the reader's language L.
 type reminderData struct {
@@ -64,18 +55,15 @@ func (m *Mailer) ReminderMessage(r *pledge.Reminder, unsubscribeURL string) (*Me
 		q.Set("article", a)
 	}
 	d.DonateURL = m.link("/donate?" + q.Encode())
-	var text, html bytes.Buffer
-	if err := reminderText.Execute(&text, d); err != nil {
-		return nil, err
-	}
-	if err := reminderHTML.Execute(&html, d); err != nil {
+	text, html, err := reminderBodies.render(d)
+	if err != nil {
 		return nil, err
 	}
 	return &Message{
 		To:      r.Email,
 		Subject: d.Subject,
-		Text:    text.String(),
-		HTML:    html.String(),
+		Text:    text,
+		HTML:    html,
 		Headers: map[string]string{
 			"List-Unsubscribe":      "<" + unsubscribeURL + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -113,99 +101,24 @@ type Result struct {
 // SendDue sends every reminder due now, batch by batch, and returns what happened. It stops early
 // when ctx ends; reminders already claimed in that round are reported as failed (to be retried).
 func (s *Reminders) SendDue(ctx context.Context) (Result, error) {
-	var res Result
-	lease, batch := s.Lease, s.Batch
-	if lease <= 0 {
-		lease = 10 * time.Minute
-	}
-	if batch <= 0 {
-		batch = 10
-	}
-	// A batch must be sent well within the lease, even if every send takes its full timeout, or
-	// another sender would give up reminders that are still being sent.
-	if t := s.Mailer.cfg.Timeout; time.Duration(batch)*t > lease/2 {
-		batch = max(1, int(lease/2/t))
-	}
-	n, err := s.Queue.GiveUpStaleClaims(ctx, lease)
-	if err != nil {
-		return res, err
-	}
-	if res.Stale = n; n > 0 {
-		s.Logger.Warn("reminders given up: their sender stopped between claim and report", "count", n)
-	}
-	for ctx.Err() == nil {
-		token := claimToken()
-		claimed, err := s.Queue.ClaimDueReminders(ctx, token, batch)
-		if err != nil {
-			return res, err
-		}
-		if len(claimed) == 0 {
-			break
-		}
-		for i, r := range claimed {
-			if err := s.sendOne(ctx, r, &res); err != nil {
-				s.release(ctx, claimed[i+1:])
-				return res, err
-			}
-		}
-	}
-	return res, nil
+	return s.outbox().sendDue(ctx)
 }
 
-// release puts claimed reminders that were never sent back in the queue (after the usual backoff,
-// never given up for it), so that a store error on one reminder does not leave the rest of its
-// batch claimed until they are given up as stale.
-func (s *Reminders) release(ctx context.Context, rs []*pledge.Reminder) {
-	report := context.WithoutCancel(ctx)
-	for _, r := range rs {
-		if _, err := s.Queue.MarkReminderFailed(report, r, s.backoff(), r.Attempts+1); err != nil {
-			s.Logger.Error("reminder not released: it will be given up as stale", "deferral", r.DeferralID, "err", err)
-		}
+func (s *Reminders) outbox() outbox[*pledge.Reminder] {
+	return outbox[*pledge.Reminder]{
+		noun: "reminder", logger: s.Logger, mailer: s.Mailer,
+		batch: s.Batch, lease: s.Lease, backoff: s.Backoff, maxAttempts: s.MaxAttempts,
+		giveUpStale: s.Queue.GiveUpStaleClaims,
+		claim:       s.Queue.ClaimDueReminders,
+		message: func(r *pledge.Reminder) (*Message, error) {
+			return s.Mailer.ReminderMessage(r, s.UnsubscribeURL(r.DeferralID))
+		},
+		markSent:   s.Queue.MarkReminderSent,
+		markFailed: s.Queue.MarkReminderFailed,
+		attempts:   func(r *pledge.Reminder) int { return r.Attempts },
+		// The address never goes to the log; the deferral id is enough to find the row.
+		logAttrs: func(r *pledge.Reminder) []any { return []any{"deferral", r.DeferralID} },
 	}
-}
-
-func (s *Reminders) backoff() time.Duration {
-	if s.Backoff <= 0 {
-		return 5 * time.Minute
-	}
-	return s.Backoff
-}
-
-// sendOne sends one claimed reminder and reports the outcome to the store. The store calls use a
-// context that outlives ctx's cancellation, so a shutdown mid-send still records what happened.
-func (s *Reminders) sendOne(ctx context.Context, r *pledge.Reminder, res *Result) error {
-	report := context.WithoutCancel(ctx)
-	var sendErr error
-	if ctx.Err() != nil {
-		sendErr = ctx.Err()
-	} else if msg, err := s.Mailer.ReminderMessage(r, s.UnsubscribeURL(r.DeferralID)); err != nil {
-		sendErr = err
-	} else {
-		sendErr = s.Mailer.Send(ctx, msg)
-	}
-	if sendErr == nil {
-		res.Sent++
-		return s.Queue.MarkReminderSent(report, r)
-	}
-	backoff, maxAttempts := s.backoff(), s.MaxAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = 5
-	}
-	if errors.Is(sendErr, ErrMaybeSent) {
-		maxAttempts = 0 // at most once: a reminder that may have reached the reader is given up, never resent
-	}
-	gaveUp, err := s.Queue.MarkReminderFailed(report, r, backoff, maxAttempts)
-	if err != nil {
-		return err
-	}
-	// The address never goes to the log; the deferral id is enough to find the row.
-	s.Logger.Warn("reminder not sent", "deferral", r.DeferralID, "attempt", r.Attempts, "gave_up", gaveUp, "err", SafeError(sendErr))
-	if gaveUp {
-		res.GivenUp++
-	} else {
-		res.Retried++
-	}
-	return nil
 }
 
 // Run sends due reminders every interval until ctx ends, and returns once the current round has
@@ -219,25 +132,4 @@ func (s *Reminders) Run(ctx context.Context, interval time.Duration) {
 			s.Logger.Info("reminders", "sent", res.Sent, "retried", res.Retried, "given_up", res.GivenUp)
 		}
 	})
-}
-
-// every runs round at once and then every interval until ctx ends; a round under way finishes
-// first, so a shutdown never leaves a claim behind.
-func every(ctx context.Context, interval time.Duration, round func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		round()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func claimToken() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "cl_" + hex.EncodeToString(b)
 }

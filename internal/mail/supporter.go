@@ -3,23 +3,18 @@ package mail
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"log/slog"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var (
-	supporterText = texttemplate.Must(texttemplate.ParseFS(templates, "templates/supporter.txt"))
-	supporterHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/supporter.html"))
-)
+var supporterBodies = parseBodies("supporter")
 
 // Link actions of supporter e-mails (signed into each link; see Links.Manage).
 const (
@@ -177,14 +172,11 @@ func (m *Mailer) SupporterMessage(o *pledge.OutgoingMail, links Links) (*Message
 		headers["List-Unsubscribe"] = "<" + u + ">"
 		headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 	}
-	var text, html bytes.Buffer
-	if err := supporterText.Execute(&text, d); err != nil {
+	text, html, err := supporterBodies.render(d)
+	if err != nil {
 		return nil, err
 	}
-	if err := supporterHTML.Execute(&html, d); err != nil {
-		return nil, err
-	}
-	msg := &Message{To: o.Email, Subject: d.Subject, Text: text.String(), HTML: html.String(), Headers: headers}
+	msg := &Message{To: o.Email, Subject: d.Subject, Text: text, HTML: html, Headers: headers}
 	if p := m.cfg.Protect; p != nil && p.From != "" {
 		msg.From = p.From
 	}
@@ -297,16 +289,6 @@ type MailResult struct {
 // SendDue sweeps for renewals (at most once a day) and sends every supporter e-mail due now.
 func (s *SupporterMail) SendDue(ctx context.Context) (MailResult, error) {
 	var res MailResult
-	lease, batch := s.Lease, s.Batch
-	if lease <= 0 {
-		lease = 10 * time.Minute
-	}
-	if batch <= 0 {
-		batch = 10
-	}
-	if t := s.Mailer.cfg.Timeout; time.Duration(batch)*t > lease/2 {
-		batch = max(1, int(lease/2/t))
-	}
 	if s.RenewalNotice > 0 && time.Since(s.lastSweep) >= 24*time.Hour {
 		n, err := s.Queue.SweepRenewals(ctx, s.RenewalNotice)
 		if err != nil {
@@ -314,77 +296,25 @@ func (s *SupporterMail) SendDue(ctx context.Context) (MailResult, error) {
 		}
 		res.Swept, s.lastSweep = n, time.Now()
 	}
-	n, err := s.Queue.GiveUpStaleMail(ctx, lease)
-	if err != nil {
-		return res, err
-	}
-	if res.Stale = n; n > 0 {
-		s.Logger.Warn("supporter e-mails given up: their sender stopped between claim and report", "count", n)
-	}
-	for ctx.Err() == nil {
-		token := claimToken()
-		claimed, err := s.Queue.ClaimDueMail(ctx, token, s.Kinds, batch)
-		if err != nil {
-			return res, err
-		}
-		if len(claimed) == 0 {
-			break
-		}
-		for i, m := range claimed {
-			if err := s.sendOne(ctx, m, &res); err != nil {
-				report := context.WithoutCancel(ctx)
-				for _, rest := range claimed[i+1:] {
-					if _, err := s.Queue.MarkMailFailed(report, rest, s.backoff(), rest.Attempts+1); err != nil {
-						s.Logger.Error("supporter e-mail not released: it will be given up as stale", "mail", rest.ID, "err", err)
-					}
-				}
-				return res, err
-			}
-		}
-	}
-	return res, nil
+	sent, err := s.outbox().sendDue(ctx)
+	res.Sent, res.Retried, res.GivenUp, res.Stale = sent.Sent, sent.Retried, sent.GivenUp, sent.Stale
+	return res, err
 }
 
-func (s *SupporterMail) backoff() time.Duration {
-	if s.Backoff <= 0 {
-		return 5 * time.Minute
+func (s *SupporterMail) outbox() outbox[*pledge.OutgoingMail] {
+	return outbox[*pledge.OutgoingMail]{
+		noun: "supporter e-mail", logger: s.Logger, mailer: s.Mailer,
+		batch: s.Batch, lease: s.Lease, backoff: s.Backoff, maxAttempts: s.MaxAttempts,
+		giveUpStale: s.Queue.GiveUpStaleMail,
+		claim: func(ctx context.Context, token string, limit int) ([]*pledge.OutgoingMail, error) {
+			return s.Queue.ClaimDueMail(ctx, token, s.Kinds, limit)
+		},
+		message:    func(m *pledge.OutgoingMail) (*Message, error) { return s.Mailer.SupporterMessage(m, s.Links) },
+		markSent:   s.Queue.MarkMailSent,
+		markFailed: s.Queue.MarkMailFailed,
+		attempts:   func(m *pledge.OutgoingMail) int { return m.Attempts },
+		logAttrs:   func(m *pledge.OutgoingMail) []any { return []any{"mail", m.ID, "kind", string(m.Kind)} },
 	}
-	return s.Backoff
-}
-
-func (s *SupporterMail) sendOne(ctx context.Context, m *pledge.OutgoingMail, res *MailResult) error {
-	report := context.WithoutCancel(ctx)
-	var sendErr error
-	if ctx.Err() != nil {
-		sendErr = ctx.Err()
-	} else if msg, err := s.Mailer.SupporterMessage(m, s.Links); err != nil {
-		sendErr = err
-	} else {
-		sendErr = s.Mailer.Send(ctx, msg)
-	}
-	if sendErr == nil {
-		res.Sent++
-		return s.Queue.MarkMailSent(report, m)
-	}
-	maxAttempts := s.MaxAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = 5
-	}
-	if errors.Is(sendErr, ErrMaybeSent) {
-		maxAttempts = 0 // it may have reached the supporter: never resent
-	}
-	gaveUp, err := s.Queue.MarkMailFailed(report, m, s.backoff(), maxAttempts)
-	if err != nil {
-		return err
-	}
-	s.Logger.Warn("supporter e-mail not sent", "mail", m.ID, "kind", string(m.Kind), "attempt", m.Attempts,
-		"gave_up", gaveUp, "err", SafeError(sendErr))
-	if gaveUp {
-		res.GivenUp++
-	} else {
-		res.Retried++
-	}
-	return nil
 }
 
 // Run sends due supporter e-mails every interval until ctx ends, finishing the current round.

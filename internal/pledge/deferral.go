@@ -11,19 +11,19 @@ import (
 // langTag is what a stored language may look like: a BCP 47 tag's letters, digits and hyphens.
 var langTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$`)
 
-// Choice is how long a reader asked the prompt to stay quiet.
-type Choice string
+// DeferralChoice is how long a reader asked the prompt to stay quiet.
+type DeferralChoice string
 
 // The three answers to "Remind me later".
 const (
-	ChoiceWeek  Choice = "week"
-	ChoiceMonth Choice = "month"
-	ChoiceNever Choice = "never" // "don't ask me again": a year, and never an e-mail
+	ChoiceWeek  DeferralChoice = "week"
+	ChoiceMonth DeferralChoice = "month"
+	ChoiceNever DeferralChoice = "never" // "don't ask me again": a year, and never an e-mail
 )
 
-// ParseChoice returns the choice named by s, or an EINVALID error.
-func ParseChoice(s string) (Choice, error) {
-	switch c := Choice(s); c {
+// ParseDeferralChoice returns the choice named by s, or an EINVALID error.
+func ParseDeferralChoice(s string) (DeferralChoice, error) {
+	switch c := DeferralChoice(s); c {
 	case ChoiceWeek, ChoiceMonth, ChoiceNever:
 		return c, nil
 	}
@@ -31,7 +31,7 @@ func ParseChoice(s string) (Choice, error) {
 }
 
 // Duration is how long the prompt stays quiet after c.
-func (c Choice) Duration() time.Duration {
+func (c DeferralChoice) Duration() time.Duration {
 	switch c {
 	case ChoiceWeek:
 		return 7 * 24 * time.Hour
@@ -62,7 +62,7 @@ type Deferral struct {
 	ID        int64
 	ReaderID  string
 	Article   string
-	Choice    Choice
+	Choice    DeferralChoice
 	Frequency Frequency // the frequency the reader had picked on the prompt, "" when none
 	Lang      string    // the language the reader asked in ("ru"): the reminder e-mail's
 	RemindAt  time.Time
@@ -96,7 +96,7 @@ type DeferRequest struct {
 // Validate checks the request and returns the deferral to store (RemindAt is set by the store,
 // from its clock). A malformed address or a missing consent is an EINVALID error naming its field.
 func (r DeferRequest) Validate() (*Deferral, error) {
-	choice, err := ParseChoice(r.Choice)
+	choice, err := ParseDeferralChoice(r.Choice)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func TestDeferRequestValidate(t *testing.T) {
 
 func TestChoiceDurations(t *testing.T) {
 	day := 24 * time.Hour
-	for c, want := range map[Choice]time.Duration{ChoiceWeek: 7 * day, ChoiceMonth: 30 * day, ChoiceNever: 365 * day} {
+	for c, want := range map[DeferralChoice]time.Duration{ChoiceWeek: 7 * day, ChoiceMonth: 30 * day, ChoiceNever: 365 * day} {
 		if got := c.Duration(); got != want {
 			t.Errorf("%s: %s, want %s", c, got, want)
 		}

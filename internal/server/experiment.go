@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -80,18 +81,8 @@ func (s *Server) experiments(ctx context.Context) ([]pledge.Experiment, error) {
 			extra = append(extra, e)
 		}
 	}
-	slices.SortFunc(extra, func(a, b pledge.Experiment) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(extra, func(a, b pledge.Experiment) int { return cmp.Compare(a.Name, b.Name) })
 	return append(out, extra...), nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // status is where e stands; one no longer configured has ended unless staff stopped it.

@@ -45,25 +45,9 @@ func inline(b *strings.Builder, s string, origins []string) {
 			b.WriteString("<br>")
 			s = s[1:]
 		case strings.HasPrefix(s, "**"):
-			if end := strings.Index(s[2:], "**"); end > 0 && tight(s[2:2+end]) {
-				b.WriteString("<strong>")
-				inline(b, s[2:2+end], origins)
-				b.WriteString("</strong>")
-				s = s[4+end:]
-				continue
-			}
-			b.WriteString("**")
-			s = s[2:]
+			s = emphasis(b, s, "**", "strong", origins)
 		case s[0] == '*':
-			if end := strings.IndexByte(s[1:], '*'); end > 0 && tight(s[1:1+end]) {
-				b.WriteString("<em>")
-				inline(b, s[1:1+end], origins)
-				b.WriteString("</em>")
-				s = s[2+end:]
-				continue
-			}
-			b.WriteString("*")
-			s = s[1:]
+			s = emphasis(b, s, "*", "em", origins)
 		default: // '['
 			text, rest, ok := strings.Cut(s[1:], "](")
 			href, after, ok2 := strings.Cut(rest, ")")
@@ -78,6 +62,20 @@ func inline(b *strings.Builder, s string, origins []string) {
 			s = s[1:]
 		}
 	}
+}
+
+// emphasis renders the marker that starts s: the text up to the same marker again, in tag, when
+// that text is tight; else the marker as it is. It returns the rest of s.
+func emphasis(b *strings.Builder, s, marker, tag string, origins []string) string {
+	n := len(marker)
+	if end := strings.Index(s[n:], marker); end > 0 && tight(s[n:n+end]) {
+		b.WriteString("<" + tag + ">")
+		inline(b, s[n:n+end], origins)
+		b.WriteString("</" + tag + ">")
+		return s[2*n+end:]
+	}
+	b.WriteString(marker)
+	return s[n:]
 }
 
 // allowedLink reports whether a letter may link to href: an absolute http(s) URL on one of the

@@ -110,11 +110,7 @@ func (b *statsBatcher) addArm(a pledge.Arm, views, clicks int64) {
 // bound like articles.
 func (b *statsBatcher) addArmKey(k armKey, views, clicks int64) {
 	b.mu.Lock()
-	c := b.arms[k]
-	if c == nil {
-		c = &statCount{}
-		b.arms[k] = c
-	}
+	c := counter(b.arms, k)
 	c.views += views
 	c.clicks += clicks
 	b.mu.Unlock()
@@ -130,20 +126,23 @@ func (b *statsBatcher) add(article, campaign string, views, clicks int64) {
 
 func (b *statsBatcher) addKey(k statKey, views, clicks int64) {
 	b.mu.Lock()
-	c := b.counts[k]
-	if c == nil {
-		if len(b.counts) >= maxStatKeys {
-			k.article, k.campaign = "", ""
-			c = b.counts[k]
-		}
-		if c == nil {
-			c = &statCount{}
-			b.counts[k] = c
-		}
+	if _, ok := b.counts[k]; !ok && len(b.counts) >= maxStatKeys {
+		k.article, k.campaign = "", ""
 	}
+	c := counter(b.counts, k)
 	c.views += views
 	c.clicks += clicks
 	b.mu.Unlock()
+}
+
+// counter returns m's count of k, made at first use.
+func counter[K comparable](m map[K]*statCount, k K) *statCount {
+	c := m[k]
+	if c == nil {
+		c = &statCount{}
+		m[k] = c
+	}
+	return c
 }
 
 // flush writes what was counted since the last flush: article counts to prompt_stats, arm counts

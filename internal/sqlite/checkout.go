@@ -13,7 +13,8 @@ var _ pledge.CheckoutService = (*DB)(nil)
 // CreateCheckout stores c under its ID (a new one when it has none): open when it has its Stripe
 // session, else pending. A second call with the same nonce returns the checkout stored first, so
 // that a double-clicked form makes one checkout and one Stripe session.
-func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.Checkout, error) {
+func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (_ *pledge.Checkout, err error) {
+	defer wrapErr(&err, "create checkout")
 	// A checkout with its Stripe session need not wait for the disk: were it lost with the
 	// machine's power, the session's metadata rebuilds it when Stripe reports the payment, so the
 	// reader leaves for the payment page without a durable commit. A pending one has no session.
@@ -61,17 +62,20 @@ func (db *DB) CreateCheckout(ctx context.Context, c *pledge.Checkout) (*pledge.C
 }
 
 // FindCheckout returns one checkout by its ID.
-func (db *DB) FindCheckout(ctx context.Context, id string) (*pledge.Checkout, error) {
+func (db *DB) FindCheckout(ctx context.Context, id string) (_ *pledge.Checkout, err error) {
+	defer wrapErr(&err, "find checkout")
 	return findCheckout(ctx, db.read, `id = ?`, id)
 }
 
 // FindCheckoutByNonce returns the checkout stored for a form's choice.
-func (db *DB) FindCheckoutByNonce(ctx context.Context, nonce string) (*pledge.Checkout, error) {
+func (db *DB) FindCheckoutByNonce(ctx context.Context, nonce string) (_ *pledge.Checkout, err error) {
+	defer wrapErr(&err, "find checkout by nonce")
 	return findCheckout(ctx, db.read, `nonce = ?`, nonce)
 }
 
 // OpenCheckout records the Stripe session created for checkout id.
-func (db *DB) OpenCheckout(ctx context.Context, id, sessionID, url string) error {
+func (db *DB) OpenCheckout(ctx context.Context, id, sessionID, url string) (err error) {
+	defer wrapErr(&err, "open checkout")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -120,6 +124,7 @@ func findCheckout(ctx context.Context, q queryer, where string, args ...any) (*p
 }
 
 // FindCheckoutBySession returns the checkout whose Stripe session is sessionID.
-func (db *DB) FindCheckoutBySession(ctx context.Context, sessionID string) (*pledge.Checkout, error) {
+func (db *DB) FindCheckoutBySession(ctx context.Context, sessionID string) (_ *pledge.Checkout, err error) {
+	defer wrapErr(&err, "find checkout by session")
 	return findCheckout(ctx, db.read, `stripe_session_id = ?`, sessionID)
 }

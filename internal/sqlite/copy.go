@@ -30,7 +30,8 @@ const copyBatch = 500
 // schema version (both opened, so both migrated). Everything goes in one transaction, so a
 // failure leaves the target as empty as it was. Readers' sealed data is copied as it is stored:
 // open both stores with the same data key. progress, when set, hears each table as it is done.
-func (db *DB) CopyTo(ctx context.Context, to *DB, progress func(table string, rows int)) (CopyCounts, error) {
+func (db *DB) CopyTo(ctx context.Context, to *DB, progress func(table string, rows int)) (_ CopyCounts, err error) {
+	defer wrapErr(&err, "copy to")
 	if db.pg || !to.pg {
 		return nil, fmt.Errorf("copy: from an SQLite store to a PostgreSQL one")
 	}

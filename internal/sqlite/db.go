@@ -126,7 +126,7 @@ func dsn(path string, readOnly bool) string {
 // Open opens both pools and applies pending migrations.
 func (db *DB) Open(ctx context.Context) error {
 	if db.Path == "" {
-		return fmt.Errorf("sqlite: no database path")
+		return fmt.Errorf("store: no database path")
 	}
 	if err := db.openWriter(ctx); err != nil {
 		return err
@@ -144,7 +144,7 @@ func (db *DB) Open(ctx context.Context) error {
 		// What was stored before sealing was turned on, or under a key being rotated away, is
 		// sealed under the current key now.
 		if _, err := db.SealAll(ctx, db.SealBatch, db.SealProgress); err != nil {
-			return fmt.Errorf("sqlite: seal readers' data: %w", err)
+			return fmt.Errorf("store: seal readers' data: %w", err)
 		}
 	}
 	var err error
@@ -199,19 +199,21 @@ func (db *DB) provider() (*goose.Provider, error) {
 
 // Migrate applies pending migrations, each in its own transaction, and returns the schema version.
 // A failing migration is rolled back whole, leaving the database as it was before it.
-func (db *DB) Migrate(ctx context.Context) (int64, error) {
+func (db *DB) Migrate(ctx context.Context) (_ int64, err error) {
+	defer wrapErr(&err, "migrate")
 	p, err := db.provider()
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: migrations: %w", err)
+		return 0, fmt.Errorf("store: migrations: %w", err)
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return 0, fmt.Errorf("sqlite: migrate: %w", err)
+		return 0, fmt.Errorf("store: migrate: %w", err)
 	}
 	return p.GetDBVersion(ctx)
 }
 
 // Ready reports an error unless the database answers and its schema is current.
-func (db *DB) Ready(ctx context.Context) error {
+func (db *DB) Ready(ctx context.Context) (err error) {
+	defer wrapErr(&err, "ready")
 	if err := db.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("database does not answer: %w", err)
 	}
@@ -323,7 +325,8 @@ func (db *DB) beginUndurable(ctx context.Context) (*Tx, error) {
 func (db *DB) Reader() *sql.DB { return db.read }
 
 // Secret returns the service's signing secret, generating and storing one on first use.
-func (db *DB) Secret(ctx context.Context) ([]byte, error) {
+func (db *DB) Secret(ctx context.Context) (_ []byte, err error) {
+	defer wrapErr(&err, "secret")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return nil, err

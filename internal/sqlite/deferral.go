@@ -18,14 +18,15 @@ var (
 // any other reminder waiting for that address (at most one per address, in any case). It returns once the row is durably
 // committed; concurrent deferrals share one commit (WriteGrouped), so a burst of readers'
 // clicks costs one fsync, not one each.
-func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, error) {
+func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (_ *pledge.Deferral, err error) {
+	defer wrapErr(&err, "defer")
 	// Inside the shared transaction the queries must not follow ctx: a reader who closes the tab
 	// would interrupt the connection, and SQLite would roll back every caller's write with it.
 	// Whether to start at all is the committer's call (it skips a cancelled caller).
 	wctx := context.WithoutCancel(ctx)
 	var found *pledge.Deferral
 	var replaced bool
-	err := db.WriteGrouped(ctx, func(tx *Tx) error {
+	err = db.WriteGrouped(ctx, func(tx *Tx) error {
 		ctx := wctx
 		out := *d
 		out.RemindAt = tx.now.Add(d.Choice.Duration())
@@ -78,7 +79,8 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (*pledge.Deferral, 
 }
 
 // FindDeferral returns one deferral by ID.
-func (db *DB) FindDeferral(ctx context.Context, id int64) (*pledge.Deferral, error) {
+func (db *DB) FindDeferral(ctx context.Context, id int64) (_ *pledge.Deferral, err error) {
+	defer wrapErr(&err, "find deferral")
 	return db.findDeferral(ctx, db.read, id)
 }
 
@@ -108,7 +110,8 @@ func (db *DB) findDeferral(ctx context.Context, q queryer, id int64) (*pledge.De
 // UnsubscribeReminder cancels a pending (or in-flight) reminder and erases its address. A
 // reminder that already served, or a deferral without one, is left as it is: there is nothing to
 // cancel, and the answer is the same.
-func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) error {
+func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) (err error) {
+	defer wrapErr(&err, "unsubscribe reminder")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -126,7 +129,8 @@ func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) error {
 // ClaimDueReminders claims up to limit due reminders for one sender in a single write
 // transaction. SQLite serialises writers (one writer connection here, and IMMEDIATE transactions
 // across processes), so two senders can never claim the same row.
-func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) ([]*pledge.Reminder, error) {
+func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) (_ []*pledge.Reminder, err error) {
+	defer wrapErr(&err, "claim due reminders")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return nil, err
@@ -164,7 +168,8 @@ func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) ([
 
 // MarkReminderSent records a delivered reminder and erases its address. A claim that is no longer
 // this sender's (the reader unsubscribed or deferred again meanwhile) is left alone.
-func (db *DB) MarkReminderSent(ctx context.Context, r *pledge.Reminder) error {
+func (db *DB) MarkReminderSent(ctx context.Context, r *pledge.Reminder) (err error) {
+	defer wrapErr(&err, "mark reminder sent")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -182,7 +187,8 @@ func (db *DB) MarkReminderSent(ctx context.Context, r *pledge.Reminder) error {
 
 // MarkReminderFailed puts a failed reminder back in the queue after backoff doubled per attempt
 // (capped at a day), or gives it up and erases the address once maxAttempts were made.
-func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backoff time.Duration, maxAttempts int) (bool, error) {
+func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backoff time.Duration, maxAttempts int) (_ bool, err error) {
+	defer wrapErr(&err, "mark reminder failed")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return false, err
@@ -219,7 +225,8 @@ func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backof
 // between claiming and reporting, so the e-mail may or may not have left: resending could send it
 // twice, and at most once is the promise, so they are recorded as given up and their addresses
 // erased.
-func (db *DB) GiveUpStaleClaims(ctx context.Context, lease time.Duration) (int, error) {
+func (db *DB) GiveUpStaleClaims(ctx context.Context, lease time.Duration) (_ int, err error) {
+	defer wrapErr(&err, "give up stale claims")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return 0, err

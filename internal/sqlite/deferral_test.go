@@ -40,7 +40,7 @@ var t0 = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
 func TestDeferChoicesAndDates(t *testing.T) {
 	for _, tc := range []struct {
-		choice pledge.Choice
+		choice pledge.DeferralChoice
 		want   time.Time
 	}{
 		{pledge.ChoiceWeek, t0.AddDate(0, 0, 7)},
@@ -246,7 +246,7 @@ func TestReminderLifeErasesAddress(t *testing.T) {
 	}
 }
 
-func mustDefer(t *testing.T, db *sqlite.DB, reader string, choice pledge.Choice, email string) *pledge.Deferral {
+func mustDefer(t *testing.T, db *sqlite.DB, reader string, choice pledge.DeferralChoice, email string) *pledge.Deferral {
 	t.Helper()
 	d, err := db.Defer(context.Background(), &pledge.Deferral{ReaderID: reader, Choice: choice, Email: email})
 	if err != nil {

@@ -20,31 +20,22 @@ const (
 )
 
 // AddExperimentStats adds a batch of views and clicks per arm in one transaction.
-func (db *DB) AddExperimentStats(ctx context.Context, stats []pledge.ExperimentStat) error {
-	if len(stats) == 0 {
-		return nil
-	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, st := range stats {
+func (db *DB) AddExperimentStats(ctx context.Context, stats []pledge.ExperimentStat) (err error) {
+	defer wrapErr(&err, "add experiment stats")
+	return eachInTx(ctx, db, stats, func(tx *Tx, st pledge.ExperimentStat) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO experiment_stats (experiment, variant, day, views, clicks) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (experiment, variant, day)
 			DO UPDATE SET views = experiment_stats.views + excluded.views, clicks = experiment_stats.clicks + excluded.clicks`,
 			st.Arm.Experiment, st.Arm.Variant, st.Day.UTC().Unix(), st.Views, st.Click)
-		if err != nil {
-			return translate(err)
-		}
-	}
-	return tx.Commit()
+		return translate(err)
+	})
 }
 
 // ExperimentCounts reads one experiment's views, clicks, checkouts and paid gifts by arm. A gift
 // is a checkout with at least one payment: its first payment's amount, and all of them summed.
-func (db *DB) ExperimentCounts(ctx context.Context, name string) (*pledge.ExperimentCounts, error) {
+func (db *DB) ExperimentCounts(ctx context.Context, name string) (_ *pledge.ExperimentCounts, err error) {
+	defer wrapErr(&err, "experiment counts")
 	out := &pledge.ExperimentCounts{Views: map[string]int64{}, Clicks: map[string]int64{}, Checkouts: map[string]int64{}}
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT variant, SUM(views), SUM(clicks), MIN(day), MAX(day) FROM experiment_stats
@@ -111,21 +102,14 @@ func (db *DB) ExperimentCounts(ctx context.Context, name string) (*pledge.Experi
 }
 
 // ExperimentStates returns staff's decisions by experiment name.
-func (db *DB) ExperimentStates(ctx context.Context) (map[string]pledge.ExperimentState, error) {
-	out := map[string]pledge.ExperimentState{}
-	err := eachSetting(ctx, db.read, experimentStateKey, func(name string, b []byte) error {
-		var st pledge.ExperimentState
-		if err := json.Unmarshal(b, &st); err != nil {
-			return fmt.Errorf("experiment %s: state: %w", name, err)
-		}
-		out[name] = st
-		return nil
-	})
-	return out, err
+func (db *DB) ExperimentStates(ctx context.Context) (_ map[string]pledge.ExperimentState, err error) {
+	defer wrapErr(&err, "experiment states")
+	return experimentSettings[pledge.ExperimentState](ctx, db, experimentStateKey, "state")
 }
 
 // StopExperiment records staff's decision and audits it, in one transaction.
-func (db *DB) StopExperiment(ctx context.Context, actor, name string, st pledge.ExperimentState) error {
+func (db *DB) StopExperiment(ctx context.Context, actor, name string, st pledge.ExperimentState) (err error) {
+	defer wrapErr(&err, "stop experiment")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -153,37 +137,35 @@ func (db *DB) StopExperiment(ctx context.Context, actor, name string, st pledge.
 }
 
 // RememberExperiments keeps the latest definition of each experiment.
-func (db *DB) RememberExperiments(ctx context.Context, es []pledge.Experiment) error {
-	if len(es) == 0 {
-		return nil
-	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, e := range es {
+func (db *DB) RememberExperiments(ctx context.Context, es []pledge.Experiment) (err error) {
+	defer wrapErr(&err, "remember experiments")
+	return eachInTx(ctx, db, es, func(tx *Tx, e pledge.Experiment) error {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, experimentDefKey+e.Name, string(b)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+		_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, experimentDefKey+e.Name, string(b))
+		return err
+	})
 }
 
 // RememberedExperiments returns the kept definitions by name.
-func (db *DB) RememberedExperiments(ctx context.Context) (map[string]pledge.Experiment, error) {
-	out := map[string]pledge.Experiment{}
-	err := eachSetting(ctx, db.read, experimentDefKey, func(name string, b []byte) error {
-		var e pledge.Experiment
-		if err := json.Unmarshal(b, &e); err != nil {
-			return fmt.Errorf("experiment %s: definition: %w", name, err)
+func (db *DB) RememberedExperiments(ctx context.Context) (_ map[string]pledge.Experiment, err error) {
+	defer wrapErr(&err, "remembered experiments")
+	return experimentSettings[pledge.Experiment](ctx, db, experimentDefKey, "definition")
+}
+
+// experimentSettings decodes the JSON of every setting under prefix, by experiment name; what
+// names the value in errors.
+func experimentSettings[T any](ctx context.Context, db *DB, prefix, what string) (map[string]T, error) {
+	out := map[string]T{}
+	err := eachSetting(ctx, db.read, prefix, func(name string, b []byte) error {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("experiment %s: %s: %w", name, what, err)
 		}
-		out[name] = e
+		out[name] = v
 		return nil
 	})
 	return out, err

@@ -26,7 +26,8 @@ func bounds(f pledge.ExportFilter) (from, to int64) {
 }
 
 // EachDonation streams the donations paid in the range, oldest first, from the read pool.
-func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.DonationRecord) error) error {
+func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.DonationRecord) error) (err error) {
+	defer wrapErr(&err, "each donation")
 	from, to := bounds(f)
 	// The checkout's arm only when asked: the contract's export reads no other table.
 	arms, join := `'', '', ''`, ``
@@ -66,7 +67,8 @@ func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*
 // EachSupporter streams the supporters created in the range, oldest first, with their donation
 // counts, net totals per currency and live subscriptions. The net is what was paid less refunds,
 // and less what disputes withdrew (pledge.NetOf, as the rollups).
-func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.SupporterRecord) error) error {
+func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.SupporterRecord) error) (err error) {
+	defer wrapErr(&err, "each supporter")
 	from, to := bounds(f)
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT s.created_at, COALESCE(s.email, ''), s.name, COALESCE(s.stripe_customer_id, ''),

@@ -27,7 +27,8 @@ var errClosed = errors.New("sqlite: database closed")
 // that arrived meanwhile turns N fsyncs into one, which is what lets many readers' "Remind me
 // later" clicks and Stripe's webhook bursts be acknowledged only after they are safe, at a rate
 // above that of single-row transactions. fn must only touch the database through tx.
-func (db *DB) WriteGrouped(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *DB) WriteGrouped(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	defer wrapErr(&err, "write grouped")
 	w := &groupWrite{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	// The read lock orders this send before Close: once Close holds the lock, no write can slip
 	// into the queue after the committer's final drain.

@@ -18,7 +18,8 @@ var _ pledge.LedgerService = (*DB)(nil)
 // by a rule that does not depend on the order of arrival, so that the ledger ends the same
 // whatever order Stripe delivers in. On any error the whole transaction rolls back: nothing of
 // the event is kept and Stripe's retry applies it afresh.
-func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (pledge.Outcome, error) {
+func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (_ pledge.Outcome, err error) {
+	defer wrapErr(&err, "apply event")
 	// Group commit: events arriving together (Stripe sends bursts) share one durable commit, each
 	// under its own savepoint, so one event's failure rolls back that event alone.
 	// Once the committer runs fn, fn's queries must not follow ctx: the transaction is shared, and a
@@ -26,7 +27,7 @@ func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (pledge.Out
 	// write. Whether to start at all is the committer's call (it skips a cancelled caller).
 	wctx := context.WithoutCancel(ctx)
 	var outcome pledge.Outcome
-	err := db.WriteGrouped(ctx, func(tx *Tx) error {
+	err = db.WriteGrouped(ctx, func(tx *Tx) error {
 		var err error
 		outcome, err = applyEvent(wctx, tx, e)
 		return err
@@ -67,18 +68,20 @@ func applyEvent(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outc
 }
 
 // HasEvent reports whether the event is recorded.
-func (db *DB) HasEvent(ctx context.Context, id string) (bool, error) {
+func (db *DB) HasEvent(ctx context.Context, id string) (_ bool, err error) {
+	defer wrapErr(&err, "has event")
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM stripe_events WHERE id = ?`, id).Scan(&n)
+	err = db.read.QueryRowContext(ctx, `SELECT count(*) FROM stripe_events WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
 }
 
 // SubscriptionMeta returns the Pledge metadata of a stored subscription (every stored subscription
 // is Pledge's), so that an invoice whose payload lacks it can be settled without asking Stripe.
-func (db *DB) SubscriptionMeta(ctx context.Context, stripeID string) (pledge.Metadata, error) {
+func (db *DB) SubscriptionMeta(ctx context.Context, stripeID string) (_ pledge.Metadata, err error) {
+	defer wrapErr(&err, "subscription meta")
 	var m pledge.Metadata
 	var checkout sql.NullString
-	err := db.read.QueryRowContext(ctx, `
+	err = db.read.QueryRowContext(ctx, `
 		SELECT checkout_id, frequency, article, campaign FROM subscriptions
 		WHERE stripe_subscription_id = ?`, stripeID).Scan(&checkout, &m.Frequency, &m.Article, &m.Campaign)
 	if err != nil {

@@ -170,7 +170,8 @@ func enqueueRenewal(ctx context.Context, tx *Tx, sub, customer, interval string,
 
 // SweepRenewals enqueues notices for annual subscriptions renewing within notice, for when
 // Stripe's invoice.upcoming is not configured (or was missed).
-func (db *DB) SweepRenewals(ctx context.Context, notice time.Duration) (int, error) {
+func (db *DB) SweepRenewals(ctx context.Context, notice time.Duration) (_ int, err error) {
+	defer wrapErr(&err, "sweep renewals")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return 0, err
@@ -232,7 +233,8 @@ type mailRow struct {
 
 // ClaimDueMail claims due e-mails for one sender in one write transaction (so two senders never
 // claim the same row), and settles in it those no longer wanted.
-func (db *DB) ClaimDueMail(ctx context.Context, token string, kinds []pledge.MailKind, limit int) ([]*pledge.OutgoingMail, error) {
+func (db *DB) ClaimDueMail(ctx context.Context, token string, kinds []pledge.MailKind, limit int) (_ []*pledge.OutgoingMail, err error) {
+	defer wrapErr(&err, "claim due mail")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return nil, err
@@ -431,7 +433,8 @@ func statementOf(ctx context.Context, q rowsQueryer, supporterID int64, email, n
 }
 
 // SupporterStatement returns one supporter's statement for year.
-func (db *DB) SupporterStatement(ctx context.Context, supporterID int64, year int) (*pledge.Statement, error) {
+func (db *DB) SupporterStatement(ctx context.Context, supporterID int64, year int) (_ *pledge.Statement, err error) {
+	defer wrapErr(&err, "supporter statement")
 	var email sql.NullString
 	var name, lang string
 	if err := db.read.QueryRowContext(ctx, `SELECT email, name, `+supporterLang+` FROM supporters s WHERE id = ?`,
@@ -468,7 +471,8 @@ const statementSupporters = `
 	  AND NOT EXISTS (SELECT 1 FROM supporter_mail m WHERE m.key = 'statement:' || s.id || ':' || CAST(?3 AS INTEGER))`
 
 // StatementCandidates returns the statements EnqueueStatements would enqueue.
-func (db *DB) StatementCandidates(ctx context.Context, year int) ([]*pledge.Statement, error) {
+func (db *DB) StatementCandidates(ctx context.Context, year int) (_ []*pledge.Statement, err error) {
+	defer wrapErr(&err, "statement candidates")
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.email, s.name`+statementSupporters+` ORDER BY s.id`,
 		from.Unix(), from.AddDate(1, 0, 0).Unix(), year)
@@ -509,7 +513,8 @@ func (db *DB) StatementCandidates(ctx context.Context, year int) ([]*pledge.Stat
 
 // EnqueueStatements enqueues one statement e-mail per supporter who gave in year; the key
 // (statement:SUPPORTER:YEAR) makes a second run enqueue nobody twice.
-func (db *DB) EnqueueStatements(ctx context.Context, year int) (int, error) {
+func (db *DB) EnqueueStatements(ctx context.Context, year int) (_ int, err error) {
+	defer wrapErr(&err, "enqueue statements")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return 0, err
@@ -529,7 +534,8 @@ func (db *DB) EnqueueStatements(ctx context.Context, year int) (int, error) {
 }
 
 // MarkMailSent records a delivered e-mail. A claim that is no longer this sender's is left alone.
-func (db *DB) MarkMailSent(ctx context.Context, m *pledge.OutgoingMail) error {
+func (db *DB) MarkMailSent(ctx context.Context, m *pledge.OutgoingMail) (err error) {
+	defer wrapErr(&err, "mark mail sent")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -545,7 +551,8 @@ func (db *DB) MarkMailSent(ctx context.Context, m *pledge.OutgoingMail) error {
 
 // MarkMailFailed puts a failed e-mail back after backoff doubled per attempt (at most a day), or
 // gives it up once maxAttempts were made.
-func (db *DB) MarkMailFailed(ctx context.Context, m *pledge.OutgoingMail, backoff time.Duration, maxAttempts int) (bool, error) {
+func (db *DB) MarkMailFailed(ctx context.Context, m *pledge.OutgoingMail, backoff time.Duration, maxAttempts int) (_ bool, err error) {
+	defer wrapErr(&err, "mark mail failed")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return false, err
@@ -573,7 +580,8 @@ func (db *DB) MarkMailFailed(ctx context.Context, m *pledge.OutgoingMail, backof
 
 // GiveUpStaleMail gives up e-mails whose claim is older than lease: their sender stopped between
 // claiming and reporting, so each may or may not have left, and at most once is the promise.
-func (db *DB) GiveUpStaleMail(ctx context.Context, lease time.Duration) (int, error) {
+func (db *DB) GiveUpStaleMail(ctx context.Context, lease time.Duration) (_ int, err error) {
+	defer wrapErr(&err, "give up stale mail")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return 0, err
@@ -591,7 +599,8 @@ func (db *DB) GiveUpStaleMail(ctx context.Context, lease time.Duration) (int, er
 }
 
 // UnsubscribeMail turns one kind off for a supporter and settles their pending e-mails of it.
-func (db *DB) UnsubscribeMail(ctx context.Context, supporterID int64, kind pledge.MailKind) error {
+func (db *DB) UnsubscribeMail(ctx context.Context, supporterID int64, kind pledge.MailKind) (err error) {
+	defer wrapErr(&err, "unsubscribe mail")
 	if !kind.Unsubscribable() {
 		return pledge.Errorf(pledge.EINVALID, "This e-mail has no unsubscribe.")
 	}
@@ -613,7 +622,8 @@ func (db *DB) UnsubscribeMail(ctx context.Context, supporterID int64, kind pledg
 }
 
 // MailLinkOpened records the first use of a link of e-mail id.
-func (db *DB) MailLinkOpened(ctx context.Context, id int64) error {
+func (db *DB) MailLinkOpened(ctx context.Context, id int64) (err error) {
+	defer wrapErr(&err, "mail link opened")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -628,12 +638,13 @@ func (db *DB) MailLinkOpened(ctx context.Context, id int64) error {
 
 // RecoveryTarget returns the customer whose payment method a recovery e-mail's link updates: the
 // failed invoice's subscription's customer (the invoice's own when the subscription is unknown).
-func (db *DB) RecoveryTarget(ctx context.Context, id int64) (*pledge.SupportAccount, error) {
+func (db *DB) RecoveryTarget(ctx context.Context, id int64) (_ *pledge.SupportAccount, err error) {
+	defer wrapErr(&err, "recovery target")
 	var a pledge.SupportAccount
 	var supporter sql.NullInt64
 	var email sql.NullString
 	var customer, subCustomer, sub sql.NullString
-	err := db.read.QueryRowContext(ctx, `
+	err = db.read.QueryRowContext(ctx, `
 		SELECT m.supporter_id, s.email, m.stripe_customer_id, b.stripe_customer_id, b.stripe_subscription_id
 		FROM supporter_mail m
 		JOIN supporters s ON s.id = m.supporter_id AND s.erased_at IS NULL
@@ -658,7 +669,8 @@ func (db *DB) RecoveryTarget(ctx context.Context, id int64) (*pledge.SupportAcco
 }
 
 // SupporterMails lists a supporter's e-mails, newest first.
-func (db *DB) SupporterMails(ctx context.Context, supporterID int64) ([]pledge.SupporterMail, error) {
+func (db *DB) SupporterMails(ctx context.Context, supporterID int64) (_ []pledge.SupporterMail, err error) {
+	defer wrapErr(&err, "supporter mails")
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, kind, status, reason, ref, year, created_at, sent_at, link_opened_at FROM supporter_mail
 		WHERE supporter_id = ? ORDER BY created_at DESC, id DESC LIMIT 200`, supporterID)
@@ -682,7 +694,8 @@ func (db *DB) SupporterMails(ctx context.Context, supporterID int64) ([]pledge.S
 
 // MailReport counts every kind of e-mail by state, the failed payments that recovered with and
 // without a recovery e-mail, and lists the newest failed invoices.
-func (db *DB) MailReport(ctx context.Context) (*pledge.MailReport, error) {
+func (db *DB) MailReport(ctx context.Context) (_ *pledge.MailReport, err error) {
+	defer wrapErr(&err, "mail report")
 	r := &pledge.MailReport{}
 	idx := map[pledge.MailKind]*pledge.MailKindStats{}
 	r.Kinds = make([]pledge.MailKindStats, len(pledge.MailKinds))

@@ -13,7 +13,8 @@ var _ pledge.ManageService = (*DB)(nil)
 // FindSupportAccount returns the most recently updated supporter with a Stripe customer and this
 // address (compared without regard to case, by its address key), with their newest active
 // subscription.
-func (db *DB) FindSupportAccount(ctx context.Context, email string) (*pledge.SupportAccount, error) {
+func (db *DB) FindSupportAccount(ctx context.Context, email string) (_ *pledge.SupportAccount, err error) {
+	defer wrapErr(&err, "find support account")
 	if normalise(email) == "" {
 		return nil, pledge.Errorf(pledge.ENOTFOUND, "Not found.")
 	}
@@ -22,7 +23,8 @@ func (db *DB) FindSupportAccount(ctx context.Context, email string) (*pledge.Sup
 }
 
 // FindSupportAccountByID returns a supporter with a Stripe customer by id.
-func (db *DB) FindSupportAccountByID(ctx context.Context, supporterID int64) (*pledge.SupportAccount, error) {
+func (db *DB) FindSupportAccountByID(ctx context.Context, supporterID int64) (_ *pledge.SupportAccount, err error) {
+	defer wrapErr(&err, "find support account by id")
 	return db.findSupportAccount(ctx, db.read, `s.id = ?`, supporterID)
 }
 
@@ -49,15 +51,17 @@ func (db *DB) findSupportAccount(ctx context.Context, q queryer, where string, a
 
 // ManageTokenUsed reports whether a single-use link has been spent. It is a courtesy check (a used
 // link is told so before Stripe is asked); UseManageToken is what guarantees the single use.
-func (db *DB) ManageTokenUsed(ctx context.Context, tokenID string) (bool, error) {
+func (db *DB) ManageTokenUsed(ctx context.Context, tokenID string) (_ bool, err error) {
+	defer wrapErr(&err, "manage token used")
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM manage_tokens_used WHERE id = ?`, tokenID).Scan(&n)
+	err = db.read.QueryRowContext(ctx, `SELECT count(*) FROM manage_tokens_used WHERE id = ?`, tokenID).Scan(&n)
 	return n > 0, err
 }
 
 // UseManageToken spends a single-use link: the first call for tokenID succeeds, every later one
 // is an ECONFLICT error. Rows of links that have expired anyway are pruned on the way.
-func (db *DB) UseManageToken(ctx context.Context, tokenID string, expires time.Time) error {
+func (db *DB) UseManageToken(ctx context.Context, tokenID string, expires time.Time) (err error) {
+	defer wrapErr(&err, "use manage token")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -11,16 +12,9 @@ var _ pledge.PromptStatService = (*DB)(nil)
 
 // AddPromptStats adds a batch of prompt counts in one transaction: one write per flush, not
 // one per view.
-func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) error {
-	if len(stats) == 0 {
-		return nil
-	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, st := range stats {
+func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) (err error) {
+	defer wrapErr(&err, "add prompt stats")
+	return eachInTx(ctx, db, stats, func(tx *Tx, st pledge.PromptStat) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (day, article, campaign)
@@ -38,27 +32,20 @@ func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) err
 				return translate(err)
 			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
 // PromptStats returns the stored counts, oldest day first (for tests and reports).
-func (db *DB) PromptStats(ctx context.Context) ([]pledge.PromptStat, error) {
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT day, article, campaign, views, clicks FROM prompt_stats ORDER BY day, article, campaign`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.PromptStat
-	for rows.Next() {
-		var st pledge.PromptStat
-		var day int64
-		if err := rows.Scan(&day, &st.Article, &st.Campaign, &st.Views, &st.Clicks); err != nil {
-			return nil, err
-		}
-		st.Day = time.Unix(day, 0).UTC()
-		out = append(out, st)
-	}
-	return out, rows.Err()
+func (db *DB) PromptStats(ctx context.Context) (_ []pledge.PromptStat, err error) {
+	defer wrapErr(&err, "prompt stats")
+	return queryAll(ctx, db.read, `
+		SELECT day, article, campaign, views, clicks FROM prompt_stats ORDER BY day, article, campaign`, nil,
+		func(rows *sql.Rows) (pledge.PromptStat, error) {
+			var st pledge.PromptStat
+			var day int64
+			err := rows.Scan(&day, &st.Article, &st.Campaign, &st.Views, &st.Clicks)
+			st.Day = time.Unix(day, 0).UTC()
+			return st, err
+		})
 }

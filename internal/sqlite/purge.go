@@ -22,7 +22,8 @@ type PurgeCounts struct {
 // supporters, their rollups and the funnel's daily counts (checkouts_daily, prompt_stats) are
 // kept, so every figure stays the same. It runs in one transaction; the write-ahead log is then
 // checkpointed and truncated, so nothing purged stays in the files.
-func (db *DB) Purge(ctx context.Context, before time.Time) (PurgeCounts, error) {
+func (db *DB) Purge(ctx context.Context, before time.Time) (_ PurgeCounts, err error) {
+	defer wrapErr(&err, "purge")
 	var n PurgeCounts
 	tx, err := db.BeginTx(ctx)
 	if err != nil {

@@ -18,7 +18,8 @@ const day = 24 * time.Hour
 // Dashboard computes the staff dashboard from the ledger. Every query reads a range of a covering
 // index or of the daily rollup (migration 0005), so the cost grows with the period, not with the
 // years of history. The period is widened to whole UTC days.
-func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (*pledge.Dashboard, error) {
+func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (_ *pledge.Dashboard, err error) {
+	defer wrapErr(&err, "dashboard")
 	p = p.WholeDays()
 	d := &pledge.Dashboard{Period: p, Previous: p.Previous()}
 	// The parts are independent indexed reads: run them at once on the reader pool, so the page
@@ -88,21 +89,16 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		return k
 	}
 	from, to := p.From.Unix(), p.To.Unix()
-	rows, err := db.read.QueryContext(ctx, `
+	if err := eachRow(ctx, db.read, `
 		SELECT currency, sum(donations), sum(gross), sum(refunded), sum(refunds), sum(disputes), sum(disputed), sum(tax),
 		       sum(new_supporters)
 		FROM donations_daily WHERE day >= ? AND day < ?
-		GROUP BY currency`, from, to)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+		GROUP BY currency`, []any{from, to}, func(rows *sql.Rows) error {
 		var c pledge.Currency
 		var n, refunds, disputes, newSupporters int
 		var gross, refunded, disputed, tax int64
 		if err := rows.Scan(&c, &n, &gross, &refunded, &refunds, &disputes, &disputed, &tax, &newSupporters); err != nil {
-			return nil, err
+			return err
 		}
 		// New supporters: those whose first donation fell in the period, in its currency (kept
 		// by the rollup's triggers).
@@ -110,15 +106,15 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 			get(c).NewSupporters = newSupporters
 		}
 		if n == 0 {
-			continue
+			return nil
 		}
 		k := get(c)
 		k.Donations, k.Gross, k.Refunded, k.Disputed, k.Tax = n, gross, refunded, disputed, tax
 		k.Net = pledge.NetOf(gross, refunded, disputed)
 		k.Refunds, k.Disputes = refunds, disputes
 		k.Average = k.Net / int64(n)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 
@@ -143,26 +139,21 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 
 	// Cancellations: spans that ended with their subscription, on the day it ended; new recurring
 	// gifts: first spans that began in the period.
-	rows, err = db.read.QueryContext(ctx, `
+	if err := eachRow(ctx, db.read, `
 		SELECT currency, sum(ended), sum(started) FROM subscriptions_daily
 		WHERE day >= ? AND day < ? AND (ended <> 0 OR started <> 0)
-		GROUP BY currency`, from, to)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+		GROUP BY currency`, []any{from, to}, func(rows *sql.Rows) error {
 		var c pledge.Currency
 		var ended, started int
 		if err := rows.Scan(&c, &ended, &started); err != nil {
-			return nil, err
+			return err
 		}
 		if ended != 0 || started != 0 {
 			k := get(c)
 			k.Cancellations, k.NewRecurring = ended, started
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	if err := db.settlement(ctx, p, get); err != nil {
@@ -181,15 +172,10 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 // under its settlement currency, money whose balance transaction is not known under the
 // charge's currency.
 func (db *DB) settlement(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
-	rows, err := db.read.QueryContext(ctx, `
+	return eachRow(ctx, db.read, `
 		SELECT settle_currency, currency, sum(donations), sum(amount), sum(fee), sum(lost), sum(net)
 		FROM settlement_daily WHERE day >= ? AND day < ?
-		GROUP BY settle_currency, currency`, p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+		GROUP BY settle_currency, currency`, []any{p.From.Unix(), p.To.Unix()}, func(rows *sql.Rows) error {
 		var settle, c pledge.Currency
 		var n int
 		var amount, fee, lost, net int64
@@ -197,13 +183,13 @@ func (db *DB) settlement(ctx context.Context, p pledge.Period, get func(pledge.C
 			return err
 		}
 		if n == 0 {
-			continue
+			return nil
 		}
 		if settle == "" {
 			k := get(c)
 			k.UnsettledDonations += n
 			k.UnsettledNet += net
-			continue
+			return nil
 		}
 		k := get(settle)
 		k.SettledDonations += n
@@ -211,8 +197,8 @@ func (db *DB) settlement(ctx context.Context, p pledge.Period, get func(pledge.C
 		k.Fees += fee
 		k.SettledLost += lost
 		k.SettledNet += net
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // openFailedQuery finds the recurring invoices with a failed attempt in the 90 days (7,776,000 s)
@@ -238,12 +224,7 @@ func (db *DB) openFailedQuery() string {
 
 // openFailed counts the failed recurring payments still open at t and the money they are for.
 func (db *DB) openFailed(ctx context.Context, t time.Time, get func(pledge.Currency) *pledge.KPIs) error {
-	rows, err := db.read.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM (`+db.openFailedQuery()+`) AS f GROUP BY currency`, t.Unix())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(ctx, db.read, `SELECT currency, count(*), sum(amount) FROM (`+db.openFailedQuery()+`) AS f GROUP BY currency`, []any{t.Unix()}, func(rows *sql.Rows) error {
 		var c pledge.Currency
 		var n int
 		var amount int64
@@ -252,8 +233,8 @@ func (db *DB) openFailed(ctx context.Context, t time.Time, get func(pledge.Curre
 		}
 		k := get(c)
 		k.OpenFailed, k.AtRisk = n, amount
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // live is the recurring revenue of one currency at a moment: counts and amounts by frequency.
@@ -495,19 +476,14 @@ func (db *DB) articleTitles(ctx context.Context, d *pledge.Dashboard) error {
 	if len(args) == 0 {
 		return nil
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT url, title FROM articles WHERE url IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(ctx, db.read, `SELECT url, title FROM articles WHERE url IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args, func(rows *sql.Rows) error {
 		var u, t string
 		if err := rows.Scan(&u, &t); err != nil {
 			return err
 		}
 		d.Titles[u] = t
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 func sortFunnel(m map[string]*pledge.FunnelRow) []pledge.FunnelRow {
@@ -613,17 +589,12 @@ func (db *DB) deferralStats(ctx context.Context, p pledge.Period) (pledge.Deferr
 // webhook's invoice_attempts) and, of those, how many were paid later: Stripe retries the same
 // invoice, so a recovered payment is a donation for that invoice.
 func (db *DB) recovery(ctx context.Context, p pledge.Period, get func(pledge.Currency) *pledge.KPIs) error {
-	rows, err := db.read.QueryContext(ctx, `
+	return eachRow(ctx, db.read, `
 		SELECT currency, count(*), count(paid)
 		FROM (SELECT currency, stripe_invoice_id AS invoice, max(paid_at) AS paid
 		      FROM invoice_attempts INDEXED BY invoice_attempts_failed
 		      WHERE failed_at >= ? AND failed_at < ? GROUP BY currency, stripe_invoice_id) f
-		GROUP BY currency`, p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+		GROUP BY currency`, []any{p.From.Unix(), p.To.Unix()}, func(rows *sql.Rows) error {
 		var c pledge.Currency
 		var failed, recovered int
 		if err := rows.Scan(&c, &failed, &recovered); err != nil {
@@ -631,32 +602,28 @@ func (db *DB) recovery(ctx context.Context, p pledge.Period, get func(pledge.Cur
 		}
 		k := get(c)
 		k.FailedPayments, k.Recovered = failed, recovered
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // sumByArticle runs a query over p's days that yields (article, campaign, x, y) rows and hands
 // each row to fn.
 func (db *DB) sumByArticle(ctx context.Context, query string, p pledge.Period, fn func(article, campaign string, x, y int64)) error {
-	rows, err := db.read.QueryContext(ctx, query, p.From.Unix(), p.To.Unix())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(ctx, db.read, query, []any{p.From.Unix(), p.To.Unix()}, func(rows *sql.Rows) error {
 		var a, c string
 		var x, y int64
 		if err := rows.Scan(&a, &c, &x, &y); err != nil {
 			return err
 		}
 		fn(a, c, x, y)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // Figures returns the headline figures of p (widened to whole UTC days) per currency, in
 // currency order: the same figures Dashboard shows for the period.
-func (db *DB) Figures(ctx context.Context, p pledge.Period) ([]pledge.KPIs, error) {
+func (db *DB) Figures(ctx context.Context, p pledge.Period) (_ []pledge.KPIs, err error) {
+	defer wrapErr(&err, "figures")
 	m, err := db.kpis(ctx, p.WholeDays())
 	if err != nil {
 		return nil, err
@@ -671,7 +638,8 @@ func (db *DB) Figures(ctx context.Context, p pledge.Period) ([]pledge.KPIs, erro
 
 // PastDue lists every failed recurring payment still open at now (openFailedQuery), oldest
 // first, with its supporter.
-func (db *DB) PastDue(ctx context.Context, now time.Time) ([]pledge.FailedPayment, error) {
+func (db *DB) PastDue(ctx context.Context, now time.Time) (_ []pledge.FailedPayment, err error) {
+	defer wrapErr(&err, "past due")
 	return db.pastDue(ctx, now, ``)
 }
 

@@ -599,7 +599,7 @@ func (db *DB) rebuildIfStale(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	if err := rebuildDerived(ctx, tx); err != nil {
-		return fmt.Errorf("sqlite: rebuild the ledger's rollups: %w", err)
+		return fmt.Errorf("store: rebuild the ledger's rollups: %w", err)
 	}
 	return tx.Commit()
 }

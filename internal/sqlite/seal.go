@@ -28,7 +28,7 @@ type Sealer interface {
 const sealedMarker = "enc:"
 
 // ErrNeedKey is returned when the database holds sealed data and no Sealer was given.
-var ErrNeedKey = errors.New("sqlite: the database holds encrypted readers' data: set PLEDGE_DATA_KEY_FILE to its key file")
+var ErrNeedKey = errors.New("store: the database holds encrypted readers' data: set PLEDGE_DATA_KEY_FILE to its key file")
 
 // normalise is the form of an address that look-ups compare: trimmed, lower-cased.
 func normalise(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
@@ -136,9 +136,10 @@ type SealProgress func(table string, rows int)
 // interrupted run loses nothing and the next one takes up what is left. At the end the database
 // is rebuilt and the write-ahead log truncated (rewrite), so no plain or old-key copy stays in
 // any of the files.
-func (db *DB) SealAll(ctx context.Context, batch int, progress SealProgress) (int, error) {
+func (db *DB) SealAll(ctx context.Context, batch int, progress SealProgress) (_ int, err error) {
+	defer wrapErr(&err, "seal all")
 	if db.Sealer == nil {
-		return 0, errors.New("sqlite: no data key to seal with")
+		return 0, errors.New("store: no data key to seal with")
 	}
 	if batch <= 0 {
 		batch = 500
@@ -271,7 +272,7 @@ func (db *DB) sealBatch(ctx context.Context, sel, upd string, cols []string, key
 		for i, v := range r.vals {
 			plain, err := db.Sealer.Open(v)
 			if err != nil {
-				return 0, after, fmt.Errorf("sqlite: re-seal %s: %w", cols[i], err)
+				return 0, after, fmt.Errorf("store: re-seal %s: %w", cols[i], err)
 			}
 			if cols[i] == "email" {
 				address = plain

@@ -96,7 +96,8 @@ var seedSQL = map[string]string{
 // monthly or annually over the last years (more of them recently), with renewals, failed and
 // recovered payments, cancellations, refunds, disputes, checkouts (paid and abandoned), prompt
 // views and clicks, and "remind me later" requests. Addresses are on example.com.
-func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
+func (db *DB) Seed(ctx context.Context, opts SeedOptions) (err error) {
+	defer wrapErr(&err, "seed")
 	if opts.Donations <= 0 {
 		return fmt.Errorf("seed: the number of donations must be positive")
 	}

@@ -11,13 +11,15 @@ var _ pledge.SettlementService = (*DB)(nil)
 
 // UnsettledDonations lists up to limit donations whose balance transaction is not known yet,
 // oldest first (the donations_unsettled index holds only those).
-func (db *DB) UnsettledDonations(ctx context.Context, limit int) ([]pledge.SettlementTarget, error) {
+func (db *DB) UnsettledDonations(ctx context.Context, limit int) (_ []pledge.SettlementTarget, err error) {
+	defer wrapErr(&err, "unsettled donations")
 	return db.UnsettledSince(ctx, time.Time{}, limit)
 }
 
 // UnsettledSince lists up to limit donations paid at or after since without a known balance
 // transaction, oldest first.
-func (db *DB) UnsettledSince(ctx context.Context, since time.Time, limit int) ([]pledge.SettlementTarget, error) {
+func (db *DB) UnsettledSince(ctx context.Context, since time.Time, limit int) (_ []pledge.SettlementTarget, err error) {
+	defer wrapErr(&err, "unsettled since")
 	from := int64(0)
 	if !since.IsZero() {
 		from = since.Unix()
@@ -44,7 +46,8 @@ func (db *DB) UnsettledSince(ctx context.Context, since time.Time, limit int) ([
 // RecordSettlement stores a donation's balance transaction (and its charge, when the donation
 // did not know it) and moves the rollups. A donation that already has one keeps it: a charge
 // has one balance transaction.
-func (db *DB) RecordSettlement(ctx context.Context, donationID int64, charge string, s pledge.Settlement) error {
+func (db *DB) RecordSettlement(ctx context.Context, donationID int64, charge string, s pledge.Settlement) (err error) {
+	defer wrapErr(&err, "record settlement")
 	if !s.Known() {
 		return pledge.Errorf(pledge.EINVALID, "A balance transaction id is required.")
 	}

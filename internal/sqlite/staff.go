@@ -24,7 +24,8 @@ const DefaultStaffIdle = 12 * time.Hour
 var dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHRzYWx0c2FsdA$Z6mB0bsk8pyF0W2S2Nr0Ds2Kq4mJ1Y6j8C+3s5f6G7k"
 
 // CreateStaff adds a staff account.
-func (db *DB) CreateStaff(ctx context.Context, email, password string, role pledge.Role) (*pledge.Staff, error) {
+func (db *DB) CreateStaff(ctx context.Context, email, password string, role pledge.Role) (_ *pledge.Staff, err error) {
+	defer wrapErr(&err, "create staff")
 	email = strings.TrimSpace(email)
 	if !strings.Contains(email, "@") {
 		return nil, pledge.FieldErrorf("email", "Give the staff member's e-mail address.")
@@ -50,7 +51,8 @@ func (db *DB) CreateStaff(ctx context.Context, email, password string, role pled
 }
 
 // ListStaff returns every staff account, by address.
-func (db *DB) ListStaff(ctx context.Context) ([]*pledge.Staff, error) {
+func (db *DB) ListStaff(ctx context.Context) (_ []*pledge.Staff, err error) {
+	defer wrapErr(&err, "list staff")
 	rows, err := db.read.QueryContext(ctx, `SELECT id, email, role, created_at, disabled_at FROM staff ORDER BY `+db.noCase("email"))
 	if err != nil {
 		return nil, err
@@ -71,7 +73,8 @@ func (db *DB) ListStaff(ctx context.Context) ([]*pledge.Staff, error) {
 }
 
 // DisableStaff disables an account and deletes its sessions.
-func (db *DB) DisableStaff(ctx context.Context, email string) error {
+func (db *DB) DisableStaff(ctx context.Context, email string) (err error) {
+	defer wrapErr(&err, "disable staff")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -103,7 +106,8 @@ func sessionID(token string) string {
 // transaction, at most loginHashers at a time (beyond that: ERATELIMIT, try again in a moment),
 // so sign-ins never hold the single writer; a short write transaction then re-checks the lockout
 // and records the failure or creates the session.
-func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (*pledge.StaffSession, error) {
+func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (_ *pledge.StaffSession, err error) {
+	defer wrapErr(&err, "login")
 	email = strings.ToLower(strings.TrimSpace(email))
 	locked := pledge.Errorf(pledge.ERATELIMIT,
 		"Too many failed sign-in attempts. Wait 15 minutes and try again, or ask an admin to check your account.")
@@ -116,7 +120,7 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 	var hash string
 	var created int64
 	var disabled sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE `+db.eqNoCase("email"),
+	err = db.read.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE `+db.eqNoCase("email"),
 		email).Scan(&s.ID, &s.Email, &s.Role, &hash, &created, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		hash = dummyHash
@@ -227,7 +231,8 @@ func (db *DB) staffIdle() time.Duration {
 
 // Session returns the live session for token. Its idle timeout slides on use; the write happens
 // at most once a minute per session, so reading pages does not queue on the writer.
-func (db *DB) Session(ctx context.Context, token string) (*pledge.StaffSession, error) {
+func (db *DB) Session(ctx context.Context, token string) (_ *pledge.StaffSession, err error) {
+	defer wrapErr(&err, "session")
 	unauthorized := pledge.Errorf(pledge.EUNAUTHORIZED, "Please sign in.")
 	if token == "" {
 		return nil, unauthorized
@@ -236,7 +241,7 @@ func (db *DB) Session(ctx context.Context, token string) (*pledge.StaffSession, 
 	now := db.Now().UTC()
 	var ss pledge.StaffSession
 	var lastSeen, expires, created int64
-	err := db.read.QueryRowContext(ctx, `
+	err = db.read.QueryRowContext(ctx, `
 		SELECT st.id, st.email, st.role, st.created_at, se.last_seen_at, se.expires
 		FROM staff_sessions se JOIN staff st ON st.id = se.staff_id
 		WHERE se.id = ? AND se.expires > ? AND st.disabled_at IS NULL`, id, now.Unix()).Scan(
@@ -260,6 +265,7 @@ func (db *DB) Session(ctx context.Context, token string) (*pledge.StaffSession, 
 }
 
 // Logout deletes a session.
-func (db *DB) Logout(ctx context.Context, token string) error {
+func (db *DB) Logout(ctx context.Context, token string) (err error) {
+	defer wrapErr(&err, "logout")
 	return db.execWrite(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(token))
 }

@@ -20,7 +20,8 @@ const latestSubscription = `
 	(SELECT status FROM subscriptions WHERE supporter_id = s.id ORDER BY id DESC LIMIT 1)`
 
 // ListSupporters returns a page of supporters, newest first, by keyset on id.
-func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) ([]*pledge.Supporter, error) {
+func (db *DB) ListSupporters(ctx context.Context, f pledge.SupporterFilter) (_ []*pledge.Supporter, err error) {
+	defer wrapErr(&err, "list supporters")
 	q, args := db.supportersQuery(f)
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -87,7 +88,8 @@ func (db *DB) supporterTotals(ctx context.Context, page []*pledge.Supporter) err
 }
 
 // CountSupporters counts the supporters the filter matches.
-func (db *DB) CountSupporters(ctx context.Context, f pledge.SupporterFilter) (int, error) {
+func (db *DB) CountSupporters(ctx context.Context, f pledge.SupporterFilter) (_ int, err error) {
+	defer wrapErr(&err, "count supporters")
 	f.After, f.Offset = 0, 0
 	if f.Sort == pledge.SortTotal && strings.TrimSpace(f.Query) == "" && f.Frequency == "" && f.Status == "" {
 		// Every totals row belongs to a supporter: count the currency's range of the index alone.
@@ -98,7 +100,7 @@ func (db *DB) CountSupporters(ctx context.Context, f pledge.SupporterFilter) (in
 	}
 	from, where, args := db.supportersWhere(f)
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n)
+	err = db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n)
 	return n, err
 }
 
@@ -205,7 +207,8 @@ func (db *DB) scanSupporter(r scanner) (*pledge.Supporter, error) {
 
 // FindSupporter returns a supporter with their subscriptions, latest donations (up to 500) and
 // the Stripe events about their objects.
-func (db *DB) FindSupporter(ctx context.Context, id int64) (*pledge.SupporterDetail, error) {
+func (db *DB) FindSupporter(ctx context.Context, id int64) (_ *pledge.SupporterDetail, err error) {
+	defer wrapErr(&err, "find supporter")
 	s, err := db.scanSupporter(db.read.QueryRowContext(ctx, `
 		SELECT s.id, coalesce(s.stripe_customer_id, ''), coalesce(s.email, ''), s.name, s.created_at, s.erased_at,
 		       (SELECT count(*) FROM donations WHERE supporter_id = s.id), `+latestSubscription+`
@@ -517,7 +520,8 @@ func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, "
 
 // SupporterData gathers what is held about a supporter for a data request (the person
 // selectPerson chooses, as an erasure would), and audits it.
-func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (*pledge.SupporterData, error) {
+func (db *DB) SupporterData(ctx context.Context, actor string, id int64) (_ *pledge.SupporterData, err error) {
+	defer wrapErr(&err, "supporter data")
 	p, err := db.selectPerson(ctx, db.read, id, "")
 	if err != nil {
 		return nil, err
@@ -713,14 +717,16 @@ func (db *DB) deferralRecords(ctx context.Context, ids []any) ([]pledge.Deferral
 // same address in any case, their Stripe customers): the address and name go, amounts and dates
 // stay for the accounts; the address's reminder requests are deleted. The audit entry names the
 // records, not the address.
-func (db *DB) EraseSupporter(ctx context.Context, actor string, id int64) error {
-	_, err := db.erase(ctx, actor, id, "")
+func (db *DB) EraseSupporter(ctx context.Context, actor string, id int64) (err error) {
+	defer wrapErr(&err, "erase supporter")
+	_, err = db.erase(ctx, actor, id, "")
 	return err
 }
 
 // EraseEmail erases every supporter with the address (in any case), their Stripe customers and
 // the address's reminder requests.
-func (db *DB) EraseEmail(ctx context.Context, actor, email string) (int, error) {
+func (db *DB) EraseEmail(ctx context.Context, actor, email string) (_ int, err error) {
+	defer wrapErr(&err, "erase email")
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return 0, pledge.FieldErrorf("email", "Give the address to erase.")
@@ -812,7 +818,8 @@ func erasePerson(ctx context.Context, tx *Tx, p *person) error {
 }
 
 // Audit records one action in the audit log.
-func (db *DB) Audit(ctx context.Context, e pledge.AuditEntry) error {
+func (db *DB) Audit(ctx context.Context, e pledge.AuditEntry) (err error) {
+	defer wrapErr(&err, "audit")
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -831,7 +838,8 @@ func audit(ctx context.Context, tx *Tx, e pledge.AuditEntry) error {
 }
 
 // AuditLog returns the latest entries of the audit log, newest first.
-func (db *DB) AuditLog(ctx context.Context, limit int) ([]pledge.AuditEntry, error) {
+func (db *DB) AuditLog(ctx context.Context, limit int) (_ []pledge.AuditEntry, err error) {
+	defer wrapErr(&err, "audit log")
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT at, actor, action, subject, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ?`, limit)
 	if err != nil {
@@ -856,7 +864,8 @@ var _ pledge.NewsletterService = (*DB)(nil)
 // RecordNewsletterConsent stores a newsletter opt-in. One given on a checkout's thank-you page
 // names the checkout's supporter when the ledger already knows it; otherwise the checkout links
 // it to them (data requests, erasure and the export look both ways).
-func (db *DB) RecordNewsletterConsent(ctx context.Context, c *pledge.NewsletterConsent) error {
+func (db *DB) RecordNewsletterConsent(ctx context.Context, c *pledge.NewsletterConsent) (err error) {
+	defer wrapErr(&err, "record newsletter consent")
 	if strings.TrimSpace(c.Wording) == "" {
 		return pledge.Errorf(pledge.EINVALID, "A consent needs the wording it was given to.")
 	}

@@ -1,0 +1,76 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// eachInTx runs write for every item in one write transaction, committed once: a flush of
+// counters is one commit, not one per row. No items, no transaction.
+func eachInTx[T any](ctx context.Context, db *DB, items []T, write func(tx *Tx, item T) error) error {
+	if len(items) == 0 {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, item := range items {
+		if err := write(tx, item); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// queryAll runs a query of many rows and reads each with scan, in order.
+func queryAll[T any](ctx context.Context, q rowsQueryer, query string, args []any, scan func(rows *sql.Rows) (T, error)) ([]T, error) {
+	var out []T
+	err := eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
+		v, err := scan(rows)
+		out = append(out, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachRow runs a query of many rows and calls fn, which scans it, on each row in order; the
+// first error stops it.
+func eachRow(ctx context.Context, q rowsQueryer, query string, args []any, fn func(rows *sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// opError is an error of one of the store's exported methods, named by its operation ("create
+// checkout"), so that the log line of a 500 says what failed. It unwraps to the cause, so a
+// *pledge.Error's code and message still reach pledge.ErrorCode and pledge.ErrorMessage.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "store: " + e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+// wrapErr names the operation of *errp, deferred at the top of an exported method. An error that
+// already names one (an exported method calling another) keeps the inner, more precise, name.
+func wrapErr(errp *error, op string) {
+	var oe *opError
+	if *errp != nil && !errors.As(*errp, &oe) {
+		*errp = &opError{op: op, err: *errp}
+	}
+}
