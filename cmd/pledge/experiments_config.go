@@ -172,25 +172,11 @@ func (vf *variantFile) variant(st pledge.Settings) (pledge.Variant, error) {
 		return &t
 	}
 	o.Heading, o.Message, o.Signoff = trim(vf.Heading), trim(vf.Message), trim(vf.Signoff)
-	byFrequency := func(field string, m map[string]string) (map[pledge.Frequency]string, error) {
-		if len(m) == 0 {
-			return nil, nil
-		}
-		out := map[pledge.Frequency]string{}
-		for k, s := range m {
-			f, err := pledge.ParseFrequency(k)
-			if err != nil {
-				return nil, fmt.Errorf("%s.%s: once, monthly or annual", field, k)
-			}
-			out[f] = strings.TrimSpace(s)
-		}
-		return out, nil
-	}
-	var err error
-	if o.Ask, err = byFrequency("ask", vf.Ask); err != nil {
+	trimmed := func(_ string, s string) (string, error) { return strings.TrimSpace(s), nil }
+	if err := frequencyKeyed(&o.Ask, "ask", vf.Ask, trimmed); err != nil {
 		return v, err
 	}
-	if o.Highlight, err = byFrequency("highlight", vf.Highlight); err != nil {
+	if err := frequencyKeyed(&o.Highlight, "highlight", vf.Highlight, trimmed); err != nil {
 		return v, err
 	}
 	if vf.DefaultFrequency != nil {
@@ -207,55 +193,67 @@ func (vf *variantFile) variant(st pledge.Settings) (pledge.Variant, error) {
 		}
 		return n, nil
 	}
-	for code, byF := range vf.Presets {
-		cur := pledge.Currency(strings.ToLower(code))
-		if !st.Catalogue.Offers(cur) {
-			return v, fmt.Errorf("presets.%s: not one of the configured currencies", code)
-		}
-		for fs, list := range byF {
-			f, err := pledge.ParseFrequency(fs)
+	err := tierKeyed(&o.Presets, st, "presets", vf.Presets, func(path string, cur pledge.Currency, list []string) ([]int64, error) {
+		var amounts []int64
+		for i, s := range list {
+			a, err := amount(fmt.Sprintf("%s[%d]", path, i), cur, s)
 			if err != nil {
-				return v, fmt.Errorf("presets.%s.%s: once, monthly or annual", code, fs)
+				return nil, err
 			}
-			var amounts []int64
-			for i, s := range list {
-				a, err := amount(fmt.Sprintf("presets.%s.%s[%d]", code, fs, i), cur, s)
-				if err != nil {
-					return v, err
-				}
-				amounts = append(amounts, a)
-			}
-			if o.Presets == nil {
-				o.Presets = map[pledge.Currency]map[pledge.Frequency][]int64{}
-			}
-			if o.Presets[cur] == nil {
-				o.Presets[cur] = map[pledge.Frequency][]int64{}
-			}
-			o.Presets[cur][f] = amounts
+			amounts = append(amounts, a)
 		}
+		return amounts, nil
+	})
+	if err != nil {
+		return v, err
 	}
-	for code, byF := range vf.DefaultAmount {
-		cur := pledge.Currency(strings.ToLower(code))
-		if !st.Catalogue.Offers(cur) {
-			return v, fmt.Errorf("default_amount.%s: not one of the configured currencies", code)
-		}
-		for fs, s := range byF {
-			f, err := pledge.ParseFrequency(fs)
-			if err != nil {
-				return v, fmt.Errorf("default_amount.%s.%s: once, monthly or annual", code, fs)
-			}
-			a, err := amount(fmt.Sprintf("default_amount.%s.%s", code, fs), cur, s)
-			if err != nil {
-				return v, err
-			}
-			if o.DefaultAmount == nil {
-				o.DefaultAmount = map[pledge.Currency]map[pledge.Frequency]int64{}
-			}
-			if o.DefaultAmount[cur] == nil {
-				o.DefaultAmount[cur] = map[pledge.Frequency]int64{}
-			}
-			o.DefaultAmount[cur][f] = a
-		}
+	if err := tierKeyed(&o.DefaultAmount, st, "default_amount", vf.DefaultAmount, amount); err != nil {
+		return v, err
 	}
 	return v, nil
+}
+
+// frequencyKeyed parses a map keyed by frequency (once, monthly, annual) into into, each value
+// through conv (given the value's path in the file, for its errors); field names the map. It
+// makes into only when it has something to put in it.
+func frequencyKeyed[V, W any](into *map[pledge.Frequency]W, field string, m map[string]V, conv func(path string, v V) (W, error)) error {
+	for k, v := range m {
+		f, err := pledge.ParseFrequency(k)
+		if err != nil {
+			return fmt.Errorf("%s.%s: once, monthly or annual", field, k)
+		}
+		w, err := conv(field+"."+k, v)
+		if err != nil {
+			return err
+		}
+		if *into == nil {
+			*into = map[pledge.Frequency]W{}
+		}
+		(*into)[f] = w
+	}
+	return nil
+}
+
+// tierKeyed is frequencyKeyed for a map keyed by currency code, then frequency: the currencies
+// must be st's.
+func tierKeyed[V, W any](into *map[pledge.Currency]map[pledge.Frequency]W, st pledge.Settings, field string, m map[string]map[string]V,
+	conv func(path string, cur pledge.Currency, v V) (W, error)) error {
+	for code, byF := range m {
+		cur := pledge.Currency(strings.ToLower(code))
+		if !st.Catalogue.Offers(cur) {
+			return fmt.Errorf("%s.%s: not one of the configured currencies", field, code)
+		}
+		inner := (*into)[cur]
+		err := frequencyKeyed(&inner, field+"."+code, byF, func(path string, v V) (W, error) { return conv(path, cur, v) })
+		if err != nil {
+			return err
+		}
+		if inner != nil {
+			if *into == nil {
+				*into = map[pledge.Currency]map[pledge.Frequency]W{}
+			}
+			(*into)[cur] = inner
+		}
+	}
+	return nil
 }

@@ -124,25 +124,12 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 			return err
 		}
 	}
-	for k, v := range f.Ask {
-		fr, err := pledge.ParseFrequency(k)
-		if err != nil {
-			return fmt.Errorf("ask.%s: once, monthly or annual", k)
-		}
-		if st.Ask == nil {
-			st.Ask = map[pledge.Frequency]string{}
-		}
-		st.Ask[fr] = strings.TrimSpace(v)
+	trimmed := func(_ string, s string) (string, error) { return strings.TrimSpace(s), nil }
+	if err := frequencyKeyed(&st.Ask, "ask", f.Ask, trimmed); err != nil {
+		return err
 	}
-	for k, v := range f.Highlight {
-		fr, err := pledge.ParseFrequency(k)
-		if err != nil {
-			return fmt.Errorf("highlight.%s: once, monthly or annual", k)
-		}
-		if st.Highlight == nil {
-			st.Highlight = map[pledge.Frequency]string{}
-		}
-		st.Highlight[fr] = strings.TrimSpace(v)
+	if err := frequencyKeyed(&st.Highlight, "highlight", f.Highlight, trimmed); err != nil {
+		return err
 	}
 	if f.Messages != nil {
 		st.Messages = f.Messages

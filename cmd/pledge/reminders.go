@@ -72,6 +72,20 @@ func signingSecret(ctx context.Context, cfg *Config, db *sqlite.DB) ([]byte, err
 	return secret, nil
 }
 
+// secretAndMailer returns what the commands that send e-mail need: the signing secret of the
+// e-mails' links (signingSecret) and the mailer (nil when e-mail is not configured).
+func secretAndMailer(ctx context.Context, cfg *Config, db *sqlite.DB) ([]byte, *mail.Mailer, error) {
+	secret, err := signingSecret(ctx, cfg, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		return nil, nil, &ConfigError{"PLEDGE_SMTP_URL", err.Error()}
+	}
+	return secret, mailer, nil
+}
+
 // runReminders is `pledge reminders send [--now RFC3339]`: send every reminder due now (or at
 // --now, for tests and catching up) and print what happened.
 func runReminders(ctx context.Context, env *Env, args []string) error {
@@ -105,13 +119,9 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	secret, err := signingSecret(ctx, cfg, db)
+	secret, mailer, err := secretAndMailer(ctx, cfg, db)
 	if err != nil {
 		return err
-	}
-	mailer, err := newMailer(cfg)
-	if err != nil {
-		return &ConfigError{"PLEDGE_SMTP_URL", err.Error()}
 	}
 	res, err := newReminders(cfg, db, mailer, secret, env).SendDue(ctx)
 	fmt.Fprintf(env.Stdout, "reminders: %d sent, %d to retry, %d given up, %d stale claims given up\n",

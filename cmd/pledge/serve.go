@@ -67,13 +67,9 @@ func (m *Main) Open(ctx context.Context) error {
 		m.env.Logger.Warn("PLEDGE_DATA_KEY_FILE=none: readers' addresses and names are stored unencrypted; " +
 			"anyone with a copy of the database reads them (pledge keys new FILE makes a key)")
 	}
-	secret, err := signingSecret(ctx, cfg, m.DB)
+	secret, mailer, err := secretAndMailer(ctx, cfg, m.DB)
 	if err != nil {
 		return err
-	}
-	mailer, err := newMailer(cfg)
-	if err != nil {
-		return &ConfigError{"PLEDGE_SMTP_URL", err.Error()}
 	}
 	if mailer != nil {
 		m.Reminders = newReminders(cfg, m.DB, mailer, secret, m.env)

@@ -125,13 +125,9 @@ func runStatements(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "statements %d: %d to send (dry run: nothing sent)\n", year, len(sts))
 		return nil
 	}
-	secret, err := signingSecret(ctx, cfg, db)
+	secret, mailer, err := secretAndMailer(ctx, cfg, db)
 	if err != nil {
 		return err
-	}
-	mailer, err := newMailer(cfg)
-	if err != nil {
-		return &ConfigError{"PLEDGE_SMTP_URL", err.Error()}
 	}
 	queued, err := db.EnqueueStatements(ctx, year)
 	if err != nil {

@@ -103,24 +103,14 @@ func perRequest(d time.Duration, n int) float64 {
 // a new reader and a new row.
 // raw is its baseline, one round of raw inserts.
 func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw baseline) error {
-	before, err := countRows(svc.db, `SELECT count(*) FROM deferrals`)
-	if err != nil {
-		return err
-	}
 	body := []byte(url.Values{"choice": {"week"}, "article": {benchArticle}}.Encode())
 	h := formHeader(svc.base)
 	h.Set("Accept", "application/json")
 	tr := staticTargeter(http.MethodPost, svc.base+"/remind", body, h)
-	base, val, err := b.againstRaw(ctx, name, raw, "remind", "POST /remind", tr)
+	base, val, err := b.againstRaw(ctx, svc, name, raw, "remind", "POST /remind", tr,
+		`SELECT count(*) FROM deferrals`, "%d deferrals acknowledged but only %d rows stored")
 	if err != nil {
 		return err
-	}
-	after, err := countRows(svc.db, `SELECT count(*) FROM deferrals`)
-	if err != nil {
-		return err
-	}
-	if after-before < val.OK {
-		return fmt.Errorf("%d deferrals acknowledged but only %d rows stored", val.OK, after-before)
 	}
 	rt := ratio(val.Rate(), base.Rate())
 	b.rows = append(b.rows, row{Name: name, Value: val.Rate(), Baseline: base.Rate(), Unit: "writes/s",
@@ -129,8 +119,15 @@ func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw ba
 }
 
 // againstRaw runs the row's rounds: in each, one round of the raw-insert baseline, then one of the
-// service's requests from tr (attack names the attack, label the requests in the log).
-func (b *bench) againstRaw(ctx context.Context, name string, raw baseline, attack, label string, tr vegeta.Targeter) (base, val loadResult, err error) {
+// service's requests from tr (attack names the attack, label the requests in the log). Then it
+// checks that every request the service acknowledged left a row that the count(*) query counted
+// finds; lost (a format of the acknowledged and stored counts) says which did not.
+func (b *bench) againstRaw(ctx context.Context, svc *service, name string, raw baseline, attack, label string, tr vegeta.Targeter,
+	counted, lost string) (base, val loadResult, err error) {
+	before, err := countRows(svc.db, counted)
+	if err != nil {
+		return base, val, err
+	}
 	say("%s: %d connections, %d rounds of %s each side", name, b.o.Conns, b.o.Rounds, b.o.Dur)
 	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
 		r, err := raw(ctx, fmt.Sprintf("%s-%d", name, i))
@@ -143,16 +140,19 @@ func (b *bench) againstRaw(ctx context.Context, name string, raw baseline, attac
 		say("  %s %s", label, r)
 		val.add(r)
 	}
+	after, err := countRows(svc.db, counted)
+	if err != nil {
+		return base, val, err
+	}
+	if after-before < val.OK {
+		return base, val, fmt.Errorf(lost, val.OK, after-before)
+	}
 	return base, val, nil
 }
 
 // webhookRow: distinct signed checkout.session.completed events for prepared checkouts, verified
 // and applied, at 64 connections, against the same raw inserts.
 func (b *bench) webhookRow(ctx context.Context, svc *service, name string, nCheckouts int, raw baseline) error {
-	before, err := countRows(svc.db, `SELECT count(*) FROM stripe_events`)
-	if err != nil {
-		return err
-	}
 	var next atomic.Int64
 	tr := func(t *vegeta.Target) error {
 		i := next.Add(1) - 1
@@ -164,16 +164,10 @@ func (b *bench) webhookRow(ctx context.Context, svc *service, name string, nChec
 		t.Header = http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {signature(payload, b.secret)}}
 		return nil
 	}
-	base, val, err := b.againstRaw(ctx, name, raw, "webhook", "POST /webhooks/stripe", tr)
+	base, val, err := b.againstRaw(ctx, svc, name, raw, "webhook", "POST /webhooks/stripe", tr,
+		`SELECT count(*) FROM stripe_events`, "%d events acknowledged but only %d recorded")
 	if err != nil {
 		return err
-	}
-	after, err := countRows(svc.db, `SELECT count(*) FROM stripe_events`)
-	if err != nil {
-		return err
-	}
-	if after-before < val.OK {
-		return fmt.Errorf("%d events acknowledged but only %d recorded", val.OK, after-before)
 	}
 	if n, err := countRows(svc.db, `SELECT count(*) FROM donations WHERE checkout_id LIKE ?`, "co_bench_"+b.runID+"%"); err == nil {
 		say("  %d donations applied from %d acknowledged events", n, val.OK)

@@ -8,6 +8,7 @@ import (
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // stripe-mock answers GET /v1/balance_transactions/:id with a fixture (amount 100, fee 0, net
@@ -15,7 +16,7 @@ import (
 // and that it reached the ledger and the dashboard's headline.
 func TestBalanceTransactionsReachTheLedgerAndHeadline(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	rec := &testkit.Recorder{}
 	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Settlements: db,
 		Stripe: billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: testkit.StripeMock(t), Transport: rec})}
@@ -91,7 +92,7 @@ func TestBalanceTransactionsReachTheLedgerAndHeadline(t *testing.T) {
 // (or a later pass) fetches it.
 func TestUnreachableBalanceTransactionIsFetchedByReconcile(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	down := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Settlements: db,
 		Stripe: billing.New(billing.Config{SecretKey: "sk_test_x", APIBase: "http://127.0.0.1:1", Retries: 0, Timeout: time.Second})}
 	b := build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500), PaymentIntentID: "pi_late"})

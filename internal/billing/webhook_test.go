@@ -17,24 +17,14 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 const (
 	secret    = "whsec_test_current"
 	oldSecret = "whsec_test_previous"
 )
-
-func openDB(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func checkout(f pledge.Frequency, amount int64) *pledge.Checkout {
 	return &pledge.Checkout{ID: "co_test", Frequency: f, Amount: pledge.Money{Amount: amount, Currency: "usd"},
@@ -178,7 +168,7 @@ func TestForeignObjectsTranslateToNothing(t *testing.T) {
 
 func TestInvoiceWithoutMetadataIsSettledLocallyThenFromStripe(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	rec := &testkit.Recorder{}
 	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db,
 		Stripe: billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: testkit.StripeMock(t), Transport: rec})}
@@ -221,7 +211,7 @@ func TestInvoiceWithoutMetadataIsSettledLocallyThenFromStripe(t *testing.T) {
 
 func TestFailedRefundRereadsTheCharge(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	rec := &testkit.Recorder{}
 	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db,
 		Stripe: billing.New(billing.Config{SecretKey: "sk_test_123", APIBase: testkit.StripeMock(t), Transport: rec})}
@@ -287,7 +277,7 @@ func (p *pagingProxy) handler(t *testing.T, mock string) http.Handler {
 
 func TestReconcileListsAndPagesAgainstStripeMock(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	proxy := &pagingProxy{}
 	srv := httptest.NewServer(proxy.handler(t, testkit.StripeMock(t)))
 	defer srv.Close()
@@ -328,7 +318,7 @@ func TestReconcileListsAndPagesAgainstStripeMock(t *testing.T) {
 // newer API version's shape, as Stripe's list endpoint would.
 func TestReconcileAppliesMissedEventsOfOtherVersions(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	c := checkout(pledge.Monthly, 700)
 	p := billing.EventParams{Checkout: c, CustomerID: "cus_r", SubscriptionID: "sub_r", InvoiceID: "in_r", Email: "r@example.com"}
 	var events []json.RawMessage
@@ -392,7 +382,7 @@ func TestEveryHandledTypeBuildsAVerifiableEvent(t *testing.T) {
 // built and signed like Stripe's, in all 120 orders: every order ends in the same ledger.
 func TestEveryOrderThroughTranslation(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db}
 	types := []string{"customer.subscription.created", "invoice.paid", "checkout.session.completed",
 		"customer.subscription.updated", "customer.subscription.deleted"}
@@ -460,7 +450,7 @@ func permutations(n int) [][]int {
 // trigger` posts when run with production's environment: a made-up donation must not reach the
 // real ledger and export. The reverse holds too.
 func TestLiveDeploymentIgnoresTestModeEvents(t *testing.T) {
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	stripe := billing.New(billing.Config{SecretKey: "sk_live_x", APIBase: "http://127.0.0.1:1"})
 	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Stripe: stripe}
 	payload := build(t, "checkout.session.completed", billing.EventParams{Checkout: checkout(pledge.Once, 500)})
@@ -496,7 +486,7 @@ func TestLiveDeploymentIgnoresTestModeEvents(t *testing.T) {
 // pledge_checkout the invoice is not Pledge's, and the payload settles that: no Stripe call inside
 // the webhook (which would answer 500, and be retried for days, whenever Stripe is unreachable).
 func TestForeignInvoiceNeedsNoStripeCall(t *testing.T) {
-	db := openDB(t)
+	db := storetest.Open(t, nil)
 	down := billing.New(billing.Config{SecretKey: "sk_test_x", APIBase: "http://127.0.0.1:1", Retries: 0, Timeout: time.Second})
 	w := &billing.Webhooks{Secrets: []string{secret}, Ledger: db, Stripe: down}
 	var ev map[string]any

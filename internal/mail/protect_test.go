@@ -13,6 +13,7 @@ import (
 	"github.com/pledge-news/pledge/internal/mail"
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // TestProtectiveModeEmails (issue 13, item 3): in protective mode the reminder and the manage
@@ -22,8 +23,8 @@ import (
 func TestProtectiveModeEmails(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	defer1(t, db, "rd_1", "reader@example.com", pledge.Monthly) // stored with an article
 	base, _ := url.Parse("https://support.news.example")
 	m, err := mail.New(mail.Config{URL: mp.SMTPURL, From: "Daily Bugle <support@news.example>", Org: "Daily Bugle", BaseURL: base,

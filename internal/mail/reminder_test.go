@@ -18,32 +18,10 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 var t0 = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-
-func openDB(t *testing.T, path string, clk *clock) *sqlite.DB {
-	t.Helper()
-	db := sqlite.NewDB(path)
-	db.Now = clk.Now
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func newReminders(t *testing.T, q pledge.ReminderQueue, smtpURL string) *mail.Reminders {
 	t.Helper()
@@ -77,8 +55,8 @@ func defer1(t *testing.T, db *sqlite.DB, reader, email string, f pledge.Frequenc
 func TestReminderEmailContent(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	d := defer1(t, db, "rd_1", "reader@example.com", pledge.Monthly)
 	rem := newReminders(t, db, mp.SMTPURL)
 
@@ -131,8 +109,8 @@ func TestReminderEmailContent(t *testing.T) {
 func TestReminderEmailInReadersLanguage(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	for _, d := range []*pledge.Deferral{
 		{ReaderID: "rd_ru", Choice: pledge.ChoiceWeek, Email: "ru@example.com", Frequency: pledge.Monthly, Lang: "ru"},
 		{ReaderID: "rd_xx", Choice: pledge.ChoiceWeek, Email: "xx@example.com", Lang: "uk"},
@@ -190,10 +168,10 @@ func TestManageLinkMessageInLanguage(t *testing.T) {
 func TestRemindersTwoSendersAtMostOnce(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	path := testkit.StoreDSN(t)
-	db1 := openDB(t, path, clk)
-	db2 := openDB(t, path, clk)
+	db1 := storetest.OpenAt(t, path, clk)
+	db2 := storetest.OpenAt(t, path, clk)
 	const n = 12
 	for i := range n {
 		defer1(t, db1, fmt.Sprintf("rd_%d", i), fmt.Sprintf("r%d@example.com", i), "")
@@ -235,8 +213,8 @@ func TestRemindersTwoSendersAtMostOnce(t *testing.T) {
 func TestRemindersCrashBetweenClaimAndSend(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	d := defer1(t, db, "rd_1", "crash@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	if claimed, err := db.ClaimDueReminders(ctx, "crashed-sender", 10); err != nil || len(claimed) != 1 {
@@ -262,8 +240,8 @@ func TestRemindersCrashBetweenClaimAndSend(t *testing.T) {
 // A send that fails is retried after backoff and delivered once the server is back.
 func TestRemindersRetryAfterFailure(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	d := defer1(t, db, "rd_1", "retry@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	down := newReminders(t, db, fmt.Sprintf("smtp://127.0.0.1:%d", testkit.FreePort(t)))
@@ -348,8 +326,8 @@ func quitDropper(t *testing.T, silentAfterData bool) (addr string, accepted *ato
 // failed would send the reader a second copy after the backoff.
 func TestReminderNotResentWhenOnlyQuitFails(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	defer1(t, db, "rd_q", "quit@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	addr, accepted := quitDropper(t, false)
@@ -367,8 +345,8 @@ func TestReminderNotResentWhenOnlyQuitFails(t *testing.T) {
 // accepted: the reminder is given up rather than sent again.
 func TestReminderGivenUpWhenDeliveryIsUnknown(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	d := defer1(t, db, "rd_u", "unknown@example.com", "")
 	clk.Add(8 * 24 * time.Hour)
 	addr, accepted := quitDropper(t, true)
@@ -420,8 +398,8 @@ func (q *failingMarks) MarkReminderSent(ctx context.Context, r *pledge.Reminder)
 // back to the queue and is sent later, rather than waiting out the lease to be given up unsent.
 func TestRemindersStoreErrorReleasesTheBatch(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	var ids []int64
 	for i := range 3 {
 		ids = append(ids, defer1(t, db, fmt.Sprintf("rd_%d", i), fmt.Sprintf("r%d@example.com", i), "").ID)

@@ -12,6 +12,7 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 func newSupporterMail(t *testing.T, db *sqlite.DB, smtpURL string) *mail.SupporterMail {
@@ -57,8 +58,8 @@ func firstGift(t *testing.T, db *sqlite.DB, name string) {
 func TestSupporterMailCrashBetweenClaimAndSend(t *testing.T) {
 	ctx := context.Background()
 	mp := testkit.Mailpit(t)
-	clk := &clock{t: t0}
-	db := openDB(t, testkit.StoreDSN(t), clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	firstGift(t, db, "crash")
 	claimed, err := db.ClaimDueMail(ctx, "crashed-sender", nil, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].Kind != pledge.MailThanks {

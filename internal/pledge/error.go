@@ -66,10 +66,9 @@ func FieldErrorf(field, format string, args ...any) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any other error
 // and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return EINTERNAL
@@ -78,10 +77,9 @@ func ErrorCode(err error) string {
 // ErrorMessage returns the human message of the first *Error in err's chain; for any other error
 // it returns a generic text, so internal details never reach a reader.
 func ErrorMessage(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Message
 	}
 	return "Something went wrong on our side. Please try again."
@@ -89,8 +87,7 @@ func ErrorMessage(err error) string {
 
 // ErrorField returns the form field named by the first *Error in err's chain, or "".
 func ErrorField(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Field
 	}
 	return ""
@@ -98,8 +95,7 @@ func ErrorField(err error) string {
 
 // ErrorKey returns the catalogue key of an *Error, or "".
 func ErrorKey(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Key
 	}
 	return ""

@@ -207,46 +207,57 @@ func (o Override) validate(base Settings) error {
 			return fmt.Errorf("default_frequency: once, monthly or annual")
 		}
 	}
-	for _, cur := range sortedKeys(o.Presets) {
-		if !base.Catalogue.Offers(cur) {
-			return fmt.Errorf("presets.%s: not one of the configured currencies", cur)
+	err := eachTier(base, "presets", o.Presets, func(cur Currency, f Frequency, p []int64) error {
+		t := base.Catalogue.Tier(cur, f)
+		switch {
+		case len(p) == 0:
+			return fmt.Errorf("presets.%s.%s: at least one amount is required", cur, f)
+		case len(p) > 6:
+			return fmt.Errorf("presets.%s.%s: at most six amounts fit the prompt", cur, f)
 		}
-		for _, f := range sortedKeys(o.Presets[cur]) {
-			if _, err := ParseFrequency(string(f)); err != nil {
-				return fmt.Errorf("presets.%s.%s: once, monthly or annual", cur, f)
-			}
-			p, t := o.Presets[cur][f], base.Catalogue.Tier(cur, f)
-			switch {
-			case len(p) == 0:
-				return fmt.Errorf("presets.%s.%s: at least one amount is required", cur, f)
-			case len(p) > 6:
-				return fmt.Errorf("presets.%s.%s: at most six amounts fit the prompt", cur, f)
-			}
-			for i, a := range p {
-				if a < t.Min || a > t.Max {
-					return fmt.Errorf("presets.%s.%s[%d]: must lie between the minimum %s and the maximum %s",
-						cur, f, i, Money{t.Min, cur}.Grouped(), Money{t.Max, cur}.Grouped())
-				}
+		for i, a := range p {
+			if a < t.Min || a > t.Max {
+				return fmt.Errorf("presets.%s.%s[%d]: must lie between the minimum %s and the maximum %s",
+					cur, f, i, Money{t.Min, cur}.Grouped(), Money{t.Max, cur}.Grouped())
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	applied := o.Apply(base)
-	for _, cur := range sortedKeys(o.DefaultAmount) {
-		if !base.Catalogue.Offers(cur) {
-			return fmt.Errorf("default_amount.%s: not one of the configured currencies", cur)
+	err = eachTier(base, "default_amount", o.DefaultAmount, func(cur Currency, f Frequency, a int64) error {
+		if t := applied.Catalogue.Tier(cur, f); !slices.Contains(t.Presets, a) {
+			return fmt.Errorf("default_amount.%s.%s: must be one of the presets", cur, f)
 		}
-		for _, f := range sortedKeys(o.DefaultAmount[cur]) {
-			if _, err := ParseFrequency(string(f)); err != nil {
-				return fmt.Errorf("default_amount.%s.%s: once, monthly or annual", cur, f)
-			}
-			if t := applied.Catalogue.Tier(cur, f); !slices.Contains(t.Presets, o.DefaultAmount[cur][f]) {
-				return fmt.Errorf("default_amount.%s.%s: must be one of the presets", cur, f)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// What the override leaves must still be valid settings (lengths of the words and so on).
 	if err := applied.Validate(); err != nil {
 		return err
+	}
+	return nil
+}
+
+// eachTier calls fn on every tier of m, in order, once it has checked that the currency is one of
+// base's and the frequency is one; field names m in the errors.
+func eachTier[V any](base Settings, field string, m map[Currency]map[Frequency]V, fn func(Currency, Frequency, V) error) error {
+	for _, cur := range sortedKeys(m) {
+		if !base.Catalogue.Offers(cur) {
+			return fmt.Errorf("%s.%s: not one of the configured currencies", field, cur)
+		}
+		for _, f := range sortedKeys(m[cur]) {
+			if _, err := ParseFrequency(string(f)); err != nil {
+				return fmt.Errorf("%s.%s.%s: once, monthly or annual", field, cur, f)
+			}
+			if err := fn(cur, f, m[cur][f]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -194,14 +194,19 @@ type Dashboard struct {
 	Titles map[string]string
 }
 
+// Of returns the figures of the period, or of the one before it when previous.
+func (r CurrencyReport) Of(previous bool) KPIs {
+	if previous {
+		return r.Previous
+	}
+	return r.Current
+}
+
 // Settled returns the period's money in each settlement currency, largest first: the headline.
 func (d *Dashboard) Settled(previous bool) []Settled {
 	var out []Settled
 	for _, r := range d.Currencies {
-		k := r.Current
-		if previous {
-			k = r.Previous
-		}
+		k := r.Of(previous)
 		if k.SettledDonations == 0 {
 			continue
 		}
@@ -217,10 +222,7 @@ func (d *Dashboard) Settled(previous bool) []Settled {
 func (d *Dashboard) Unsettled(previous bool) []Unsettled {
 	var out []Unsettled
 	for _, r := range d.Currencies {
-		k := r.Current
-		if previous {
-			k = r.Previous
-		}
+		k := r.Of(previous)
 		if k.UnsettledDonations > 0 {
 			out = append(out, Unsettled{Currency: k.Currency, Donations: k.UnsettledDonations, Net: k.UnsettledNet})
 		}

@@ -11,9 +11,9 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-// givingPage is the donation form, on GET/POST /donate (with the site's layout) and on GET
+// givingForm is the donation form, on GET/POST /donate (with the site's layout) and on GET
 // /prompt (as a small document for the article's frame).
-type givingPage struct {
+type givingForm struct {
 	Layout
 	Embed       bool // rendered inside the article's frame: Continue targets the top window
 	Heading     string
@@ -211,7 +211,7 @@ const letterFoldAfter = 280
 // givingPage builds the form for a reader's (possibly partial, possibly wrong) choice, in the
 // reader's language, from the prompt set ps (the default's or the reader's experiment arm's:
 // its letter, presets and defaults).
-func (s *Server) givingPage(ps *promptSet, lc *locale.Catalogue, ch pledge.GiftChoice, embed bool, err error) *givingPage {
+func (s *Server) givingPage(ps *promptSet, lc *locale.Catalogue, ch pledge.GiftChoice, embed bool, err error) *givingForm {
 	lc = ps.lang(lc)
 	st := ps.giving
 	cur := pledge.Currency(ch.Currency)
@@ -224,7 +224,7 @@ func (s *Server) givingPage(ps *promptSet, lc *locale.Catalogue, ch pledge.GiftC
 	}
 	v := ps.views[viewKey{lc.Code, cur}]
 	heading := lc.T("letter.heading")
-	p := &givingPage{
+	p := &givingForm{
 		Layout:    Layout{Title: heading, L: lc},
 		Embed:     embed,
 		Heading:   heading,
@@ -295,7 +295,7 @@ func (s *Server) givingPage(ps *promptSet, lc *locale.Catalogue, ch pledge.GiftC
 
 // syncRemind gives the in-card remind panel the page's layout (CSRF token, name), once render
 // or the pre-renderer has filled it.
-func (p *givingPage) syncRemind() {
+func (p *givingForm) syncRemind() {
 	if p.Remind != nil {
 		p.Remind.Layout = p.Layout
 		p.Remind.Title = p.L.T("remind.title")

@@ -136,7 +136,7 @@ func (s *Server) render(c echo.Context, status int, name string, data page) erro
 	if l.CSRF == "" {
 		l.CSRF = csrfToken(c)
 	}
-	if g, ok := data.(*givingPage); ok {
+	if g, ok := data.(*givingForm); ok {
 		g.syncRemind()
 	}
 	var buf bytes.Buffer

@@ -6,8 +6,6 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/pledge-news/pledge/internal/pledge"
 )
 
 func supporterID(c echo.Context) (int64, error) {
@@ -30,55 +28,4 @@ func (s *Server) handleSupporterData(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="supporter-%d.json"`, id))
 	return c.JSONPretty(http.StatusOK, d, "  ")
-}
-
-type erasePage struct {
-	Layout
-	Detail *pledge.SupporterDetail
-}
-
-// handleEraseConfirm is the confirmation step before an erasure.
-func (s *Server) handleEraseConfirm(c echo.Context) error {
-	id, err := supporterID(c)
-	if err != nil {
-		return err
-	}
-	d, err := s.findSupporterAudited(c, id, "opened the erase confirmation")
-	if err != nil {
-		return err
-	}
-	return s.render(c, http.StatusOK, "staff_erase", &erasePage{Layout: s.staffLayout(c, "Erase a supporter"), Detail: d})
-}
-
-// eraseForm must carry confirm=erase: the button on the confirmation page.
-type eraseForm struct {
-	Confirm string `form:"confirm"`
-}
-
-func (s *Server) handleErase(c echo.Context) error {
-	id, err := supporterID(c)
-	if err != nil {
-		return err
-	}
-	var f eraseForm
-	if err := c.Bind(&f); err != nil || f.Confirm != "erase" {
-		return pledge.Errorf(pledge.EINVALID, "Confirm the erasure with the button on the confirmation page.")
-	}
-	if err := s.Supporters.EraseSupporter(c.Request().Context(), staffOf(c).Staff.Email, id); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/staff/supporters/%d?erased=1", id))
-}
-
-type auditPage struct {
-	Layout
-	Entries []pledge.AuditEntry
-}
-
-func (s *Server) handleAudit(c echo.Context) error {
-	entries, err := s.Supporters.AuditLog(c.Request().Context(), 500)
-	if err != nil {
-		return err
-	}
-	return s.render(c, http.StatusOK, "staff_audit", &auditPage{Layout: s.staffLayout(c, "Audit log"), Entries: entries})
 }

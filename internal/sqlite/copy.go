@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -196,18 +197,11 @@ func simpleName(s string) bool {
 
 // queryStrings returns the first column of a query's rows.
 func queryStrings(ctx context.Context, q rowsQueryer, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, q, query, args, func(rows *sql.Rows) (string, error) {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return nil, err
+			return s, err
 		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+		return s, nil
+	})
 }

@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"testing"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // TestOnePendingReminderPerAddress (issue 13, finding c): "Remind me later" must not let anyone
@@ -14,8 +16,8 @@ import (
 // whose deferral stays (the prompt stays quiet for that reader) without an address.
 func TestOnePendingReminderPerAddress(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	var last *pledge.Deferral
 	for i, reader := range []string{"rd_1", "rd_2", "rd_3", "rd_4", "rd_5", "rd_6"} {
 		email := "target@example.org"

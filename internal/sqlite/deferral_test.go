@@ -10,31 +10,8 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
-
-// clock is a time the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func openDB(t *testing.T, clk *clock) *sqlite.DB {
-	t.Helper()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	db.Now = clk.Now
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 var t0 = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
@@ -48,7 +25,7 @@ func TestDeferChoicesAndDates(t *testing.T) {
 		{pledge.ChoiceNever, t0.AddDate(0, 0, 365)},
 	} {
 		t.Run(string(tc.choice), func(t *testing.T) {
-			db := openDB(t, &clock{t: t0})
+			db := storetest.Open(t, testkit.NewClock(t0))
 			d, err := db.Defer(context.Background(), &pledge.Deferral{ReaderID: "rd_1", Choice: tc.choice})
 			if err != nil {
 				t.Fatal(err)
@@ -65,8 +42,8 @@ func TestDeferChoicesAndDates(t *testing.T) {
 
 func TestDeferRepeatUpdatesOneRow(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	first, err := db.Defer(ctx, &pledge.Deferral{ReaderID: "rd_1", Choice: pledge.ChoiceWeek, Email: "a@example.com", Article: "https://news.example/a"})
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +70,8 @@ func TestDeferRepeatUpdatesOneRow(t *testing.T) {
 
 func TestClaimOnlyDueReminders(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	mustDefer(t, db, "rd_week", pledge.ChoiceWeek, "w@example.com")
 	mustDefer(t, db, "rd_month", pledge.ChoiceMonth, "m@example.com")
 	mustDefer(t, db, "rd_anon", pledge.ChoiceWeek, "")
@@ -118,8 +95,8 @@ func TestClaimOnlyDueReminders(t *testing.T) {
 // Two senders claiming at once never share a reminder: every due reminder goes to exactly one.
 func TestClaimConcurrentSendersDisjoint(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	// A second handle on the same file, as a second process (`pledge reminders send` beside serve).
 	other := sqlite.NewDB(db.Path)
 	other.Now = clk.Now
@@ -167,8 +144,8 @@ func TestClaimConcurrentSendersDisjoint(t *testing.T) {
 
 func TestReminderLifeErasesAddress(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	sent := mustDefer(t, db, "rd_sent", pledge.ChoiceWeek, "s@example.com")
 	failing := mustDefer(t, db, "rd_fail", pledge.ChoiceWeek, "f@example.com")
 	crashed := mustDefer(t, db, "rd_crash", pledge.ChoiceWeek, "c@example.com")

@@ -10,18 +10,8 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
-	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
-
-func openLedgerDB(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func newCheckout(t *testing.T, db *sqlite.DB, f pledge.Frequency, amount int64) *pledge.Checkout {
 	t.Helper()
@@ -97,7 +87,7 @@ func oneOff(c *pledge.Checkout, pi, customer, email string) *pledge.CheckoutComp
 }
 
 func TestDuplicateDeliveryMakesOneDonation(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Once, 500)
 	e := ev("evt_dup", "checkout.session.completed", lt0, oneOff(c, "pi_dup", "cus_dup", "reader@example.com"))
 	if got := apply(t, db, e); got != pledge.OutcomeApplied {
@@ -125,7 +115,7 @@ func TestDuplicateDeliveryMakesOneDonation(t *testing.T) {
 }
 
 func TestForeignAndUnhandledEventsAreRecordedAndIgnored(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	if got := apply(t, db, ev("evt_foreign", "checkout.session.completed", lt0, nil)); got != pledge.OutcomeIgnored {
 		t.Fatalf("outcome = %s, want ignored", got)
 	}
@@ -142,7 +132,7 @@ func TestForeignAndUnhandledEventsAreRecordedAndIgnored(t *testing.T) {
 }
 
 func TestUnpaidCompletionWaitsAndClosedCheckouts(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Once, 500)
 	f := oneOff(c, "pi_ach", "cus_ach", "ach@example.com")
 	f.Paid = false
@@ -165,7 +155,7 @@ func TestUnpaidCompletionWaitsAndClosedCheckouts(t *testing.T) {
 func TestPartialRefundOfOneCent(t *testing.T) {
 	for _, refundFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("refund first %v", refundFirst), func(t *testing.T) {
-			db := openLedgerDB(t)
+			db := storetest.Open(t, nil)
 			c := newCheckout(t, db, pledge.Once, 500)
 			paid := ev("evt_paid", "checkout.session.completed", lt0, oneOff(c, "pi_cent", "cus_cent", "cent@example.com"))
 			refund := ev("evt_refund", "charge.refunded", lt0.Add(time.Hour), &pledge.ChargeRefunded{
@@ -197,7 +187,7 @@ func TestPartialRefundOfOneCent(t *testing.T) {
 func TestDisputeAndFraudWarningInAnyOrder(t *testing.T) {
 	for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}} {
 		t.Run(fmt.Sprint(order), func(t *testing.T) {
-			db := openLedgerDB(t)
+			db := storetest.Open(t, nil)
 			c := newCheckout(t, db, pledge.Once, 2500)
 			events := []*pledge.LedgerEvent{
 				ev("evt_paid", "checkout.session.completed", lt0, oneOff(c, "pi_d", "cus_d", "d@example.com")),
@@ -288,7 +278,7 @@ func subscriptionSnapshot(t *testing.T, db *sqlite.DB, c *pledge.Checkout, n int
 }
 
 func TestEveryOrderOfASubscriptionsEventsEndsTheSame(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	perms := permutations(5)
 	if len(perms) != 120 {
 		t.Fatalf("%d permutations, want 120", len(perms))
@@ -330,7 +320,7 @@ func TestEveryOrderOfASubscriptionsEventsEndsTheSame(t *testing.T) {
 }
 
 func TestRenewalsAndFailedPayments(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Monthly, 500)
 	events := subscriptionEvents(c, 1)
 	for _, e := range events[:4] { // all but deleted
@@ -370,7 +360,7 @@ func TestRenewalsAndFailedPayments(t *testing.T) {
 }
 
 func TestAnnualFirstInvoiceBeforeCompletionIsOneDonation(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Annual, 10000)
 	m := meta(c)
 	apply(t, db, ev("evt_inv", "invoice.paid", lt0, &pledge.InvoicePaid{InvoiceID: "in_a", Subscription: "sub_a", Meta: m,
@@ -390,7 +380,7 @@ func TestAnnualFirstInvoiceBeforeCompletionIsOneDonation(t *testing.T) {
 }
 
 func TestEventForUnknownCheckoutStillCounts(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	ghost := &pledge.Checkout{ID: "co_elsewhere", Frequency: pledge.Once, Amount: pledge.Money{Amount: 700, Currency: "eur"}, Article: "x"}
 	if got := apply(t, db, ev("evt_ghost", "checkout.session.completed", lt0, oneOff(ghost, "pi_ghost", "cus_ghost", "g@example.com"))); got != pledge.OutcomeApplied {
 		t.Fatalf("outcome %s", got)
@@ -403,7 +393,7 @@ func TestEventForUnknownCheckoutStillCounts(t *testing.T) {
 func TestRefundUpdatesInAnyOrder(t *testing.T) {
 	for _, reversed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reversed %v", reversed), func(t *testing.T) {
-			db := openLedgerDB(t)
+			db := storetest.Open(t, nil)
 			c := newCheckout(t, db, pledge.Once, 1000)
 			events := []*pledge.LedgerEvent{
 				ev("evt_paid", "checkout.session.completed", lt0, oneOff(c, "pi_r", "cus_r", "r@example.com")),
@@ -435,7 +425,7 @@ func TestRefundUpdatesInAnyOrder(t *testing.T) {
 }
 
 func TestZeroAmountsMakeNoDonation(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Once, 500)
 	free := oneOff(c, "pi_free", "cus_free", "free@example.com")
 	free.Amount.Amount = 0
@@ -451,7 +441,7 @@ func TestZeroAmountsMakeNoDonation(t *testing.T) {
 }
 
 func TestConflictingIDsNeverFailForEver(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	a := newCheckout(t, db, pledge.Once, 500)
 	b := newCheckout(t, db, pledge.Once, 700)
 	if err := db.OpenCheckout(context.Background(), a.ID, "cs_shared", "https://checkout.example/a"); err != nil {
@@ -469,7 +459,7 @@ func TestConflictingIDsNeverFailForEver(t *testing.T) {
 }
 
 func TestGiftsWithoutStripeCustomerShareASupporterByEmail(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Once, 500)
 	apply(t, db, ev("evt_n1", "checkout.session.completed", lt0, oneOff(c, "pi_n1", "", "Guest@Example.com")))
 	apply(t, db, ev("evt_n2", "checkout.session.completed", lt0.Add(time.Hour), oneOff(c, "pi_n2", "", "guest@example.com")))
@@ -502,7 +492,7 @@ func (c *cancelledOnceStarted) Err() error {
 // fail that write (nor, through SQLite's interrupt, the other writes of the batch): the work
 // inside the batch does not follow the caller's context.
 func TestApplyEventIgnoresCancellationOnceStarted(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Once, 500)
 	ctx := &cancelledOnceStarted{Context: context.Background(), done: make(chan struct{})}
 	out, err := db.ApplyEvent(ctx, ev("evt_cancel", "checkout.session.completed", lt0, oneOff(c, "pi_cancel", "cus_cancel", "c@example.com")))
@@ -516,7 +506,7 @@ func TestApplyEventIgnoresCancellationOnceStarted(t *testing.T) {
 
 // A supporter's net total leaves out refunds and donations whose dispute was lost.
 func TestSupporterTotalsNetOfRefundsAndLostDisputes(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	ctx := context.Background()
 	kept, refunded, lost, won := newCheckout(t, db, pledge.Once, 1000), newCheckout(t, db, pledge.Once, 700),
 		newCheckout(t, db, pledge.Once, 2500), newCheckout(t, db, pledge.Once, 300)
@@ -544,7 +534,7 @@ func TestSupporterTotalsNetOfRefundsAndLostDisputes(t *testing.T) {
 // TestRefundInAnotherCurrencyIsRefused: a refund or dispute in another currency than its
 // donation is recorded as a mismatch, changes nothing, and shows on the supporter's page.
 func TestRefundInAnotherCurrencyIsRefused(t *testing.T) {
-	db := openLedgerDB(t)
+	db := storetest.Open(t, nil)
 	c := newCheckout(t, db, pledge.Once, 2500)
 	apply(t, db, ev("evt_paid", "checkout.session.completed", lt0, oneOff(c, "pi_mm", "cus_mm", "mm@example.com")))
 	// The refund arrives in euros for a dollar gift: refused.

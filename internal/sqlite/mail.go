@@ -671,25 +671,18 @@ func (db *DB) RecoveryTarget(ctx context.Context, id int64) (_ *pledge.SupportAc
 // SupporterMails lists a supporter's e-mails, newest first.
 func (db *DB) SupporterMails(ctx context.Context, supporterID int64) (_ []pledge.SupporterMail, err error) {
 	defer wrapErr(&err, "supporter mails")
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT id, kind, status, reason, ref, year, created_at, sent_at, link_opened_at FROM supporter_mail
-		WHERE supporter_id = ? ORDER BY created_at DESC, id DESC LIMIT 200`, supporterID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.SupporterMail
-	for rows.Next() {
+		WHERE supporter_id = ? ORDER BY created_at DESC, id DESC LIMIT 200`, []any{supporterID}, func(rows *sql.Rows) (pledge.SupporterMail, error) {
 		var m pledge.SupporterMail
 		var created int64
 		var sent, opened sql.NullInt64
 		if err := rows.Scan(&m.ID, &m.Kind, &m.Status, &m.Reason, &m.Ref, &m.Year, &created, &sent, &opened); err != nil {
-			return nil, err
+			return m, err
 		}
 		m.CreatedAt, m.SentAt, m.LinkOpenedAt = e2t(created), fromUnix(sent), fromUnix(opened)
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, nil
+	})
 }
 
 // MailReport counts every kind of e-mail by state, the failed payments that recovered with and

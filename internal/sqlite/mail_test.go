@@ -4,20 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // A supporter e-mail takes the language of the checkout its gift came from (the form's language,
 // set by POST /donate); a checkout that recorded none leaves it to the default language ("").
 func TestSupporterMailTakesTheCheckoutsLanguage(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: lt0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(lt0)
+	db := storetest.Open(t, clk)
 	for _, tc := range []struct{ nonce, lang, pi, email string }{
 		{"ru-form", "ru", "pi_ru", "olga@example.com"},
 		{"no-lang", "", "pi_none", "ann@example.com"},
@@ -54,8 +56,8 @@ func TestSupporterMailTakesTheCheckoutsLanguage(t *testing.T) {
 // consents and cancels e-mails not sent yet, and a data request after it finds neither.
 func TestDataRequestAndErasureCoverMailAndNewsletter(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: lt0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(lt0)
+	db := storetest.Open(t, clk)
 	c, err := db.CreateCheckout(ctx, &pledge.Checkout{Nonce: "n1", Frequency: pledge.Once, Lang: "ru",
 		Amount: pledge.Money{Amount: 500, Currency: "usd"}})
 	if err != nil {
@@ -154,8 +156,8 @@ func TestDataRequestAndErasureCoverMailAndNewsletter(t *testing.T) {
 // "unable to encode 2026 into text format for text").
 func TestStatementsEnqueuedOncePerSupporterAndYear(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: lt0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(lt0)
+	db := storetest.Open(t, clk)
 	c, err := db.CreateCheckout(ctx, &pledge.Checkout{Nonce: "st1", Frequency: pledge.Once,
 		Amount: pledge.Money{Amount: 700, Currency: "usd"}})
 	if err != nil {

@@ -2,16 +2,18 @@ package sqlite_test
 
 import (
 	"context"
+	"github.com/pledge-news/pledge/internal/testkit"
 	"testing"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 func TestFindSupportAccount(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +52,8 @@ func TestFindSupportAccount(t *testing.T) {
 
 func TestUseManageTokenOnce(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	db := openDB(t, clk)
+	clk := testkit.NewClock(t0)
+	db := storetest.Open(t, clk)
 	exp := t0.Add(time.Hour)
 	if used, err := db.ManageTokenUsed(ctx, "tok1"); err != nil || used {
 		t.Fatalf("before use: %v %v", used, err)

@@ -644,32 +644,25 @@ func (db *DB) PastDue(ctx context.Context, now time.Time) (_ []pledge.FailedPaym
 }
 
 func (db *DB) pastDue(ctx context.Context, now time.Time, where string, args ...any) ([]pledge.FailedPayment, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT f.stripe_invoice_id, f.stripe_subscription_id, f.currency, f.amount, f.attempts, f.first_failed,
 		       f.last_failed, f.next_attempt_at, coalesce(s.supporter_id, 0), coalesce(p.email, '')
 		FROM (`+db.openFailedQuery()+`) f
 		LEFT JOIN subscriptions s ON s.stripe_subscription_id = f.stripe_subscription_id
 		LEFT JOIN supporters p ON p.id = s.supporter_id
 		WHERE 1 = 1 `+where+`
-		ORDER BY f.first_failed, f.stripe_invoice_id`, append([]any{now.Unix()}, args...)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.FailedPayment
-	for rows.Next() {
+		ORDER BY f.first_failed, f.stripe_invoice_id`, append([]any{now.Unix()}, args...), func(rows *sql.Rows) (pledge.FailedPayment, error) {
 		var f pledge.FailedPayment
 		var first, last int64
 		var next sql.NullInt64
 		if err := rows.Scan(&f.Invoice, &f.Subscription, &f.Amount.Currency, &f.Amount.Amount, &f.Attempts, &first, &last,
 			&next, &f.SupporterID, &f.Email); err != nil {
-			return nil, err
+			return f, err
 		}
 		f.FirstFailedAt, f.LastFailedAt, f.NextAttemptAt = e2t(first), e2t(last), fromUnix(next)
 		if err := db.openAll(&f.Email); err != nil {
-			return nil, err
+			return f, err
 		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+		return f, nil
+	})
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -24,23 +25,16 @@ func (db *DB) UnsettledSince(ctx context.Context, since time.Time, limit int) (_
 	if !since.IsZero() {
 		from = since.Unix()
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT id, coalesce(stripe_payment_intent_id, ''), coalesce(stripe_charge_id, '')
 		FROM donations INDEXED BY donations_unsettled WHERE settle_txn = '' AND paid_at >= ?
-		ORDER BY paid_at, id LIMIT ?`, from, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.SettlementTarget
-	for rows.Next() {
+		ORDER BY paid_at, id LIMIT ?`, []any{from, limit}, func(rows *sql.Rows) (pledge.SettlementTarget, error) {
 		var t pledge.SettlementTarget
 		if err := rows.Scan(&t.DonationID, &t.PaymentIntent, &t.Charge); err != nil {
-			return nil, err
+			return t, err
 		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		return t, nil
+	})
 }
 
 // RecordSettlement stores a donation's balance transaction (and its charge, when the donation

@@ -245,46 +245,32 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (_ *pledge.SupporterD
 
 // customersOf lists the Stripe customers of a supporter.
 func (db *DB) customersOf(ctx context.Context, supporterID int64) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT stripe_customer_id FROM customers WHERE supporter_id = ? ORDER BY stripe_customer_id`, supporterID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, db.read, `SELECT stripe_customer_id FROM customers WHERE supporter_id = ? ORDER BY stripe_customer_id`, []any{supporterID}, func(rows *sql.Rows) (string, error) {
 		var c string
 		if err := rows.Scan(&c); err != nil {
-			return nil, err
+			return c, err
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, nil
+	})
 }
 
 // mismatchesOf lists the charges of a supporter's donations whose refunds or disputes came in
 // another currency than the donation (the ledger refused them).
 func (db *DB) mismatchesOf(ctx context.Context, supporterID int64) ([]pledge.CurrencyMismatch, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT DISTINCT c.stripe_charge_id, c.currency, d.currency, c.amount_refunded, c.dispute_status
 		FROM donations d JOIN charges c
 		  ON c.stripe_charge_id = d.stripe_charge_id
 		  OR (c.stripe_payment_intent_id <> '' AND c.stripe_payment_intent_id = d.stripe_payment_intent_id)
 		  OR (c.stripe_invoice_id <> '' AND c.stripe_invoice_id = d.stripe_invoice_id)
 		WHERE d.supporter_id = ? AND c.currency <> '' AND c.currency <> d.currency
-		ORDER BY c.stripe_charge_id`, supporterID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.CurrencyMismatch
-	for rows.Next() {
+		ORDER BY c.stripe_charge_id`, []any{supporterID}, func(rows *sql.Rows) (pledge.CurrencyMismatch, error) {
 		var m pledge.CurrencyMismatch
 		if err := rows.Scan(&m.ChargeID, &m.ChargeCurrency, &m.DonationCurrency, &m.Refunded, &m.Dispute); err != nil {
-			return nil, err
+			return m, err
 		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, nil
+	})
 }
 
 // stripeObjects lists the Stripe ids of a supporter's customer, subscriptions and payments, and
@@ -315,102 +301,74 @@ func (db *DB) eventsAbout(ctx context.Context, objects []any, limit int) ([]pled
 	if len(objects) == 0 {
 		return nil, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT id, type, created, object_id, outcome FROM stripe_events
 		WHERE object_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
 		   OR related_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
-		ORDER BY created DESC, id LIMIT ?`, append(append(objects, objects...), limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.StripeEvent
-	for rows.Next() {
+		ORDER BY created DESC, id LIMIT ?`, append(append(objects, objects...), limit), func(rows *sql.Rows) (pledge.StripeEvent, error) {
 		var e pledge.StripeEvent
 		var created int64
 		if err := rows.Scan(&e.ID, &e.Type, &created, &e.ObjectID, &e.Outcome); err != nil {
-			return nil, err
+			return e, err
 		}
 		e.Created = time.Unix(created, 0).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, nil
+	})
 }
 
 // checkoutsOf returns the checkouts a supporter's donations and subscriptions came from, oldest
 // first.
 func (db *DB) checkoutsOf(ctx context.Context, supporterID int64) ([]pledge.CheckoutRecord, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT id, frequency, amount, currency, cover_fees, article, campaign, source, reader_id, status,
 		       coalesce(stripe_session_id, ''), lang, created_at
 		FROM checkouts WHERE id IN (SELECT checkout_id FROM donations WHERE supporter_id = ?1
 		                            UNION SELECT checkout_id FROM subscriptions WHERE supporter_id = ?1)
-		ORDER BY created_at, id`, supporterID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.CheckoutRecord
-	for rows.Next() {
+		ORDER BY created_at, id`, []any{supporterID}, func(rows *sql.Rows) (pledge.CheckoutRecord, error) {
 		var c pledge.CheckoutRecord
 		var created int64
 		if err := rows.Scan(&c.ID, &c.Frequency, &c.Amount.Amount, &c.Amount.Currency, &c.CoverFees, &c.Article,
 			&c.Campaign, &c.Source, &c.ReaderID, &c.Status, &c.StripeSessionID, &c.Lang, &created); err != nil {
-			return nil, err
+			return c, err
 		}
 		c.CreatedAt = time.Unix(created, 0).UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, nil
+	})
 }
 
 func (db *DB) subscriptionsOf(ctx context.Context, supporterID int64) ([]pledge.Subscription, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT id, stripe_subscription_id, frequency, amount, currency, status, cancel_at_period_end,
 		       current_period_end, started_at, canceled_at, cancellation_reason, article, campaign
-		FROM subscriptions WHERE supporter_id = ? ORDER BY id DESC`, supporterID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.Subscription
-	for rows.Next() {
+		FROM subscriptions WHERE supporter_id = ? ORDER BY id DESC`, []any{supporterID}, func(rows *sql.Rows) (pledge.Subscription, error) {
 		var s pledge.Subscription
 		var periodEnd, started, canceled sql.NullInt64
 		if err := rows.Scan(&s.ID, &s.StripeSubscriptionID, &s.Frequency, &s.Amount.Amount, &s.Amount.Currency,
 			&s.Status, &s.CancelAtPeriodEnd, &periodEnd, &started, &canceled, &s.CancellationReason,
 			&s.Article, &s.Campaign); err != nil {
-			return nil, err
+			return s, err
 		}
 		s.CurrentPeriodEnd, s.StartedAt, s.CanceledAt = fromUnix(periodEnd), fromUnix(started), fromUnix(canceled)
-		out = append(out, s)
-	}
-	return out, rows.Err()
+		return s, nil
+	})
 }
 
 func (db *DB) donationsOf(ctx context.Context, supporterID int64, limit int) ([]pledge.Donation, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT id, frequency, amount, currency, amount_refunded, status, dispute_status,
 		       coalesce(stripe_payment_intent_id, ''), coalesce(stripe_invoice_id, ''),
 		       coalesce(stripe_charge_id, ''), article, campaign, paid_at
-		FROM donations WHERE supporter_id = ? ORDER BY paid_at DESC, id DESC LIMIT ?`, supporterID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.Donation
-	for rows.Next() {
+		FROM donations WHERE supporter_id = ? ORDER BY paid_at DESC, id DESC LIMIT ?`, []any{supporterID, limit}, func(rows *sql.Rows) (pledge.Donation, error) {
 		var d pledge.Donation
 		var paid int64
 		if err := rows.Scan(&d.ID, &d.Frequency, &d.Amount.Amount, &d.Amount.Currency, &d.Refunded, &d.Status,
 			&d.DisputeStatus, &d.StripePaymentIntentID, &d.StripeInvoiceID, &d.StripeChargeID,
 			&d.Article, &d.Campaign, &paid); err != nil {
-			return nil, err
+			return d, err
 		}
 		d.PaidAt = time.Unix(paid, 0).UTC()
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return d, nil
+	})
 }
 
 // person is what a data request reports and an erasure removes, chosen by one function for
@@ -585,25 +543,18 @@ func (db *DB) customerRecords(ctx context.Context, ids []any) ([]pledge.Customer
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT stripe_customer_id, coalesce(email, ''), name FROM customers
-		WHERE stripe_customer_id IN (`+placeholders(len(ids))+`) ORDER BY stripe_customer_id`, ids...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.CustomerRecord
-	for rows.Next() {
+		WHERE stripe_customer_id IN (`+placeholders(len(ids))+`) ORDER BY stripe_customer_id`, ids, func(rows *sql.Rows) (pledge.CustomerRecord, error) {
 		var c pledge.CustomerRecord
 		if err := rows.Scan(&c.StripeCustomerID, &c.Email, &c.Name); err != nil {
-			return nil, err
+			return c, err
 		}
 		if err := db.openAll(&c.Email, &c.Name); err != nil {
-			return nil, err
+			return c, err
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, nil
+	})
 }
 
 // mailRecords lists the supporter e-mails (outbox rows) and unsubscribes of supporter records.
@@ -669,48 +620,34 @@ func (db *DB) consentRecords(ctx context.Context, ids []any) ([]pledge.Newslette
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT coalesce(supporter_id, 0), coalesce(checkout_id, ''), source, wording, lang, consented_at
-		FROM newsletter_consents WHERE id IN (`+placeholders(len(ids))+`) ORDER BY consented_at, id`, ids...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.NewsletterConsent
-	for rows.Next() {
+		FROM newsletter_consents WHERE id IN (`+placeholders(len(ids))+`) ORDER BY consented_at, id`, ids, func(rows *sql.Rows) (pledge.NewsletterConsent, error) {
 		var c pledge.NewsletterConsent
 		var at int64
 		if err := rows.Scan(&c.SupporterID, &c.CheckoutID, &c.Source, &c.Wording, &c.Lang, &at); err != nil {
-			return nil, err
+			return c, err
 		}
 		c.ConsentedAt = time.Unix(at, 0).UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, nil
+	})
 }
 
 func (db *DB) deferralRecords(ctx context.Context, ids []any) ([]pledge.DeferralRecord, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	return queryAll(ctx, db.read, `
 		SELECT article, choice, remind_at, reminder_status, created_at FROM deferrals
-		WHERE id IN (`+placeholders(len(ids))+`) ORDER BY created_at, id`, ids...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.DeferralRecord
-	for rows.Next() {
+		WHERE id IN (`+placeholders(len(ids))+`) ORDER BY created_at, id`, ids, func(rows *sql.Rows) (pledge.DeferralRecord, error) {
 		var r pledge.DeferralRecord
 		var remind, created int64
 		if err := rows.Scan(&r.Article, &r.Choice, &remind, &r.ReminderStatus, &created); err != nil {
-			return nil, err
+			return r, err
 		}
 		r.RemindAt, r.CreatedAt = time.Unix(remind, 0).UTC(), time.Unix(created, 0).UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	})
 }
 
 // EraseSupporter anonymises a supporter and every other record of the person (selectPerson: the
@@ -840,23 +777,16 @@ func audit(ctx context.Context, tx *Tx, e pledge.AuditEntry) error {
 // AuditLog returns the latest entries of the audit log, newest first.
 func (db *DB) AuditLog(ctx context.Context, limit int) (_ []pledge.AuditEntry, err error) {
 	defer wrapErr(&err, "audit log")
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT at, actor, action, subject, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.AuditEntry
-	for rows.Next() {
+	return queryAll(ctx, db.read, `
+		SELECT at, actor, action, subject, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ?`, []any{limit}, func(rows *sql.Rows) (pledge.AuditEntry, error) {
 		var e pledge.AuditEntry
 		var at int64
 		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
-			return nil, err
+			return e, err
 		}
 		e.At = time.Unix(at, 0).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, nil
+	})
 }
 
 var _ pledge.NewsletterService = (*DB)(nil)
