@@ -96,13 +96,20 @@ NOT_STORE    := TestBrowserAccessibility|TestBrowserAmountRules|TestBrowserRight
 PG_SKIP      := $(SQLITE_ONLY)|$(NOT_STORE)
 PG_TEST      := PLEDGE_TEST_STORE=postgres $(GO) test -count=1 -skip '^($(PG_SKIP))$$' $(STORE_PKGS)
 
+# make test (and test-postgres) ends with how long it took, tool installs included, passed or not.
+MAKE_START   := $(shell date +%s)
+SAY_DURATION  = trap '{ code=$$?; set +x; } 2>/dev/null; s=$$(( $$(date +%s) - $(MAKE_START) )); if [ $$code = 0 ]; then r=passed; else r=FAILED; fi; \
+                      echo "make $@: $$r in $$((s / 60))m$$((s % 60))s"' EXIT
+
 test: tools chromium axe
-	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	@$(SAY_DURATION); set -ex; \
+	$(GO) vet ./...; \
+	$(GO) test -race -count=1 ./...; \
 	$(PG_TEST)
 
 # Only the store-backed packages and the end-to-end tests, on PostgreSQL.
 test-postgres: tools chromium axe
+	@$(SAY_DURATION); set -ex; \
 	$(PG_TEST)
 
 # Benchmarks: the Go benchmarks of the hot functions (benchstat-friendly), then the load program,

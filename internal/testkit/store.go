@@ -89,15 +89,36 @@ func SQLiteOnly(t testing.TB, why string) {
 	}
 }
 
-// StoreDSN returns what sqlite.NewDB takes for a fresh, empty store of this test: a file path in
-// a directory only this user can enter, or the URL of a PostgreSQL database of its own, with the
-// schema already migrated, dropped when the test ends.
+// StoreDSN returns what sqlite.NewDB takes for a fresh, empty store of this test, with the schema
+// already migrated: a file path in a directory only this user can enter, holding a copy of the
+// package's migrated SQLite template (sqliteTemplate), or the URL of a PostgreSQL database of its
+// own, copied from the migrated template and dropped when the test ends.
 func StoreDSN(t testing.TB) string {
 	t.Helper()
-	if !OnPostgres() {
-		return filepath.Join(PrivateDir(t), "pledge.db")
+	if OnPostgres() {
+		return PostgresDSN(t)
 	}
-	return PostgresDSN(t)
+	tmpl, err := sqliteTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(PrivateDir(t), "pledge.db")
+	if err := os.WriteFile(path, tmpl, 0o600); err != nil {
+		t.Fatalf("testkit: copy the SQLite template: %v", err)
+	}
+	return path
+}
+
+// BareStoreDSN is StoreDSN for the tests of a store's first open: on SQLite a path in a directory
+// only this user can enter where no file is yet, so that the store creates the file and applies
+// every migration itself; on PostgreSQL, where a test's database can only come from the
+// template, what StoreDSN returns.
+func BareStoreDSN(t testing.TB) string {
+	t.Helper()
+	if OnPostgres() {
+		return PostgresDSN(t)
+	}
+	return filepath.Join(PrivateDir(t), "pledge.db")
 }
 
 // PostgresDSN returns the URL of a fresh PostgreSQL database of this test's, with the schema

@@ -103,31 +103,30 @@ func WaitHTTP(t testing.TB, u string, timeout time.Duration) {
 	}
 }
 
-// StripeMock starts the pinned stripe-mock on free loopback ports and returns its HTTP base URL.
+// StripeMock returns the HTTP base URL of the package's stripe-mock (the pinned one, on free
+// loopback ports), started by the first test that asks and stopped after the package's last
+// (the package's TestMain runs its tests through Run). stripe-mock keeps no state between
+// requests, so tests share it: what a test asserts about its requests it reads from a Recorder
+// of its own.
 func StripeMock(t testing.TB) string {
 	t.Helper()
 	bin := Tool(t, "stripe-mock")
-	for attempt := 0; ; attempt++ {
+	return sharedProcess(t, "stripe-mock", func(out *LockedBuffer) (*exec.Cmd, chan struct{}, string, bool) {
 		port, tlsPort := FreePort(t), FreePort(t)
-		cmd := Start(t, bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port), "-https-addr", fmt.Sprintf("127.0.0.1:%d", tlsPort))
+		cmd, done := startShared(bin, out, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port), "-https-addr", fmt.Sprintf("127.0.0.1:%d", tlsPort))
+		if cmd == nil {
+			return nil, nil, "", false
+		}
 		base := fmt.Sprintf("http://127.0.0.1:%d", port)
-		if waitUp(base+"/v1/customers", cmd, 30*time.Second) {
-			return base
-		}
-		if attempt == 2 {
-			t.Fatal("testkit: stripe-mock did not start")
-		}
-	}
+		return cmd, done, base, waitShared(base+"/v1/customers", done, 60*time.Second)
+	})
 }
 
 // waitUp polls u until it answers; false if the process exits first (a port lost to a race).
 func waitUp(u string, cmd *exec.Cmd, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		req.Header.Set("Authorization", "Bearer sk_test_123")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
+		if answers(u) {
 			return true
 		}
 		if cmd.ProcessState != nil {
@@ -136,6 +135,18 @@ func waitUp(u string, cmd *exec.Cmd, timeout time.Duration) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return false
+}
+
+// answers reports whether u answers a GET (with a Stripe test key) with any HTTP response.
+func answers(u string) bool {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer sk_test_123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
 }
 
 // Request is one request Pledge sent, as the Recorder saw it.
