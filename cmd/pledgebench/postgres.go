@@ -50,12 +50,7 @@ func pgAdminURL() string {
 
 // pgURL is the admin URL with another database.
 func pgURL(db string) string {
-	u, err := url.Parse(pgAdminURL())
-	if err != nil {
-		return pgAdminURL()
-	}
-	u.Path = "/" + db
-	return u.String()
+	return postgres.WithDatabase(pgAdminURL(), db)
 }
 
 // pgDBName is the database a postgres:// URL names.

@@ -67,10 +67,15 @@ func (e *opError) Error() string { return "store: " + e.op + ": " + e.err.Error(
 func (e *opError) Unwrap() error { return e.err }
 
 // wrapErr names the operation of *errp, deferred at the top of an exported method. An error that
-// already names one (an exported method calling another) keeps the inner, more precise, name.
+// already names one (an exported method calling another, such as WriteGrouped) names both, the
+// caller's first: "store: apply event: write grouped: ...".
 func wrapErr(errp *error, op string) {
-	var oe *opError
-	if *errp != nil && !errors.As(*errp, &oe) {
-		*errp = &opError{op: op, err: *errp}
+	if *errp == nil {
+		return
 	}
+	if inner, ok := errors.AsType[*opError](*errp); ok && inner == *errp {
+		*errp = &opError{op: op + ": " + inner.op, err: inner.err}
+		return
+	}
+	*errp = &opError{op: op, err: *errp}
 }

@@ -26,9 +26,9 @@ func TestWrapErrNamesTheOperationAndKeepsTheCode(t *testing.T) {
 	if got, want := pledge.ErrorMessage(err), "Not found."; got != want {
 		t.Fatalf("ErrorMessage = %q, want %q", got, want)
 	}
-	// An exported method calling another keeps the inner name, and names it once.
-	inner := op("erase supporter", fmt.Errorf("boom"))
-	if got, want := op("erase email", inner).Error(), "store: erase supporter: boom"; got != want {
+	// An exported method calling another names both, the caller first, with one prefix.
+	inner := op("write grouped", fmt.Errorf("boom"))
+	if got, want := op("apply event", inner).Error(), "store: apply event: write grouped: boom"; got != want {
 		t.Fatalf("nested: %q, want %q", got, want)
 	}
 }

@@ -249,26 +249,18 @@ func (db *DB) ClaimDueMail(ctx context.Context, token string, kinds []pledge.Mai
 		}
 	}
 	args = append(args, limit)
-	rows, err := tx.QueryContext(ctx, `
+	claimed, err := queryAll(ctx, tx, `
 		UPDATE supporter_mail SET status = 'claimed', claim_token = ?, claimed_at = ?, attempts = attempts + 1, updated_at = ?
 		WHERE id IN (SELECT id FROM supporter_mail WHERE status = 'pending' AND next_attempt_at <= ?`+kindSQL+`
 		             ORDER BY next_attempt_at, id LIMIT ?)
-		RETURNING id, kind, supporter_id, stripe_customer_id, ref, amount, currency, due_at, year, lang, attempts`, args...)
+		RETURNING id, kind, supporter_id, stripe_customer_id, ref, amount, currency, due_at, year, lang, attempts`, args,
+		func(rows *sql.Rows) (mailRow, error) {
+			var r mailRow
+			err := rows.Scan(&r.id, &r.kind, &r.supporter, &r.customer, &r.ref, &r.amount.Amount, &r.amount.Currency,
+				&r.due, &r.year, &r.lang, &r.attempts)
+			return r, err
+		})
 	if err != nil {
-		return nil, err
-	}
-	var claimed []mailRow
-	for rows.Next() {
-		var r mailRow
-		if err := rows.Scan(&r.id, &r.kind, &r.supporter, &r.customer, &r.ref, &r.amount.Amount, &r.amount.Currency,
-			&r.due, &r.year, &r.lang, &r.attempts); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		claimed = append(claimed, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var out []*pledge.OutgoingMail
@@ -474,30 +466,19 @@ const statementSupporters = `
 func (db *DB) StatementCandidates(ctx context.Context, year int) (_ []*pledge.Statement, err error) {
 	defer wrapErr(&err, "statement candidates")
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
-	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.email, s.name`+statementSupporters+` ORDER BY s.id`,
-		from.Unix(), from.AddDate(1, 0, 0).Unix(), year)
-	if err != nil {
-		return nil, err
-	}
 	type who struct {
 		id          int64
 		email, name string
 	}
-	var all []who
-	for rows.Next() {
-		var w who
-		if err := rows.Scan(&w.id, &w.email, &w.name); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if err := db.openAll(&w.email, &w.name); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		all = append(all, w)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	all, err := queryAll(ctx, db.read, `SELECT s.id, s.email, s.name`+statementSupporters+` ORDER BY s.id`,
+		[]any{from.Unix(), from.AddDate(1, 0, 0).Unix(), year}, func(rows *sql.Rows) (who, error) {
+			var w who
+			if err := rows.Scan(&w.id, &w.email, &w.name); err != nil {
+				return w, err
+			}
+			return w, db.openAll(&w.email, &w.name)
+		})
+	if err != nil {
 		return nil, err
 	}
 	var out []*pledge.Statement

@@ -566,45 +566,32 @@ func (db *DB) mailRecords(ctx context.Context, ids []int64) ([]pledge.MailRecord
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	mails, err := queryAll(ctx, db.read, `
 		SELECT kind, status, reason, lang, year, attempts, created_at, sent_at, link_opened_at FROM supporter_mail
-		WHERE supporter_id IN (`+placeholders(len(ids))+`) ORDER BY created_at, id`, args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var mails []pledge.MailRecord
-	for rows.Next() {
+		WHERE supporter_id IN (`+placeholders(len(ids))+`) ORDER BY created_at, id`, args, func(rows *sql.Rows) (pledge.MailRecord, error) {
 		var m pledge.MailRecord
 		var created int64
 		var sent, opened sql.NullInt64
-		if err := rows.Scan(&m.Kind, &m.Status, &m.Reason, &m.Lang, &m.Year, &m.Attempts, &created, &sent, &opened); err != nil {
-			return nil, nil, err
-		}
+		err := rows.Scan(&m.Kind, &m.Status, &m.Reason, &m.Lang, &m.Year, &m.Attempts, &created, &sent, &opened)
 		m.CreatedAt = time.Unix(created, 0).UTC()
 		m.SentAt, m.LinkOpenedAt = timePtr(sent), timePtr(opened)
-		mails = append(mails, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	urows, err := db.read.QueryContext(ctx, `SELECT kind, at FROM mail_unsubscribes
-		WHERE supporter_id IN (`+placeholders(len(ids))+`) ORDER BY at, kind`, args...)
+		return m, err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	defer urows.Close()
-	var unsubs []pledge.MailUnsubscribe
-	for urows.Next() {
+	unsubs, err := queryAll(ctx, db.read, `SELECT kind, at FROM mail_unsubscribes
+		WHERE supporter_id IN (`+placeholders(len(ids))+`) ORDER BY at, kind`, args, func(rows *sql.Rows) (pledge.MailUnsubscribe, error) {
 		var u pledge.MailUnsubscribe
 		var at int64
-		if err := urows.Scan(&u.Kind, &at); err != nil {
-			return nil, nil, err
-		}
+		err := rows.Scan(&u.Kind, &at)
 		u.At = time.Unix(at, 0).UTC()
-		unsubs = append(unsubs, u)
+		return u, err
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return mails, unsubs, urows.Err()
+	return mails, unsubs, nil
 }
 
 func timePtr(v sql.NullInt64) *time.Time {

@@ -211,12 +211,7 @@ func pgBase() string {
 
 // pgURL is the base URL with another database.
 func pgURL(db string) string {
-	u, err := url.Parse(pgBase())
-	if err != nil {
-		return pgBase()
-	}
-	u.Path = "/" + db
-	return u.String()
+	return postgres.WithDatabase(pgBase(), db)
 }
 
 // pgAdmin runs one statement on the administrative database.
