@@ -100,17 +100,34 @@ func (db *DB) commitGroup(batch []*groupWrite) {
 		return
 	}
 	applied := 0
+	// open: a savepoint w is open. The next write's statement releases it and opens its own in one
+	// round trip, and the commit releases the last one: each write costs one statement of its
+	// own, not two.
+	open := false
 	for i, w := range batch {
 		if err := w.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+		q := `SAVEPOINT w`
+		if open {
+			q = `RELEASE w; SAVEPOINT w`
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			if open {
+				// The previous write's release failed (or the savepoint after it): the
+				// transaction cannot go on.
+				tx.Rollback()
+				finish(fmt.Errorf("sqlite: release savepoint: %w", err))
+				return
+			}
 			results[i] = err
 			continue
 		}
+		open = true
 		if err := w.fn(tx); err != nil {
 			results[i] = err
+			// ROLLBACK TO keeps the savepoint: the next statement releases it, as after a success.
 			if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO w`); rbErr != nil {
 				tx.Rollback()
 				finish(fmt.Errorf("sqlite: rollback to savepoint: %w", rbErr))
@@ -118,11 +135,6 @@ func (db *DB) commitGroup(batch []*groupWrite) {
 			}
 		} else {
 			applied++
-		}
-		if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
-			tx.Rollback()
-			finish(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
 		}
 	}
 	if applied == 0 {

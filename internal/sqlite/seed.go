@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/postgres"
 )
 
 // SeedOptions shapes the demo and benchmark data that Seed writes.
@@ -208,16 +207,14 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) error {
 
 func (s *seeder) begin() error {
 	var err error
-	if s.tx, err = s.conn.BeginTx(s.ctx, nil); err != nil {
+	if s.tx, err = s.db.beginWrite(s.ctx, s.conn.BeginTx); err != nil {
 		return err
 	}
 	if s.db.pg {
-		// The writers' lock, and the references checked at commit rather than row by row (the
-		// schema's foreign keys are DEFERRABLE), as SQLite's foreign_keys=OFF lets seed write.
-		for _, q := range []string{postgres.LockSQL, `SET CONSTRAINTS ALL DEFERRED`} {
-			if _, err := s.tx.ExecContext(s.ctx, q); err != nil {
-				return err
-			}
+		// The references checked at commit rather than row by row (the schema's foreign keys are
+		// DEFERRABLE), as SQLite's foreign_keys=OFF lets seed write.
+		if _, err := s.tx.ExecContext(s.ctx, `SET CONSTRAINTS ALL DEFERRED`); err != nil {
+			return err
 		}
 	}
 	s.stmts = map[string]*sql.Stmt{}
