@@ -114,7 +114,13 @@ func addSettlement(ctx context.Context, tx *Tx, k settleKey, m settleMeasures) e
 
 // loadDonationRow returns the donation's rollup view, nil when there is no such row.
 func loadDonationRow(ctx context.Context, tx *Tx, id int64) (*donationRow, error) {
-	d, err := scanDonationRow(tx.QueryRowContext(ctx, `SELECT `+donationRowColumns+` FROM donations WHERE id = ?`, id))
+	return loadDonationRowBy(ctx, tx, "id", id)
+}
+
+// loadDonationRowBy returns the rollup view of the donation whose column (id, or a unique Stripe
+// id) is value, nil when there is none.
+func loadDonationRowBy(ctx context.Context, tx *Tx, column string, value any) (*donationRow, error) {
+	d, err := scanDonationRow(tx.QueryRowContext(ctx, `SELECT `+donationRowColumns+` FROM donations WHERE `+column+` = ?`, value))
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -257,50 +263,48 @@ const firstGiftOrder = `paid_at, coalesce(stripe_invoice_id, stripe_payment_inte
 // one with the smallest Stripe id, so the choice never depends on arrival order) and moves the
 // new-supporter count if it changed.
 func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
-	var old *firstGift
-	var at sql.NullInt64
-	var cur, freq string
-	err := tx.QueryRowContext(ctx, `SELECT first_paid_at, first_currency, first_frequency FROM supporters WHERE id = ?`,
-		supporterID).Scan(&at, &cur, &freq)
-	if err == sql.ErrNoRows {
+	// The supporter's recorded first gift, and the earliest paid time from the index with the
+	// tie-break among that second's gifts (by Stripe id, as firstGiftOrder): index reads however
+	// many gifts the supporter has. One statement, so one round trip on PostgreSQL: a row per
+	// gift of that second (one row of NULL gift columns when there is no gift), no row when
+	// there is no such supporter.
+	rows, err := tx.QueryContext(ctx, `
+		SELECT s.first_paid_at, s.first_currency, s.first_frequency, d.paid_at, d.currency, d.frequency,
+		       coalesce(d.stripe_invoice_id, d.stripe_payment_intent_id, d.stripe_charge_id, '')
+		FROM supporters s LEFT JOIN donations d ON d.supporter_id = s.id AND d.paid_at =
+			(SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1)
+		WHERE s.id = ?1`, supporterID)
+	if err != nil {
+		return err
+	}
+	var old, nw *firstGift
+	found, best := false, ""
+	for rows.Next() {
+		var at, paidAt sql.NullInt64
+		var cur, freq string
+		var gCur, gFreq sql.NullString
+		var key string
+		if err := rows.Scan(&at, &cur, &freq, &paidAt, &gCur, &gFreq, &key); err != nil {
+			rows.Close()
+			return err
+		}
+		if !found && at.Valid {
+			old = &firstGift{at.Int64, cur, freq}
+		}
+		found = true
+		if !paidAt.Valid {
+			continue
+		}
+		if g := (firstGift{paidAt.Int64, gCur.String, gFreq.String}); nw == nil || key < best {
+			nw, best = &g, key
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if !found {
 		return nil
-	} else if err != nil {
-		return err
-	}
-	if at.Valid {
-		old = &firstGift{at.Int64, cur, freq}
-	}
-	// The earliest paid time from the index, then the tie-break among that second's gifts (by
-	// Stripe id, as firstGiftOrder): index reads however many gifts the supporter has.
-	var nw *firstGift
-	var first sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid
-		WHERE supporter_id = ?`, supporterID).Scan(&first); err != nil {
-		return err
-	}
-	if first.Valid {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT paid_at, currency, frequency, coalesce(stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, '')
-			FROM donations WHERE supporter_id = ? AND paid_at = ?`, supporterID, first.Int64)
-		if err != nil {
-			return err
-		}
-		best := ""
-		for rows.Next() {
-			var g firstGift
-			var key string
-			if err := rows.Scan(&g.paidAt, &g.currency, &g.frequency, &key); err != nil {
-				rows.Close()
-				return err
-			}
-			if nw == nil || key < best {
-				nw, best = &g, key
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 	}
 	if old == nil && nw == nil || old != nil && nw != nil && *old == *nw {
 		return nil
