@@ -253,3 +253,55 @@ func IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
+
+// Pipeline queues statements for one connection of a pool of Open and sends them to the server
+// together (pgx's batch, one round trip for many statements), for bulk loads such as `pledge
+// seed`: on PostgreSQL each statement sent on its own waits a round trip, which a load of
+// millions of rows cannot afford. The statements run in whatever transaction the connection is
+// in, one after another, in the order queued.
+type Pipeline struct {
+	conn  *sql.Conn
+	batch pgx.Batch
+	names []string
+}
+
+// NewPipeline returns a pipeline on c, a connection of a pool of Open.
+func NewPipeline(c *sql.Conn) *Pipeline { return &Pipeline{conn: c} }
+
+// Queue adds a statement in the store's SQL (rewritten as Open's pools rewrite it) with its
+// arguments; name says which statement failed, if one does.
+func (p *Pipeline) Queue(name, query string, args ...any) {
+	for i, a := range args {
+		if b, ok := a.(bool); ok {
+			args[i] = flag(b)
+		}
+	}
+	p.batch.Queue(rebinder.Rebind(query), args...)
+	p.names = append(p.names, name)
+}
+
+// Len is the number of statements queued and not yet sent.
+func (p *Pipeline) Len() int { return len(p.names) }
+
+// Flush sends the queued statements and waits for all of them; it returns the first one's error.
+func (p *Pipeline) Flush(ctx context.Context) error {
+	if len(p.names) == 0 {
+		return nil
+	}
+	err := p.conn.Raw(func(dc any) error {
+		c, ok := dc.(*conn)
+		if !ok {
+			return fmt.Errorf("postgres: pipeline on a connection of another driver (%T)", dc)
+		}
+		br := c.Conn.Conn().SendBatch(ctx, &p.batch)
+		for _, name := range p.names {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return br.Close()
+	})
+	p.batch, p.names = pgx.Batch{}, p.names[:0]
+	return unavailable(err)
+}
