@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -460,7 +462,10 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 	for _, q := range []string{
 		`DELETE FROM donations_daily`, `DELETE FROM donations_sources`, `DELETE FROM subscriptions_daily`,
 		`DELETE FROM subscription_segments`, `DELETE FROM settlement_daily`, `DELETE FROM supporter_totals`,
-		`UPDATE supporters SET first_paid_at = NULL, first_currency = '', first_frequency = ''`,
+		// Only rows that hold a first gift: a write of an unchanged row still costs a new row
+		// version (and its index entries) on PostgreSQL.
+		`UPDATE supporters SET first_paid_at = NULL, first_currency = '', first_frequency = ''
+			WHERE first_paid_at IS NOT NULL OR first_currency <> '' OR first_frequency <> ''`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
@@ -515,34 +520,46 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	// Each rollup is written in the order of its key (by day first, as the rows arrive in
+	// service), many rows to a statement.
+	dailyRows := make([][]any, 0, len(daily))
 	for k, m := range daily {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed, tax)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.day, k.currency, k.frequency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
-			return err
-		}
+		dailyRows = append(dailyRows, []any{k.day, k.currency, k.frequency, m.donations, m.gross, m.refunded, m.refunds,
+			m.disputes, m.disputed, m.tax})
 	}
+	if err := insertRows(ctx, tx, `donations_daily (day, currency, frequency, donations, gross, refunded, refunds,
+		disputes, disputed, tax)`, dailyRows); err != nil {
+		return err
+	}
+	sourceRows := make([][]any, 0, len(sources))
 	for k, m := range sources {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed, tax)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.day, k.article, k.campaign, k.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
-			return err
-		}
+		sourceRows = append(sourceRows, []any{k.day, k.article, k.campaign, k.currency, m.donations, m.gross, m.refunded,
+			m.refunds, m.disputes, m.disputed, m.tax})
 	}
+	if err := insertRows(ctx, tx, `donations_sources (day, article, campaign, currency, donations, gross, refunded,
+		refunds, disputes, disputed, tax)`, sourceRows); err != nil {
+		return err
+	}
+	// settlement_daily was emptied above: each key is inserted once.
+	settleRows := make([][]any, 0, len(settled))
 	for k, m := range settled {
-		if err := addSettlement(ctx, tx, k, m); err != nil {
-			return err
-		}
+		settleRows = append(settleRows, []any{k.day, k.currency, k.settle, m.donations, m.amount, m.fee, m.lost, m.net})
 	}
+	if err := insertRows(ctx, tx, `settlement_daily (day, currency, settle_currency, donations, amount, fee, lost, net)`,
+		settleRows); err != nil {
+		return fmt.Errorf("settlement_daily: %w", err)
+	}
+	totalRows := make([][]any, 0, len(totals))
 	for k, t := range totals {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)`,
-			k.supporter, k.currency, t.net, t.donations); err != nil {
-			return err
-		}
+		totalRows = append(totalRows, []any{k.supporter, k.currency, t.net, t.donations})
 	}
+	if err := insertRows(ctx, tx, `supporter_totals (supporter_id, currency, net, donations)`, totalRows); err != nil {
+		return err
+	}
+	// Only the rows whose last gift differs (on a rebuild of a live ledger, few).
 	if _, err := tx.ExecContext(ctx, `UPDATE supporters SET last_paid_at =
+		(SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = supporters.id)
+		WHERE last_paid_at IS NOT
 		(SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = supporters.id)`); err != nil {
 		return err
 	}
@@ -623,4 +640,45 @@ func queryIDs(ctx context.Context, tx rowsQueryer, q string, args ...any) ([]int
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// insertRows inserts rows into target ("table (columns)"), sorted by their values in order
+// (integers and strings, the rollups' keys coming first), many rows to a statement: a rebuild
+// writes hundreds of thousands of rollup rows, and on PostgreSQL a statement each would be a
+// round trip each.
+func insertRows(ctx context.Context, tx *Tx, target string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	slices.SortFunc(rows, func(a, b []any) int {
+		for i := range a {
+			var c int
+			switch x := a[i].(type) {
+			case int64:
+				c = cmp.Compare(x, b[i].(int64))
+			case string:
+				c = cmp.Compare(x, b[i].(string))
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	width := len(rows[0])
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	// At most 5,000 values to a statement: within both engines' limits on parameters.
+	per := max(1, 5000/width)
+	for from := 0; from < len(rows); from += per {
+		chunk := rows[from:min(len(rows), from+per)]
+		args := make([]any, 0, len(chunk)*width)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		q := `INSERT INTO ` + target + ` VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", len(chunk)), ", ")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

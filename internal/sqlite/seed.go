@@ -1,13 +1,16 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -290,7 +293,7 @@ func (s *seeder) rollUp(b seedBase) error {
 		INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
 		SELECT created_at - created_at % 86400, article, campaign, count(*), count(*) FILTER (WHERE status = 'paid'),
 		       count(*) FILTER (WHERE source = 'reminder'), count(*) FILTER (WHERE source = 'reminder' AND status = 'paid')
-		FROM checkouts WHERE id > ? AND id < ? GROUP BY 1, 2, 3
+		FROM checkouts WHERE id > ? AND id < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 		ON CONFLICT (day, article, campaign) DO UPDATE SET
 		    checkouts = checkouts_daily.checkouts + excluded.checkouts, paid = checkouts_daily.paid + excluded.paid,
 		    reminder = checkouts_daily.reminder + excluded.reminder, reminder_paid = checkouts_daily.reminder_paid + excluded.reminder_paid`,
@@ -582,7 +585,15 @@ func (s *seeder) subscription(sid int64, checkoutID string, t int64, freq string
 // deferralsAndStats writes the prompt's views and clicks (a few hundred views and a handful of
 // clicks per checkout) and "remind me later" requests on every day of the history.
 func (s *seeder) deferralsAndStats(start int64) error {
-	for k, checkouts := range s.funnel {
+	// By day, as a live service writes them (and in the same order on every run with one seed).
+	keys := slices.Collect(maps.Keys(s.funnel))
+	slices.SortFunc(keys, func(a, b [3]string) int {
+		da, _ := strconv.ParseInt(a[0], 10, 64)
+		db, _ := strconv.ParseInt(b[0], 10, 64)
+		return cmp.Or(cmp.Compare(da, db), cmp.Compare(a[1], b[1]), cmp.Compare(a[2], b[2]))
+	})
+	for _, k := range keys {
+		checkouts := s.funnel[k]
 		d, _ := strconv.ParseInt(k[0], 10, 64)
 		views := checkouts * int64(150+s.rng.IntN(350))
 		clicks := checkouts + checkouts*int64(s.rng.IntN(3))
