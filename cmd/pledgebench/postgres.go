@@ -37,6 +37,9 @@ const (
 	seedDBStart = "pledge_bench_seed_"
 )
 
+// seedStaleAge is how long the seeded database of another schema or key is kept.
+const seedStaleAge = 24 * time.Hour
+
 // pgRows are the rows measured on PostgreSQL, as -rows names them.
 var pgRows = []string{"remind-pg", "webhook-pg", "dashboard-pg", "two-instance"}
 
@@ -234,14 +237,13 @@ func (b *bench) pgSeeded(ctx context.Context) (string, error) {
 		say("dashboard-pg: using the cached seeded database %s", name)
 		return pgURL(name), nil
 	}
-	// Seeds of older schemas or keys, and a seed cut short, are of no more use.
+	// Seeds of older schemas or keys are of no more use once a day old (another checkout of the
+	// project may be using its own meanwhile), nor is this one's seed cut short.
+	tmp := name + "_tmp"
 	var stale []string
 	if err := pgQuery(ctx, pgAdminURL(), func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, seedDBStart)
-		if err != nil {
-			return err
-		}
-		stale, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		var err error
+		stale, err = postgres.StaleDatabases(ctx, c, seedDBStart, name, seedStaleAge)
 		return err
 	}); err != nil {
 		return "", err
@@ -252,11 +254,10 @@ func (b *bench) pgSeeded(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	tmp := name + "_tmp"
 	if len(tmp) > 63 {
 		return "", fmt.Errorf("database name %s is too long", tmp)
 	}
-	if err := pgAdmin(ctx, "CREATE DATABASE "+tmp); err != nil {
+	if err := pgAdmin(ctx, "DROP DATABASE IF EXISTS "+tmp+" WITH (FORCE)", "CREATE DATABASE "+tmp); err != nil {
 		return "", err
 	}
 	say("dashboard-pg: seeding %d donations into the PostgreSQL database %s (cached for later runs)", b.o.Donations, name)
@@ -266,6 +267,9 @@ func (b *bench) pgSeeded(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("pledge seed: %w", err)
 	}
 	if err := pgAdmin(ctx, "ALTER DATABASE "+tmp+" RENAME TO "+name); err != nil {
+		return "", err
+	}
+	if err := pgQuery(ctx, pgAdminURL(), func(c *pgx.Conn) error { return postgres.MarkMade(ctx, c, name) }); err != nil {
 		return "", err
 	}
 	say("dashboard-pg: seeded in %s", time.Since(t).Round(time.Second))

@@ -48,6 +48,19 @@ const LockKey int64 = 0x706c65646765
 // LockSQL is the statement that begins every write transaction.
 var LockSQL = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", LockKey)
 
+// lockedBegin begins a write transaction and takes its lock in one round trip to the server (two
+// statements in one simple-protocol message).
+var lockedBegin = "BEGIN; " + LockSQL
+
+// writeLockKey marks a context whose transactions take the write lock (WithWriteLock).
+type writeLockKey struct{}
+
+// WithWriteLock returns ctx marked so that a transaction begun with it, on a pool of Open, takes
+// the write lock (LockSQL) in the same message as its BEGIN: one round trip instead of two.
+func WithWriteLock(ctx context.Context) context.Context {
+	return context.WithValue(ctx, writeLockKey{}, true)
+}
+
 // IsURL reports whether dsn names a PostgreSQL database (postgres:// or postgresql://) rather
 // than an SQLite file.
 func IsURL(dsn string) bool {
@@ -143,12 +156,39 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if ctx.Value(writeLockKey{}) != nil && opts == (driver.TxOptions{}) {
+		pc := c.Conn.Conn()
+		if pc.IsClosed() {
+			return nil, driver.ErrBadConn
+		}
+		tx, err := pc.BeginTx(ctx, pgx.TxOptions{BeginQuery: lockedBegin})
+		if err != nil {
+			// The BEGIN may have run and the lock failed (a timeout, a cancel): leave no aborted
+			// transaction behind on a connection that stays in the pool. (A connection that
+			// went away is closed, and database/sql takes a fresh one next time.)
+			if !pc.IsClosed() && pc.PgConn().TxStatus() != 'I' {
+				_, _ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			}
+			return nil, unavailable(fmt.Errorf("postgres: write lock: %w", err))
+		}
+		return txn{pgxTx{ctx: ctx, tx: tx}}, nil
+	}
 	tx, err := c.Conn.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	return txn{tx}, nil
 }
+
+// pgxTx is a pgx transaction as database/sql's driver.Tx (what pgx's stdlib does for the
+// transactions it begins).
+type pgxTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t pgxTx) Commit() error   { return t.tx.Commit(t.ctx) }
+func (t pgxTx) Rollback() error { return t.tx.Rollback(t.ctx) }
 
 func (c *conn) Ping(ctx context.Context) error { return unavailable(c.Conn.Ping(ctx)) }
 
@@ -212,4 +252,56 @@ func (f flag) Int64Value() (pgtype.Int8, error) {
 func IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// Pipeline queues statements for one connection of a pool of Open and sends them to the server
+// together (pgx's batch, one round trip for many statements), for bulk loads such as `pledge
+// seed`: on PostgreSQL each statement sent on its own waits a round trip, which a load of
+// millions of rows cannot afford. The statements run in whatever transaction the connection is
+// in, one after another, in the order queued.
+type Pipeline struct {
+	conn  *sql.Conn
+	batch pgx.Batch
+	names []string
+}
+
+// NewPipeline returns a pipeline on c, a connection of a pool of Open.
+func NewPipeline(c *sql.Conn) *Pipeline { return &Pipeline{conn: c} }
+
+// Queue adds a statement in the store's SQL (rewritten as Open's pools rewrite it) with its
+// arguments; name says which statement failed, if one does.
+func (p *Pipeline) Queue(name, query string, args ...any) {
+	for i, a := range args {
+		if b, ok := a.(bool); ok {
+			args[i] = flag(b)
+		}
+	}
+	p.batch.Queue(rebinder.Rebind(query), args...)
+	p.names = append(p.names, name)
+}
+
+// Len is the number of statements queued and not yet sent.
+func (p *Pipeline) Len() int { return len(p.names) }
+
+// Flush sends the queued statements and waits for all of them; it returns the first one's error.
+func (p *Pipeline) Flush(ctx context.Context) error {
+	if len(p.names) == 0 {
+		return nil
+	}
+	err := p.conn.Raw(func(dc any) error {
+		c, ok := dc.(*conn)
+		if !ok {
+			return fmt.Errorf("postgres: pipeline on a connection of another driver (%T)", dc)
+		}
+		br := c.Conn.Conn().SendBatch(ctx, &p.batch)
+		for _, name := range p.names {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return br.Close()
+	})
+	p.batch, p.names = pgx.Batch{}, p.names[:0]
+	return unavailable(err)
 }

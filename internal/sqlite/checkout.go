@@ -105,14 +105,19 @@ type rowsQueryer interface {
 }
 
 func findCheckout(ctx context.Context, q queryer, where string, args ...any) (*pledge.Checkout, error) {
+	return scanCheckout(q.QueryRowContext(ctx, `SELECT `+checkoutColumns+` FROM checkouts WHERE `+where, args...))
+}
+
+// checkoutColumns are the columns scanCheckout reads.
+const checkoutColumns = `id, nonce, frequency, amount, currency, cover_fees, article, campaign, source,
+	reader_id, lang, status, stripe_session_id, stripe_url, created_at, updated_at, experiment, variant`
+
+// scanCheckout reads a row of checkoutColumns.
+func scanCheckout(row *sql.Row) (*pledge.Checkout, error) {
 	var c pledge.Checkout
 	var session sql.NullString
 	var created, updated int64
-	err := q.QueryRowContext(ctx, `
-		SELECT id, nonce, frequency, amount, currency, cover_fees, article, campaign, source,
-		       reader_id, lang, status, stripe_session_id, stripe_url, created_at, updated_at, experiment, variant
-		FROM checkouts WHERE `+where, args...).Scan(
-		&c.ID, &c.Nonce, &c.Frequency, &c.Amount.Amount, &c.Amount.Currency, &c.CoverFees,
+	err := row.Scan(&c.ID, &c.Nonce, &c.Frequency, &c.Amount.Amount, &c.Amount.Currency, &c.CoverFees,
 		&c.Article, &c.Campaign, &c.Source, &c.ReaderID, &c.Lang, &c.Status, &session, &c.StripeURL,
 		&created, &updated, &c.Arm.Experiment, &c.Arm.Variant)
 	if err != nil {

@@ -267,15 +267,9 @@ func (tx *Tx) end() {
 // takes the store's advisory lock (postgres.LockSQL), held until commit or rollback, so that
 // write transactions run one at a time across every instance on the database, as on SQLite.
 func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.beginWrite(ctx, db.write.BeginTx)
 	if err != nil {
 		return nil, err
-	}
-	if db.pg {
-		if _, err := tx.ExecContext(ctx, postgres.LockSQL); err != nil {
-			tx.Rollback()
-			return nil, fmt.Errorf("postgres: write lock: %w", err)
-		}
 	}
 	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second)}, nil
 }
@@ -319,6 +313,16 @@ func (db *DB) beginUndurable(ctx context.Context) (*Tx, error) {
 		return nil, err
 	}
 	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second), release: release}, nil
+}
+
+// beginWrite begins a write transaction with begin (the writer pool's BeginTx, or that of one of
+// its connections). On PostgreSQL the BEGIN and the write lock go to the server in one message
+// (postgres.WithWriteLock), so taking the lock costs no round trip of its own.
+func (db *DB) beginWrite(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error)) (*sql.Tx, error) {
+	if db.pg {
+		ctx = postgres.WithWriteLock(ctx)
+	}
+	return begin(ctx, nil)
 }
 
 // Reader returns the read-only pool, for queries that need no transaction.

@@ -49,7 +49,7 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (_ *pledge.Deferral
 			n, _ := res.RowsAffected()
 			replaced = n > 0
 		}
-		err := tx.QueryRowContext(ctx, `
+		row := tx.QueryRowContext(ctx, `
 			INSERT INTO deferrals (reader_id, article, choice, frequency, lang, remind_at, email, email_key, reminder_status,
 			                       next_attempt_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -60,13 +60,12 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (_ *pledge.Deferral
 				reminder_status = excluded.reminder_status, attempts = 0,
 				next_attempt_at = excluded.next_attempt_at, claimed_at = NULL, claim_token = NULL,
 				sent_at = NULL, updated_at = excluded.updated_at
-			RETURNING id`,
+			RETURNING `+deferralColumns,
 			d.ReaderID, d.Article, d.Choice, d.Frequency, d.Lang, out.RemindAt.Unix(), email, key, out.Status, next,
-			tx.now.Unix(), tx.now.Unix()).Scan(&out.ID)
-		if err != nil {
-			return translate(err)
-		}
-		found, err = db.findDeferral(ctx, tx, out.ID)
+			tx.now.Unix(), tx.now.Unix())
+		// The row as stored comes back with the write: no second statement to read it.
+		var err error
+		found, err = db.scanDeferral(row)
 		return err
 	})
 	if err != nil {
@@ -81,19 +80,20 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (_ *pledge.Deferral
 // FindDeferral returns one deferral by ID.
 func (db *DB) FindDeferral(ctx context.Context, id int64) (_ *pledge.Deferral, err error) {
 	defer wrapErr(&err, "find deferral")
-	return db.findDeferral(ctx, db.read, id)
+	return db.scanDeferral(db.read.QueryRowContext(ctx, `SELECT `+deferralColumns+` FROM deferrals WHERE id = ?`, id))
 }
 
-func (db *DB) findDeferral(ctx context.Context, q queryer, id int64) (*pledge.Deferral, error) {
+// deferralColumns are the columns scanDeferral reads.
+const deferralColumns = `id, reader_id, article, choice, frequency, lang, remind_at, email, reminder_status, attempts,
+	next_attempt_at, sent_at, created_at, updated_at`
+
+// scanDeferral reads a row of deferralColumns.
+func (db *DB) scanDeferral(row *sql.Row) (*pledge.Deferral, error) {
 	var d pledge.Deferral
 	var email sql.NullString
 	var remind, created, updated int64
 	var next, sent sql.NullInt64
-	err := q.QueryRowContext(ctx, `
-		SELECT id, reader_id, article, choice, frequency, lang, remind_at, email, reminder_status, attempts,
-		       next_attempt_at, sent_at, created_at, updated_at
-		FROM deferrals WHERE id = ?`, id).Scan(
-		&d.ID, &d.ReaderID, &d.Article, &d.Choice, &d.Frequency, &d.Lang, &remind, &email, &d.Status,
+	err := row.Scan(&d.ID, &d.ReaderID, &d.Article, &d.Choice, &d.Frequency, &d.Lang, &remind, &email, &d.Status,
 		&d.Attempts, &next, &sent, &created, &updated)
 	if err != nil {
 		return nil, translate(err)

@@ -26,7 +26,9 @@ var errClosed = errors.New("sqlite: database closed")
 // With synchronous=FULL every commit waits for the disk; sharing one commit among all the writes
 // that arrived meanwhile turns N fsyncs into one, which is what lets many readers' "Remind me
 // later" clicks and Stripe's webhook bursts be acknowledged only after they are safe, at a rate
-// above that of single-row transactions. fn must only touch the database through tx.
+// above that of single-row transactions. fn must only touch the database through tx, and set what
+// it returns to its caller afresh each time it runs: when another write of its group fails, the
+// group runs again (commitGroup), fn with it.
 func (db *DB) WriteGrouped(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	defer wrapErr(&err, "write grouped")
 	w := &groupWrite{ctx: ctx, fn: fn, done: make(chan error, 1)}
@@ -83,8 +85,23 @@ func (db *DB) runGroupCommit() {
 	}
 }
 
-// commitGroup runs each write under its own savepoint in one transaction and commits once.
+// commitGroup runs the batch's writes in one transaction and commits once. It first runs them
+// without savepoints: each savepoint is a statement, on PostgreSQL a round trip of the single
+// writer connection (for a reminder request, half of its statements). Should a write fail, that
+// transaction is rolled back whole and the batch runs again with each write under a savepoint of
+// its own, so that the failed write alone is undone: its fn, and the others', run a second time.
+// A batch of one write needs no second run: rolling back its transaction is rolling back the
+// write.
 func (db *DB) commitGroup(batch []*groupWrite) {
+	if again := db.runGroup(batch, false); again {
+		db.runGroup(batch, true)
+	}
+}
+
+// runGroup runs the batch once, each write under a savepoint of its own or not, commits and
+// answers every caller; except when a write failed without savepoints in a batch of several:
+// then it has rolled back, answered no one, and reports that the batch must run again.
+func (db *DB) runGroup(batch []*groupWrite, savepoints bool) (again bool) {
 	results := make([]error, len(batch))
 	finish := func(commitErr error) {
 		for i, w := range batch {
@@ -98,38 +115,60 @@ func (db *DB) commitGroup(batch []*groupWrite) {
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		finish(fmt.Errorf("sqlite: begin group: %w", err))
-		return
+		return false
 	}
 	applied := 0
+	// open: a savepoint w is open. The next write's statement releases it and opens its own in one
+	// round trip, and the commit releases the last one: each write costs one statement of its
+	// own, not two.
+	open := false
 	for i, w := range batch {
 		if err := w.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
-			results[i] = err
-			continue
+		if savepoints {
+			q := `SAVEPOINT w`
+			if open {
+				q = `RELEASE w; SAVEPOINT w`
+			}
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				if open {
+					// The previous write's release failed (or the savepoint after it): the
+					// transaction cannot go on.
+					tx.Rollback()
+					finish(fmt.Errorf("sqlite: release savepoint: %w", err))
+					return false
+				}
+				results[i] = err
+				continue
+			}
+			open = true
 		}
 		if err := w.fn(tx); err != nil {
 			results[i] = err
+			if !savepoints {
+				tx.Rollback()
+				if len(batch) > 1 {
+					return true
+				}
+				finish(nil)
+				return false
+			}
+			// ROLLBACK TO keeps the savepoint: the next statement releases it, as after a success.
 			if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO w`); rbErr != nil {
 				tx.Rollback()
 				finish(fmt.Errorf("sqlite: rollback to savepoint: %w", rbErr))
-				return
+				return false
 			}
 		} else {
 			applied++
-		}
-		if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
-			tx.Rollback()
-			finish(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
 		}
 	}
 	if applied == 0 {
 		tx.Rollback()
 		finish(nil)
-		return
+		return false
 	}
 	if err := tx.Commit(); err != nil {
 		// Nothing of this batch was written: every write that had succeeded now fails.
@@ -140,4 +179,5 @@ func (db *DB) commitGroup(batch []*groupWrite) {
 		}
 	}
 	finish(nil)
+	return false
 }

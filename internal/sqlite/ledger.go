@@ -97,7 +97,8 @@ func applyFact(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outco
 	case *pledge.CheckoutCompleted:
 		return applyCheckoutCompleted(ctx, tx, f, at)
 	case *pledge.CheckoutClosed:
-		return pledge.OutcomeApplied, advanceCheckout(ctx, tx, f.CheckoutID, f.SessionID, f.Status)
+		_, err := advanceCheckout(ctx, tx, f.CheckoutID, f.SessionID, f.Status)
+		return pledge.OutcomeApplied, err
 	case *pledge.InvoicePaid:
 		return applyInvoicePaid(ctx, tx, f, at)
 	case *pledge.InvoiceFailed:
@@ -235,11 +236,8 @@ func applyCheckoutCompleted(ctx context.Context, tx *Tx, f *pledge.CheckoutCompl
 		// Bank debits and the like complete unpaid; async_payment_succeeded or _failed follows.
 		return pledge.OutcomeApplied, nil
 	}
-	c, err := localCheckout(ctx, tx, f.CheckoutID)
+	c, err := advanceCheckout(ctx, tx, f.CheckoutID, f.SessionID, pledge.CheckoutPaid)
 	if err != nil {
-		return "", err
-	}
-	if err := advanceCheckout(ctx, tx, f.CheckoutID, f.SessionID, pledge.CheckoutPaid); err != nil {
 		return "", err
 	}
 	supporter, err := linkCustomer(ctx, tx, f.Customer, at, true)
@@ -281,20 +279,25 @@ func applyCheckoutCompleted(ctx context.Context, tx *Tx, f *pledge.CheckoutCompl
 }
 
 // advanceCheckout moves a checkout forward (open, abandoned, failed, paid) and never back, and
-// remembers its session when the checkout did not know it yet.
-func advanceCheckout(ctx context.Context, tx *Tx, id, session string, status pledge.CheckoutStatus) error {
+// remembers its session when the checkout did not know it yet. It returns the checkout as it
+// left it, or nil when it is not stored here (as localCheckout does), in the same statement.
+func advanceCheckout(ctx context.Context, tx *Tx, id, session string, status pledge.CheckoutStatus) (*pledge.Checkout, error) {
 	if id == "" {
-		return nil
+		return nil, nil
 	}
-	_, err := tx.ExecContext(ctx, `
+	c, err := scanCheckout(tx.QueryRowContext(ctx, `
 		UPDATE checkouts SET
 			status = CASE WHEN (CASE status WHEN 'open' THEN 1 WHEN 'abandoned' THEN 2 WHEN 'failed' THEN 3
 			                                 WHEN 'paid' THEN 4 ELSE 0 END) < ?1 THEN ?2 ELSE status END,
 			stripe_session_id = COALESCE(stripe_session_id,
 				(SELECT NULLIF(?3, '') WHERE NOT EXISTS (SELECT 1 FROM checkouts WHERE stripe_session_id = ?3))),
 			updated_at = ?4
-		WHERE id = ?5`, pledge.CheckoutRank(status), status, session, tx.now.Unix(), id)
-	return err
+		WHERE id = ?5
+		RETURNING `+checkoutColumns, pledge.CheckoutRank(status), status, session, tx.now.Unix(), id))
+	if pledge.ErrorCode(err) == pledge.ENOTFOUND {
+		return nil, nil
+	}
+	return c, err
 }
 
 // subscriptionSeed is what a checkout or an invoice knows about a subscription: enough to create
@@ -703,20 +706,13 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 	case "stripe_invoice_id":
 		invoice = d.keyValue
 	}
-	var beforeID int64
-	var beforeSupporter sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT id, supporter_id FROM donations WHERE `+d.key+` = ?`, d.keyValue).Scan(&beforeID, &beforeSupporter)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	before, err := loadDonationRowBy(ctx, tx, d.key, d.keyValue)
+	if err != nil {
 		return err
 	}
-	var before *donationRow
-	if beforeID != 0 {
-		if before, err = loadDonationRow(ctx, tx, beforeID); err != nil {
-			return err
-		}
-	}
-	var id int64
-	err = tx.QueryRowContext(ctx, `
+	// The row as the upsert left it comes back with it (RETURNING), so it is read again only if
+	// syncDonation changes it.
+	after, err := scanDonationRow(tx.QueryRowContext(ctx, `
 		INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, tax, currency, status,
 		                       stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, stripe_customer_id,
 		                       article, campaign, source, paid_at, settled, created_at, updated_at)
@@ -730,20 +726,20 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 			campaign = CASE WHEN donations.campaign = '' THEN excluded.campaign ELSE donations.campaign END,
 			source = CASE WHEN donations.source = '' THEN excluded.source ELSE donations.source END,
 			updated_at = excluded.updated_at
-		RETURNING id`,
+		RETURNING `+donationRowColumns,
 		d.supporter, d.origin.checkoutID, d.subscription, d.origin.frequency, d.amount.Amount, d.tax, d.amount.Currency,
 		pi, invoice, charge, d.customer, d.origin.article, d.origin.campaign, d.origin.source, d.paidAt, authoritative,
 		tx.now.Unix(), tx.now.Unix(),
-	).Scan(&id)
+	))
 	if err != nil {
 		return err
 	}
-	if _, err := syncDonation(ctx, tx, id); err != nil {
+	if synced, _, err := syncDonation(ctx, tx, after.id); err != nil {
 		return err
-	}
-	after, err := loadDonationRow(ctx, tx, id)
-	if err != nil {
-		return err
+	} else if synced {
+		if after, err = loadDonationRow(ctx, tx, after.id); err != nil {
+			return err
+		}
 	}
 	if err := changeDonation(ctx, tx, before, after); err != nil {
 		return err
@@ -755,12 +751,16 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 			return err
 		}
 	}
-	if beforeSupporter.Valid {
-		if err := refreshFirstGift(ctx, tx, beforeSupporter.Int64); err != nil {
+	var beforeSupporter int64 // 0: none (row ids begin at 1)
+	if before != nil {
+		beforeSupporter = before.supporter
+	}
+	if beforeSupporter != 0 {
+		if err := refreshFirstGift(ctx, tx, beforeSupporter); err != nil {
 			return err
 		}
 	}
-	if s, ok := d.supporter.(int64); ok && (!beforeSupporter.Valid || s != beforeSupporter.Int64) {
+	if s, ok := d.supporter.(int64); ok && (beforeSupporter == 0 || s != beforeSupporter) {
 		return refreshFirstGift(ctx, tx, s)
 	}
 	return nil
@@ -839,7 +839,7 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 		if c.currency != "" && before.currency != c.currency {
 			outcome = pledge.OutcomeMismatch
 		}
-		if _, err := syncDonation(ctx, tx, id); err != nil {
+		if _, _, err := syncDonation(ctx, tx, id); err != nil {
 			return "", err
 		}
 		after, err := loadDonationRow(ctx, tx, id)
@@ -861,8 +861,9 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 // another currency is a mismatch and changes nothing. A charge's refunded total is the newest
 // total Stripe reported for it, or the sum of its live refunds if that is more (a refund seen in
 // charge.refund.updated whose charge.refunded was missed). A dispute takes its own amount while
-// it holds the funds (pledge.DisputeWithdraws). It reports whether a mismatched charge exists.
-func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err error) {
+// it holds the funds (pledge.DisputeWithdraws). It reports whether it wrote the donation (when
+// no charge belongs to it, it leaves the row untouched) and whether a mismatched charge exists.
+func syncDonation(ctx context.Context, tx *Tx, id int64) (wrote, mismatch bool, err error) {
 	// Most donations have no charge facts: three index probes settle that before the join.
 	var known bool
 	if err := tx.QueryRowContext(ctx, `
@@ -871,7 +872,7 @@ func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err err
 		                                        AND c.stripe_payment_intent_id <> '')
 		    OR EXISTS (SELECT 1 FROM charges c WHERE c.stripe_invoice_id = d.stripe_invoice_id AND c.stripe_invoice_id <> '')
 		FROM donations d WHERE d.id = ?`, id).Scan(&known); err != nil || !known {
-		return false, err
+		return false, false, err
 	}
 	rows, err := tx.QueryContext(ctx, `
 		SELECT d.amount, d.currency, c.stripe_charge_id, c.currency,
@@ -886,7 +887,7 @@ func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err err
 		WHERE d.id = ?
 		ORDER BY c.stripe_charge_id`, id)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	var amount, refunded, disputed int64
 	var dispute, charge string
@@ -897,7 +898,7 @@ func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err err
 		var reinstated, chFraud bool
 		if err := rows.Scan(&amount, &currency, &chargeID, &chargeCurrency, &chRefunded, &status, &dAmount, &reinstated, &chFraud); err != nil {
 			rows.Close()
-			return false, err
+			return false, false, err
 		}
 		found = true
 		if chargeCurrency != "" && chargeCurrency != currency {
@@ -923,10 +924,10 @@ func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err err
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return false, err
+		return false, false, err
 	}
 	if !found {
-		return false, nil // most donations have no charge facts
+		return false, false, nil // most donations have no charge facts
 	}
 	refunded = min(refunded, amount)
 	disputed = max(0, min(disputed, amount-refunded))
@@ -941,7 +942,7 @@ func syncDonation(ctx context.Context, tx *Tx, id int64) (mismatch bool, err err
 		       updated_at = ?7
 		WHERE id = ?8`,
 		refunded, disputed, dispute, fraud, pledge.DonationStatus(amount, refunded, withdraws), chargeArg, tx.now.Unix(), id)
-	return mismatch, err
+	return err == nil, mismatch, err
 }
 
 // e2t turns Unix seconds into a time.

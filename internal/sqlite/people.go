@@ -212,20 +212,22 @@ func refreshSupporters(ctx context.Context, tx *Tx, where string, args ...any) e
 // key, and supporters sharing one are merged into the oldest (their customers, gifts and
 // subscriptions move to it).
 func mergePeople(ctx context.Context, tx *Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, coalesce(email, ''), stripe_customer_id FROM supporters WHERE erased_at IS NULL ORDER BY id`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, coalesce(email, ''), stripe_customer_id, email_key FROM supporters
+		WHERE erased_at IS NULL ORDER BY id`)
 	if err != nil {
 		return err
 	}
 	type row struct {
 		id       int64
 		key      string
+		stored   string // the key the row has now
 		customer sql.NullString
 	}
 	var all []row
 	for rows.Next() {
 		var r row
 		var email string
-		if err := rows.Scan(&r.id, &email, &r.customer); err != nil {
+		if err := rows.Scan(&r.id, &email, &r.customer, &r.stored); err != nil {
 			rows.Close()
 			return err
 		}
@@ -252,6 +254,9 @@ func mergePeople(ctx context.Context, tx *Tx) error {
 		k, dup := keep[r.key]
 		if !dup {
 			keep[r.key] = r.id
+			if r.key == r.stored {
+				continue // usually so (the webhook and seed store it): no write, no new row version
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE supporters SET email_key = ? WHERE id = ?`, r.key, r.id); err != nil {
 				return err
 			}

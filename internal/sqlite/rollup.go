@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -114,7 +116,13 @@ func addSettlement(ctx context.Context, tx *Tx, k settleKey, m settleMeasures) e
 
 // loadDonationRow returns the donation's rollup view, nil when there is no such row.
 func loadDonationRow(ctx context.Context, tx *Tx, id int64) (*donationRow, error) {
-	d, err := scanDonationRow(tx.QueryRowContext(ctx, `SELECT `+donationRowColumns+` FROM donations WHERE id = ?`, id))
+	return loadDonationRowBy(ctx, tx, "id", id)
+}
+
+// loadDonationRowBy returns the rollup view of the donation whose column (id, or a unique Stripe
+// id) is value, nil when there is none.
+func loadDonationRowBy(ctx context.Context, tx *Tx, column string, value any) (*donationRow, error) {
+	d, err := scanDonationRow(tx.QueryRowContext(ctx, `SELECT `+donationRowColumns+` FROM donations WHERE `+column+` = ?`, value))
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -257,50 +265,48 @@ const firstGiftOrder = `paid_at, coalesce(stripe_invoice_id, stripe_payment_inte
 // one with the smallest Stripe id, so the choice never depends on arrival order) and moves the
 // new-supporter count if it changed.
 func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
-	var old *firstGift
-	var at sql.NullInt64
-	var cur, freq string
-	err := tx.QueryRowContext(ctx, `SELECT first_paid_at, first_currency, first_frequency FROM supporters WHERE id = ?`,
-		supporterID).Scan(&at, &cur, &freq)
-	if err == sql.ErrNoRows {
+	// The supporter's recorded first gift, and the earliest paid time from the index with the
+	// tie-break among that second's gifts (by Stripe id, as firstGiftOrder): index reads however
+	// many gifts the supporter has. One statement, so one round trip on PostgreSQL: a row per
+	// gift of that second (one row of NULL gift columns when there is no gift), no row when
+	// there is no such supporter.
+	rows, err := tx.QueryContext(ctx, `
+		SELECT s.first_paid_at, s.first_currency, s.first_frequency, d.paid_at, d.currency, d.frequency,
+		       coalesce(d.stripe_invoice_id, d.stripe_payment_intent_id, d.stripe_charge_id, '')
+		FROM supporters s LEFT JOIN donations d ON d.supporter_id = s.id AND d.paid_at =
+			(SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1)
+		WHERE s.id = ?1`, supporterID)
+	if err != nil {
+		return err
+	}
+	var old, nw *firstGift
+	found, best := false, ""
+	for rows.Next() {
+		var at, paidAt sql.NullInt64
+		var cur, freq string
+		var gCur, gFreq sql.NullString
+		var key string
+		if err := rows.Scan(&at, &cur, &freq, &paidAt, &gCur, &gFreq, &key); err != nil {
+			rows.Close()
+			return err
+		}
+		if !found && at.Valid {
+			old = &firstGift{at.Int64, cur, freq}
+		}
+		found = true
+		if !paidAt.Valid {
+			continue
+		}
+		if g := (firstGift{paidAt.Int64, gCur.String, gFreq.String}); nw == nil || key < best {
+			nw, best = &g, key
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if !found {
 		return nil
-	} else if err != nil {
-		return err
-	}
-	if at.Valid {
-		old = &firstGift{at.Int64, cur, freq}
-	}
-	// The earliest paid time from the index, then the tie-break among that second's gifts (by
-	// Stripe id, as firstGiftOrder): index reads however many gifts the supporter has.
-	var nw *firstGift
-	var first sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid
-		WHERE supporter_id = ?`, supporterID).Scan(&first); err != nil {
-		return err
-	}
-	if first.Valid {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT paid_at, currency, frequency, coalesce(stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, '')
-			FROM donations WHERE supporter_id = ? AND paid_at = ?`, supporterID, first.Int64)
-		if err != nil {
-			return err
-		}
-		best := ""
-		for rows.Next() {
-			var g firstGift
-			var key string
-			if err := rows.Scan(&g.paidAt, &g.currency, &g.frequency, &key); err != nil {
-				rows.Close()
-				return err
-			}
-			if nw == nil || key < best {
-				nw, best = &g, key
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 	}
 	if old == nil && nw == nil || old != nil && nw != nil && *old == *nw {
 		return nil
@@ -456,7 +462,10 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 	for _, q := range []string{
 		`DELETE FROM donations_daily`, `DELETE FROM donations_sources`, `DELETE FROM subscriptions_daily`,
 		`DELETE FROM subscription_segments`, `DELETE FROM settlement_daily`, `DELETE FROM supporter_totals`,
-		`UPDATE supporters SET first_paid_at = NULL, first_currency = '', first_frequency = ''`,
+		// Only rows that hold a first gift: a write of an unchanged row still costs a new row
+		// version (and its index entries) on PostgreSQL.
+		`UPDATE supporters SET first_paid_at = NULL, first_currency = '', first_frequency = ''
+			WHERE first_paid_at IS NOT NULL OR first_currency <> '' OR first_frequency <> ''`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
@@ -511,34 +520,46 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	// Each rollup is written in the order of its key (by day first, as the rows arrive in
+	// service), many rows to a statement.
+	dailyRows := make([][]any, 0, len(daily))
 	for k, m := range daily {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed, tax)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.day, k.currency, k.frequency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
-			return err
-		}
+		dailyRows = append(dailyRows, []any{k.day, k.currency, k.frequency, m.donations, m.gross, m.refunded, m.refunds,
+			m.disputes, m.disputed, m.tax})
 	}
+	if err := insertRows(ctx, tx, `donations_daily (day, currency, frequency, donations, gross, refunded, refunds,
+		disputes, disputed, tax)`, dailyRows); err != nil {
+		return err
+	}
+	sourceRows := make([][]any, 0, len(sources))
 	for k, m := range sources {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed, tax)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.day, k.article, k.campaign, k.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
-			return err
-		}
+		sourceRows = append(sourceRows, []any{k.day, k.article, k.campaign, k.currency, m.donations, m.gross, m.refunded,
+			m.refunds, m.disputes, m.disputed, m.tax})
 	}
+	if err := insertRows(ctx, tx, `donations_sources (day, article, campaign, currency, donations, gross, refunded,
+		refunds, disputes, disputed, tax)`, sourceRows); err != nil {
+		return err
+	}
+	// settlement_daily was emptied above: each key is inserted once.
+	settleRows := make([][]any, 0, len(settled))
 	for k, m := range settled {
-		if err := addSettlement(ctx, tx, k, m); err != nil {
-			return err
-		}
+		settleRows = append(settleRows, []any{k.day, k.currency, k.settle, m.donations, m.amount, m.fee, m.lost, m.net})
 	}
+	if err := insertRows(ctx, tx, `settlement_daily (day, currency, settle_currency, donations, amount, fee, lost, net)`,
+		settleRows); err != nil {
+		return fmt.Errorf("settlement_daily: %w", err)
+	}
+	totalRows := make([][]any, 0, len(totals))
 	for k, t := range totals {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)`,
-			k.supporter, k.currency, t.net, t.donations); err != nil {
-			return err
-		}
+		totalRows = append(totalRows, []any{k.supporter, k.currency, t.net, t.donations})
 	}
+	if err := insertRows(ctx, tx, `supporter_totals (supporter_id, currency, net, donations)`, totalRows); err != nil {
+		return err
+	}
+	// Only the rows whose last gift differs (on a rebuild of a live ledger, few).
 	if _, err := tx.ExecContext(ctx, `UPDATE supporters SET last_paid_at =
+		(SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = supporters.id)
+		WHERE last_paid_at IS NOT
 		(SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = supporters.id)`); err != nil {
 		return err
 	}
@@ -619,4 +640,45 @@ func queryIDs(ctx context.Context, tx rowsQueryer, q string, args ...any) ([]int
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// insertRows inserts rows into target ("table (columns)"), sorted by their values in order
+// (integers and strings, the rollups' keys coming first), many rows to a statement: a rebuild
+// writes hundreds of thousands of rollup rows, and on PostgreSQL a statement each would be a
+// round trip each.
+func insertRows(ctx context.Context, tx *Tx, target string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	slices.SortFunc(rows, func(a, b []any) int {
+		for i := range a {
+			var c int
+			switch x := a[i].(type) {
+			case int64:
+				c = cmp.Compare(x, b[i].(int64))
+			case string:
+				c = cmp.Compare(x, b[i].(string))
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	width := len(rows[0])
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	// At most 5,000 values to a statement: within both engines' limits on parameters.
+	per := max(1, 5000/width)
+	for from := 0; from < len(rows); from += per {
+		chunk := rows[from:min(len(rows), from+per)]
+		args := make([]any, 0, len(chunk)*width)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		q := `INSERT INTO ` + target + ` VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", len(chunk)), ", ")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

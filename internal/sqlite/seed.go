@@ -1,13 +1,16 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +48,8 @@ var (
 	seedAmounts   = map[string][]int64{"once": {500, 1000, 2500, 5000, 10000}, "monthly": {200, 500, 1000, 2000}, "annual": {5000, 10000, 20000}}
 )
 
-// seeder writes one seed run: prepared statements on the single writer connection, in one
-// transaction.
+// seeder writes one seed run on the single writer connection, in one transaction: through
+// prepared statements on SQLite, through a pipeline of statements on PostgreSQL.
 type seeder struct {
 	db   *DB // seals addresses and names as the store does
 	ctx  context.Context
@@ -56,7 +59,10 @@ type seeder struct {
 	run  string
 	now  int64
 
-	stmts              map[string]*sql.Stmt
+	stmts map[string]*sql.Stmt
+	// pipe, on PostgreSQL, carries the rows to the server in batches of seedPipeline statements
+	// (in place of stmts): one round trip per batch rather than per row.
+	pipe               *postgres.Pipeline
 	supporterID, subID int64
 	customer           string // the current supporter's Stripe customer
 	donations          int
@@ -183,6 +189,9 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) (err error) {
 	if err := s.deferralsAndStats(start); err != nil {
 		return err
 	}
+	if err := s.flush(); err != nil {
+		return err
+	}
 	if err := s.rollUp(base); err != nil {
 		return err
 	}
@@ -203,23 +212,32 @@ func (db *DB) Seed(ctx context.Context, opts SeedOptions) (err error) {
 	if opts.Progress != nil {
 		opts.Progress(s.donations)
 	}
-	_, err = conn.ExecContext(ctx, `ANALYZE`)
+	// The planner's statistics for the new rows. On PostgreSQL, VACUUM too: what autovacuum would
+	// do over the next minutes (marking the pages all-visible, which index-only scans need, and
+	// setting the rows' hint bits), done before the first read rather than during it.
+	q := `ANALYZE`
+	if db.pg {
+		q = `VACUUM (ANALYZE)`
+	}
+	_, err = conn.ExecContext(ctx, q)
 	return err
 }
 
 func (s *seeder) begin() error {
 	var err error
-	if s.tx, err = s.conn.BeginTx(s.ctx, nil); err != nil {
+	if s.tx, err = s.db.beginWrite(s.ctx, s.conn.BeginTx); err != nil {
 		return err
 	}
 	if s.db.pg {
-		// The writers' lock, and the references checked at commit rather than row by row (the
-		// schema's foreign keys are DEFERRABLE), as SQLite's foreign_keys=OFF lets seed write.
-		for _, q := range []string{postgres.LockSQL, `SET CONSTRAINTS ALL DEFERRED`} {
-			if _, err := s.tx.ExecContext(s.ctx, q); err != nil {
-				return err
-			}
+		// The references checked at commit rather than row by row (the schema's foreign keys are
+		// DEFERRABLE), as SQLite's foreign_keys=OFF lets seed write.
+		if _, err := s.tx.ExecContext(s.ctx, `SET CONSTRAINTS ALL DEFERRED`); err != nil {
+			return err
 		}
+	}
+	if s.db.pg {
+		s.pipe = postgres.NewPipeline(s.conn)
+		return nil
 	}
 	s.stmts = map[string]*sql.Stmt{}
 	for k, q := range seedSQL {
@@ -276,7 +294,7 @@ func (s *seeder) rollUp(b seedBase) error {
 		INSERT INTO checkouts_daily (day, article, campaign, checkouts, paid, reminder, reminder_paid)
 		SELECT created_at - created_at % 86400, article, campaign, count(*), count(*) FILTER (WHERE status = 'paid'),
 		       count(*) FILTER (WHERE source = 'reminder'), count(*) FILTER (WHERE source = 'reminder' AND status = 'paid')
-		FROM checkouts WHERE id > ? AND id < ? GROUP BY 1, 2, 3
+		FROM checkouts WHERE id > ? AND id < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 		ON CONFLICT (day, article, campaign) DO UPDATE SET
 		    checkouts = checkouts_daily.checkouts + excluded.checkouts, paid = checkouts_daily.paid + excluded.paid,
 		    reminder = checkouts_daily.reminder + excluded.reminder, reminder_paid = checkouts_daily.reminder_paid + excluded.reminder_paid`,
@@ -287,12 +305,31 @@ func (s *seeder) rollUp(b seedBase) error {
 	return nil
 }
 
+// seedPipeline is how many statements go to PostgreSQL in one round trip.
+const seedPipeline = 2000
+
 func (s *seeder) exec(stmt string, args ...any) error {
+	if s.pipe != nil {
+		s.pipe.Queue("seed "+stmt, seedSQL[stmt], args...)
+		if s.pipe.Len() >= seedPipeline {
+			return s.flush()
+		}
+		return nil
+	}
 	_, err := s.stmts[stmt].ExecContext(s.ctx, args...)
 	if err != nil {
 		return fmt.Errorf("seed %s: %w", stmt, err)
 	}
 	return nil
+}
+
+// flush sends the rows still queued for PostgreSQL (a no-op on SQLite, which writes each row as
+// it comes).
+func (s *seeder) flush() error {
+	if s.pipe == nil {
+		return nil
+	}
+	return s.pipe.Flush(s.ctx)
 }
 
 func (s *seeder) id(prefix string) string {
@@ -549,7 +586,15 @@ func (s *seeder) subscription(sid int64, checkoutID string, t int64, freq string
 // deferralsAndStats writes the prompt's views and clicks (a few hundred views and a handful of
 // clicks per checkout) and "remind me later" requests on every day of the history.
 func (s *seeder) deferralsAndStats(start int64) error {
-	for k, checkouts := range s.funnel {
+	// By day, as a live service writes them (and in the same order on every run with one seed).
+	keys := slices.Collect(maps.Keys(s.funnel))
+	slices.SortFunc(keys, func(a, b [3]string) int {
+		da, _ := strconv.ParseInt(a[0], 10, 64)
+		db, _ := strconv.ParseInt(b[0], 10, 64)
+		return cmp.Or(cmp.Compare(da, db), cmp.Compare(a[1], b[1]), cmp.Compare(a[2], b[2]))
+	})
+	for _, k := range keys {
+		checkouts := s.funnel[k]
 		d, _ := strconv.ParseInt(k[0], 10, 64)
 		views := checkouts * int64(150+s.rng.IntN(350))
 		clicks := checkouts + checkouts*int64(s.rng.IntN(3))

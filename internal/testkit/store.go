@@ -241,8 +241,8 @@ var (
 
 // pgTemplate returns the template database: the PostgreSQL migrations applied to an empty
 // database. It is named by a hash of the migrations, so a package's tests make it once (the
-// first that needs it) and later runs and other packages reuse it; templates of older schemas
-// are dropped when a new one is made.
+// first that needs it) and later runs and other packages reuse it; templates of other schemas
+// are dropped when a new one is made, once they are a day old (postgres.StaleDatabases).
 func pgTemplate() (string, error) {
 	tmplOnce.Do(func() { tmplName, tmplErr = makeTemplate() })
 	return tmplName, tmplErr
@@ -283,11 +283,7 @@ func makeTemplate() (string, error) {
 	if ready {
 		return name, nil
 	}
-	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'pledge\_tmpl\_%' AND datname <> $1`, name)
-	if err != nil {
-		return "", err
-	}
-	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	stale, err := postgres.StaleDatabases(ctx, conn, "pledge_tmpl_", name, staleTemplateAge)
 	if err != nil {
 		return "", err
 	}
@@ -308,8 +304,14 @@ func makeTemplate() (string, error) {
 	if _, err := conn.Exec(ctx, `ALTER DATABASE `+name+` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`); err != nil {
 		return "", err
 	}
+	if err := postgres.MarkMade(ctx, conn, name); err != nil {
+		return "", err
+	}
 	return name, nil
 }
+
+// staleTemplateAge is how long the template of another schema is kept (postgres.StaleDatabases).
+const staleTemplateAge = 24 * time.Hour
 
 func migrateTemplate(ctx context.Context, dsn string) error {
 	db, err := postgres.Open(dsn, postgres.Options{})
