@@ -7,9 +7,6 @@ import (
 	"github.com/pledge-news/pledge/internal/testkit"
 )
 
-// TestMain hashes staff passwords cheaply (testkit.CheapPasswords: the tests sign in over and
-// over).
-func TestMain(m *testing.M) {
-	testkit.CheapPasswords()
-	os.Exit(testkit.Run(m))
-}
+// TestMain runs the package's tests through testkit.Run with staff passwords hashed cheaply
+// (testkit.CheapPasswords: the tests sign in over and over).
+func TestMain(m *testing.M) { os.Exit(testkit.Run(m, testkit.CheapPasswords)) }

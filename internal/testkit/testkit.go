@@ -237,7 +237,7 @@ func (b *LockedBuffer) String() string {
 // rest of the test binary, instead of the real 64 MiB and three passes: every sign-in hashes the
 // password, seconds each under the race detector, and these packages' tests sign staff in over
 // and over. Sign-in behaves the same at any cost (a hash carries its own); the real cost is
-// checked by pledge's TestPasswordHash. Call it from TestMain, before the tests run.
+// checked by pledge's TestPasswordHash. TestMain passes it to Run.
 func CheapPasswords() {
 	pledge.PasswordCost = pledge.Argon2Cost{Time: 1, MemoryKiB: 1024, Threads: 1}
 }
