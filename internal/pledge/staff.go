@@ -84,13 +84,22 @@ type StaffService interface {
 	Logout(ctx context.Context, token string) error
 }
 
-// argon2id parameters (RFC 9106's second recommended option, with 64 MiB).
-const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
-	argonKeyLen  = 32
-)
+// Argon2Cost is the cost of an argon2id hash: passes over the memory, the memory in KiB, and
+// lanes.
+type Argon2Cost struct {
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// PasswordCost is the cost of the hashes HashPassword makes: RFC 9106's second recommended
+// option, with 64 MiB. A hash keeps the cost it was made with (CheckPassword reads it from the
+// hash). Tests that sign staff in many times lower it before they start (testkit.CheapPasswords);
+// nothing else changes it.
+var PasswordCost = Argon2Cost{Time: 3, MemoryKiB: 64 * 1024, Threads: 2}
+
+// argonKeyLen is the length of the hash's key, in bytes.
+const argonKeyLen = 32
 
 // HashPassword returns an argon2id hash of password in the PHC string format.
 func HashPassword(password string) (string, error) {
@@ -101,10 +110,11 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	c := PasswordCost
+	key := argon2.IDKey([]byte(password), salt, c.Time, c.MemoryKiB, c.Threads, argonKeyLen)
 	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime,
-		argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.MemoryKiB, c.Time,
+		c.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 // CheckPassword reports whether password matches a hash made by HashPassword.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -16,6 +17,9 @@ func TestPasswordHash(t *testing.T) {
 	h, err := HashPassword("correct horse battery")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(h, "$m=65536,t=3,p=2$") {
+		t.Errorf("hash %s: not at RFC 9106's cost with 64 MiB (m=65536,t=3,p=2)", h)
 	}
 	if !CheckPassword(h, "correct horse battery") {
 		t.Error("the right password does not match")

@@ -7,6 +7,7 @@ import (
 	"github.com/pledge-news/pledge/internal/testkit"
 )
 
-// TestMain runs the package's tests through testkit.Run, which stops the stripe-mock they share
-// after the last.
-func TestMain(m *testing.M) { os.Exit(testkit.Run(m)) }
+// TestMain runs the package's tests through testkit.Run with staff passwords hashed cheaply
+// (testkit.CheapPasswords: the tests sign in over and over), which stops the
+// stripe-mock they share after the last.
+func TestMain(m *testing.M) { os.Exit(testkit.Run(m, testkit.CheapPasswords)) }

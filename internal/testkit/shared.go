@@ -30,9 +30,13 @@ type sharedProc struct {
 	err  error
 }
 
-// Run runs a package's tests (m.Run) and then stops the processes they shared; call it from the
-// package's TestMain: os.Exit(testkit.Run(m)).
-func Run(m *testing.M) int {
+// Run runs a package's tests (m.Run), after the set-ups given (such as CheapPasswords), and then
+// stops the processes they shared; call it from the package's TestMain:
+// os.Exit(testkit.Run(m)).
+func Run(m *testing.M, setups ...func()) int {
+	for _, setup := range setups {
+		setup()
+	}
 	sharedMu.Lock()
 	sharedInRun = true
 	sharedMu.Unlock()

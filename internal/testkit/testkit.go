@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pledge-news/pledge/internal/pledge"
 )
 
 // Root returns the module's root directory (where go.mod is).
@@ -229,4 +231,13 @@ func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// CheapPasswords has staff passwords hashed at a small argon2id cost (1 MiB, one pass) for the
+// rest of the test binary, instead of the real 64 MiB and three passes: every sign-in hashes the
+// password, seconds each under the race detector, and these packages' tests sign staff in over
+// and over. Sign-in behaves the same at any cost (a hash carries its own); the real cost is
+// checked by pledge's TestPasswordHash. TestMain passes it to Run.
+func CheapPasswords() {
+	pledge.PasswordCost = pledge.Argon2Cost{Time: 1, MemoryKiB: 1024, Threads: 1}
 }
