@@ -77,20 +77,8 @@ func (k *keepService) messages(t *testing.T) []testkit.MailSummary {
 	// A round of serve's own timer may still be sending what it claimed: wait until the outbox
 	// holds no claimed row. Mailpit stores a message before its SMTP server acknowledges it, so
 	// every e-mail sent by then is listed.
-	db := storeReader(t, k.vars["PLEDGE_DB"])
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		var claimed int
-		if err := db.QueryRow(`SELECT count(*) FROM supporter_mail WHERE status = 'claimed'`).Scan(&claimed); err != nil {
-			t.Fatal(err)
-		}
-		if claimed == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d supporter e-mails still claimed after 10s", claimed)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition
-	}
+	waitForNone(t, storeReader(t, k.vars["PLEDGE_DB"]), `SELECT count(*) FROM supporter_mail WHERE status = 'claimed'`,
+		"supporter e-mails still claimed")
 	msgs := k.mp.Messages()
 	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
 		msgs[i], msgs[j] = msgs[j], msgs[i]

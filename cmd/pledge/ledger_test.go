@@ -309,18 +309,5 @@ func TestDemoPay(t *testing.T) {
 // every recorded gift (stripe-mock answers at once), so that figures read next are final.
 func (s *service) waitSettled(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		if err := s.db.Reader().QueryRow(`SELECT count(*) FROM donations WHERE settle_txn = ''`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d gifts still without their balance transaction after 10 s", n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition
-	}
+	waitForNone(t, s.db.Reader(), `SELECT count(*) FROM donations WHERE settle_txn = ''`, "gifts still without their balance transaction")
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 
@@ -42,6 +43,25 @@ func storeReader(t testing.TB, dsn string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// waitForNone polls a count query on db until it gives 0, and fails the test, saying what is
+// left, when it still does not after 10 s.
+func waitForNone(t testing.TB, db *sql.DB, countQuery, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		if err := db.QueryRow(countQuery).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s after 10 s", n, what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition
+	}
 }
 
 // storeContents returns everything the store at dsn holds, by part, for tests that look for
