@@ -3,20 +3,21 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // BenchmarkApplyEvent applies distinct paid checkout.session.completed facts (each a new
-// supporter and donation) from 32 goroutines, durably, as the webhook does under a burst.
+// supporter and donation) from 32 goroutines, durably, as the webhook does under a burst; on
+// PostgreSQL when PLEDGE_TEST_STORE=postgres.
 func BenchmarkApplyEvent(b *testing.B) {
 	ctx := context.Background()
-	db := sqlite.NewDB(filepath.Join(b.TempDir(), "pledge.db"))
+	db := sqlite.NewDB(testkit.StoreDSN(b))
 	if err := db.Open(ctx); err != nil {
 		b.Fatal(err)
 	}

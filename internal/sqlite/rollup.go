@@ -129,10 +129,57 @@ func loadDonationRowBy(ctx context.Context, tx *Tx, column string, value any) (*
 	return d, err
 }
 
-// addDonation adds sign times the donation's contribution to both rollups.
-func addDonation(ctx context.Context, tx *Tx, d *donationRow, sign int64) error {
-	m := d.contribution().times(sign)
-	day := dayOf(d.paidAt)
+// dailyKey is a donation's row of donations_daily, sourceKey its row of donations_sources.
+type dailyKey struct {
+	day                 int64
+	currency, frequency string
+}
+
+type sourceKey struct {
+	day                         int64
+	article, campaign, currency string
+}
+
+func (d *donationRow) dailyKey() dailyKey { return dailyKey{dayOf(d.paidAt), d.currency, d.frequency} }
+func (d *donationRow) sourceKey() sourceKey {
+	return sourceKey{dayOf(d.paidAt), d.article, d.campaign, d.currency}
+}
+
+func (m measures) minus(o measures) measures { return m.plus(o.times(-1)) }
+
+func (m settleMeasures) minus(o settleMeasures) settleMeasures { return m.plus(o.times(-1)) }
+
+// rollupDelta is one change a donation makes to a rollup row: what is added under the key.
+type rollupDelta[K comparable, M comparable] struct {
+	key K
+	add M
+}
+
+// deltas turns a row's contribution before and after a change into the additions to make: none
+// when nothing changed, one (the difference) when the row stays under the same key, else the
+// before taken from its key and the after added to its own. Either side may be absent (a new or
+// a removed donation). Sums are linear, so adding the difference is exactly taking the old
+// contribution away and adding the new one, in one statement instead of two.
+func deltas[K comparable, M comparable](hasBefore bool, kb K, mb M, hasAfter bool, ka K, ma M,
+	minus func(M, M) M, neg func(M) M) []rollupDelta[K, M] {
+	var zero M
+	switch {
+	case hasBefore && hasAfter && kb == ka:
+		if d := minus(ma, mb); d != zero {
+			return []rollupDelta[K, M]{{ka, d}}
+		}
+		return nil
+	case hasBefore && hasAfter:
+		return []rollupDelta[K, M]{{kb, neg(mb)}, {ka, ma}}
+	case hasBefore:
+		return []rollupDelta[K, M]{{kb, neg(mb)}}
+	case hasAfter:
+		return []rollupDelta[K, M]{{ka, ma}}
+	}
+	return nil
+}
+
+func addDaily(ctx context.Context, tx *Tx, k dailyKey, m measures) error {
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO donations_daily (day, currency, frequency, donations, gross, refunded, refunds, disputes, disputed, tax)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -140,9 +187,13 @@ func addDonation(ctx context.Context, tx *Tx, d *donationRow, sign int64) error 
 			donations = donations_daily.donations + excluded.donations, gross = donations_daily.gross + excluded.gross,
 			refunded = donations_daily.refunded + excluded.refunded, refunds = donations_daily.refunds + excluded.refunds,
 			disputes = donations_daily.disputes + excluded.disputes, disputed = donations_daily.disputed + excluded.disputed, tax = donations_daily.tax + excluded.tax`,
-		day, d.currency, d.frequency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
+		k.day, k.currency, k.frequency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
 		return fmt.Errorf("donations_daily: %w", err)
 	}
+	return nil
+}
+
+func addSource(ctx context.Context, tx *Tx, k sourceKey, m measures) error {
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO donations_sources (day, article, campaign, currency, donations, gross, refunded, refunds, disputes, disputed, tax)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -150,11 +201,10 @@ func addDonation(ctx context.Context, tx *Tx, d *donationRow, sign int64) error 
 			donations = donations_sources.donations + excluded.donations, gross = donations_sources.gross + excluded.gross,
 			refunded = donations_sources.refunded + excluded.refunded, refunds = donations_sources.refunds + excluded.refunds,
 			disputes = donations_sources.disputes + excluded.disputes, disputed = donations_sources.disputed + excluded.disputed, tax = donations_sources.tax + excluded.tax`,
-		day, d.article, d.campaign, d.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
+		k.day, k.article, k.campaign, k.currency, m.donations, m.gross, m.refunded, m.refunds, m.disputes, m.disputed, m.tax); err != nil {
 		return fmt.Errorf("donations_sources: %w", err)
 	}
-	k, sm := d.settlement()
-	return addSettlement(ctx, tx, k, sm.times(sign))
+	return nil
 }
 
 func (m settleMeasures) times(sign int64) settleMeasures {
@@ -162,29 +212,53 @@ func (m settleMeasures) times(sign int64) settleMeasures {
 }
 
 // changeDonation moves a donation's contribution from before to after (either may be nil: a new
-// or a removed row). Unchanged rows cost nothing.
+// or a removed row) in the three rollups and in its supporters' lifetime totals, writing only the
+// rows whose figures change: a settlement touches settlement_daily alone, and an unchanged row
+// costs nothing.
 func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow) error {
 	if before != nil && after != nil && *before == *after {
 		return nil
 	}
+	var b, a donationRow
 	if before != nil {
-		if err := addDonation(ctx, tx, before, -1); err != nil {
-			return err
-		}
+		b = *before
 	}
 	if after != nil {
-		if err := addDonation(ctx, tx, after, 1); err != nil {
+		a = *after
+	}
+	hb, ha := before != nil, after != nil
+	mb, ma := b.contribution(), a.contribution()
+	neg := func(m measures) measures { return m.times(-1) }
+	for _, d := range deltas(hb, b.dailyKey(), mb, ha, a.dailyKey(), ma, measures.minus, neg) {
+		if err := addDaily(ctx, tx, d.key, d.add); err != nil {
 			return err
 		}
 	}
-	// The supporters' lifetime totals follow their donations.
-	if before != nil {
-		if err := refreshSupporterTotals(ctx, tx, before.supporter); err != nil {
+	for _, d := range deltas(hb, b.sourceKey(), mb, ha, a.sourceKey(), ma, measures.minus, neg) {
+		if err := addSource(ctx, tx, d.key, d.add); err != nil {
 			return err
 		}
 	}
-	if after != nil && (before == nil || after.supporter != before.supporter) {
-		return refreshSupporterTotals(ctx, tx, after.supporter)
+	sb, smb := b.settlement()
+	sa, sma := a.settlement()
+	for _, d := range deltas(hb, sb, smb, ha, sa, sma, settleMeasures.minus,
+		func(m settleMeasures) settleMeasures { return m.times(-1) }) {
+		if err := addSettlement(ctx, tx, d.key, d.add); err != nil {
+			return err
+		}
+	}
+	// The supporters' lifetime totals follow their donations' contributions and paid times (the
+	// last gift); a settlement changes neither.
+	if hb && ha && b.supporter == a.supporter && b.currency == a.currency && b.paidAt == a.paidAt && mb == ma {
+		return nil
+	}
+	if hb {
+		if err := refreshSupporterTotals(ctx, tx, b.supporter); err != nil {
+			return err
+		}
+	}
+	if ha && (!hb || a.supporter != b.supporter) {
+		return refreshSupporterTotals(ctx, tx, a.supporter)
 	}
 	return nil
 }
