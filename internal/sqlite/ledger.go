@@ -38,13 +38,16 @@ func (db *DB) ApplyEvent(ctx context.Context, e *pledge.LedgerEvent) (_ pledge.O
 	return outcome, nil
 }
 
-// applyEvent records the event, or finds it recorded (a duplicate), and applies its fact.
+// applyEvent records the event, or finds it recorded (a duplicate), and applies its fact. The
+// event is recorded as applied, as most are, and its outcome written again only when the fact
+// ends otherwise: no one sees the row before the transaction commits, and on an error the
+// transaction rolls back with it.
 func applyEvent(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outcome, error) {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO stripe_events (id, type, created, livemode, object_id, related_id, checkout_id, outcome, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.Type, e.Created.Unix(), e.Livemode, e.ObjectID, e.RelatedID(), e.CheckoutID(), tx.now.Unix())
+		e.ID, e.Type, e.Created.Unix(), e.Livemode, e.ObjectID, e.RelatedID(), e.CheckoutID(), pledge.OutcomeApplied, tx.now.Unix())
 	if err != nil {
 		return pledge.OutcomeFailed, fmt.Errorf("record event: %w", err)
 	}
@@ -60,6 +63,7 @@ func applyEvent(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) (pledge.Outc
 		if err := enqueueMail(ctx, tx, e); err != nil {
 			return pledge.OutcomeFailed, fmt.Errorf("enqueue e-mail for %s: %w", e.Type, err)
 		}
+		return outcome, nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE stripe_events SET outcome = ? WHERE id = ?`, outcome, e.ID); err != nil {
 		return pledge.OutcomeFailed, err

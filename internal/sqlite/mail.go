@@ -71,25 +71,19 @@ func enqueueMail(ctx context.Context, tx *Tx, e *pledge.LedgerEvent) error {
 // gift is recent. The key is the supporter: one thank-you per person, whichever of their
 // gifts' events comes first; the message shows the first gift as stored when it is sent.
 func enqueueThanks(ctx context.Context, tx *Tx, column, value string) error {
-	var supporter sql.NullInt64
+	var supporter, first sql.NullInt64
 	var lang string
+	var erased bool
 	err := tx.QueryRowContext(ctx, `
-		SELECT d.supporter_id, coalesce(c.lang, '') FROM donations d LEFT JOIN checkouts c ON c.id = d.checkout_id
-		WHERE d.`+column+` = ?`, value).Scan(&supporter, &lang)
+		SELECT d.supporter_id, coalesce(c.lang, ''), s.first_paid_at, s.erased_at IS NOT NULL
+		FROM donations d LEFT JOIN checkouts c ON c.id = d.checkout_id LEFT JOIN supporters s ON s.id = d.supporter_id
+		WHERE d.`+column+` = ?`, value).Scan(&supporter, &lang, &first, &erased)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !supporter.Valid {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	var first sql.NullInt64
-	var erased bool
-	if err := tx.QueryRowContext(ctx, `SELECT first_paid_at, erased_at IS NOT NULL FROM supporters WHERE id = ?`,
-		supporter.Int64).Scan(&first, &erased); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		return err
-	}
+	// A supporter row that is not there leaves first NULL: no thank-you, as for no first gift.
 	if erased || !first.Valid || first.Int64 < tx.now.Add(-thanksWindow).Unix() {
 		return nil
 	}

@@ -177,7 +177,7 @@ func settleSupporter(ctx context.Context, tx *Tx, id int64) error {
 	if err := refreshFirstGift(ctx, tx, id); err != nil {
 		return err
 	}
-	if err := refreshSupporterTotals(ctx, tx, id); err != nil {
+	if err := refreshSupporterTotals(ctx, tx, id, true); err != nil {
 		return err
 	}
 	return refreshSupporter(ctx, tx, id)

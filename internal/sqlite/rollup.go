@@ -253,12 +253,15 @@ func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow) err
 		return nil
 	}
 	if hb {
-		if err := refreshSupporterTotals(ctx, tx, b.supporter); err != nil {
+		// The before's currency may have left its supporter's totals when the donation went
+		// (to another supporter, another currency, or away).
+		left := !ha || a.supporter != b.supporter || a.currency != b.currency
+		if err := refreshSupporterTotals(ctx, tx, b.supporter, left); err != nil {
 			return err
 		}
 	}
 	if ha && (!hb || a.supporter != b.supporter) {
-		return refreshSupporterTotals(ctx, tx, a.supporter)
+		return refreshSupporterTotals(ctx, tx, a.supporter, false)
 	}
 	return nil
 }
@@ -274,8 +277,10 @@ func (t supporterTotal) add(d *donationRow) supporterTotal {
 }
 
 // refreshSupporterTotals recomputes one supporter's lifetime totals per currency and last gift
-// from their own donations (a few rows, by the donations_supporter_paid index).
-func refreshSupporterTotals(ctx context.Context, tx *Tx, supporterID int64) error {
+// from their own donations (a few rows, by the donations_supporter_paid index). It writes the
+// currencies the donations have; left says a currency may have lost its last donation, whose
+// row is then deleted (a donation added, or changed within its currency, leaves none behind).
+func refreshSupporterTotals(ctx context.Context, tx *Tx, supporterID int64, left bool) error {
 	if supporterID == 0 {
 		return nil
 	}
@@ -300,11 +305,14 @@ func refreshSupporterTotals(ctx context.Context, tx *Tx, supporterID int64) erro
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, supporterID); err != nil {
-		return err
+	if left {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, supporterID); err != nil {
+			return err
+		}
 	}
 	for c, t := range totals {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)
+			ON CONFLICT (supporter_id, currency) DO UPDATE SET net = excluded.net, donations = excluded.donations`,
 			supporterID, c, t.net, t.donations); err != nil {
 			return err
 		}
