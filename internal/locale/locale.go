@@ -108,16 +108,45 @@ func formName(f plural.Form) string {
 	return "other"
 }
 
-// fill replaces {name} by its value for each name, value pair.
+// fill replaces {name} by its value for each name, value pair (the first pair of a name wins);
+// a {name} without a value stays as it is, and values are not scanned again. It runs for every
+// message a page shows, so it scans the message once instead of building a strings.Replacer.
 func fill(s string, args []string) string {
 	if len(args) < 2 || !strings.Contains(s, "{") {
 		return s
 	}
-	pairs := make([]string, 0, len(args))
-	for i := 0; i+1 < len(args); i += 2 {
-		pairs = append(pairs, "{"+args[i]+"}", args[i+1])
+	var b strings.Builder
+	b.Grow(len(s) + 32)
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i+1:], '}')
+		if j < 0 {
+			break
+		}
+		if v, ok := value(args, s[i+1:i+1+j]); ok {
+			b.WriteString(s[:i])
+			b.WriteString(v)
+			s = s[i+j+2:]
+			continue
+		}
+		b.WriteString(s[:i+1])
+		s = s[i+1:]
 	}
-	return strings.NewReplacer(pairs...).Replace(s)
+	b.WriteString(s)
+	return b.String()
+}
+
+// value returns the value of name among name, value pairs.
+func value(args []string, name string) (string, bool) {
+	for i := 0; i+1 < len(args); i += 2 {
+		if args[i] == name {
+			return args[i+1], true
+		}
+	}
+	return "", false
 }
 
 // Set is every language the service speaks, with the default for readers whose language it does

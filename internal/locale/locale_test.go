@@ -2,6 +2,7 @@ package locale
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -138,6 +139,28 @@ func TestStripeLocale(t *testing.T) {
 	for code, want := range map[string]string{"en": "en", "ru": "ru", "pt-BR": "pt-BR", "ar": "auto"} {
 		if got := s.Get(code).Stripe(); got != want {
 			t.Errorf("%s: %q, want %q", code, got, want)
+		}
+	}
+}
+
+// TestFillAsAReplacer checks fill against strings.Replacer, which it replaced, on messages made
+// of braces, names and text in every order.
+func TestFillAsAReplacer(t *testing.T) {
+	parts := []string{"{", "}", "{n}", "{amount}", "{x}", "n", "amount", "a ", "{{n}}", "{amount", "}{n}", "é"}
+	args := []string{"n", "5", "amount", "{n}", "n", "ignored"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		var s strings.Builder
+		for range rng.IntN(8) {
+			s.WriteString(parts[rng.IntN(len(parts))])
+		}
+		var pairs []string
+		for i := 0; i+1 < len(args); i += 2 {
+			pairs = append(pairs, "{"+args[i]+"}", args[i+1])
+		}
+		want := strings.NewReplacer(pairs...).Replace(s.String())
+		if got := fill(s.String(), args); got != want {
+			t.Fatalf("fill(%q) = %q, want %q", s.String(), got, want)
 		}
 	}
 }
