@@ -745,7 +745,8 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 			return err
 		}
 	}
-	if err := changeDonation(ctx, tx, before, after); err != nil {
+	// The rollups, and the totals and first gifts of the supporters it belonged to and belongs to.
+	if err := changeDonation(ctx, tx, before, after, true); err != nil {
 		return err
 	}
 	if invoice != nil && (before == nil || before.paidAt != after.paidAt) {
@@ -754,18 +755,6 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 			WHERE stripe_invoice_id = ?1`, invoice); err != nil {
 			return err
 		}
-	}
-	var beforeSupporter int64 // 0: none (row ids begin at 1)
-	if before != nil {
-		beforeSupporter = before.supporter
-	}
-	if beforeSupporter != 0 {
-		if err := refreshFirstGift(ctx, tx, beforeSupporter); err != nil {
-			return err
-		}
-	}
-	if s, ok := d.supporter.(int64); ok && (beforeSupporter == 0 || s != beforeSupporter) {
-		return refreshFirstGift(ctx, tx, s)
 	}
 	return nil
 }
@@ -850,7 +839,7 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 		if err != nil {
 			return "", err
 		}
-		if err := changeDonation(ctx, tx, before, after); err != nil {
+		if err := changeDonation(ctx, tx, before, after, false); err != nil {
 			return "", err
 		}
 	}

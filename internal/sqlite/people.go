@@ -165,7 +165,7 @@ func settleSupporter(ctx context.Context, tx *Tx, id int64) error {
 		return err
 	}
 	if !left {
-		if err := refreshFirstGift(ctx, tx, id); err != nil { // takes its new-supporter mark away
+		if err := refreshSupporterFigures(ctx, tx, id, figures{first: true}); err != nil { // takes its new-supporter mark away
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, id); err != nil {
@@ -174,10 +174,7 @@ func settleSupporter(ctx context.Context, tx *Tx, id int64) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM supporters WHERE id = ?`, id)
 		return err
 	}
-	if err := refreshFirstGift(ctx, tx, id); err != nil {
-		return err
-	}
-	if err := refreshSupporterTotals(ctx, tx, id, true); err != nil {
+	if err := refreshSupporterFigures(ctx, tx, id, figures{totals: true, left: true, first: true}); err != nil {
 		return err
 	}
 	return refreshSupporter(ctx, tx, id)

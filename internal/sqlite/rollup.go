@@ -214,9 +214,11 @@ func (m settleMeasures) times(sign int64) settleMeasures {
 // changeDonation moves a donation's contribution from before to after (either may be nil: a new
 // or a removed row) in the three rollups and in its supporters' lifetime totals, writing only the
 // rows whose figures change: a settlement touches settlement_daily alone, and an unchanged row
-// costs nothing.
-func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow) error {
-	if before != nil && after != nil && *before == *after {
+// costs nothing. With first, it also recomputes the first gift of the supporters the donation
+// belonged to before and belongs to after (a gift's paid time, keys or supporter may have moved),
+// in the same read of their donations.
+func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow, first bool) error {
+	if before != nil && after != nil && *before == *after && !first {
 		return nil
 	}
 	var b, a donationRow
@@ -249,19 +251,17 @@ func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow) err
 	}
 	// The supporters' lifetime totals follow their donations' contributions and paid times (the
 	// last gift); a settlement changes neither.
-	if hb && ha && b.supporter == a.supporter && b.currency == a.currency && b.paidAt == a.paidAt && mb == ma {
-		return nil
-	}
-	if hb {
+	same := hb && ha && b.supporter == a.supporter && b.currency == a.currency && b.paidAt == a.paidAt && mb == ma
+	if hb && b.supporter != 0 {
 		// The before's currency may have left its supporter's totals when the donation went
 		// (to another supporter, another currency, or away).
 		left := !ha || a.supporter != b.supporter || a.currency != b.currency
-		if err := refreshSupporterTotals(ctx, tx, b.supporter, left); err != nil {
+		if err := refreshSupporterFigures(ctx, tx, b.supporter, figures{totals: !same, left: left, first: first}); err != nil {
 			return err
 		}
 	}
-	if ha && (!hb || a.supporter != b.supporter) {
-		return refreshSupporterTotals(ctx, tx, a.supporter, false)
+	if ha && a.supporter != 0 && (!hb || a.supporter != b.supporter) {
+		return refreshSupporterFigures(ctx, tx, a.supporter, figures{totals: true, first: first})
 	}
 	return nil
 }
@@ -276,48 +276,111 @@ func (t supporterTotal) add(d *donationRow) supporterTotal {
 	return supporterTotal{t.net + pledge.NetOf(m.gross, m.refunded, m.disputed), t.donations + m.donations}
 }
 
-// refreshSupporterTotals recomputes one supporter's lifetime totals per currency and last gift
-// from their own donations (a few rows, by the donations_supporter_paid index). It writes the
-// currencies the donations have; left says a currency may have lost its last donation, whose
-// row is then deleted (a donation added, or changed within its currency, leaves none behind).
-func refreshSupporterTotals(ctx context.Context, tx *Tx, supporterID int64, left bool) error {
-	if supporterID == 0 {
+// figures says what refreshSupporterFigures recomputes: the lifetime totals and last gift
+// (left: a currency may have lost its last donation, whose row is then deleted; a donation added,
+// or changed within its currency, leaves none behind), the first gift, or both.
+type figures struct{ totals, left, first bool }
+
+// refreshSupporterFigures recomputes what f asks of one supporter from their own donations, read
+// once (a few rows, by the donations_supporter_paid index): the lifetime totals per currency (the
+// same net as the rollups, pledge.NetOf of each contribution) and the last gift; the first gift
+// (the earliest paid donation; on a tie, the one with the smallest Stripe id, firstGiftOrder, so
+// the choice never depends on arrival order), moving the new-supporter count when it changed. The
+// supporter's row is written once, and only with what changed.
+func refreshSupporterFigures(ctx context.Context, tx *Tx, supporterID int64, f figures) error {
+	if !f.totals && !f.first {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+donationRowColumns+` FROM donations WHERE supporter_id = ?`, supporterID)
+	// A row per donation, or one of NULL donation columns when there is none; no row when there
+	// is no such supporter.
+	rows, err := tx.QueryContext(ctx, `
+		SELECT s.first_paid_at, s.first_currency, s.first_frequency, s.last_paid_at,
+		       d.paid_at, d.currency, d.frequency, d.amount, d.amount_refunded, d.amount_disputed, d.tax,
+		       coalesce(d.stripe_invoice_id, d.stripe_payment_intent_id, d.stripe_charge_id, '')
+		FROM supporters s LEFT JOIN donations d ON d.supporter_id = s.id
+		WHERE s.id = ?`, supporterID)
 	if err != nil {
 		return err
 	}
+	var old, nw *firstGift
+	var storedLast, last sql.NullInt64
 	totals := map[string]supporterTotal{}
-	var last sql.NullInt64
+	found, best := false, ""
 	for rows.Next() {
-		d, err := scanDonationRow(rows)
-		if err != nil {
+		var at, paidAt sql.NullInt64
+		var cur, freq string
+		var d donationRow
+		var gCur, gFreq sql.NullString
+		var amount, refunded, disputed, tax sql.NullInt64
+		var key sql.NullString
+		if err := rows.Scan(&at, &cur, &freq, &storedLast, &paidAt, &gCur, &gFreq, &amount, &refunded, &disputed,
+			&tax, &key); err != nil {
 			rows.Close()
 			return err
 		}
-		totals[d.currency] = totals[d.currency].add(d)
+		if !found && at.Valid {
+			old = &firstGift{at.Int64, cur, freq}
+		}
+		found = true
+		if !paidAt.Valid {
+			continue
+		}
+		d = donationRow{paidAt: paidAt.Int64, currency: gCur.String, frequency: gFreq.String, amount: amount.Int64,
+			refunded: refunded.Int64, disputed: disputed.Int64, tax: tax.Int64}
+		totals[d.currency] = totals[d.currency].add(&d)
 		if !last.Valid || d.paidAt > last.Int64 {
 			last = sql.NullInt64{Int64: d.paidAt, Valid: true}
+		}
+		if g := (firstGift{d.paidAt, d.currency, d.frequency}); nw == nil || g.paidAt < nw.paidAt ||
+			g.paidAt == nw.paidAt && key.String < best {
+			nw, best = &g, key.String
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if left {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, supporterID); err != nil {
-			return err
+	if !found {
+		return nil
+	}
+	var set []string
+	var args []any
+	if f.totals {
+		if f.left {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, supporterID); err != nil {
+				return err
+			}
+		}
+		for c, t := range totals {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)
+				ON CONFLICT (supporter_id, currency) DO UPDATE SET net = excluded.net, donations = excluded.donations`,
+				supporterID, c, t.net, t.donations); err != nil {
+				return err
+			}
+		}
+		if last != storedLast {
+			set, args = append(set, `last_paid_at = ?`), append(args, last)
 		}
 	}
-	for c, t := range totals {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)
-			ON CONFLICT (supporter_id, currency) DO UPDATE SET net = excluded.net, donations = excluded.donations`,
-			supporterID, c, t.net, t.donations); err != nil {
+	if f.first && !(old == nil && nw == nil || old != nil && nw != nil && *old == *nw) {
+		if err := addNewSupporter(ctx, tx, old, -1); err != nil {
 			return err
 		}
+		if err := addNewSupporter(ctx, tx, nw, 1); err != nil {
+			return err
+		}
+		g := [3]any{nil, "", ""}
+		if nw != nil {
+			g = [3]any{nw.paidAt, nw.currency, nw.frequency}
+		}
+		// A supporter starts with their first gift.
+		set = append(set, `first_paid_at = ?`, `first_currency = ?`, `first_frequency = ?`, `created_at = coalesce(?, created_at)`)
+		args = append(args, g[0], g[1], g[2], g[0])
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE supporters SET last_paid_at = ? WHERE id = ?`, last, supporterID)
+	if len(set) == 0 {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE supporters SET `+strings.Join(set, ", ")+` WHERE id = ?`, append(args, supporterID)...)
 	return err
 }
 
@@ -342,74 +405,6 @@ func addNewSupporter(ctx context.Context, tx *Tx, g *firstGift, sign int64) erro
 // firstGiftOrder orders a supporter's donations to find the first: by paid time, then by Stripe
 // id, so the choice never depends on arrival order.
 const firstGiftOrder = `paid_at, coalesce(stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, '')`
-
-// refreshFirstGift recomputes a supporter's first gift (the earliest paid donation; on a tie, the
-// one with the smallest Stripe id, so the choice never depends on arrival order) and moves the
-// new-supporter count if it changed.
-func refreshFirstGift(ctx context.Context, tx *Tx, supporterID int64) error {
-	// The supporter's recorded first gift, and the earliest paid time from the index with the
-	// tie-break among that second's gifts (by Stripe id, as firstGiftOrder): index reads however
-	// many gifts the supporter has. One statement, so one round trip on PostgreSQL: a row per
-	// gift of that second (one row of NULL gift columns when there is no gift), no row when
-	// there is no such supporter.
-	rows, err := tx.QueryContext(ctx, `
-		SELECT s.first_paid_at, s.first_currency, s.first_frequency, d.paid_at, d.currency, d.frequency,
-		       coalesce(d.stripe_invoice_id, d.stripe_payment_intent_id, d.stripe_charge_id, '')
-		FROM supporters s LEFT JOIN donations d ON d.supporter_id = s.id AND d.paid_at =
-			(SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1)
-		WHERE s.id = ?1`, supporterID)
-	if err != nil {
-		return err
-	}
-	var old, nw *firstGift
-	found, best := false, ""
-	for rows.Next() {
-		var at, paidAt sql.NullInt64
-		var cur, freq string
-		var gCur, gFreq sql.NullString
-		var key string
-		if err := rows.Scan(&at, &cur, &freq, &paidAt, &gCur, &gFreq, &key); err != nil {
-			rows.Close()
-			return err
-		}
-		if !found && at.Valid {
-			old = &firstGift{at.Int64, cur, freq}
-		}
-		found = true
-		if !paidAt.Valid {
-			continue
-		}
-		if g := (firstGift{paidAt.Int64, gCur.String, gFreq.String}); nw == nil || key < best {
-			nw, best = &g, key
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if !found {
-		return nil
-	}
-	if old == nil && nw == nil || old != nil && nw != nil && *old == *nw {
-		return nil
-	}
-	if err := addNewSupporter(ctx, tx, old, -1); err != nil {
-		return err
-	}
-	if err := addNewSupporter(ctx, tx, nw, 1); err != nil {
-		return err
-	}
-	var set [3]any
-	if nw != nil {
-		set = [3]any{nw.paidAt, nw.currency, nw.frequency}
-	} else {
-		set = [3]any{nil, "", ""}
-	}
-	// A supporter starts with their first gift.
-	_, err = tx.ExecContext(ctx, `UPDATE supporters SET first_paid_at = ?1, first_currency = ?2, first_frequency = ?3,
-		created_at = coalesce(?1, created_at) WHERE id = ?4`, set[0], set[1], set[2], supporterID)
-	return err
-}
 
 // spanDelta is one change a span of recurring revenue makes to a day of subscriptions_daily.
 type spanDelta struct {
@@ -645,7 +640,7 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		(SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = supporters.id)`); err != nil {
 		return err
 	}
-	// Supporters' first gifts (firstGiftOrder, as refreshFirstGift) and the new-supporter counts.
+	// Supporters' first gifts (firstGiftOrder, as refreshSupporterFigures) and the new-supporter counts.
 	if _, err := tx.ExecContext(ctx, `
 		WITH firsts AS (
 			SELECT supporter_id, paid_at, currency, frequency,

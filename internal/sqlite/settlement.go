@@ -74,5 +74,5 @@ func recordSettlement(ctx context.Context, tx *Tx, donationID int64, charge stri
 	if err != nil {
 		return err
 	}
-	return changeDonation(ctx, tx, before, after)
+	return changeDonation(ctx, tx, before, after, false)
 }
