@@ -716,7 +716,8 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 	}
 	// The row as the upsert left it comes back with it (RETURNING), so it is read again only if
 	// syncDonation changes it.
-	after, err := scanDonationRow(tx.QueryRowContext(ctx, `
+	var charged bool
+	after, err := scanDonationRow(withExtra{tx.QueryRowContext(ctx, `
 		INSERT INTO donations (supporter_id, checkout_id, subscription_id, frequency, amount, tax, currency, status,
 		                       stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, stripe_customer_id,
 		                       article, campaign, source, paid_at, settled, created_at, updated_at)
@@ -730,19 +731,21 @@ func upsertDonation(ctx context.Context, tx *Tx, d donation, authoritative bool)
 			campaign = CASE WHEN donations.campaign = '' THEN excluded.campaign ELSE donations.campaign END,
 			source = CASE WHEN donations.source = '' THEN excluded.source ELSE donations.source END,
 			updated_at = excluded.updated_at
-		RETURNING `+donationRowColumns,
+		RETURNING `+donationRowColumns+`, `+chargesKnown("donations"),
 		d.supporter, d.origin.checkoutID, d.subscription, d.origin.frequency, d.amount.Amount, d.tax, d.amount.Currency,
 		pi, invoice, charge, d.customer, d.origin.article, d.origin.campaign, d.origin.source, d.paidAt, authoritative,
 		tx.now.Unix(), tx.now.Unix(),
-	))
+	), []any{&charged}})
 	if err != nil {
 		return err
 	}
-	if synced, _, err := syncDonation(ctx, tx, after.id); err != nil {
-		return err
-	} else if synced {
-		if after, err = loadDonationRow(ctx, tx, after.id); err != nil {
+	if charged { // charge facts came first: merge them
+		if synced, _, err := syncCharges(ctx, tx, after.id); err != nil {
 			return err
+		} else if synced {
+			if after, err = loadDonationRow(ctx, tx, after.id); err != nil {
+				return err
+			}
 		}
 	}
 	// The rollups, and the totals and first gifts of the supporters it belonged to and belongs to.
@@ -859,14 +862,23 @@ func applyCharge(ctx context.Context, tx *Tx, f chargeFact) (pledge.Outcome, err
 func syncDonation(ctx context.Context, tx *Tx, id int64) (wrote, mismatch bool, err error) {
 	// Most donations have no charge facts: three index probes settle that before the join.
 	var known bool
-	if err := tx.QueryRowContext(ctx, `
-		SELECT EXISTS (SELECT 1 FROM charges c WHERE c.stripe_charge_id = d.stripe_charge_id)
-		    OR EXISTS (SELECT 1 FROM charges c WHERE c.stripe_payment_intent_id = d.stripe_payment_intent_id
-		                                        AND c.stripe_payment_intent_id <> '')
-		    OR EXISTS (SELECT 1 FROM charges c WHERE c.stripe_invoice_id = d.stripe_invoice_id AND c.stripe_invoice_id <> '')
-		FROM donations d WHERE d.id = ?`, id).Scan(&known); err != nil || !known {
+	if err := tx.QueryRowContext(ctx, `SELECT `+chargesKnown("d")+` FROM donations d WHERE d.id = ?`, id).Scan(&known); err != nil || !known {
 		return false, false, err
 	}
+	return syncCharges(ctx, tx, id)
+}
+
+// chargesKnown is whether any charge facts belong to the donation row named row: three index
+// probes (syncDonation's, or the upsert's RETURNING, which saves it a statement).
+func chargesKnown(row string) string {
+	return `(EXISTS (SELECT 1 FROM charges c WHERE c.stripe_charge_id = ` + row + `.stripe_charge_id)
+		    OR EXISTS (SELECT 1 FROM charges c WHERE c.stripe_payment_intent_id = ` + row + `.stripe_payment_intent_id
+		                                        AND c.stripe_payment_intent_id <> '')
+		    OR EXISTS (SELECT 1 FROM charges c WHERE c.stripe_invoice_id = ` + row + `.stripe_invoice_id AND c.stripe_invoice_id <> ''))`
+}
+
+// syncCharges is syncDonation for a donation known to have charge facts.
+func syncCharges(ctx context.Context, tx *Tx, id int64) (wrote, mismatch bool, err error) {
 	rows, err := tx.QueryContext(ctx, `
 		SELECT d.amount, d.currency, c.stripe_charge_id, c.currency,
 		       MAX(c.amount_refunded, COALESCE((SELECT SUM(r.amount) FROM refunds r

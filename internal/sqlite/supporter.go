@@ -189,6 +189,15 @@ func (db *DB) supportersWhere(f pledge.SupporterFilter) (string, string, []any) 
 
 type scanner interface{ Scan(dest ...any) error }
 
+// withExtra scans a row into the destinations a scan function gives, then into extra: for a
+// query that returns a little more than a shared column list.
+type withExtra struct {
+	scanner
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.scanner.Scan(append(dest, w.extra...)...) }
+
 func (db *DB) scanSupporter(r scanner) (*pledge.Supporter, error) {
 	var s pledge.Supporter
 	var created int64
