@@ -9,28 +9,27 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-// Settlement fetches a payment's balance transaction by id: the charge named (or the payment
-// intent's latest charge) tells which, and GET /v1/balance_transactions/:id gives the
-// settlement currency, the converted amount, Stripe's fee and the net. It returns the charge id
+// Settlement fetches a payment's balance transaction: the charge named (or the payment intent's
+// latest charge) with its balance transaction expanded, one call, which gives the settlement
+// currency, the converted amount, Stripe's fee and the net. (Should Stripe answer with the
+// transaction's id alone, GET /v1/balance_transactions/:id fetches it.) It returns the charge id
 // with it. A charge with no balance transaction yet (still processing) is an ENOTFOUND error.
 func (c *Client) Settlement(ctx context.Context, paymentIntent, charge string) (string, pledge.Settlement, error) {
-	var txn string
+	var bt *stripe.BalanceTransaction
 	switch {
 	case charge != "":
 		params := &stripe.ChargeParams{}
 		params.Context = ctx
+		params.AddExpand("balance_transaction")
 		ch, err := c.api.Charges.Get(charge, params)
 		if err != nil {
 			return "", pledge.Settlement{}, fmt.Errorf("fetch charge %s: %w", charge, err)
 		}
-		if ch.BalanceTransaction != nil {
-			txn = ch.BalanceTransaction.ID
-		}
+		bt = ch.BalanceTransaction
 	case paymentIntent != "":
-		// The payment intent's charge, expanded, names its balance transaction.
 		params := &stripe.PaymentIntentParams{}
 		params.Context = ctx
-		params.AddExpand("latest_charge")
+		params.AddExpand("latest_charge.balance_transaction")
 		pi, err := c.api.PaymentIntents.Get(paymentIntent, params)
 		if err != nil {
 			return "", pledge.Settlement{}, fmt.Errorf("fetch payment intent %s: %w", paymentIntent, err)
@@ -38,19 +37,19 @@ func (c *Client) Settlement(ctx context.Context, paymentIntent, charge string) (
 		if pi.LatestCharge == nil || pi.LatestCharge.ID == "" {
 			return "", pledge.Settlement{}, pledge.Errorf(pledge.ENOTFOUND, "payment intent %s has no charge yet", paymentIntent)
 		}
-		charge = pi.LatestCharge.ID
-		if pi.LatestCharge.BalanceTransaction != nil {
-			txn = pi.LatestCharge.BalanceTransaction.ID
-		}
+		charge, bt = pi.LatestCharge.ID, pi.LatestCharge.BalanceTransaction
 	}
-	if txn == "" {
+	if bt == nil || bt.ID == "" {
 		return charge, pledge.Settlement{}, pledge.Errorf(pledge.ENOTFOUND, "charge %s has no balance transaction yet", charge)
 	}
-	params := &stripe.BalanceTransactionParams{}
-	params.Context = ctx
-	bt, err := c.api.BalanceTransactions.Get(txn, params)
-	if err != nil {
-		return charge, pledge.Settlement{}, fmt.Errorf("fetch balance transaction %s: %w", txn, err)
+	if bt.Currency == "" { // not expanded
+		params := &stripe.BalanceTransactionParams{}
+		params.Context = ctx
+		id := bt.ID
+		var err error
+		if bt, err = c.api.BalanceTransactions.Get(id, params); err != nil {
+			return charge, pledge.Settlement{}, fmt.Errorf("fetch balance transaction %s: %w", id, err)
+		}
 	}
 	return charge, pledge.Settlement{BalanceTransaction: bt.ID, Currency: pledge.Currency(bt.Currency),
 		Amount: bt.Amount, Fee: bt.Fee, Net: bt.Net}, nil

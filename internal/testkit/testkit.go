@@ -177,6 +177,9 @@ func (rec *Recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	form, _ := url.ParseQuery(string(body))
+	for k, v := range r.URL.Query() { // a GET's parameters (stripe-go sends them in the query)
+		form[k] = append(form[k], v...)
+	}
 	rec.mu.Lock()
 	rec.requests = append(rec.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form})
 	rec.mu.Unlock()
