@@ -240,12 +240,19 @@ type Tx struct {
 	// release runs once the transaction ends: for an undurable one, it makes the writer
 	// connection durable again and gives it back.
 	release func()
+	// forget is set by a transaction that drops readers' addresses: once it commits, the
+	// write-ahead log is checkpointed and truncated soon (forgetSoon), so that they leave the disk
+	// too.
+	forget bool
 }
 
 // Commit commits the transaction.
 func (tx *Tx) Commit() error {
 	err := tx.Tx.Commit()
 	tx.end()
+	if err == nil && tx.forget {
+		tx.db.forgetSoon()
+	}
 	return err
 }
 
