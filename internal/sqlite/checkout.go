@@ -8,8 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.CheckoutService = (*DB)(nil)
-
 // CreateCheckout stores c under its ID (a new one when it has none): open when it has its Stripe
 // session, else pending. A second call with the same nonce returns the checkout stored first, so
 // that a double-clicked form makes one checkout and one Stripe session.

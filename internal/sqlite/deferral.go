@@ -8,11 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var (
-	_ pledge.DeferralService = (*DB)(nil)
-	_ pledge.ReminderQueue   = (*DB)(nil)
-)
-
 // Defer stores d as its reader's one deferral: a repeat click replaces the reader's previous
 // choice, address and reminder state in the same row, and a request with an address replaces
 // any other reminder waiting for that address (at most one per address, in any case). It returns once the row is durably

@@ -11,8 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.ExperimentService = (*DB)(nil)
-
 // Keys in settings: staff's decision about an experiment, and the latest definition seen.
 const (
 	experimentStateKey = "experiment.state."

@@ -10,8 +10,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.LedgerService = (*DB)(nil)
-
 // ApplyEvent records a Stripe event and applies its fact in one write transaction. The event id
 // is the primary key of stripe_events, so a second delivery finds it there, answers
 // OutcomeDuplicate and changes nothing. Every effect is an upsert keyed by a Stripe id and merged

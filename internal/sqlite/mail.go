@@ -11,12 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var (
-	_ pledge.MailQueue        = (*DB)(nil)
-	_ pledge.MailService      = (*DB)(nil)
-	_ pledge.StatementService = (*DB)(nil)
-)
-
 // Supporter e-mails (issue 14) go through an outbox, supporter_mail (migration 0011). A ledger
 // fact that calls for an e-mail enqueues a row in the same transaction as the fact, keyed so that
 // a fact can make at most one row whatever order or how often events arrive (thanks:SUPPORTER,

@@ -8,8 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.ManageService = (*DB)(nil)
-
 // FindSupportAccount returns the most recently updated supporter with a Stripe customer and this
 // address (compared without regard to case, by its address key), with their newest active
 // subscription.

@@ -11,8 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.ReportService = (*DB)(nil)
-
 const day = 24 * time.Hour
 
 // Dashboard computes the staff dashboard from the ledger. Every query reads a range of a covering

@@ -14,8 +14,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.StaffService = (*DB)(nil)
-
 // DefaultStaffIdle is how long a staff session lives without use unless StaffIdle is set.
 const DefaultStaffIdle = 12 * time.Hour
 

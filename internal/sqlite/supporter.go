@@ -11,8 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.SupporterService = (*DB)(nil)
-
 // latestSubscription is a correlated subquery column pair: the frequency and status of a
 // supporter's latest subscription.
 const latestSubscription = `
@@ -759,8 +757,6 @@ func (db *DB) AuditLog(ctx context.Context, limit int) (_ []pledge.AuditEntry, e
 		return e, nil
 	})
 }
-
-var _ pledge.NewsletterService = (*DB)(nil)
 
 // RecordNewsletterConsent stores a newsletter opt-in. One given on a checkout's thank-you page
 // names the checkout's supporter when the ledger already knows it; otherwise the checkout links
