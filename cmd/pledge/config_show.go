@@ -58,20 +58,7 @@ type experimentShow struct {
 	StoppedAt string        `yaml:"stopped_at,omitempty"`
 	StoppedBy string        `yaml:"stopped_by,omitempty"`
 	Promoted  string        `yaml:"promoted,omitempty"`
-	Variants  []variantShow `yaml:"variants"`
-}
-
-type variantShow struct {
-	Name             string                         `yaml:"name"`
-	Weight           float64                        `yaml:"weight"`
-	Heading          *string                        `yaml:"heading,omitempty"`
-	Message          *string                        `yaml:"message,omitempty"`
-	Signoff          *string                        `yaml:"signoff,omitempty"`
-	Ask              map[string]string              `yaml:"ask,omitempty"`
-	Highlight        map[string]string              `yaml:"highlight,omitempty"`
-	Presets          map[string]map[string][]string `yaml:"presets,omitempty"`
-	DefaultAmount    map[string]map[string]string   `yaml:"default_amount,omitempty"`
-	DefaultFrequency string                         `yaml:"default_frequency,omitempty"`
+	Variants  []variantFile `yaml:"variants"`
 }
 
 // secretVars are shown as set or unset, never their value.
@@ -187,10 +174,15 @@ func showSettings(st pledge.Settings) settingsShown {
 	return s
 }
 
-func showVariant(v pledge.Variant) variantShow {
+// showVariant is a variant in PLEDGE_CONFIG's spelling.
+func showVariant(v pledge.Variant) variantFile {
 	o := v.Override
-	vs := variantShow{Name: v.Name, Weight: v.Weight, Heading: o.Heading, Message: o.Message, Signoff: o.Signoff,
-		Ask: byFrequency(o.Ask), Highlight: byFrequency(o.Highlight), DefaultFrequency: string(o.DefaultFrequency)}
+	vs := variantFile{Name: v.Name, Weight: &v.Weight, promptWords: promptWords{Heading: o.Heading, Message: o.Message,
+		Signoff: o.Signoff, Ask: byFrequency(o.Ask), Highlight: byFrequency(o.Highlight)}}
+	if o.DefaultFrequency != "" {
+		f := string(o.DefaultFrequency)
+		vs.DefaultFrequency = &f
+	}
 	for cur, byF := range o.Presets {
 		for f, list := range byF {
 			if vs.Presets == nil {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/pledge-news/pledge/internal/loop"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -72,20 +73,15 @@ func (m *Main) Reload(ctx context.Context) error {
 
 // watchExperiments reloads on SIGHUP and reads staff's decisions every statesEvery, until ctx ends.
 func (m *Main) watchExperiments(ctx context.Context) {
-	t := time.NewTicker(statesEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-m.hup:
+	// One goroutine does both: a reload and a refresh each replace the plan in force, and neither
+	// may lose the other's.
+	loop.Every(ctx, statesEvery, statesEvery, m.hup, func(hup bool) {
+		if hup {
 			if err := m.Reload(ctx); err != nil {
 				m.env.Logger.Error("reload refused: the configuration in force keeps serving", "err", err)
 			}
-		case <-t.C:
-			if err := m.Server.RefreshStates(ctx); err != nil {
-				m.env.Logger.Error("reading experiments' states", "err", err)
-			}
+		} else if err := m.Server.RefreshStates(ctx); err != nil {
+			m.env.Logger.Error("reading experiments' states", "err", err)
 		}
-	}
+	})
 }

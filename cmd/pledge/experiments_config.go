@@ -25,18 +25,35 @@ type experimentFile struct {
 }
 
 // variantFile is a variant: its name, weight and the prompt settings it overrides, spelled as at
-// the file's top level. Amounts are in major units.
+// the file's top level (the words are the top level's own promptWords). Amounts are in major
+// units. `pledge config show` prints variants in it too (omitempty matters only there).
 type variantFile struct {
-	Name             string                         `yaml:"name"`
-	Weight           *float64                       `yaml:"weight"`
-	Heading          *string                        `yaml:"heading"`
-	Message          *string                        `yaml:"message"`
-	Signoff          *string                        `yaml:"signoff"`
-	Ask              map[string]string              `yaml:"ask"`
-	Highlight        map[string]string              `yaml:"highlight"`
-	Presets          map[string]map[string][]string `yaml:"presets"`
-	DefaultAmount    map[string]map[string]string   `yaml:"default_amount"`
-	DefaultFrequency *string                        `yaml:"default_frequency"`
+	Name             string   `yaml:"name"`
+	Weight           *float64 `yaml:"weight"`
+	promptWords      `yaml:",inline"`
+	Presets          map[string]map[string][]string `yaml:"presets,omitempty"`
+	DefaultAmount    map[string]map[string]string   `yaml:"default_amount,omitempty"`
+	DefaultFrequency *string                        `yaml:"default_frequency,omitempty"`
+}
+
+// promptWords are the prompt's words as PLEDGE_CONFIG spells them, at its top level and in a
+// variant.
+type promptWords struct {
+	Heading   *string           `yaml:"heading,omitempty"`
+	Message   *string           `yaml:"message,omitempty"`
+	Signoff   *string           `yaml:"signoff,omitempty"`
+	Ask       map[string]string `yaml:"ask,omitempty"`
+	Highlight map[string]string `yaml:"highlight,omitempty"`
+}
+
+// byFrequency reads the ask lines and the highlighted presets into ask and highlight, by
+// frequency, trimmed.
+func (w *promptWords) byFrequency(ask, highlight *map[pledge.Frequency]string) error {
+	trimmed := func(_ string, s string) (string, error) { return strings.TrimSpace(s), nil }
+	if err := frequencyKeyed(ask, "ask", w.Ask, trimmed); err != nil {
+		return err
+	}
+	return frequencyKeyed(highlight, "highlight", w.Highlight, trimmed)
 }
 
 // loadConfigFile reads PLEDGE_CONFIG: the newsroom's settings over the built-in ones, then the
@@ -172,11 +189,7 @@ func (vf *variantFile) variant(st pledge.Settings) (pledge.Variant, error) {
 		return &t
 	}
 	o.Heading, o.Message, o.Signoff = trim(vf.Heading), trim(vf.Message), trim(vf.Signoff)
-	trimmed := func(_ string, s string) (string, error) { return strings.TrimSpace(s), nil }
-	if err := frequencyKeyed(&o.Ask, "ask", vf.Ask, trimmed); err != nil {
-		return v, err
-	}
-	if err := frequencyKeyed(&o.Highlight, "highlight", vf.Highlight, trimmed); err != nil {
+	if err := vf.byFrequency(&o.Ask, &o.Highlight); err != nil {
 		return v, err
 	}
 	if vf.DefaultFrequency != nil {

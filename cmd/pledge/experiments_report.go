@@ -29,13 +29,8 @@ func runExperiments(ctx context.Context, env *Env, args []string) error {
 		return usageErr("%s", experimentsUsage)
 	}
 	args = args[1:]
-	name := ""
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
-	cfg := ConfigFromEnv(env.Getenv)
-	fs := newFlagSet(env, "experiments report")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	name, args := leadingArg(args)
+	cfg, fs := storeFlags(env, "experiments report")
 	fs.StringVar(&cfg.ConfigFile, "config", cfg.ConfigFile, "configuration file (PLEDGE_CONFIG)")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")
 	fs.Usage = func() {

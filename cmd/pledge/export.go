@@ -10,13 +10,8 @@ import (
 
 // runExport writes the donations or supporters ledger to standard output.
 func runExport(ctx context.Context, env *Env, args []string) error {
-	cfg := ConfigFromEnv(env.Getenv)
-	what := ""
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		what, args = args[0], args[1:]
-	}
-	fs := newFlagSet(env, "export")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	what, args := leadingArg(args)
+	cfg, fs := storeFlags(env, "export")
 	from := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or RFC 3339 time, inclusive")
 	to := fs.String("to", "", "last day (YYYY-MM-DD, UTC, inclusive) or RFC 3339 time (exclusive)")
 	format := fs.String("format", pledge.FormatCSV, "csv or json")

@@ -20,12 +20,8 @@ import (
 // givingFile is the PLEDGE_CONFIG file. Every field is optional; what is left out keeps its
 // built-in default. Amounts are written in major units ("2.50", 10), as a reader would.
 type givingFile struct {
-	Organisation     *string                   `yaml:"organisation"`
-	Heading          *string                   `yaml:"heading"`
-	Message          *string                   `yaml:"message"`
-	Signoff          *string                   `yaml:"signoff"`
-	Ask              map[string]string         `yaml:"ask"`
-	Highlight        map[string]string         `yaml:"highlight"`
+	Organisation     *string `yaml:"organisation"`
+	promptWords      `yaml:",inline"`
 	DefaultLanguage  *string                   `yaml:"default_language"`
 	Messages         map[string]map[string]any `yaml:"messages"`
 	DefaultCurrency  *string                   `yaml:"default_currency"`
@@ -124,11 +120,7 @@ func applyGivingFile(st *pledge.Settings, b []byte) error {
 			return err
 		}
 	}
-	trimmed := func(_ string, s string) (string, error) { return strings.TrimSpace(s), nil }
-	if err := frequencyKeyed(&st.Ask, "ask", f.Ask, trimmed); err != nil {
-		return err
-	}
-	if err := frequencyKeyed(&st.Highlight, "highlight", f.Highlight, trimmed); err != nil {
+	if err := f.byFrequency(&st.Ask, &st.Highlight); err != nil {
 		return err
 	}
 	if f.Messages != nil {

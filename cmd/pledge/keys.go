@@ -44,9 +44,7 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 // which is kept beside it as FILE.retired-ID. Interrupted at any point, a second run (or the
 // service's start, which re-seals whatever is not under the first key) takes it up.
 func runKeysRotate(ctx context.Context, env *Env, args []string) error {
-	cfg := ConfigFromEnv(env.Getenv)
-	fs := newFlagSet(env, "keys rotate")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	cfg, fs := storeFlags(env, "keys rotate")
 	fs.StringVar(&cfg.DataKeyFile, "data-key-file", cfg.DataKeyFile, "the data key file (PLEDGE_DATA_KEY_FILE)")
 	batch := fs.Int("batch", 500, "rows re-sealed per transaction")
 	if err := fs.Parse(args); err != nil {

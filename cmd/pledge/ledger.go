@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/billing"
+	"github.com/pledge-news/pledge/internal/loop"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -58,22 +59,14 @@ func (m *Main) startReconcile(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTimer(reconcileDelay)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		loop.Every[struct{}](ctx, reconcileDelay, reconcileEvery, nil, func(bool) {
 			sum, err := m.reconcile(ctx, reconcileSince, nil)
 			if err != nil && ctx.Err() == nil {
 				m.env.Logger.Warn("reconcile failed", "err", err)
 			}
 			m.env.Logger.Info("reconciled", "seen", sum.Seen, "new", sum.New, "applied", sum.Applied,
 				"ignored", sum.Ignored, "failed", sum.Failed, "settled", sum.Settled, "unsettled", sum.Unsettled)
-			t.Reset(reconcileEvery)
-		}
+		})
 	}()
 	return done
 }

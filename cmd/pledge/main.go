@@ -180,6 +180,24 @@ func newFlagSet(env *Env, name string) *flag.FlagSet {
 	return fs
 }
 
+// leadingArg splits off a first argument given before the flags (`pledge export donations
+// --from ...`), "" when the first is a flag.
+func leadingArg(args []string) (string, []string) {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+// storeFlags returns the configuration from the environment and the flag set of a command that
+// opens the store, with --db over PLEDGE_DB.
+func storeFlags(env *Env, name string) (*Config, *flag.FlagSet) {
+	cfg := ConfigFromEnv(env.Getenv)
+	fs := newFlagSet(env, name)
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	return &cfg, fs
+}
+
 // parseFlags parses args into fs. The flag package's own complaint is followed by the whole
 // usage: a bad flag is said in one line through usageErr instead; -h prints fs.Usage and returns
 // flag.ErrHelp.

@@ -55,9 +55,7 @@ func (m *Main) startPurge(ctx context.Context) <-chan struct{} {
 // runPurge is `pledge purge [--older-than 400d]`: forget now what is older than PLEDGE_RETENTION
 // (or --older-than), keeping what the accounts need.
 func runPurge(ctx context.Context, env *Env, args []string) error {
-	cfg := ConfigFromEnv(env.Getenv)
-	fs := newFlagSet(env, "purge")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	cfg, fs := storeFlags(env, "purge")
 	older := fs.String("older-than", "", "purge what is older than this (e.g. 400d; default PLEDGE_RETENTION, or 400d)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage

@@ -14,9 +14,7 @@ const reportUsage = "Usage: pledge report --from YYYY-MM-DD --to YYYY-MM-DD [--f
 // runReport prints the dashboard's headline figures for a period of whole UTC days, both dates
 // inclusive, per currency in minor units.
 func runReport(ctx context.Context, env *Env, args []string) error {
-	cfg := ConfigFromEnv(env.Getenv)
-	fs := newFlagSet(env, "report")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	cfg, fs := storeFlags(env, "report")
 	from := fs.String("from", "", "first day, YYYY-MM-DD (UTC), inclusive")
 	to := fs.String("to", "", "last day, YYYY-MM-DD (UTC), inclusive")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")

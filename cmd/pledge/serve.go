@@ -286,9 +286,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 }
 
 func runMigrate(ctx context.Context, env *Env, args []string) error {
-	cfg := ConfigFromEnv(env.Getenv)
-	fs := newFlagSet(env, "migrate")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	cfg, fs := storeFlags(env, "migrate")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

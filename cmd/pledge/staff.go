@@ -14,9 +14,7 @@ import (
 
 // openDB opens the store named by PLEDGE_DB (or -db) for a command that needs nothing else.
 func openDB(ctx context.Context, env *Env, name string, args []string, extra func(fs *flag.FlagSet)) (*sqlite.DB, []string, error) {
-	cfg := ConfigFromEnv(env.Getenv)
-	fs := newFlagSet(env, name)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
+	cfg, fs := storeFlags(env, name)
 	if extra != nil {
 		extra(fs)
 	}

@@ -13,10 +13,7 @@ import (
 // runTrigger posts one realistic, correctly signed event to a webhook URL, for local work and
 // demos. With --checkout the event is about that stored checkout (metadata, amount, frequency).
 func runTrigger(ctx context.Context, env *Env, args []string) error {
-	typ := ""
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		typ, args = args[0], args[1:]
-	}
+	typ, args := leadingArg(args)
 	var target, checkoutID, email string
 	cfg, fs, err := loadConfig(env, "trigger", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&target, "url", "", "webhook URL (default: PLEDGE_BASE_URL/webhooks/stripe)")

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/pledge-news/pledge/internal/postgres"
 )
 
 func TestAttackCountsOnlyTheWantedStatus(t *testing.T) {
@@ -125,13 +127,13 @@ func TestPostgresRowsLines(t *testing.T) {
 }
 
 func TestPostgresUnreachableSaysSo(t *testing.T) {
-	t.Setenv(pgEnv, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2")
+	t.Setenv(postgres.AdminEnv, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2")
 	err := pgCheck(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "PostgreSQL does not answer at postgres://postgres@127.0.0.1:1/") || !strings.Contains(err.Error(), pgEnv) {
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL does not answer at postgres://postgres@127.0.0.1:1/") || !strings.Contains(err.Error(), postgres.AdminEnv) {
 		t.Fatalf("pgCheck = %v", err)
 	}
-	if got := pgDBName(pgURL("pledge_bench_x_main")); got != "pledge_bench_x_main" {
-		t.Errorf("pgURL/pgDBName round trip gave %q", got)
+	if got := pgDBName(postgres.AdminURL("pledge_bench_x_main")); got != "pledge_bench_x_main" {
+		t.Errorf("AdminURL/pgDBName round trip gave %q", got)
 	}
 }
 

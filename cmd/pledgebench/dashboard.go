@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pledge-news/pledge/internal/postgres"
 	"github.com/pledge-news/pledge/migrations"
 )
 
@@ -114,7 +115,7 @@ func (b *bench) dashboardPGRow(ctx context.Context) error {
 	if err := pgAdmin(ctx, "CREATE DATABASE "+name+" TEMPLATE "+pgDBName(cached)+" STRATEGY FILE_COPY"); err != nil {
 		return err
 	}
-	db := pgURL(name)
+	db := postgres.AdminURL(name)
 	defer pgDrop(db)
 	say("dashboard-pg: copied the seeded database in %s", time.Since(t).Round(time.Millisecond))
 	var conn *pgx.Conn

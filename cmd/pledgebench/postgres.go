@@ -31,30 +31,13 @@ import (
 // (pledge_bench_seed_<schema>_<donations>_<data key>), reused across runs and dropped when the
 // schema or the data key changes.
 
-const (
-	pgEnv       = "PLEDGE_TEST_POSTGRES"
-	pgDefault   = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	seedDBStart = "pledge_bench_seed_"
-)
+const seedDBStart = "pledge_bench_seed_"
 
 // seedStaleAge is how long the seeded database of another schema or key is kept.
 const seedStaleAge = 24 * time.Hour
 
 // pgRows are the rows measured on PostgreSQL, as -rows names them.
 var pgRows = []string{"remind-pg", "webhook-pg", "dashboard-pg", "two-instance"}
-
-// pgAdminURL is the URL the bench administers databases through.
-func pgAdminURL() string {
-	if u := os.Getenv(pgEnv); u != "" {
-		return u
-	}
-	return pgDefault
-}
-
-// pgURL is the admin URL with another database.
-func pgURL(db string) string {
-	return postgres.WithDatabase(pgAdminURL(), db)
-}
 
 // pgDBName is the database a postgres:// URL names.
 func pgDBName(dsn string) string {
@@ -67,7 +50,7 @@ func pgDBName(dsn string) string {
 
 // pgAdmin runs statements on the administrative database.
 func pgAdmin(ctx context.Context, stmts ...string) error {
-	conn, err := pgx.Connect(ctx, pgAdminURL())
+	conn, err := pgx.Connect(ctx, postgres.AdminURL(""))
 	if err != nil {
 		return err
 	}
@@ -86,7 +69,7 @@ func pgCheck(ctx context.Context) error {
 	defer cancel()
 	if err := pgAdmin(ctx, "SELECT 1"); err != nil {
 		return fmt.Errorf("PostgreSQL does not answer at %s (%v); start one or set %s to a URL whose user may create databases",
-			postgres.Redact(pgAdminURL()), err, pgEnv)
+			postgres.Redact(postgres.AdminURL("")), err, postgres.AdminEnv)
 	}
 	return nil
 }
@@ -97,7 +80,7 @@ func (b *bench) pgCreate(ctx context.Context, suffix string) (string, error) {
 	if err := pgAdmin(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", err
 	}
-	return pgURL(name), nil
+	return postgres.AdminURL(name), nil
 }
 
 // pgDrop drops a database the bench made (after its services stopped).
@@ -228,20 +211,20 @@ func (b *bench) pgSeeded(ctx context.Context) (string, error) {
 	kh := sha256.Sum256(kb)
 	name := fmt.Sprintf("%s%s_%d_%s", seedDBStart, strings.ReplaceAll(key, "-", "_"), b.o.Donations, hex.EncodeToString(kh[:3]))
 	var exists bool
-	if err := pgQuery(ctx, pgAdminURL(), func(c *pgx.Conn) error {
+	if err := pgQuery(ctx, postgres.AdminURL(""), func(c *pgx.Conn) error {
 		return c.QueryRow(ctx, `SELECT count(*) > 0 FROM pg_database WHERE datname = $1`, name).Scan(&exists)
 	}); err != nil {
 		return "", err
 	}
 	if exists {
 		say("dashboard-pg: using the cached seeded database %s", name)
-		return pgURL(name), nil
+		return postgres.AdminURL(name), nil
 	}
 	// Seeds of older schemas or keys are of no more use once a day old (another checkout of the
 	// project may be using its own meanwhile), nor is this one's seed cut short.
 	tmp := name + "_tmp"
 	var stale []string
-	if err := pgQuery(ctx, pgAdminURL(), func(c *pgx.Conn) error {
+	if err := pgQuery(ctx, postgres.AdminURL(""), func(c *pgx.Conn) error {
 		var err error
 		stale, err = postgres.StaleDatabases(ctx, c, seedDBStart, name, seedStaleAge)
 		return err
@@ -262,18 +245,18 @@ func (b *bench) pgSeeded(ctx context.Context) (string, error) {
 	}
 	say("dashboard-pg: seeding %d donations into the PostgreSQL database %s (cached for later runs)", b.o.Donations, name)
 	t := time.Now()
-	if err := b.pledgeCmdProgress(ctx, "dashboard-pg", pgURL(tmp), "seed", "--donations", strconv.Itoa(b.o.Donations)); err != nil {
-		pgDrop(pgURL(tmp))
+	if err := b.pledgeCmdProgress(ctx, "dashboard-pg", postgres.AdminURL(tmp), "seed", "--donations", strconv.Itoa(b.o.Donations)); err != nil {
+		pgDrop(postgres.AdminURL(tmp))
 		return "", fmt.Errorf("pledge seed: %w", err)
 	}
 	if err := pgAdmin(ctx, "ALTER DATABASE "+tmp+" RENAME TO "+name); err != nil {
 		return "", err
 	}
-	if err := pgQuery(ctx, pgAdminURL(), func(c *pgx.Conn) error { return postgres.MarkMade(ctx, c, name) }); err != nil {
+	if err := pgQuery(ctx, postgres.AdminURL(""), func(c *pgx.Conn) error { return postgres.MarkMade(ctx, c, name) }); err != nil {
 		return "", err
 	}
 	say("dashboard-pg: seeded in %s", time.Since(t).Round(time.Second))
-	return pgURL(name), nil
+	return postgres.AdminURL(name), nil
 }
 
 // pgQuery runs fn on a connection to dsn.

@@ -94,7 +94,7 @@ func run(ctx context.Context, o *options) ([]row, error) {
 				errs = append(errs, b.failed(r, err))
 			}
 		} else {
-			say("PostgreSQL at %s", postgres.Redact(pgAdminURL()))
+			say("PostgreSQL at %s", postgres.Redact(postgres.AdminURL("")))
 			if o.want("remind-pg") || o.want("webhook-pg") {
 				step("main service on PostgreSQL", b.pgMainRows)
 			}

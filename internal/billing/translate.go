@@ -113,27 +113,20 @@ func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
 func idOf[T interface {
 	*stripe.Charge | *stripe.PaymentIntent | *stripe.Invoice | *stripe.Customer | *stripe.Subscription
 }](v T) string {
+	if v == nil {
+		return ""
+	}
 	switch o := any(v).(type) {
 	case *stripe.Charge:
-		if o != nil {
-			return o.ID
-		}
+		return o.ID
 	case *stripe.PaymentIntent:
-		if o != nil {
-			return o.ID
-		}
+		return o.ID
 	case *stripe.Invoice:
-		if o != nil {
-			return o.ID
-		}
+		return o.ID
 	case *stripe.Customer:
-		if o != nil {
-			return o.ID
-		}
+		return o.ID
 	case *stripe.Subscription:
-		if o != nil {
-			return o.ID
-		}
+		return o.ID
 	}
 	return ""
 }

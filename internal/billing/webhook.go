@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/pledge-news/pledge/internal/loop"
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
@@ -246,19 +247,11 @@ func (w *Webhooks) RunSettler(ctx context.Context, interval time.Duration) {
 	if w.Stripe == nil || w.Settlements == nil {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.kickChan():
-		case <-t.C:
-		}
+	loop.Every(ctx, interval, interval, w.kickChan(), func(bool) {
 		if _, _, err := w.SettleRecent(ctx); err != nil && ctx.Err() == nil {
 			w.logger().Warn("settling balance transactions", "err", err)
 		}
-	}
+	})
 }
 
 // SettleRecent fetches and records the balance transactions of up to SettleBatch gifts recorded

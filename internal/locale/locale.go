@@ -84,7 +84,7 @@ func (c *Catalogue) N(key string, n int, args ...string) string {
 	}
 	s := m.plain
 	if m.forms != nil {
-		s = m.forms[formName(plural.Cardinal.MatchPlural(c.Tag, n, 0, 0, 0, 0))]
+		s = m.forms[formNames[plural.Cardinal.MatchPlural(c.Tag, n, 0, 0, 0, 0)]]
 		if s == "" {
 			s = m.forms["other"]
 		}
@@ -92,20 +92,9 @@ func (c *Catalogue) N(key string, n int, args ...string) string {
 	return fill(s, append(args, "n", c.Number(int64(n), 0)))
 }
 
-func formName(f plural.Form) string {
-	switch f {
-	case plural.Zero:
-		return "zero"
-	case plural.One:
-		return "one"
-	case plural.Two:
-		return "two"
-	case plural.Few:
-		return "few"
-	case plural.Many:
-		return "many"
-	}
-	return "other"
+// formNames name the CLDR plural forms as the catalogues' messages do.
+var formNames = map[plural.Form]string{
+	plural.Other: "other", plural.Zero: "zero", plural.One: "one", plural.Two: "two", plural.Few: "few", plural.Many: "many",
 }
 
 // fill replaces {name} by its value for each name, value pair (the first pair of a name wins);

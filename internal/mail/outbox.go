@@ -7,6 +7,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/pledge-news/pledge/internal/loop"
 )
 
 // outbox is the claim-send-report loop that Reminders and SupporterMail share: each item is
@@ -136,16 +138,7 @@ func (o outbox[T]) sendOne(ctx context.Context, item T, res *Result) error {
 // every runs round at once and then every interval until ctx ends; a round under way finishes
 // first, so a shutdown never leaves a claim behind.
 func every(ctx context.Context, interval time.Duration, round func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		round()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	loop.Every[struct{}](ctx, 0, interval, nil, func(bool) { round() })
 }
 
 func claimToken() string {

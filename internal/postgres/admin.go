@@ -3,12 +3,34 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
+
+// AdminEnv names the PostgreSQL server on which the tests and the bench make and drop their
+// databases: a URL whose database they may connect to, to create and drop others.
+// DefaultAdminURL is the server when it is unset.
+const (
+	AdminEnv        = "PLEDGE_TEST_POSTGRES"
+	DefaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+)
+
+// AdminURL returns the URL AdminEnv names (else DefaultAdminURL), or with db set, the URL of the
+// same server's database db.
+func AdminURL(db string) string {
+	u := os.Getenv(AdminEnv)
+	if u == "" {
+		u = DefaultAdminURL
+	}
+	if db == "" {
+		return u
+	}
+	return WithDatabase(u, db)
+}
 
 // madeAt begins the comment that dates a database (MarkMade).
 const madeAt = "pledge: made at "

@@ -188,6 +188,15 @@ func isWordByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
+// past returns the index just past the first end in q at or after from, or len(q) when there is
+// none (an unclosed bracket or comment runs to the end).
+func past(q string, from int, end string) int {
+	if j := strings.Index(q[from:], end); j >= 0 {
+		return from + j + len(end)
+	}
+	return len(q)
+}
+
 // lex splits q into tokens; concatenating their texts gives q back.
 func lex(q string) []token {
 	var toks []token
@@ -211,25 +220,13 @@ func lex(q string) []token {
 			}
 			toks = append(toks, token{tokQuoted, q[start:i]})
 		case c == '[':
-			if j := strings.IndexByte(q[i:], ']'); j >= 0 {
-				i += j + 1
-			} else {
-				i = len(q)
-			}
+			i = past(q, i, "]")
 			toks = append(toks, token{tokQuoted, q[start:i]})
 		case c == '-' && i+1 < len(q) && q[i+1] == '-':
-			if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
-				i += j + 1
-			} else {
-				i = len(q)
-			}
+			i = past(q, i, "\n")
 			toks = append(toks, token{tokSpace, q[start:i]})
 		case c == '/' && i+1 < len(q) && q[i+1] == '*':
-			if j := strings.Index(q[i+2:], "*/"); j >= 0 {
-				i += j + 4
-			} else {
-				i = len(q)
-			}
+			i = past(q, i+2, "*/")
 			toks = append(toks, token{tokSpace, q[start:i]})
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			for i < len(q) && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r') {

@@ -2,13 +2,8 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,17 +11,8 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-const (
-	linkManage = "link_manage"
-	// The two actions a /manage link can carry, signed into its token: each link of the e-mail has
-	// its own token, spent on its own.
-	actionManage = "manage"
-	actionCancel = "cancel"
-	// manageTTL is how long a /manage link works.
-	manageTTL = time.Hour
-	// manageSendTimeout bounds the background lookup and e-mail of one /manage request.
-	manageSendTimeout = time.Minute
-)
+// manageSendTimeout bounds the background lookup and e-mail of one /manage request.
+const manageSendTimeout = time.Minute
 
 // managePage is GET /manage and its 422.
 type managePage struct {
@@ -227,47 +213,6 @@ func (s *Server) portalUnavailable(c echo.Context, err error) error {
 // handleManageDone is where the billing portal returns.
 func (s *Server) handleManageDone(c echo.Context) error {
 	return s.render(c, http.StatusOK, "manage_info", &manageInfoPage{Layout: Layout{Title: "Thank you"}, Kind: "done"})
-}
-
-// manageURL returns a signed, single-use link to do action (actionManage or actionCancel) for a
-// supporter, valid for manageTTL. Each call makes a new token id, so each link is spent on its
-// own. The token is base64url, so it is one clean path segment.
-func (s *Server) manageURL(supporterID int64, action string, now time.Time) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	signed := s.sign(linkManage, hex.EncodeToString(b)+"."+strconv.FormatInt(supporterID, 10)+"."+action, now.Add(manageTTL))
-	return s.cfg.BaseURL.String() + "/manage/" + base64.RawURLEncoding.EncodeToString([]byte(signed))
-}
-
-// manageToken is a verified /manage token.
-type manageToken struct {
-	id          string // for single use
-	supporterID int64
-	action      string
-	expires     time.Time
-}
-
-// parseManageToken verifies a /manage token: its id, supporter, action and expiry.
-func (s *Server) parseManageToken(token string, now time.Time) (manageToken, bool) {
-	var t manageToken
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return t, false
-	}
-	v, ok := s.verify(linkManage, string(raw), now)
-	if !ok {
-		return t, false
-	}
-	parts := strings.Split(v, ".")
-	if len(parts) != 3 || parts[0] == "" || (parts[2] != actionManage && parts[2] != actionCancel && parts[2] != actionRecover) {
-		return t, false
-	}
-	if t.supporterID, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
-		return t, false
-	}
-	t.id, t.action = parts[0], parts[2]
-	t.expires, _ = signedExpiry(string(raw))
-	return t, true
 }
 
 // Wait waits for background work started by requests (the /manage e-mails) to finish; serve calls

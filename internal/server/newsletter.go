@@ -4,9 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,21 +19,9 @@ import (
 // carries a hash of the wording it showed: should the wording have changed before the post, the
 // form is shown again with the new one, so the wording stored is always the wording rendered.
 
-const (
-	linkNewsletter = "link_newsletter"
-	// newsletterPageTTL is how long the thank-you page's form works; the e-mail's link lasts
-	// as long as the e-mail's other links.
-	newsletterPageTTL  = 24 * time.Hour
-	newsletterEmailTTL = 30 * 24 * time.Hour
-)
-
-// NewsletterLink returns the signed link to the newsletter opt-in page for a supporter, for the
-// thank-you e-mail (valid 30 days from now). The sender makes its links with it.
-func NewsletterLink(base string, secret []byte, supporterID int64, now time.Time) string {
-	s := &Server{cfg: Config{Secret: secret}}
-	token := s.sign(linkNewsletter, "s"+strconv.FormatInt(supporterID, 10), now.Add(newsletterEmailTTL))
-	return strings.TrimRight(base, "/") + "/newsletter?token=" + url.QueryEscape(token)
-}
+// newsletterPageTTL is how long the thank-you page's form works; the e-mail's link lasts as long
+// as the e-mail's other links (newsletterEmailTTL).
+const newsletterPageTTL = 24 * time.Hour
 
 // newsletterForm is the opt-in form: the signed token, the wording shown and its hash.
 type newsletterForm struct {
@@ -78,22 +63,6 @@ func wordingHash(w string) string {
 func (s *Server) newsletterFormFor(lc *locale.Catalogue, who string, ttl time.Duration) *newsletterForm {
 	w := s.newsletterWording(lc)
 	return &newsletterForm{Token: s.sign(linkNewsletter, who, time.Now().Add(ttl)), Wording: w, Hash: wordingHash(w)}
-}
-
-// newsletterSubject verifies a token and returns whom it names.
-func (s *Server) newsletterSubject(token string) (checkoutID string, supporterID int64, ok bool) {
-	v, ok := s.verify(linkNewsletter, token, time.Now())
-	if !ok || len(v) < 2 {
-		return "", 0, false
-	}
-	switch v[0] {
-	case 'c':
-		return v[1:], 0, true
-	case 's':
-		id, err := strconv.ParseInt(v[1:], 10, 64)
-		return "", id, err == nil && id > 0
-	}
-	return "", 0, false
 }
 
 func (s *Server) newsletterInvalid(c echo.Context, lc *locale.Catalogue) error {

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,19 +31,36 @@ func (s *Server) rateLimit(l Limit, key string) echo.MiddlewareFunc {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
 	limited := s.limitError(key)
-	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate:      rate.Limit(float64(l.N) / l.Per.Seconds()),
-		Burst:     l.N,
-		ExpiresIn: l.Per,
-	})
+	allow := keyedLimiter(l)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if ok, err := store.Allow(clientKey(c.RealIP())); !ok || err != nil {
+			if !allow(clientKey(c.RealIP())) {
 				return limited()
 			}
 			return next(c)
 		}
 	}
+}
+
+// keyedLimiter returns a check that allows l per key (a client, an e-mail address), in memory.
+func keyedLimiter(l Limit) func(key string) bool {
+	if l.N <= 0 {
+		return func(string) bool { return true }
+	}
+	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: rate.Limit(float64(l.N) / l.Per.Seconds()), Burst: l.N, ExpiresIn: l.Per,
+	})
+	return func(key string) bool {
+		ok, err := store.Allow(key)
+		return ok && err == nil
+	}
+}
+
+// addressKey is the rate limiter's key for an address: a hash, so the limiter's memory holds no
+// readers' addresses.
+func addressKey(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return hex.EncodeToString(sum[:16])
 }
 
 // clientKey is what the per-client limits count by: an IPv4 address, or an IPv6 address's /64

@@ -1,16 +1,12 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/pledge-news/pledge/internal/locale"
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -199,21 +195,6 @@ func (s *Server) handleUnsubscribe(c echo.Context) error {
 	return s.render(c, http.StatusOK, "unsubscribe", &unsubscribePage{Layout: Layout{Title: "Unsubscribed"}, Done: true})
 }
 
-// keyedLimiter returns a check that allows l per key, e.g. per e-mail
-// address, in memory.
-func keyedLimiter(l Limit) func(key string) bool {
-	if l.N <= 0 {
-		return func(string) bool { return true }
-	}
-	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: rate.Limit(float64(l.N) / l.Per.Seconds()), Burst: l.N, ExpiresIn: l.Per,
-	})
-	return func(key string) bool {
-		ok, err := store.Allow(key)
-		return ok && err == nil
-	}
-}
-
 // wantsJSON reports whether the client asked for JSON (fetch from the prompt or remind.js).
 func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get(echo.HeaderAccept), "application/json")
@@ -224,11 +205,4 @@ func wantsJSON(r *http.Request) bool {
 // others), else "".
 func (s *Server) safeArticle(a string) string {
 	return pledge.ArticleFromOrigins(a, s.cfg.EmbedOrigins)
-}
-
-// addressKey is the rate limiter's key for an address: a hash, so the limiter's memory holds no
-// readers' addresses.
-func addressKey(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(email)))
-	return hex.EncodeToString(sum[:16])
 }

@@ -1,14 +1,9 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,64 +11,8 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-// The supporter e-mails' links (issue 14): one-click unsubscribe per kind, and the signed
-// single-use /manage links each e-mail carries, which name the e-mail so that staff see whether
-// the supporter used them.
-
-const (
-	linkMailUnsubscribe = "link_mail_unsubscribe"
-	// actionRecover opens the billing portal on the payment-method flow (a failed renewal).
-	actionRecover = "recover"
-)
-
-// ManageLink returns a signed single-use /manage link for a supporter e-mail: action is manage,
-// cancel or recover, and the link's id names the e-mail (mailID), so that using it is recorded
-// against the e-mail. The sender (which runs without an HTTP server) makes its links with it.
-func ManageLink(base string, secret []byte, mailID, supporterID int64, action string, exp time.Time) string {
-	s := &Server{cfg: Config{Secret: secret}}
-	b := make([]byte, 9)
-	_, _ = rand.Read(b)
-	id := fmt.Sprintf("m%d-%s", mailID, hex.EncodeToString(b))
-	signed := s.sign(linkManage, id+"."+strconv.FormatInt(supporterID, 10)+"."+action, exp)
-	return strings.TrimRight(base, "/") + "/manage/" + base64.RawURLEncoding.EncodeToString([]byte(signed))
-}
-
-// mailOfToken returns the e-mail a /manage token's id names, 0 for links asked for at /manage.
-func mailOfToken(id string) int64 {
-	rest, ok := strings.CutPrefix(id, "m")
-	if !ok {
-		return 0
-	}
-	n, _, _ := strings.Cut(rest, "-")
-	v, err := strconv.ParseInt(n, 10, 64)
-	if err != nil {
-		return 0
-	}
-	return v
-}
-
-// MailUnsubscribeURL returns the one-click unsubscribe link of one kind of supporter e-mail,
-// valid for a year from now.
-func MailUnsubscribeURL(base string, secret []byte, supporterID int64, kind pledge.MailKind, now time.Time) string {
-	s := &Server{cfg: Config{Secret: secret}}
-	token := s.sign(linkMailUnsubscribe, string(kind)+"."+strconv.FormatInt(supporterID, 10), now.Add(365*24*time.Hour))
-	return strings.TrimRight(base, "/") + "/mail/unsubscribe?token=" + url.QueryEscape(token)
-}
-
-// mailUnsubscribeToken verifies an unsubscribe token and returns its supporter and kind.
-func (s *Server) mailUnsubscribeToken(token string) (int64, pledge.MailKind, bool) {
-	v, ok := s.verify(linkMailUnsubscribe, token, time.Now())
-	if !ok {
-		return 0, "", false
-	}
-	k, id, ok := strings.Cut(v, ".")
-	kind, err := pledge.ParseMailKind(k)
-	n, err2 := strconv.ParseInt(id, 10, 64)
-	if !ok || err != nil || err2 != nil || !kind.Unsubscribable() {
-		return 0, "", false
-	}
-	return n, kind, true
-}
+// The supporter e-mails' pages (issue 14): one-click unsubscribe per kind, staff's view of the
+// e-mails, and the statements. links.go makes and reads the e-mails' links.
 
 // mailUnsubscribePage asks to confirm, or confirms, turning one kind of e-mail off.
 type mailUnsubscribePage struct {

@@ -8,8 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.CheckoutService = (*DB)(nil)
-
 // CreateCheckout stores c under its ID (a new one when it has none): open when it has its Stripe
 // session, else pending. A second call with the same nonce returns the checkout stored first, so
 // that a double-clicked form makes one checkout and one Stripe session.
@@ -76,22 +74,19 @@ func (db *DB) FindCheckoutByNonce(ctx context.Context, nonce string) (_ *pledge.
 // OpenCheckout records the Stripe session created for checkout id.
 func (db *DB) OpenCheckout(ctx context.Context, id, sessionID, url string) (err error) {
 	defer wrapErr(&err, "open checkout")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE checkouts SET stripe_session_id = ?, stripe_url = ?, updated_at = ?,
-		       status = CASE status WHEN 'pending' THEN 'open' ELSE status END
-		WHERE id = ?`, sessionID, url, tx.now.Unix(), id)
-	if err != nil {
-		return translate(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return pledge.Errorf(pledge.ENOTFOUND, "No such checkout.")
-	}
-	return tx.Commit()
+	return db.inTx(ctx, func(tx *Tx) error {
+		n, err := execCount(ctx, tx, `
+			UPDATE checkouts SET stripe_session_id = ?, stripe_url = ?, updated_at = ?,
+			       status = CASE status WHEN 'pending' THEN 'open' ELSE status END
+			WHERE id = ?`, sessionID, url, tx.now.Unix(), id)
+		if err != nil {
+			return translate(err)
+		}
+		if n == 0 {
+			return pledge.Errorf(pledge.ENOTFOUND, "No such checkout.")
+		}
+		return nil
+	})
 }
 
 type queryer interface {

@@ -69,6 +69,27 @@ type DB struct {
 	forgetDone chan struct{}
 }
 
+// The services of package pledge that the store provides, one file each (deferral.go serves the
+// reminders' queue too, mail.go the statements and the e-mails' queue, supporter.go the newsletter).
+var (
+	_ pledge.CheckoutService   = (*DB)(nil)
+	_ pledge.DeferralService   = (*DB)(nil)
+	_ pledge.ExperimentService = (*DB)(nil)
+	_ pledge.ExportService     = (*DB)(nil)
+	_ pledge.LedgerService     = (*DB)(nil)
+	_ pledge.MailQueue         = (*DB)(nil)
+	_ pledge.MailService       = (*DB)(nil)
+	_ pledge.ManageService     = (*DB)(nil)
+	_ pledge.NewsletterService = (*DB)(nil)
+	_ pledge.PromptStatService = (*DB)(nil)
+	_ pledge.ReminderQueue     = (*DB)(nil)
+	_ pledge.ReportService     = (*DB)(nil)
+	_ pledge.SettlementService = (*DB)(nil)
+	_ pledge.StaffService      = (*DB)(nil)
+	_ pledge.StatementService  = (*DB)(nil)
+	_ pledge.SupporterService  = (*DB)(nil)
+)
+
 // NewDB returns a store for the SQLite file at path, or for the PostgreSQL database when path is
 // a postgres:// or postgresql:// URL. Call Open before use.
 func NewDB(path string) *DB {
@@ -240,12 +261,19 @@ type Tx struct {
 	// release runs once the transaction ends: for an undurable one, it makes the writer
 	// connection durable again and gives it back.
 	release func()
+	// forget is set by a transaction that drops readers' addresses: once it commits, the
+	// write-ahead log is checkpointed and truncated soon (forgetSoon), so that they leave the disk
+	// too.
+	forget bool
 }
 
 // Commit commits the transaction.
 func (tx *Tx) Commit() error {
 	err := tx.Tx.Commit()
 	tx.end()
+	if err == nil && tx.forget {
+		tx.db.forgetSoon()
+	}
 	return err
 }
 

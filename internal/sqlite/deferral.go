@@ -8,11 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var (
-	_ pledge.DeferralService = (*DB)(nil)
-	_ pledge.ReminderQueue   = (*DB)(nil)
-)
-
 // Defer stores d as its reader's one deferral: a repeat click replaces the reader's previous
 // choice, address and reminder state in the same row, and a request with an address replaces
 // any other reminder waiting for that address (at most one per address, in any case). It returns once the row is durably
@@ -112,18 +107,14 @@ func (db *DB) scanDeferral(row *sql.Row) (*pledge.Deferral, error) {
 // cancel, and the answer is the same.
 func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) (err error) {
 	defer wrapErr(&err, "unsubscribe reminder")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
+	return db.inTx(ctx, func(tx *Tx) error {
+		tx.forget = true
+		_, err := tx.ExecContext(ctx, `
+			UPDATE deferrals SET reminder_status = 'unsubscribed', email = NULL, email_key = NULL, claim_token = NULL,
+			       next_attempt_at = NULL, updated_at = ?
+			WHERE id = ? AND reminder_status IN ('pending', 'claimed')`, tx.now.Unix(), id)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE deferrals SET reminder_status = 'unsubscribed', email = NULL, email_key = NULL, claim_token = NULL,
-		       next_attempt_at = NULL, updated_at = ?
-		WHERE id = ? AND reminder_status IN ('pending', 'claimed')`, tx.now.Unix(), id); err != nil {
-		return err
-	}
-	return db.commitPurge(tx)
+	})
 }
 
 // ClaimDueReminders claims up to limit due reminders for one sender in a single write
@@ -131,94 +122,82 @@ func (db *DB) UnsubscribeReminder(ctx context.Context, id int64) (err error) {
 // across processes), so two senders can never claim the same row.
 func (db *DB) ClaimDueReminders(ctx context.Context, token string, limit int) (_ []*pledge.Reminder, err error) {
 	defer wrapErr(&err, "claim due reminders")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `
-		UPDATE deferrals SET reminder_status = 'claimed', claim_token = ?, claimed_at = ?,
-		       attempts = attempts + 1, updated_at = ?
-		WHERE id IN (SELECT id FROM deferrals
-		             WHERE reminder_status = 'pending' AND next_attempt_at <= ? AND email IS NOT NULL
-		             ORDER BY next_attempt_at LIMIT ?)
-		RETURNING id, email, article, frequency, lang, attempts`,
-		token, tx.now.Unix(), tx.now.Unix(), tx.now.Unix(), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*pledge.Reminder
-	for rows.Next() {
-		r := &pledge.Reminder{Token: token}
-		if err := rows.Scan(&r.DeferralID, &r.Email, &r.Article, &r.Frequency, &r.Lang, &r.Attempts); err != nil {
-			return nil, err
-		}
-		if err := db.openAll(&r.Email); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
-	return out, tx.Commit()
+	return inTxValue(ctx, db, func(tx *Tx) ([]*pledge.Reminder, error) {
+		return queryAll(ctx, tx, `
+			UPDATE deferrals SET reminder_status = 'claimed', claim_token = ?, claimed_at = ?,
+			       attempts = attempts + 1, updated_at = ?
+			WHERE id IN (SELECT id FROM deferrals
+			             WHERE reminder_status = 'pending' AND next_attempt_at <= ? AND email IS NOT NULL
+			             ORDER BY next_attempt_at LIMIT ?)
+			RETURNING id, email, article, frequency, lang, attempts`,
+			[]any{token, tx.now.Unix(), tx.now.Unix(), tx.now.Unix(), limit}, func(rows *sql.Rows) (*pledge.Reminder, error) {
+				r := &pledge.Reminder{Token: token}
+				if err := rows.Scan(&r.DeferralID, &r.Email, &r.Article, &r.Frequency, &r.Lang, &r.Attempts); err != nil {
+					return nil, err
+				}
+				return r, db.openAll(&r.Email)
+			})
+	})
 }
 
 // MarkReminderSent records a delivered reminder and erases its address. A claim that is no longer
 // this sender's (the reader unsubscribed or deferred again meanwhile) is left alone.
 func (db *DB) MarkReminderSent(ctx context.Context, r *pledge.Reminder) (err error) {
 	defer wrapErr(&err, "mark reminder sent")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
+	return db.inTx(ctx, func(tx *Tx) error {
+		tx.forget = true
+		_, err := tx.ExecContext(ctx, `
+			UPDATE deferrals SET reminder_status = 'sent', sent_at = ?, email = NULL, email_key = NULL, claim_token = NULL,
+			       next_attempt_at = NULL, updated_at = ?
+			WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
+			tx.now.Unix(), tx.now.Unix(), r.DeferralID, r.Token)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE deferrals SET reminder_status = 'sent', sent_at = ?, email = NULL, email_key = NULL, claim_token = NULL,
-		       next_attempt_at = NULL, updated_at = ?
-		WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
-		tx.now.Unix(), tx.now.Unix(), r.DeferralID, r.Token); err != nil {
-		return err
-	}
-	return db.commitPurge(tx)
+	})
 }
 
 // MarkReminderFailed puts a failed reminder back in the queue after backoff doubled per attempt
 // (capped at a day), or gives it up and erases the address once maxAttempts were made.
 func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backoff time.Duration, maxAttempts int) (_ bool, err error) {
 	defer wrapErr(&err, "mark reminder failed")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
-	gaveUp := r.Attempts >= maxAttempts
-	if gaveUp {
-		_, err = tx.ExecContext(ctx, `
+	return db.markFailed(ctx, failedSends{
+		giveUp: `
 			UPDATE deferrals SET reminder_status = 'given_up', email = NULL, email_key = NULL, claim_token = NULL,
 			       next_attempt_at = NULL, updated_at = ?
 			WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
-			tx.now.Unix(), r.DeferralID, r.Token)
-	} else {
-		wait := backoff << max(0, r.Attempts-1)
-		if wait <= 0 || wait > 24*time.Hour {
-			wait = 24 * time.Hour
-		}
-		_, err = tx.ExecContext(ctx, `
+		retry: `
 			UPDATE deferrals SET reminder_status = 'pending', claim_token = NULL, claimed_at = NULL,
 			       next_attempt_at = ?, updated_at = ?
 			WHERE id = ? AND reminder_status = 'claimed' AND claim_token = ?`,
-			tx.now.Add(wait).Unix(), tx.now.Unix(), r.DeferralID, r.Token)
-	}
-	if err != nil {
-		return false, err
-	}
-	if gaveUp {
-		return true, db.commitPurge(tx)
-	}
-	return false, tx.Commit()
+		erases: true,
+	}, r.DeferralID, r.Token, r.Attempts, backoff, maxAttempts)
+}
+
+// failedSends are a send queue's two statements for a failed send (markFailed): giveUp takes
+// updated_at, the row's id and its claim token; retry takes the next attempt's time first.
+type failedSends struct {
+	giveUp, retry string
+	// erases: giving up drops the row's address (see Tx.forget).
+	erases bool
+}
+
+// markFailed records a failed send of the claimed row id: given up once attempts reached
+// maxAttempts, else back in the queue after backoff doubled per attempt made (at most a day).
+// It reports whether it gave up.
+func (db *DB) markFailed(ctx context.Context, q failedSends, id int64, token string, attempts int, backoff time.Duration, maxAttempts int) (bool, error) {
+	gaveUp := attempts >= maxAttempts
+	return gaveUp, db.inTx(ctx, func(tx *Tx) error {
+		if gaveUp {
+			tx.forget = q.erases
+			_, err := tx.ExecContext(ctx, q.giveUp, tx.now.Unix(), id, token)
+			return err
+		}
+		wait := backoff << max(0, attempts-1)
+		if wait <= 0 || wait > 24*time.Hour {
+			wait = 24 * time.Hour
+		}
+		_, err := tx.ExecContext(ctx, q.retry, tx.now.Add(wait).Unix(), tx.now.Unix(), id, token)
+		return err
+	})
 }
 
 // GiveUpStaleClaims gives up reminders whose claim is older than lease. Their sender stopped
@@ -227,32 +206,13 @@ func (db *DB) MarkReminderFailed(ctx context.Context, r *pledge.Reminder, backof
 // erased.
 func (db *DB) GiveUpStaleClaims(ctx context.Context, lease time.Duration) (_ int, err error) {
 	defer wrapErr(&err, "give up stale claims")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE deferrals SET reminder_status = 'given_up', email = NULL, email_key = NULL, claim_token = NULL,
-		       next_attempt_at = NULL, updated_at = ?
-		WHERE reminder_status = 'claimed' AND claimed_at <= ?`,
-		tx.now.Unix(), tx.now.Add(-lease).Unix())
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	if n > 0 {
-		return int(n), db.commitPurge(tx)
-	}
-	return 0, tx.Commit()
-}
-
-// commitPurge commits a transaction that dropped addresses and has the write-ahead log
-// checkpointed and truncated soon after (forgetSoon), so that the addresses leave the disk too.
-func (db *DB) commitPurge(tx *Tx) error {
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	db.forgetSoon()
-	return nil
+	return inTxValue(ctx, db, func(tx *Tx) (int, error) {
+		n, err := execCount(ctx, tx, `
+			UPDATE deferrals SET reminder_status = 'given_up', email = NULL, email_key = NULL, claim_token = NULL,
+			       next_attempt_at = NULL, updated_at = ?
+			WHERE reminder_status = 'claimed' AND claimed_at <= ?`,
+			tx.now.Unix(), tx.now.Add(-lease).Unix())
+		tx.forget = n > 0
+		return n, err
+	})
 }

@@ -140,13 +140,8 @@ func (db *DB) execWrite(ctx context.Context, q string, args ...any) error {
 		_, err := db.write.ExecContext(ctx, q, args...)
 		return err
 	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
+	return db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, q, args...)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }

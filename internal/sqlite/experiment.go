@@ -11,8 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.ExperimentService = (*DB)(nil)
-
 // Keys in settings: staff's decision about an experiment, and the latest definition seen.
 const (
 	experimentStateKey = "experiment.state."
@@ -110,30 +108,24 @@ func (db *DB) ExperimentStates(ctx context.Context) (_ map[string]pledge.Experim
 // StopExperiment records staff's decision and audits it, in one transaction.
 func (db *DB) StopExperiment(ctx context.Context, actor, name string, st pledge.ExperimentState) (err error) {
 	defer wrapErr(&err, "stop experiment")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	st.StoppedAt, st.StoppedBy = tx.now, actor
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, experimentStateKey+name, string(b)); err != nil {
-		if pledge.ErrorCode(translate(err)) == pledge.ECONFLICT {
-			return pledge.Errorf(pledge.ECONFLICT, "Experiment %s has already been stopped.", name)
+	return db.inTx(ctx, func(tx *Tx) error {
+		st.StoppedAt, st.StoppedBy = tx.now, actor
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	action, detail := "experiment stopped", ""
-	if st.Promoted != "" {
-		action, detail = "experiment promoted", "variant "+st.Promoted+" is the default"
-	}
-	if err := audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: action, Subject: "experiment " + name, Detail: detail}); err != nil {
-		return err
-	}
-	return tx.Commit()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, experimentStateKey+name, string(b)); err != nil {
+			if pledge.ErrorCode(translate(err)) == pledge.ECONFLICT {
+				return pledge.Errorf(pledge.ECONFLICT, "Experiment %s has already been stopped.", name)
+			}
+			return err
+		}
+		action, detail := "experiment stopped", ""
+		if st.Promoted != "" {
+			action, detail = "experiment promoted", "variant "+st.Promoted+" is the default"
+		}
+		return audit(ctx, tx, pledge.AuditEntry{Actor: actor, Action: action, Subject: "experiment " + name, Detail: detail})
+	})
 }
 
 // RememberExperiments keeps the latest definition of each experiment.
@@ -175,19 +167,12 @@ func experimentSettings[T any](ctx context.Context, db *DB, prefix, what string)
 func eachSetting(ctx context.Context, q *sql.DB, prefix string, fn func(rest string, value []byte) error) error {
 	// A range on the primary key: prefix <= key < prefix with its last byte incremented.
 	end := prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM settings WHERE key >= ? AND key < ? ORDER BY key`, prefix, end)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return err
-		}
-		if err := fn(strings.TrimPrefix(k, prefix), []byte(v)); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, q, `SELECT key, value FROM settings WHERE key >= ? AND key < ? ORDER BY key`, []any{prefix, end},
+		func(rows *sql.Rows) error {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				return err
+			}
+			return fn(strings.TrimPrefix(k, prefix), []byte(v))
+		})
 }

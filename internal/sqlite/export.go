@@ -11,8 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.ExportService = (*DB)(nil)
-
 // bounds turns a filter into Unix-second bounds [from, to).
 func bounds(f pledge.ExportFilter) (from, to int64) {
 	from, to = math.MinInt64, math.MaxInt64

@@ -6,23 +6,53 @@ import (
 	"errors"
 )
 
+// inTx runs fn in one write transaction: begun, rolled back when fn fails, committed when it
+// does not.
+func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	_, err := inTxValue(ctx, db, func(tx *Tx) (struct{}, error) { return struct{}{}, fn(tx) })
+	return err
+}
+
+// inTxValue is inTx for a transaction that returns something (the rows it claimed, how many it
+// changed): fn's value comes back as fn returned it, with fn's error or else the commit's.
+func inTxValue[T any](ctx context.Context, db *DB, fn func(tx *Tx) (T, error)) (T, error) {
+	tx, err := db.BeginTx(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer tx.Rollback()
+	v, err := fn(tx)
+	if err != nil {
+		return v, err
+	}
+	return v, tx.Commit()
+}
+
 // eachInTx runs write for every item in one write transaction, committed once: a flush of
 // counters is one commit, not one per row. No items, no transaction.
 func eachInTx[T any](ctx context.Context, db *DB, items []T, write func(tx *Tx, item T) error) error {
 	if len(items) == 0 {
 		return nil
 	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, item := range items {
-		if err := write(tx, item); err != nil {
-			return err
+	return db.inTx(ctx, func(tx *Tx) error {
+		for _, item := range items {
+			if err := write(tx, item); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+}
+
+// execCount runs one writing statement and returns how many rows it changed.
+func execCount(ctx context.Context, tx *Tx, query string, args ...any) (int, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
 	}
-	return tx.Commit()
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // queryAll runs a query of many rows and reads each with scan, in order.

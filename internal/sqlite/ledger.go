@@ -10,8 +10,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.LedgerService = (*DB)(nil)
-
 // ApplyEvent records a Stripe event and applies its fact in one write transaction. The event id
 // is the primary key of stripe_events, so a second delivery finds it there, answers
 // OutcomeDuplicate and changes nothing. Every effect is an upsert keyed by a Stripe id and merged
@@ -422,34 +420,24 @@ const subscriptionPaymentsQuery = `
 // hands each to add with its Stripe subscription id.
 func loadSubscriptionHistory(ctx context.Context, tx *Tx, where string, arg []any,
 	addState func(string, pledge.SubscriptionState), addPayment func(string, pledge.SubscriptionPayment)) error {
-	rows, err := tx.QueryContext(ctx, subscriptionStatesQuery+where, arg...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+	err := eachRow(ctx, tx, subscriptionStatesQuery+where, arg, func(rows *sql.Rows) error {
 		var sub string
 		var s pledge.SubscriptionState
 		var at int64
 		var cancelAt, canceled, ended, cpe, started sql.NullInt64
 		if err := rows.Scan(&sub, &s.EventID, &at, &s.Status, &s.Amount.Amount, &s.Amount.Currency, &s.Interval,
 			&s.CancelAtPeriodEnd, &cancelAt, &canceled, &ended, &cpe, &started, &s.Paused, &s.CancellationReason); err != nil {
-			rows.Close()
 			return err
 		}
 		s.At, s.CancelAt, s.CanceledAt, s.EndedAt = e2t(at), fromUnix(cancelAt), fromUnix(canceled), fromUnix(ended)
 		s.CurrentPeriodEnd, s.StartedAt = fromUnix(cpe), fromUnix(started)
 		addState(sub, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = tx.QueryContext(ctx, fmt.Sprintf(subscriptionPaymentsQuery, where), append(arg, arg...)...)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(ctx, tx, fmt.Sprintf(subscriptionPaymentsQuery, where), append(arg, arg...), func(rows *sql.Rows) error {
 		var sub string
 		var p pledge.SubscriptionPayment
 		var at int64
@@ -458,8 +446,8 @@ func loadSubscriptionHistory(ctx context.Context, tx *Tx, where string, arg []an
 		}
 		p.At = e2t(at)
 		addPayment(sub, p)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // life derives the subscription's life (pledge.SubscriptionTimeline) and writes its row. It

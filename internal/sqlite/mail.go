@@ -11,12 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var (
-	_ pledge.MailQueue        = (*DB)(nil)
-	_ pledge.MailService      = (*DB)(nil)
-	_ pledge.StatementService = (*DB)(nil)
-)
-
 // Supporter e-mails (issue 14) go through an outbox, supporter_mail (migration 0011). A ledger
 // fact that calls for an e-mail enqueues a row in the same transaction as the fact, keyed so that
 // a fact can make at most one row whatever order or how often events arrive (thanks:SUPPORTER,
@@ -166,35 +160,25 @@ func enqueueRenewal(ctx context.Context, tx *Tx, sub, customer, interval string,
 // Stripe's invoice.upcoming is not configured (or was missed).
 func (db *DB) SweepRenewals(ctx context.Context, notice time.Duration) (_ int, err error) {
 	defer wrapErr(&err, "sweep renewals")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
+	return inTxValue(ctx, db, func(tx *Tx) (int, error) { return sweepRenewals(ctx, tx, notice) })
+}
+
+func sweepRenewals(ctx context.Context, tx *Tx, notice time.Duration) (int, error) {
 	type renewal struct {
 		sub, customer string
 		amount        pledge.Money
 		at            int64
 	}
-	rows, err := tx.QueryContext(ctx, `
+	due, err := queryAll(ctx, tx, `
 		SELECT stripe_subscription_id, stripe_customer_id, amount, currency, current_period_end FROM subscriptions
 		WHERE frequency = 'annual' AND status IN ('active', 'trialing') AND cancel_at_period_end = 0
 		  AND ended_at IS NULL AND paused = 0 AND current_period_end > ? AND current_period_end <= ?`,
-		tx.now.Unix(), tx.now.Add(notice).Unix())
+		[]any{tx.now.Unix(), tx.now.Add(notice).Unix()}, func(rows *sql.Rows) (renewal, error) {
+			var r renewal
+			err := rows.Scan(&r.sub, &r.customer, &r.amount.Amount, &r.amount.Currency, &r.at)
+			return r, err
+		})
 	if err != nil {
-		return 0, err
-	}
-	var due []renewal
-	for rows.Next() {
-		var r renewal
-		if err := rows.Scan(&r.sub, &r.customer, &r.amount.Amount, &r.amount.Currency, &r.at); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		due = append(due, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	var before, after int
@@ -209,7 +193,7 @@ func (db *DB) SweepRenewals(ctx context.Context, notice time.Duration) (_ int, e
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM supporter_mail WHERE kind = 'renewal'`).Scan(&after); err != nil {
 		return 0, err
 	}
-	return after - before, tx.Commit()
+	return after - before, nil
 }
 
 // mailRow is a claimed supporter_mail row.
@@ -229,11 +213,10 @@ type mailRow struct {
 // claim the same row), and settles in it those no longer wanted.
 func (db *DB) ClaimDueMail(ctx context.Context, token string, kinds []pledge.MailKind, limit int) (_ []*pledge.OutgoingMail, err error) {
 	defer wrapErr(&err, "claim due mail")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return inTxValue(ctx, db, func(tx *Tx) ([]*pledge.OutgoingMail, error) { return claimDueMail(ctx, tx, token, kinds, limit) })
+}
+
+func claimDueMail(ctx context.Context, tx *Tx, token string, kinds []pledge.MailKind, limit int) ([]*pledge.OutgoingMail, error) {
 	kindSQL := ``
 	args := []any{token, tx.now.Unix(), tx.now.Unix(), tx.now.Unix()}
 	if len(kinds) > 0 {
@@ -274,7 +257,7 @@ func (db *DB) ClaimDueMail(ctx context.Context, token string, kinds []pledge.Mai
 		m.Token = token
 		out = append(out, m)
 	}
-	return out, tx.Commit()
+	return out, nil
 }
 
 // loadMail reads what a claimed e-mail shows, or says why it is no longer wanted (a status and
@@ -393,26 +376,18 @@ func loadMail(ctx context.Context, tx *Tx, r mailRow) (*pledge.OutgoingMail, str
 // statementOf reads one supporter's gifts paid in year (UTC), as the donations export shows them.
 func statementOf(ctx context.Context, q rowsQueryer, supporterID int64, email, name string, year int) (*pledge.Statement, error) {
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
-	rows, err := q.QueryContext(ctx, `
+	gifts, err := queryAll(ctx, q, `
 		SELECT paid_at, amount, currency, amount_refunded, frequency,
 		       coalesce(stripe_payment_intent_id, stripe_invoice_id, stripe_charge_id, '')
 		FROM donations WHERE supporter_id = ? AND paid_at >= ? AND paid_at < ? ORDER BY paid_at, id`,
-		supporterID, from.Unix(), from.AddDate(1, 0, 0).Unix())
+		[]any{supporterID, from.Unix(), from.AddDate(1, 0, 0).Unix()}, func(rows *sql.Rows) (pledge.StatementGift, error) {
+			var g pledge.StatementGift
+			var paid int64
+			err := rows.Scan(&paid, &g.Amount.Amount, &g.Amount.Currency, &g.Refunded, &g.Frequency, &g.StripeID)
+			g.PaidAt = e2t(paid)
+			return g, err
+		})
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var gifts []pledge.StatementGift
-	for rows.Next() {
-		var g pledge.StatementGift
-		var paid int64
-		if err := rows.Scan(&paid, &g.Amount.Amount, &g.Amount.Currency, &g.Refunded, &g.Frequency, &g.StripeID); err != nil {
-			return nil, err
-		}
-		g.PaidAt = e2t(paid)
-		gifts = append(gifts, g)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return pledge.NewStatement(supporterID, email, name, year, gifts), nil
@@ -490,87 +465,51 @@ func (db *DB) StatementCandidates(ctx context.Context, year int) (_ []*pledge.St
 // (statement:SUPPORTER:YEAR) makes a second run enqueue nobody twice.
 func (db *DB) EnqueueStatements(ctx context.Context, year int) (_ int, err error) {
 	defer wrapErr(&err, "enqueue statements")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO supporter_mail (kind, key, supporter_id, year, lang, next_attempt_at, created_at, updated_at)
-		SELECT 'statement', 'statement:' || s.id || ':' || CAST(?3 AS INTEGER), s.id, CAST(?3 AS INTEGER), `+supporterLang+`, ?4, ?4, ?4`+statementSupporters+`
-		ON CONFLICT (key) DO NOTHING`,
-		from.Unix(), from.AddDate(1, 0, 0).Unix(), year, tx.now.Unix())
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	return int(n), tx.Commit()
+	return inTxValue(ctx, db, func(tx *Tx) (int, error) {
+		return execCount(ctx, tx, `
+			INSERT INTO supporter_mail (kind, key, supporter_id, year, lang, next_attempt_at, created_at, updated_at)
+			SELECT 'statement', 'statement:' || s.id || ':' || CAST(?3 AS INTEGER), s.id, CAST(?3 AS INTEGER), `+supporterLang+`, ?4, ?4, ?4`+statementSupporters+`
+			ON CONFLICT (key) DO NOTHING`,
+			from.Unix(), from.AddDate(1, 0, 0).Unix(), year, tx.now.Unix())
+	})
 }
 
 // MarkMailSent records a delivered e-mail. A claim that is no longer this sender's is left alone.
 func (db *DB) MarkMailSent(ctx context.Context, m *pledge.OutgoingMail) (err error) {
 	defer wrapErr(&err, "mark mail sent")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
+	return db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			UPDATE supporter_mail SET status = 'sent', sent_at = ?, claim_token = NULL, next_attempt_at = NULL, updated_at = ?
+			WHERE id = ? AND status = 'claimed' AND claim_token = ?`, tx.now.Unix(), tx.now.Unix(), m.ID, m.Token)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE supporter_mail SET status = 'sent', sent_at = ?, claim_token = NULL, next_attempt_at = NULL, updated_at = ?
-		WHERE id = ? AND status = 'claimed' AND claim_token = ?`, tx.now.Unix(), tx.now.Unix(), m.ID, m.Token); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // MarkMailFailed puts a failed e-mail back after backoff doubled per attempt (at most a day), or
 // gives it up once maxAttempts were made.
 func (db *DB) MarkMailFailed(ctx context.Context, m *pledge.OutgoingMail, backoff time.Duration, maxAttempts int) (_ bool, err error) {
 	defer wrapErr(&err, "mark mail failed")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
-	gaveUp := m.Attempts >= maxAttempts
-	if gaveUp {
-		_, err = tx.ExecContext(ctx, `
+	return db.markFailed(ctx, failedSends{
+		giveUp: `
 			UPDATE supporter_mail SET status = 'given_up', claim_token = NULL, next_attempt_at = NULL, updated_at = ?
-			WHERE id = ? AND status = 'claimed' AND claim_token = ?`, tx.now.Unix(), m.ID, m.Token)
-	} else {
-		wait := backoff << max(0, m.Attempts-1)
-		if wait <= 0 || wait > 24*time.Hour {
-			wait = 24 * time.Hour
-		}
-		_, err = tx.ExecContext(ctx, `
+			WHERE id = ? AND status = 'claimed' AND claim_token = ?`,
+		retry: `
 			UPDATE supporter_mail SET status = 'pending', claim_token = NULL, claimed_at = NULL, next_attempt_at = ?, updated_at = ?
-			WHERE id = ? AND status = 'claimed' AND claim_token = ?`, tx.now.Add(wait).Unix(), tx.now.Unix(), m.ID, m.Token)
-	}
-	if err != nil {
-		return false, err
-	}
-	return gaveUp, tx.Commit()
+			WHERE id = ? AND status = 'claimed' AND claim_token = ?`,
+	}, m.ID, m.Token, m.Attempts, backoff, maxAttempts)
 }
 
 // GiveUpStaleMail gives up e-mails whose claim is older than lease: their sender stopped between
 // claiming and reporting, so each may or may not have left, and at most once is the promise.
 func (db *DB) GiveUpStaleMail(ctx context.Context, lease time.Duration) (_ int, err error) {
 	defer wrapErr(&err, "give up stale mail")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE supporter_mail SET status = 'given_up', reason = 'sender stopped mid-send', claim_token = NULL,
-		       next_attempt_at = NULL, updated_at = ?
-		WHERE status = 'claimed' AND claimed_at <= ?`, tx.now.Unix(), tx.now.Add(-lease).Unix())
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	return int(n), tx.Commit()
+	return inTxValue(ctx, db, func(tx *Tx) (int, error) {
+		return execCount(ctx, tx, `
+			UPDATE supporter_mail SET status = 'given_up', reason = 'sender stopped mid-send', claim_token = NULL,
+			       next_attempt_at = NULL, updated_at = ?
+			WHERE status = 'claimed' AND claimed_at <= ?`, tx.now.Unix(), tx.now.Add(-lease).Unix())
+	})
 }
 
 // UnsubscribeMail turns one kind off for a supporter and settles their pending e-mails of it.
@@ -579,36 +518,26 @@ func (db *DB) UnsubscribeMail(ctx context.Context, supporterID int64, kind pledg
 	if !kind.Unsubscribable() {
 		return pledge.Errorf(pledge.EINVALID, "This e-mail has no unsubscribe.")
 	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
+	return db.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_unsubscribes (supporter_id, kind, at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, supporterID, kind, tx.now.Unix()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `
+			UPDATE supporter_mail SET status = 'unsubscribed', next_attempt_at = NULL, updated_at = ?
+			WHERE supporter_id = ? AND kind = ? AND status = 'pending'`, tx.now.Unix(), supporterID, kind)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO mail_unsubscribes (supporter_id, kind, at) VALUES (?, ?, ?)
-		ON CONFLICT DO NOTHING`, supporterID, kind, tx.now.Unix()); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE supporter_mail SET status = 'unsubscribed', next_attempt_at = NULL, updated_at = ?
-		WHERE supporter_id = ? AND kind = ? AND status = 'pending'`, tx.now.Unix(), supporterID, kind); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // MailLinkOpened records the first use of a link of e-mail id.
 func (db *DB) MailLinkOpened(ctx context.Context, id int64) (err error) {
 	defer wrapErr(&err, "mail link opened")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
+	return db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE supporter_mail SET link_opened_at = coalesce(link_opened_at, ?) WHERE id = ?`,
+			tx.now.Unix(), id)
 		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE supporter_mail SET link_opened_at = coalesce(link_opened_at, ?) WHERE id = ?`,
-		tx.now.Unix(), id); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // RecoveryTarget returns the customer whose payment method a recovery e-mail's link updates: the

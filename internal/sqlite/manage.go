@@ -8,8 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.ManageService = (*DB)(nil)
-
 // FindSupportAccount returns the most recently updated supporter with a Stripe customer and this
 // address (compared without regard to case, by its address key), with their newest active
 // subscription.
@@ -62,20 +60,17 @@ func (db *DB) ManageTokenUsed(ctx context.Context, tokenID string) (_ bool, err 
 // is an ECONFLICT error. Rows of links that have expired anyway are pruned on the way.
 func (db *DB) UseManageToken(ctx context.Context, tokenID string, expires time.Time) (err error) {
 	defer wrapErr(&err, "use manage token")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM manage_tokens_used WHERE expires_at < ?`, tx.now.Unix()); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO manage_tokens_used (id, used_at, expires_at) VALUES (?, ?, ?)`,
-		tokenID, tx.now.Unix(), expires.Unix()); err != nil {
-		if pledge.ErrorCode(translate(err)) == pledge.ECONFLICT {
-			return pledge.Errorf(pledge.ECONFLICT, "This link has already been used.")
+	return db.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM manage_tokens_used WHERE expires_at < ?`, tx.now.Unix()); err != nil {
+			return err
 		}
-		return err
-	}
-	return tx.Commit()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO manage_tokens_used (id, used_at, expires_at) VALUES (?, ?, ?)`,
+			tokenID, tx.now.Unix(), expires.Unix()); err != nil {
+			if pledge.ErrorCode(translate(err)) == pledge.ECONFLICT {
+				return pledge.Errorf(pledge.ECONFLICT, "This link has already been used.")
+			}
+			return err
+		}
+		return nil
+	})
 }

@@ -8,8 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.PromptStatService = (*DB)(nil)
-
 // AddPromptStats adds a batch of prompt counts in one transaction: one write per flush, not
 // one per view.
 func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) (err error) {

@@ -11,8 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.ReportService = (*DB)(nil)
-
 const day = 24 * time.Hour
 
 // Dashboard computes the staff dashboard from the ledger. Every query reads a range of a covering
@@ -406,32 +404,25 @@ func (db *DB) mrrSeries(ctx context.Context, p pledge.Period) (map[pledge.Curren
 func (db *DB) funnel(ctx context.Context, p pledge.Period, d *pledge.Dashboard) error {
 	type key struct{ article, campaign string }
 	rowsBy := map[key]*pledge.FunnelRow{}
-	get := func(a, c string) *pledge.FunnelRow {
-		k := key{a, c}
-		r, ok := rowsBy[k]
-		if !ok {
-			r = &pledge.FunnelRow{Article: a, Campaign: c}
-			rowsBy[k] = r
+	// The prompt's counts and the checkouts' come from two tables, summed the same way.
+	sums := []struct {
+		query string
+		set   func(r *pledge.FunnelRow, x, y int64)
+	}{
+		{`SELECT article, campaign, sum(views), sum(clicks) FROM prompt_stats
+			WHERE day >= ? AND day < ? GROUP BY article, campaign`,
+			func(r *pledge.FunnelRow, views, clicks int64) { r.Views, r.Clicks = views, clicks }},
+		{`SELECT article, campaign, sum(checkouts), sum(paid) FROM checkouts_daily
+			WHERE day >= ? AND day < ? GROUP BY article, campaign`,
+			func(r *pledge.FunnelRow, n, paid int64) { r.Checkouts, r.Paid = n, paid }},
+	}
+	for _, sum := range sums {
+		err := db.sumByArticle(ctx, sum.query, p, func(a, c string, x, y int64) {
+			sum.set(funnelRow(rowsBy, key{a, c}, a, c), x, y)
+		})
+		if err != nil {
+			return err
 		}
-		return r
-	}
-	err := db.sumByArticle(ctx, `
-		SELECT article, campaign, sum(views), sum(clicks) FROM prompt_stats
-		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p, func(a, c string, views, clicks int64) {
-		r := get(a, c)
-		r.Views, r.Clicks = views, clicks
-	})
-	if err != nil {
-		return err
-	}
-	err = db.sumByArticle(ctx, `
-		SELECT article, campaign, sum(checkouts), sum(paid) FROM checkouts_daily
-		WHERE day >= ? AND day < ? GROUP BY article, campaign`, p, func(a, c string, n, paid int64) {
-		r := get(a, c)
-		r.Checkouts, r.Paid = n, paid
-	})
-	if err != nil {
-		return err
 	}
 	arts, camps := map[string]*pledge.FunnelRow{}, map[string]*pledge.FunnelRow{}
 	add := func(dst, src *pledge.FunnelRow) {
@@ -443,24 +434,24 @@ func (db *DB) funnel(ctx context.Context, p pledge.Period, d *pledge.Dashboard) 
 	for k, r := range rowsBy {
 		add(&d.Funnel, r)
 		if k.article != "" {
-			a, ok := arts[k.article]
-			if !ok {
-				a = &pledge.FunnelRow{Article: k.article}
-				arts[k.article] = a
-			}
-			add(a, r)
+			add(funnelRow(arts, k.article, k.article, ""), r)
 		}
 		if k.campaign != "" {
-			c, ok := camps[k.campaign]
-			if !ok {
-				c = &pledge.FunnelRow{Campaign: k.campaign}
-				camps[k.campaign] = c
-			}
-			add(c, r)
+			add(funnelRow(camps, k.campaign, "", k.campaign), r)
 		}
 	}
 	d.Articles, d.Campaigns = sortFunnel(arts), sortFunnel(camps)
 	return db.articleTitles(ctx, d)
+}
+
+// funnelRow returns m's row for k, adding an empty one for article and campaign when it has none.
+func funnelRow[K comparable](m map[K]*pledge.FunnelRow, k K, article, campaign string) *pledge.FunnelRow {
+	r, ok := m[k]
+	if !ok {
+		r = &pledge.FunnelRow{Article: article, Campaign: campaign}
+		m[k] = r
+	}
+	return r
 }
 
 // articleTitles reads the headlines of the articles the dashboard names (the 50 first).

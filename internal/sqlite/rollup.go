@@ -457,28 +457,21 @@ func addSegment(ctx context.Context, tx *Tx, s pledge.Segment, first bool, sign 
 
 // segments returns a subscription's stored spans.
 func loadSegments(ctx context.Context, tx *Tx, subID int64) ([]pledge.Segment, error) {
-	rows, err := tx.QueryContext(ctx, `
+	return queryAll(ctx, tx, `
 		SELECT start, "end", amount, currency, frequency, scheduled, ends FROM subscription_segments
-		WHERE subscription_id = ? ORDER BY start`, subID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pledge.Segment
-	for rows.Next() {
+		WHERE subscription_id = ? ORDER BY start`, []any{subID}, func(rows *sql.Rows) (pledge.Segment, error) {
 		var s pledge.Segment
 		var start int64
 		var end sql.NullInt64
 		if err := rows.Scan(&start, &end, &s.Amount.Amount, &s.Amount.Currency, &s.Frequency, &s.Scheduled, &s.Ends); err != nil {
-			return nil, err
+			return s, err
 		}
 		s.Start = e2t(start)
 		if end.Valid {
 			s.End = e2t(end.Int64)
 		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+		return s, nil
+	})
 }
 
 // replaceSegments stores a subscription's new spans and moves the rollup from the old ones.
@@ -691,15 +684,12 @@ func (db *DB) rebuildIfStale(ctx context.Context) error {
 	} else if err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := rebuildDerived(ctx, tx); err != nil {
-		return fmt.Errorf("store: rebuild the ledger's rollups: %w", err)
-	}
-	return tx.Commit()
+	return db.inTx(ctx, func(tx *Tx) error {
+		if err := rebuildDerived(ctx, tx); err != nil {
+			return fmt.Errorf("store: rebuild the ledger's rollups: %w", err)
+		}
+		return nil
+	})
 }
 
 func queryIDs(ctx context.Context, tx rowsQueryer, q string, args ...any) ([]int64, error) {

@@ -339,6 +339,24 @@ func (s *seeder) id(prefix string) string {
 
 func (s *seeder) pick(list []string) string { return list[s.rng.IntN(len(list))] }
 
+// share is a value that a draw from 0 to 99 chooses when it falls below below (and below no
+// earlier share's).
+type share struct {
+	below int
+	value string
+}
+
+// draw chooses one of shares with one draw from 0 to 99, or otherwise when it falls past them all.
+func (s *seeder) draw(otherwise string, shares ...share) string {
+	r := s.rng.IntN(100)
+	for _, sh := range shares {
+		if r < sh.below {
+			return sh.value
+		}
+	}
+	return otherwise
+}
+
 // article picks an article with a long tail: a few stories bring most support.
 func (s *seeder) article() string {
 	if s.rng.IntN(10) == 0 {
@@ -369,20 +387,8 @@ func (s *seeder) supporter(t int64) error {
 	if err := s.exec("customer", s.customer, sid, sealedEmail, t, sealedName); err != nil {
 		return err
 	}
-	currency := "usd"
-	switch r := s.rng.IntN(100); {
-	case r < 25:
-		currency = "eur"
-	case r < 40:
-		currency = "gbp"
-	}
-	freq := "once"
-	switch r := s.rng.IntN(100); {
-	case r < 30:
-		freq = "monthly"
-	case r < 40:
-		freq = "annual"
-	}
+	currency := s.draw("usd", share{25, "eur"}, share{40, "gbp"})
+	freq := s.draw("once", share{30, "monthly"}, share{40, "annual"})
 	amounts := seedAmounts[freq]
 	amount := amounts[min(s.rng.IntN(len(amounts)+1), len(amounts)-1)]
 	article, campaign := s.article(), s.campaign(t)

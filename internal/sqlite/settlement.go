@@ -8,8 +8,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.SettlementService = (*DB)(nil)
-
 // UnsettledDonations lists up to limit donations whose balance transaction is not known yet,
 // oldest first (the donations_unsettled index holds only those).
 func (db *DB) UnsettledDonations(ctx context.Context, limit int) (_ []pledge.SettlementTarget, err error) {

@@ -14,8 +14,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.StaffService = (*DB)(nil)
-
 // DefaultStaffIdle is how long a staff session lives without use unless StaffIdle is set.
 const DefaultStaffIdle = 12 * time.Hour
 
@@ -37,17 +35,14 @@ func (db *DB) CreateStaff(ctx context.Context, email, password string, role pled
 	if err != nil {
 		return nil, err
 	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	var id int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO staff (email, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-		email, hash, role, tx.now.Unix()).Scan(&id); err != nil {
-		return nil, translate(err)
-	}
-	return &pledge.Staff{ID: id, Email: email, Role: role, CreatedAt: tx.now}, tx.Commit()
+	return inTxValue(ctx, db, func(tx *Tx) (*pledge.Staff, error) {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO staff (email, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			email, hash, role, tx.now.Unix()).Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		return &pledge.Staff{ID: id, Email: email, Role: role, CreatedAt: tx.now}, nil
+	})
 }
 
 // ListStaff returns every staff account, by address.
@@ -75,23 +70,18 @@ func (db *DB) ListStaff(ctx context.Context) (_ []*pledge.Staff, err error) {
 // DisableStaff disables an account and deletes its sessions.
 func (db *DB) DisableStaff(ctx context.Context, email string) (err error) {
 	defer wrapErr(&err, "disable staff")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
+	return db.inTx(ctx, func(tx *Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `UPDATE staff SET disabled_at = coalesce(disabled_at, ?) WHERE `+db.eqNoCase("email")+` RETURNING id`,
+			tx.now.Unix(), strings.TrimSpace(email)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pledge.Errorf(pledge.ENOTFOUND, "No staff member has that address.")
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM staff_sessions WHERE staff_id = ?`, id)
 		return err
-	}
-	defer tx.Rollback()
-	var id int64
-	err = tx.QueryRowContext(ctx, `UPDATE staff SET disabled_at = coalesce(disabled_at, ?) WHERE `+db.eqNoCase("email")+` RETURNING id`,
-		tx.now.Unix(), strings.TrimSpace(email)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return pledge.Errorf(pledge.ENOTFOUND, "No staff member has that address.")
-	} else if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM staff_sessions WHERE staff_id = ?`, id); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // sessionID is what the store keeps of a session token: its SHA-256.

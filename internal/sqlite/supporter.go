@@ -11,8 +11,6 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-var _ pledge.SupporterService = (*DB)(nil)
-
 // latestSubscription is a correlated subquery column pair: the frequency and status of a
 // supporter's latest subscription.
 const latestSubscription = `
@@ -55,36 +53,28 @@ func (db *DB) supporterTotals(ctx context.Context, page []*pledge.Supporter) err
 		args = append(args, s.ID)
 	}
 	in := `(?` + strings.Repeat(", ?", len(args)-1) + `)`
-	rows, err := db.read.QueryContext(ctx, `SELECT supporter_id, currency, net FROM supporter_totals
-		WHERE supporter_id IN `+in+` ORDER BY supporter_id, net DESC, currency`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := eachRow(ctx, db.read, `SELECT supporter_id, currency, net FROM supporter_totals
+		WHERE supporter_id IN `+in+` ORDER BY supporter_id, net DESC, currency`, args, func(rows *sql.Rows) error {
 		var id int64
 		var m pledge.Money
 		if err := rows.Scan(&id, &m.Currency, &m.Amount); err != nil {
 			return err
 		}
 		by[id].Totals = append(by[id].Totals, m)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = db.read.QueryContext(ctx, `SELECT id, last_paid_at FROM supporters WHERE id IN `+in+` AND last_paid_at IS NOT NULL`, args...)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, at int64
-		if err := rows.Scan(&id, &at); err != nil {
-			return err
-		}
-		by[id].LastPaidAt = e2t(at)
-	}
-	return rows.Err()
+	return eachRow(ctx, db.read, `SELECT id, last_paid_at FROM supporters WHERE id IN `+in+` AND last_paid_at IS NOT NULL`, args,
+		func(rows *sql.Rows) error {
+			var id, at int64
+			if err := rows.Scan(&id, &at); err != nil {
+				return err
+			}
+			by[id].LastPaidAt = e2t(at)
+			return nil
+		})
 }
 
 // CountSupporters counts the supporters the filter matches.
@@ -753,15 +743,7 @@ func erasePerson(ctx context.Context, tx *Tx, p *person) error {
 // Audit records one action in the audit log.
 func (db *DB) Audit(ctx context.Context, e pledge.AuditEntry) (err error) {
 	defer wrapErr(&err, "audit")
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := audit(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return db.inTx(ctx, func(tx *Tx) error { return audit(ctx, tx, e) })
 }
 
 func audit(ctx context.Context, tx *Tx, e pledge.AuditEntry) error {
@@ -785,8 +767,6 @@ func (db *DB) AuditLog(ctx context.Context, limit int) (_ []pledge.AuditEntry, e
 	})
 }
 
-var _ pledge.NewsletterService = (*DB)(nil)
-
 // RecordNewsletterConsent stores a newsletter opt-in. One given on a checkout's thank-you page
 // names the checkout's supporter when the ledger already knows it; otherwise the checkout links
 // it to them (data requests, erasure and the export look both ways).
@@ -795,27 +775,22 @@ func (db *DB) RecordNewsletterConsent(ctx context.Context, c *pledge.NewsletterC
 	if strings.TrimSpace(c.Wording) == "" {
 		return pledge.Errorf(pledge.EINVALID, "A consent needs the wording it was given to.")
 	}
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	supporter := sql.NullInt64{Int64: c.SupporterID, Valid: c.SupporterID > 0}
-	if !supporter.Valid && c.CheckoutID != "" {
-		err := tx.QueryRowContext(ctx, `
-			SELECT supporter_id FROM donations WHERE checkout_id = ?1 AND supporter_id IS NOT NULL
-			UNION ALL SELECT supporter_id FROM subscriptions WHERE checkout_id = ?1 AND supporter_id IS NOT NULL
-			LIMIT 1`, c.CheckoutID).Scan(&supporter)
-		if err != nil && err != sql.ErrNoRows {
-			return err
+	return db.inTx(ctx, func(tx *Tx) error {
+		supporter := sql.NullInt64{Int64: c.SupporterID, Valid: c.SupporterID > 0}
+		if !supporter.Valid && c.CheckoutID != "" {
+			err := tx.QueryRowContext(ctx, `
+				SELECT supporter_id FROM donations WHERE checkout_id = ?1 AND supporter_id IS NOT NULL
+				UNION ALL SELECT supporter_id FROM subscriptions WHERE checkout_id = ?1 AND supporter_id IS NOT NULL
+				LIMIT 1`, c.CheckoutID).Scan(&supporter)
+			if err != nil && err != sql.ErrNoRows {
+				return err
+			}
 		}
-	}
-	checkout := sql.NullString{String: c.CheckoutID, Valid: c.CheckoutID != ""}
-	c.ConsentedAt = tx.now.UTC().Truncate(time.Second)
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO newsletter_consents (supporter_id, checkout_id, source, wording, lang, consented_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, supporter, checkout, c.Source, c.Wording, c.Lang, c.ConsentedAt.Unix()); err != nil {
+		checkout := sql.NullString{String: c.CheckoutID, Valid: c.CheckoutID != ""}
+		c.ConsentedAt = tx.now.UTC().Truncate(time.Second)
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO newsletter_consents (supporter_id, checkout_id, source, wording, lang, consented_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, supporter, checkout, c.Source, c.Wording, c.Lang, c.ConsentedAt.Unix())
 		return err
-	}
-	return tx.Commit()
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 )
@@ -39,8 +38,11 @@ type ProxiedRequest struct {
 	Forwarded bool
 }
 
+func (r ProxiedRequest) methodPath() (string, string) { return r.Method, r.Path }
+
 // FaultProxy is a reverse proxy on loopback in front of an upstream (stripe-mock) that injects
-// faults on demand and records every request, so a test can check what reached the upstream.
+// faults on demand and records every request, so a test can check what reached the upstream
+// (Requests, Reset).
 type FaultProxy struct {
 	// URL is the proxy's base URL: point the Stripe client here.
 	URL string
@@ -48,11 +50,12 @@ type FaultProxy struct {
 	proxy *httputil.ReverseProxy
 	srv   *http.Server
 
-	mu       sync.Mutex
-	fault    Fault
-	left     int // requests left to fault; <0: until changed
-	requests []ProxiedRequest
-	closed   chan struct{}
+	mu     sync.Mutex // guards fault and left
+	fault  Fault
+	left   int // requests left to fault; <0: until changed
+	closed chan struct{}
+
+	requestLog[ProxiedRequest]
 }
 
 // NewFaultProxy starts a FaultProxy in front of upstream for the length of the test.
@@ -86,30 +89,9 @@ func (p *FaultProxy) SetFaultFor(f Fault, n int) {
 	p.mu.Unlock()
 }
 
-// Requests returns the requests seen so far whose method and path match ("" matches anything;
-// a path ending in * matches a prefix).
-func (p *FaultProxy) Requests(method, path string) []ProxiedRequest {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []ProxiedRequest
-	for _, r := range p.requests {
-		pre, prefix := strings.CutSuffix(path, "*")
-		if (method == "" || r.Method == method) && (path == "" || prefix && strings.HasPrefix(r.Path, pre) || !prefix && r.Path == path) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// Reset forgets the recorded requests.
-func (p *FaultProxy) Reset() {
-	p.mu.Lock()
-	p.requests = nil
-	p.mu.Unlock()
-}
-
-// next decides the fault for one request and records it.
-func (p *FaultProxy) next(r *http.Request) (Fault, int) {
+// next decides the fault for one request and records it (under mu, so that the requests are
+// recorded in the order their faults were decided).
+func (p *FaultProxy) next(r *http.Request) Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.fault
@@ -118,14 +100,14 @@ func (p *FaultProxy) next(r *http.Request) (Fault, int) {
 	} else if p.left > 0 {
 		p.left--
 	}
-	p.requests = append(p.requests, ProxiedRequest{Method: r.Method, Path: r.URL.Path,
+	p.add(ProxiedRequest{Method: r.Method, Path: r.URL.Path,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), Fault: f, Forwarded: f == FaultNone || f == FaultHang})
-	return f, len(p.requests) - 1
+	return f
 }
 
 // ServeHTTP applies the current fault to one request.
 func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f, _ := p.next(r)
+	f := p.next(r)
 	switch f {
 	case Fault500:
 		stripeError(w, http.StatusInternalServerError, "api_error", "An unknown error occurred (injected by FaultProxy).")

@@ -36,8 +36,8 @@ import (
 // StoreEnv, StorePostgresEnv and DefaultTestPostgres name the settings above.
 const (
 	StoreEnv            = "PLEDGE_TEST_STORE"
-	StorePostgresEnv    = "PLEDGE_TEST_POSTGRES"
-	DefaultTestPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	StorePostgresEnv    = postgres.AdminEnv
+	DefaultTestPostgres = postgres.DefaultAdminURL
 )
 
 // Store names the engine the store tests run on: "sqlite" or "postgres".
@@ -173,7 +173,7 @@ func copyDatabase(t testing.TB, src string) string {
 			t.Errorf("testkit: drop database %s: %v", name, err)
 		}
 	})
-	return pgURL(name)
+	return postgres.AdminURL(name)
 }
 
 // DropStore drops a database CloneStore made, before the test ends (close its store first).
@@ -201,22 +201,9 @@ func PrivateDir(t testing.TB) string {
 	return dir
 }
 
-// pgBase is the administrative URL.
-func pgBase() string {
-	if u := os.Getenv(StorePostgresEnv); u != "" {
-		return u
-	}
-	return DefaultTestPostgres
-}
-
-// pgURL is the base URL with another database.
-func pgURL(db string) string {
-	return postgres.WithDatabase(pgBase(), db)
-}
-
 // pgAdmin runs one statement on the administrative database.
 func pgAdmin(ctx context.Context, stmt string) error {
-	conn, err := pgx.Connect(ctx, pgBase())
+	conn, err := pgx.Connect(ctx, postgres.AdminURL(""))
 	if err != nil {
 		return unreachable(err)
 	}
@@ -230,7 +217,7 @@ func unreachable(err error) error {
 		"Start one (Debian: apt-get install postgresql, then pg_ctlcluster --skip-systemctl-redirect 15 main start),\n"+
 		"or point %s at one: postgres://USER:PASSWORD@HOST:5432/postgres?sslmode=disable\n"+
 		"(the user must be allowed to create databases). Or run the tests on SQLite: unset %s",
-		StoreEnv, postgres.Redact(pgBase()), err, StorePostgresEnv, StoreEnv)
+		StoreEnv, postgres.Redact(postgres.AdminURL("")), err, StorePostgresEnv, StoreEnv)
 }
 
 var (
@@ -266,7 +253,7 @@ func makeTemplate() (string, error) {
 	}
 	name := "pledge_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
 
-	conn, err := pgx.Connect(ctx, pgBase())
+	conn, err := pgx.Connect(ctx, postgres.AdminURL(""))
 	if err != nil {
 		return "", unreachable(err)
 	}
@@ -295,7 +282,7 @@ func makeTemplate() (string, error) {
 	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8'`); err != nil {
 		return "", fmt.Errorf("testkit: create template: %w", err)
 	}
-	if err := migrateTemplate(ctx, pgURL(name)); err != nil {
+	if err := migrateTemplate(ctx, postgres.AdminURL(name)); err != nil {
 		conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 		return "", fmt.Errorf("testkit: migrate template: %w", err)
 	}

@@ -159,13 +159,14 @@ type Request struct {
 	Form   url.Values // the form-encoded body Stripe receives
 }
 
+func (r Request) methodPath() (string, string) { return r.Method, r.Path }
+
 // Recorder is an http.RoundTripper that remembers every request before passing it on, so a test
-// can assert exactly what reached Stripe.
+// can assert exactly what reached Stripe (Requests, Reset).
 type Recorder struct {
 	Next http.RoundTripper
 
-	mu       sync.Mutex
-	requests []Request
+	requestLog[Request]
 }
 
 // RoundTrip records r and sends it on.
@@ -180,9 +181,7 @@ func (rec *Recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	for k, v := range r.URL.Query() { // a GET's parameters (stripe-go sends them in the query)
 		form[k] = append(form[k], v...)
 	}
-	rec.mu.Lock()
-	rec.requests = append(rec.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form})
-	rec.mu.Unlock()
+	rec.add(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form})
 	next := rec.Next
 	if next == nil {
 		next = http.DefaultTransport
@@ -190,29 +189,39 @@ func (rec *Recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return next.RoundTrip(r)
 }
 
-// Requests returns the requests recorded so far whose method and path match (path may end in *
-// to match a prefix; "" matches anything).
-func (rec *Recorder) Requests(method, path string) []Request {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	var out []Request
-	for _, r := range rec.requests {
-		if method != "" && r.Method != method {
-			continue
+// requestLog is the requests a Recorder or a FaultProxy saw, in order; safe for concurrent use.
+type requestLog[R interface{ methodPath() (string, string) }] struct {
+	mu       sync.Mutex
+	requests []R
+}
+
+func (l *requestLog[R]) add(r R) {
+	l.mu.Lock()
+	l.requests = append(l.requests, r)
+	l.mu.Unlock()
+}
+
+// Requests returns the requests seen so far whose method and path match ("" matches anything; a
+// path ending in * matches a prefix).
+func (l *requestLog[R]) Requests(method, path string) []R {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pre, prefix := strings.CutSuffix(path, "*")
+	var out []R
+	for _, r := range l.requests {
+		m, p := r.methodPath()
+		if (method == "" || m == method) && (path == "" || prefix && strings.HasPrefix(p, pre) || !prefix && p == path) {
+			out = append(out, r)
 		}
-		if p, prefix := strings.CutSuffix(path, "*"); path != "" && (prefix && !strings.HasPrefix(r.Path, p) || !prefix && r.Path != path) {
-			continue
-		}
-		out = append(out, r)
 	}
 	return out
 }
 
-// Reset forgets what was recorded.
-func (rec *Recorder) Reset() {
-	rec.mu.Lock()
-	rec.requests = nil
-	rec.mu.Unlock()
+// Reset forgets the requests seen so far.
+func (l *requestLog[R]) Reset() {
+	l.mu.Lock()
+	l.requests = nil
+	l.mu.Unlock()
 }
 
 // LockedBuffer is a bytes.Buffer that goroutines may write and read at once (a process's or a
