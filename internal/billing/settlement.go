@@ -18,18 +18,14 @@ func (c *Client) Settlement(ctx context.Context, paymentIntent, charge string) (
 	var bt *stripe.BalanceTransaction
 	switch {
 	case charge != "":
-		params := &stripe.ChargeParams{}
-		params.Context = ctx
-		params.AddExpand("balance_transaction")
+		params := &stripe.ChargeParams{Params: expanded(ctx, "balance_transaction")}
 		ch, err := c.api.Charges.Get(charge, params)
 		if err != nil {
 			return "", pledge.Settlement{}, fmt.Errorf("fetch charge %s: %w", charge, err)
 		}
 		bt = ch.BalanceTransaction
 	case paymentIntent != "":
-		params := &stripe.PaymentIntentParams{}
-		params.Context = ctx
-		params.AddExpand("latest_charge.balance_transaction")
+		params := &stripe.PaymentIntentParams{Params: expanded(ctx, "latest_charge.balance_transaction")}
 		pi, err := c.api.PaymentIntents.Get(paymentIntent, params)
 		if err != nil {
 			return "", pledge.Settlement{}, fmt.Errorf("fetch payment intent %s: %w", paymentIntent, err)
@@ -43,8 +39,7 @@ func (c *Client) Settlement(ctx context.Context, paymentIntent, charge string) (
 		return charge, pledge.Settlement{}, pledge.Errorf(pledge.ENOTFOUND, "charge %s has no balance transaction yet", charge)
 	}
 	if bt.Currency == "" { // not expanded
-		params := &stripe.BalanceTransactionParams{}
-		params.Context = ctx
+		params := &stripe.BalanceTransactionParams{Params: expanded(ctx)}
 		id := bt.ID
 		var err error
 		if bt, err = c.api.BalanceTransactions.Get(id, params); err != nil {
@@ -53,4 +48,13 @@ func (c *Client) Settlement(ctx context.Context, paymentIntent, charge string) (
 	}
 	return charge, pledge.Settlement{BalanceTransaction: bt.ID, Currency: pledge.Currency(bt.Currency),
 		Amount: bt.Amount, Fee: bt.Fee, Net: bt.Net}, nil
+}
+
+// expanded is a request's parameters on ctx that expand the fields named.
+func expanded(ctx context.Context, fields ...string) stripe.Params {
+	p := stripe.Params{Context: ctx}
+	for _, f := range fields {
+		p.AddExpand(f)
+	}
+	return p
 }
