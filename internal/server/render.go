@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -32,6 +33,9 @@ type Layout struct {
 	// Num is a staff page's number format, in the staff member's language (staffLayout).
 	Num   numberFormat
 	Flash string
+	// Catalogue is the donation form's catalogue script (currencyView.src), which prompt.js reads:
+	// the page loads it before prompt.js.
+	Catalogue string
 }
 
 // StaffView is the signed-in staff member shown in the staff pages' header.
@@ -78,11 +82,11 @@ func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
 		all[k] = v
 	}
 	base := template.New("").Funcs(all)
-	if base, err = base.ParseFS(fsys, "templates/layout.html"); err != nil {
+	if err = parseSqueezed(base, fsys, "templates/layout.html"); err != nil {
 		return nil, err
 	}
 	if partials, _ := fs.Glob(fsys, "templates/partials/*.html"); len(partials) > 0 {
-		if base, err = base.ParseFS(fsys, partials...); err != nil {
+		if err = parseSqueezed(base, fsys, partials...); err != nil {
 			return nil, err
 		}
 	}
@@ -91,13 +95,34 @@ func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
 		return nil, err
 	}
 	for _, p := range pages {
-		t, err := template.Must(base.Clone()).ParseFS(fsys, p)
-		if err != nil {
+		t := template.Must(base.Clone())
+		if err := parseSqueezed(t, fsys, p); err != nil {
 			return nil, fmt.Errorf("template %s: %w", p, err)
 		}
 		r.pages[strings.TrimSuffix(path.Base(p), ".html")] = t
 	}
 	return r, nil
+}
+
+// indent is a line break with the white space around it: the templates' indentation and blank
+// lines.
+var indent = regexp.MustCompile(`[ \t\r]*\n[ \t\r\n]*`)
+
+// parseSqueezed parses template files into t as ParseFS does (each named by its base name), with
+// each line break and the white space around it squeezed to one line break: the markup stays
+// readable in the source and the pages (the prompt on every article view) carry no indentation.
+// HTML treats the two alike, outside <pre> and <textarea>, which no template uses.
+func parseSqueezed(t *template.Template, fsys fs.FS, files ...string) error {
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return err
+		}
+		if _, err := t.New(path.Base(f)).Parse(indent.ReplaceAllString(string(b), "\n")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // asset returns the URL of a static file with its content hash, so it can be cached for good.
