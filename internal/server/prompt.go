@@ -47,7 +47,7 @@ func (s *Server) handlePrompt(c echo.Context) error {
 	if pr := ps.prompts[promptKey{lc.Code, pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
 		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
 			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
-		article := s.statArticle(v.article)
+		article := pledge.CleanArticleFromOrigins(v.article, s.cfg.EmbedOrigins) // s.statArticle, cleaned once
 		if !change {
 			s.stats.view(article, v.campaign)
 			s.stats.armView(arm)
