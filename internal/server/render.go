@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -52,12 +53,22 @@ func (l *Layout) layout() *Layout { return l }
 // renderer holds every page parsed at start: layout + partials + the page, so that a broken
 // template stops start-up instead of failing one request.
 type renderer struct {
+	// base is the layout and the partials, never executed itself: each page is a clone of it
+	// with the page's file parsed in.
+	base  *template.Template
+	fsys  fs.FS
+	files map[string]string // page name -> its file
+	// pages are the pages built so far. A page is built on its first use, not at start: a clone
+	// copies the layout and every partial, some 80 KB a page, and a reader-facing instance
+	// serves a handful of the forty pages. Every page is built once at start all the same (and
+	// let go), so that a broken template stops start-up instead of failing one request.
+	mu     sync.Mutex
 	pages  map[string]*template.Template
 	assets map[string]string // static path -> content hash
 }
 
 func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
-	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]string{}}
+	r := &renderer{fsys: fsys, files: map[string]string{}, pages: map[string]*template.Template{}, assets: map[string]string{}}
 	static, err := fs.Sub(fsys, "static")
 	if err != nil {
 		return nil, err
@@ -94,14 +105,45 @@ func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.base = base
 	for _, p := range pages {
-		t := template.Must(base.Clone())
-		if err := parseSqueezed(t, fsys, p); err != nil {
-			return nil, fmt.Errorf("template %s: %w", p, err)
+		r.files[strings.TrimSuffix(path.Base(p), ".html")] = p
+		if _, err := r.build(p); err != nil {
+			return nil, err
 		}
-		r.pages[strings.TrimSuffix(path.Base(p), ".html")] = t
 	}
 	return r, nil
+}
+
+// build parses a page's file into a clone of the layout and partials.
+func (r *renderer) build(file string) (*template.Template, error) {
+	t, err := r.base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if err := parseSqueezed(t, r.fsys, file); err != nil {
+		return nil, fmt.Errorf("template %s: %w", file, err)
+	}
+	return t, nil
+}
+
+// page returns a page's template, built on its first use.
+func (r *renderer) page(name string) (*template.Template, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.pages[name]; ok {
+		return t, nil
+	}
+	file, ok := r.files[name]
+	if !ok {
+		return nil, fmt.Errorf("no template %q", name)
+	}
+	t, err := r.build(file)
+	if err != nil {
+		return nil, err
+	}
+	r.pages[name] = t
+	return t, nil
 }
 
 // indent is a line break with the white space around it: the templates' indentation and blank
@@ -141,9 +183,9 @@ func (r *renderer) execute(w io.Writer, name string, data any) error {
 	if !ok {
 		block = "layout"
 	}
-	t, found := r.pages[pageName]
-	if !found {
-		return fmt.Errorf("no template %q", pageName)
+	t, err := r.page(pageName)
+	if err != nil {
+		return err
 	}
 	return t.ExecuteTemplate(w, block, data)
 }
