@@ -116,11 +116,7 @@ func perRequest(d time.Duration, n int) float64 {
 // a new reader and a new row.
 // raw is its baseline, one round of raw inserts.
 func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw baseline) error {
-	body := []byte(url.Values{"choice": {"week"}, "article": {benchArticle}}.Encode())
-	h := formHeader(svc.base)
-	h.Set("Accept", "application/json")
-	tr := staticTargeter(http.MethodPost, svc.base+"/remind", body, h)
-	base, val, err := b.againstRaw(ctx, svc, name, raw, "remind", "POST /remind", tr,
+	base, val, err := b.againstRaw(ctx, svc, name, raw, "remind", "POST /remind", remindTargeter(svc),
 		`SELECT count(*) FROM deferrals`, "%d deferrals acknowledged but only %d rows stored")
 	if err != nil {
 		return err
@@ -129,6 +125,23 @@ func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw ba
 	b.rows = append(b.rows, row{Name: name, Value: val.Rate(), Baseline: base.Rate(), Unit: "writes/s",
 		Ratio: rt, Target: ">=1.0", OK: rt >= 1.0 && val.OK > 0})
 	return nil
+}
+
+// remindTargeter is the remind row's request: a new reader's "remind me in a week".
+func remindTargeter(svc *service) vegeta.Targeter {
+	body := []byte(url.Values{"choice": {"week"}, "article": {benchArticle}}.Encode())
+	h := formHeader(svc.base)
+	h.Set("Accept", "application/json")
+	return staticTargeter(http.MethodPost, svc.base+"/remind", body, h)
+}
+
+// remindLoad is the remind row's load without its baseline, for the memory row when the remind
+// row is not selected: the memory row is the peak after both loads.
+func (b *bench) remindLoad(ctx context.Context, svc *service) {
+	say("memory: the remind row is not selected; its load runs for the memory row")
+	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
+		say("  POST /remind %s", attack(ctx, "remind", b.o.Conns, b.o.Dur, http.StatusCreated, remindTargeter(svc)))
+	}
 }
 
 // againstRaw runs the row's rounds: in each, one round of the raw-insert baseline, then one of the

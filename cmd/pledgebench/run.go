@@ -218,6 +218,9 @@ func (b *bench) mainRows(ctx context.Context) error {
 		errs = append(errs, b.failed("remind", b.remindRow(ctx, svc, "remind", b.rawInserts)))
 	}
 	if b.o.want("memory") {
+		if !b.o.want("remind") {
+			b.remindLoad(ctx, svc)
+		}
 		errs = append(errs, b.failed("memory", b.memoryRow(svc, plainRSS)))
 	}
 	if b.o.want("webhook") {
