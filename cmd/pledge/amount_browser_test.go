@@ -61,7 +61,7 @@ func TestBrowserAmountRules(t *testing.T) {
 			chromedp.Navigate(d.base+"/donate?currency="+cur),
 			chromedp.WaitReady(`form.giving`, chromedp.ByQuery),
 			chromedp.Evaluate(`(function () {
-				var cat = JSON.parse(document.querySelector("form.giving").getAttribute("data-catalogue"));
+				var cat = window.PledgeCatalogue;
 				var inputs = `+string(in)+`, freqs = `+string(fr)+`;
 				return inputs.map(function (s, i) {
 					var r = window.PledgeAmount.validate(s, cat, freqs[i]);

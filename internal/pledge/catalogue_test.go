@@ -246,6 +246,10 @@ func TestArticleFromOrigins(t *testing.T) {
 		"https://evil.example/?https://news.example": "",
 		"javascript:alert(1)":                        "",
 		"//news.example/a":                           "",
+		"https://news.example":                       "https://news.example",
+		"https://news.example?x=/a":                  "https://news.example",
+		"https://news.example@evil.example/a":        "",
+		"https://evil.example/https://news.example":  "",
 	} {
 		if got := ArticleFromOrigins(in, origins); got != want {
 			t.Errorf("ArticleFromOrigins(%q) = %q, want %q", in, got, want)

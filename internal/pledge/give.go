@@ -267,12 +267,25 @@ func CleanArticle(s string) string {
 // a link (the cancelled and thank-you pages, the reminder e-mail), so it must lead to the
 // newsroom's own site: anyone can post any URL as the article.
 func ArticleFromOrigins(s string, origins []string) string {
-	a := CleanArticle(s)
+	return CleanArticleFromOrigins(CleanArticle(s), origins)
+}
+
+// CleanArticleFromOrigins is ArticleFromOrigins for an article CleanArticle has already
+// returned: the prompt cleans its article once and counts its view under it, on every page view.
+func CleanArticleFromOrigins(a string, origins []string) string {
 	if a == "" {
 		return ""
 	}
-	u, _ := url.Parse(a)
-	origin := u.Scheme + "://" + u.Host
+	// CleanArticle's URL is scheme://host, then the path (which starts with "/") or nothing:
+	// its query, fragment and user are gone.
+	_, rest, ok := strings.Cut(a, "://")
+	if !ok {
+		return ""
+	}
+	origin := a
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		origin = a[:len(a)-len(rest)+i]
+	}
 	for _, o := range origins {
 		if strings.EqualFold(o, origin) {
 			return a

@@ -1,14 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -30,11 +33,35 @@ func (s *Server) sign(name, value string, expires time.Time) string {
 }
 
 func (s *Server) mac(name, payload string) string {
-	m := hmac.New(sha256.New, s.cfg.Secret)
-	m.Write([]byte(name))
-	m.Write([]byte{0})
-	m.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:20])
+	m := s.macs.get(s.cfg.Secret)
+	defer s.macs.put(m)
+	m.h.Write([]byte(name))
+	m.h.Write([]byte{0})
+	m.h.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.h.Sum(m.sum[:0])[:20])
+}
+
+// macPool keeps keyed HMAC-SHA256 states for reuse: every prompt view checks and signs cookies,
+// and a fresh HMAC each time (its key schedule and buffers) was a good part of the view's
+// garbage. A state is Reset before it goes back, so each use starts from the key alone.
+type macPool struct{ p sync.Pool }
+
+type pooledMAC struct {
+	h   hash.Hash
+	key []byte
+	sum [sha256.Size]byte
+}
+
+func (mp *macPool) get(key []byte) *pooledMAC {
+	if m, ok := mp.p.Get().(*pooledMAC); ok && bytes.Equal(m.key, key) {
+		return m
+	}
+	return &pooledMAC{h: hmac.New(sha256.New, key), key: key}
+}
+
+func (mp *macPool) put(m *pooledMAC) {
+	m.h.Reset()
+	mp.p.Put(m)
 }
 
 // verify returns the value of a signed string if its MAC is right and it has not expired.

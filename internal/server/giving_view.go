@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"html/template"
@@ -36,7 +37,6 @@ type givingForm struct {
 	Campaign    string
 	Source      string
 	Nonce       string
-	Catalogue   string // JSON of this currency's tiers and words, for prompt.js
 	Error       string
 	ErrorField  string // amount, other_amount, frequency, currency or "" (the form)
 	RemindURL   string
@@ -71,7 +71,11 @@ type currencyView struct {
 	defaults map[pledge.Frequency]string
 	hints    map[pledge.Frequency]string
 	asks     map[pledge.Frequency]string
-	json     string
+	// script is the catalogue as prompt.js reads it (window.PledgeCatalogue = JSON), served
+	// at src, a URL named by its content's hash so that browsers cache it for good: the
+	// prompt on every page view then carries its URL, not its 5 KB.
+	script []byte
+	src    string
 }
 
 type viewKey struct {
@@ -177,7 +181,9 @@ func buildView(st pledge.Settings, lc *locale.Catalogue, cur pledge.Currency) (*
 	if err != nil {
 		return nil, err
 	}
-	v.json = string(b)
+	v.script = append(append([]byte("window.PledgeCatalogue="), b...), ";\n"...)
+	sum := sha256.Sum256(v.script)
+	v.src = catalogueDir + hex.EncodeToString(sum[:8]) + ".js"
 	return v, nil
 }
 
@@ -225,7 +231,7 @@ func (s *Server) givingPage(ps *promptSet, lc *locale.Catalogue, ch pledge.GiftC
 	v := ps.views[viewKey{lc.Code, cur}]
 	heading := lc.T("letter.heading")
 	p := &givingForm{
-		Layout:    Layout{Title: heading, L: lc},
+		Layout:    Layout{Title: heading, L: lc, Catalogue: v.src},
 		Embed:     embed,
 		Heading:   heading,
 		Letter:    letterParagraphs(lc.T("letter.message"), s.letterOrigins()),
@@ -241,7 +247,6 @@ func (s *Server) givingPage(ps *promptSet, lc *locale.Catalogue, ch pledge.GiftC
 		Campaign:  pledge.CleanCampaign(ch.Campaign),
 		Source:    pledge.CleanSource(ch.Source),
 		Nonce:     ch.Nonce,
-		Catalogue: v.json,
 		Continue:  lc.T("continue.plain"),
 	}
 	p.Fold = len(p.Letter) > 1 && len(lc.T("letter.message")) > letterFoldAfter

@@ -37,19 +37,22 @@ func (s *Server) handlePrompt(c echo.Context) error {
 		return c.NoContent(http.StatusNoContent)
 	}
 	ch := s.choiceFromQuery(c)
-	f, err := pledge.ParseFrequency(ch.Frequency)
-	if err != nil {
-		f = ps.giving.DefaultFrequency
+	f := ps.giving.DefaultFrequency
+	if ch.Frequency != "" { // most views name none: spare building the error that says so
+		if pf, err := pledge.ParseFrequency(ch.Frequency); err == nil {
+			f = pf
+		}
 	}
 	lc := s.lang(c)
 	if pr := ps.prompts[promptKey{lc.Code, pledge.Currency(ch.Currency), f}]; pr != nil && ch.Amount == "" {
 		v := promptValues{csrf: csrfToken(c), nonce: newNonce(), article: pledge.CleanArticle(ch.Article),
 			campaign: pledge.CleanCampaign(ch.Campaign), source: pledge.CleanSource(ch.Source)}
+		article := pledge.CleanArticleFromOrigins(v.article, s.cfg.EmbedOrigins) // s.statArticle, cleaned once
 		if !change {
-			s.stats.view(s.statArticle(v.article), v.campaign)
+			s.stats.view(article, v.campaign)
 			s.stats.armView(arm)
 		}
-		s.stats.title(s.statArticle(v.article), pledge.CleanTitle(c.QueryParam("title")))
+		s.stats.title(article, pledge.CleanTitle(c.QueryParam("title")))
 		page := pr.write(v)
 		defer releasePage(page) // HTMLBlob has written it out when it returns
 		// A known length spares the chunked encoding: one write fewer per view.

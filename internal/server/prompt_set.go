@@ -43,6 +43,9 @@ func (s *Server) buildPromptSet(st pledge.Settings) (*promptSet, error) {
 	if ps.views, err = buildViews(st, ps.langs); err != nil {
 		return nil, err
 	}
+	for _, v := range ps.views {
+		s.catalogues.Store(v.src, v.script)
+	}
 	if ps.prompts, err = s.prerenderPrompts(ps); err != nil {
 		return nil, err
 	}

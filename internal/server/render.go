@@ -9,7 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -32,6 +34,9 @@ type Layout struct {
 	// Num is a staff page's number format, in the staff member's language (staffLayout).
 	Num   numberFormat
 	Flash string
+	// Catalogue is the donation form's catalogue script (currencyView.src), which prompt.js reads:
+	// the page loads it before prompt.js.
+	Catalogue string
 }
 
 // StaffView is the signed-in staff member shown in the staff pages' header.
@@ -48,12 +53,22 @@ func (l *Layout) layout() *Layout { return l }
 // renderer holds every page parsed at start: layout + partials + the page, so that a broken
 // template stops start-up instead of failing one request.
 type renderer struct {
+	// base is the layout and the partials, never executed itself: each page is a clone of it
+	// with the page's file parsed in.
+	base  *template.Template
+	fsys  fs.FS
+	files map[string]string // page name -> its file
+	// pages are the pages built so far. A page is built on its first use, not at start: a clone
+	// copies the layout and every partial, some 80 KB a page, and a reader-facing instance
+	// serves a handful of the forty pages. Every page is built once at start all the same (and
+	// let go), so that a broken template stops start-up instead of failing one request.
+	mu     sync.Mutex
 	pages  map[string]*template.Template
 	assets map[string]string // static path -> content hash
 }
 
 func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
-	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]string{}}
+	r := &renderer{fsys: fsys, files: map[string]string{}, pages: map[string]*template.Template{}, assets: map[string]string{}}
 	static, err := fs.Sub(fsys, "static")
 	if err != nil {
 		return nil, err
@@ -78,11 +93,11 @@ func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
 		all[k] = v
 	}
 	base := template.New("").Funcs(all)
-	if base, err = base.ParseFS(fsys, "templates/layout.html"); err != nil {
+	if err = parseSqueezed(base, fsys, "templates/layout.html"); err != nil {
 		return nil, err
 	}
 	if partials, _ := fs.Glob(fsys, "templates/partials/*.html"); len(partials) > 0 {
-		if base, err = base.ParseFS(fsys, partials...); err != nil {
+		if err = parseSqueezed(base, fsys, partials...); err != nil {
 			return nil, err
 		}
 	}
@@ -90,14 +105,66 @@ func newRenderer(fsys fs.FS, funcs template.FuncMap) (*renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.base = base
 	for _, p := range pages {
-		t, err := template.Must(base.Clone()).ParseFS(fsys, p)
-		if err != nil {
-			return nil, fmt.Errorf("template %s: %w", p, err)
+		r.files[strings.TrimSuffix(path.Base(p), ".html")] = p
+		if _, err := r.build(p); err != nil {
+			return nil, err
 		}
-		r.pages[strings.TrimSuffix(path.Base(p), ".html")] = t
 	}
 	return r, nil
+}
+
+// build parses a page's file into a clone of the layout and partials.
+func (r *renderer) build(file string) (*template.Template, error) {
+	t, err := r.base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if err := parseSqueezed(t, r.fsys, file); err != nil {
+		return nil, fmt.Errorf("template %s: %w", file, err)
+	}
+	return t, nil
+}
+
+// page returns a page's template, built on its first use.
+func (r *renderer) page(name string) (*template.Template, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.pages[name]; ok {
+		return t, nil
+	}
+	file, ok := r.files[name]
+	if !ok {
+		return nil, fmt.Errorf("no template %q", name)
+	}
+	t, err := r.build(file)
+	if err != nil {
+		return nil, err
+	}
+	r.pages[name] = t
+	return t, nil
+}
+
+// indent is a line break with the white space around it: the templates' indentation and blank
+// lines.
+var indent = regexp.MustCompile(`[ \t\r]*\n[ \t\r\n]*`)
+
+// parseSqueezed parses template files into t as ParseFS does (each named by its base name), with
+// each line break and the white space around it squeezed to one line break: the markup stays
+// readable in the source and the pages (the prompt on every article view) carry no indentation.
+// HTML treats the two alike, outside <pre> and <textarea>, which no template uses.
+func parseSqueezed(t *template.Template, fsys fs.FS, files ...string) error {
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return err
+		}
+		if _, err := t.New(path.Base(f)).Parse(indent.ReplaceAllString(string(b), "\n")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // asset returns the URL of a static file with its content hash, so it can be cached for good.
@@ -116,9 +183,9 @@ func (r *renderer) execute(w io.Writer, name string, data any) error {
 	if !ok {
 		block = "layout"
 	}
-	t, found := r.pages[pageName]
-	if !found {
-		return fmt.Errorf("no template %q", pageName)
+	t, err := r.page(pageName)
+	if err != nil {
+		return err
 	}
 	return t.ExecuteTemplate(w, block, data)
 }

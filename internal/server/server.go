@@ -91,6 +91,10 @@ type Server struct {
 	renderer *renderer
 	metrics  *metrics
 	static   fs.FS
+	// catalogues are the donation form's catalogue scripts (currencyView.script) by URL path,
+	// of every prompt set built so far: a page rendered before a new plan still finds its own.
+	catalogues sync.Map
+	macs       macPool // the cookies' HMAC states (cookies.go)
 
 	// Registry holds the service's Prometheus metrics; MetricsHandler serves it.
 	Registry *prometheus.Registry
@@ -301,7 +305,7 @@ func (s *Server) Handler() http.Handler {
 	e.Use(requestID)
 	e.Use(s.logRequests())
 	e.Use(s.metrics.middleware())
-	e.Use(s.securityHeaders)
+	e.Use(s.securityHeaders())
 	e.Use(s.protectCookies)
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(s.csrf())
@@ -434,32 +438,29 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	staff.AllowSecFetchSiteFunc = func(c echo.Context) (bool, error) { return false, refused }
 	readerMW, staffMW, otherMW := middleware.CSRFWithConfig(reader), middleware.CSRFWithConfig(staff),
 		middleware.CSRFWithConfig(other)
+	// Echo v4 applies the global middleware to the route's handler on every request: only the
+	// one rule the route needs is applied to it.
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		readerH, otherH := readerMW(next), otherMW(next)
-		staffToken := staffMW(next)
-		staffH := func(c echo.Context) error {
-			// A browser's Sec-Fetch-Site is judged by the token middleware (only same-origin
-			// and none pass); without it, the Origin or Referer must be Pledge's own.
-			if r := c.Request(); r.Method != http.MethodGet && r.Method != http.MethodHead &&
-				r.Header.Get(echo.HeaderSecFetchSite) == "" && !ownOrigin(r, own) {
-				return refused
-			}
-			return staffToken(c)
-		}
 		return func(c echo.Context) error {
 			switch s.policyFor(c).csrf {
 			case csrfNone:
 				return next(c)
 			case csrfStaff:
-				return staffH(c)
+				// A browser's Sec-Fetch-Site is judged by the token middleware (only same-origin
+				// and none pass); without it, the Origin or Referer must be Pledge's own.
+				if r := c.Request(); r.Method != http.MethodGet && r.Method != http.MethodHead &&
+					r.Header.Get(echo.HeaderSecFetchSite) == "" && !ownOrigin(r, own) {
+					return refused
+				}
+				return staffMW(next)(c)
 			case csrfEmbed:
 				// Only the post is trusted from the article origins: a GET under the reader
 				// configuration would skip setting the token its form needs.
 				if c.Request().Method == http.MethodPost {
-					return readerH(c)
+					return readerMW(next)(c)
 				}
 			}
-			return otherH(c)
+			return otherMW(next)(c)
 		}
 	}
 }
@@ -520,7 +521,7 @@ func (s *Server) csrfCookieName() string {
 
 // securityHeaders sets the headers every response carries. Routes whose policy is framed may be
 // framed by the configured article origins; everything else refuses to be framed.
-func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Server) securityHeaders() echo.MiddlewareFunc {
 	ancestors := "'none'"
 	if len(s.cfg.EmbedOrigins) > 0 {
 		ancestors = "'self' " + strings.Join(s.cfg.EmbedOrigins, " ")
@@ -548,18 +549,22 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		common = append(common, header{"Strict-Transport-Security", one("max-age=63072000; includeSubDomains")})
 	}
 	deny := one("DENY")
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		if s.policyFor(c).framed {
-			h["Content-Security-Policy"] = framed
-		} else {
-			h["Content-Security-Policy"] = unframed
-			h["X-Frame-Options"] = deny
+	// Echo v4 applies the global middleware to the route's handler on every request, so what
+	// is built here is built once and the function below, run per request, only closes over it.
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			if s.policyFor(c).framed {
+				h["Content-Security-Policy"] = framed
+			} else {
+				h["Content-Security-Policy"] = unframed
+				h["X-Frame-Options"] = deny
+			}
+			for _, kv := range common {
+				h[kv.key] = kv.value
+			}
+			return next(c)
 		}
-		for _, kv := range common {
-			h[kv.key] = kv.value
-		}
-		return next(c)
 	}
 }
 

@@ -60,7 +60,7 @@
     var u = ungroup(w, grp);
     return u === null ? null : u + "." + s.slice(j + 1);
   }
-  // validate reads an amount typed for a currency (a catalogue as data-catalogue holds it) and
+  // validate reads an amount typed for a currency (a catalogue as window.PledgeCatalogue holds it) and
   // frequency, and applies the tier's limits: {minor} or {err} ("number", "min", "max", ...).
   // Not the fee cover's limit: the server checks that, and the card shows its answer.
   function validate(value, c, f) {
@@ -90,8 +90,10 @@
 
   var form = document.querySelector("form.giving");
   if (!form) return;
-  var cat;
-  try { cat = JSON.parse(form.getAttribute("data-catalogue")); } catch (e) { return; }
+  // The catalogue (this currency's tiers and words) comes in its own cached script, loaded
+  // before this one.
+  var cat = window.PledgeCatalogue;
+  if (!cat) return;
   var presets = form.querySelector("[data-presets]");
   var other = form.querySelector("#other_amount");
   var hint = form.querySelector("#other-hint");
