@@ -174,7 +174,7 @@ func settleSupporter(ctx context.Context, tx *Tx, id int64) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM supporters WHERE id = ?`, id)
 		return err
 	}
-	if err := refreshSupporterFigures(ctx, tx, id, figures{totals: true, left: true, first: true}); err != nil {
+	if err := refreshSupporterFigures(ctx, tx, id, figures{totals: true, first: true}); err != nil {
 		return err
 	}
 	return refreshSupporter(ctx, tx, id)

@@ -249,21 +249,48 @@ func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow, fir
 			return err
 		}
 	}
-	// The supporters' lifetime totals follow their donations' contributions and paid times (the
-	// last gift); a settlement changes neither.
-	same := hb && ha && b.supporter == a.supporter && b.currency == a.currency && b.paidAt == a.paidAt && mb == ma
+	// The supporters' lifetime totals move by the donation's difference, as the rollups do; their
+	// last and first gifts follow its paid time (and, for the first, its keys and supporter).
+	tb, ta := totalKey{b.supporter, b.currency}, totalKey{a.supporter, a.currency}
+	for _, d := range deltas(hb && b.supporter != 0, tb, supporterTotal{}.add(&b), ha && a.supporter != 0, ta,
+		supporterTotal{}.add(&a), supporterTotal.minus, supporterTotal.neg) {
+		if err := addSupporterTotal(ctx, tx, d.key, d.add); err != nil {
+			return err
+		}
+	}
+	last := !hb || !ha || b.supporter != a.supporter || b.paidAt != a.paidAt
 	if hb && b.supporter != 0 {
-		// The before's currency may have left its supporter's totals when the donation went
-		// (to another supporter, another currency, or away).
-		left := !ha || a.supporter != b.supporter || a.currency != b.currency
-		if err := refreshSupporterFigures(ctx, tx, b.supporter, figures{totals: !same, left: left, first: first}); err != nil {
+		if err := refreshSupporterFigures(ctx, tx, b.supporter, figures{last: last, first: first}); err != nil {
 			return err
 		}
 	}
 	if ha && a.supporter != 0 && (!hb || a.supporter != b.supporter) {
-		return refreshSupporterFigures(ctx, tx, a.supporter, figures{totals: true, first: first})
+		return refreshSupporterFigures(ctx, tx, a.supporter, figures{last: true, first: first})
 	}
 	return nil
+}
+
+// totalKey is a row of supporter_totals: a supporter's lifetime figures in one currency.
+type totalKey struct {
+	supporter int64
+	currency  string
+}
+
+// addSupporterTotal adds t to a supporter's lifetime totals in a currency; a row left with no
+// donation is deleted, as a recomputation would leave none.
+func addSupporterTotal(ctx context.Context, tx *Tx, k totalKey, t supporterTotal) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)
+		ON CONFLICT (supporter_id, currency) DO UPDATE SET
+			net = supporter_totals.net + excluded.net, donations = supporter_totals.donations + excluded.donations`,
+		k.supporter, k.currency, t.net, t.donations); err != nil {
+		return fmt.Errorf("supporter_totals: %w", err)
+	}
+	if t.donations >= 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ? AND currency = ? AND donations = 0`,
+		k.supporter, k.currency)
+	return err
 }
 
 // supporterTotal is one supporter's lifetime figures in one currency.
@@ -276,29 +303,41 @@ func (t supporterTotal) add(d *donationRow) supporterTotal {
 	return supporterTotal{t.net + pledge.NetOf(m.gross, m.refunded, m.disputed), t.donations + m.donations}
 }
 
-// figures says what refreshSupporterFigures recomputes: the lifetime totals and last gift
-// (left: a currency may have lost its last donation, whose row is then deleted; a donation added,
-// or changed within its currency, leaves none behind), the first gift, or both.
-type figures struct{ totals, left, first bool }
+func (t supporterTotal) minus(o supporterTotal) supporterTotal {
+	return supporterTotal{t.net - o.net, t.donations - o.donations}
+}
 
-// refreshSupporterFigures recomputes what f asks of one supporter from their own donations, read
-// once (a few rows, by the donations_supporter_paid index): the lifetime totals per currency (the
-// same net as the rollups, pledge.NetOf of each contribution) and the last gift; the first gift
-// (the earliest paid donation; on a tie, the one with the smallest Stripe id, firstGiftOrder, so
-// the choice never depends on arrival order), moving the new-supporter count when it changed. The
-// supporter's row is written once, and only with what changed.
+func (t supporterTotal) neg() supporterTotal { return supporterTotal{}.minus(t) }
+
+// figures says what refreshSupporterFigures recomputes of a supporter: the lifetime totals from
+// all their donations (after customers and their gifts moved between supporters; a changed
+// donation moves the totals by its difference instead, changeDonation), the last gift, the first
+// gift.
+type figures struct{ totals, last, first bool }
+
+// refreshSupporterFigures recomputes what f asks of one supporter from their own donations: the
+// lifetime totals per currency (the same net as the rollups, pledge.NetOf of each contribution)
+// from a read of them all; the last gift and the first gift (the earliest paid donation; on a
+// tie, the one with the smallest Stripe id, firstGiftOrder, so the choice never depends on arrival
+// order) from the donations_supporter_paid index, however many gifts the supporter has, moving
+// the new-supporter count when the first gift changed. The supporter's row is read and written
+// once, and written only with what changed.
 func refreshSupporterFigures(ctx context.Context, tx *Tx, supporterID int64, f figures) error {
-	if !f.totals && !f.first {
+	if !f.totals && !f.last && !f.first {
 		return nil
 	}
-	// A row per donation, or one of NULL donation columns when there is none; no row when there
-	// is no such supporter.
-	rows, err := tx.QueryContext(ctx, `
+	// A row per donation (or, without totals, per gift of the first gift's second), or one of
+	// NULL donation columns when there is none; no row when there is no such supporter.
+	q := `
 		SELECT s.first_paid_at, s.first_currency, s.first_frequency, s.last_paid_at,
+		       (SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1),
 		       d.paid_at, d.currency, d.frequency, d.amount, d.amount_refunded, d.amount_disputed, d.tax,
 		       coalesce(d.stripe_invoice_id, d.stripe_payment_intent_id, d.stripe_charge_id, '')
-		FROM supporters s LEFT JOIN donations d ON d.supporter_id = s.id
-		WHERE s.id = ?`, supporterID)
+		FROM supporters s LEFT JOIN donations d ON d.supporter_id = s.id`
+	if !f.totals {
+		q += ` AND d.paid_at = (SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1)`
+	}
+	rows, err := tx.QueryContext(ctx, q+` WHERE s.id = ?1`, supporterID)
 	if err != nil {
 		return err
 	}
@@ -309,11 +348,9 @@ func refreshSupporterFigures(ctx context.Context, tx *Tx, supporterID int64, f f
 	for rows.Next() {
 		var at, paidAt sql.NullInt64
 		var cur, freq string
-		var d donationRow
-		var gCur, gFreq sql.NullString
+		var gCur, gFreq, key sql.NullString
 		var amount, refunded, disputed, tax sql.NullInt64
-		var key sql.NullString
-		if err := rows.Scan(&at, &cur, &freq, &storedLast, &paidAt, &gCur, &gFreq, &amount, &refunded, &disputed,
+		if err := rows.Scan(&at, &cur, &freq, &storedLast, &last, &paidAt, &gCur, &gFreq, &amount, &refunded, &disputed,
 			&tax, &key); err != nil {
 			rows.Close()
 			return err
@@ -325,12 +362,9 @@ func refreshSupporterFigures(ctx context.Context, tx *Tx, supporterID int64, f f
 		if !paidAt.Valid {
 			continue
 		}
-		d = donationRow{paidAt: paidAt.Int64, currency: gCur.String, frequency: gFreq.String, amount: amount.Int64,
+		d := donationRow{paidAt: paidAt.Int64, currency: gCur.String, frequency: gFreq.String, amount: amount.Int64,
 			refunded: refunded.Int64, disputed: disputed.Int64, tax: tax.Int64}
 		totals[d.currency] = totals[d.currency].add(&d)
-		if !last.Valid || d.paidAt > last.Int64 {
-			last = sql.NullInt64{Int64: d.paidAt, Valid: true}
-		}
 		if g := (firstGift{d.paidAt, d.currency, d.frequency}); nw == nil || g.paidAt < nw.paidAt ||
 			g.paidAt == nw.paidAt && key.String < best {
 			nw, best = &g, key.String
@@ -346,21 +380,17 @@ func refreshSupporterFigures(ctx context.Context, tx *Tx, supporterID int64, f f
 	var set []string
 	var args []any
 	if f.totals {
-		if f.left {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, supporterID); err != nil {
-				return err
-			}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM supporter_totals WHERE supporter_id = ?`, supporterID); err != nil {
+			return err
 		}
 		for c, t := range totals {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO supporter_totals (supporter_id, currency, net, donations) VALUES (?, ?, ?, ?)
-				ON CONFLICT (supporter_id, currency) DO UPDATE SET net = excluded.net, donations = excluded.donations`,
-				supporterID, c, t.net, t.donations); err != nil {
+			if err := addSupporterTotal(ctx, tx, totalKey{supporterID, c}, t); err != nil {
 				return err
 			}
 		}
-		if last != storedLast {
-			set, args = append(set, `last_paid_at = ?`), append(args, last)
-		}
+	}
+	if (f.totals || f.last) && last != storedLast {
+		set, args = append(set, `last_paid_at = ?`), append(args, last)
 	}
 	if f.first && !(old == nil && nw == nil || old != nil && nw != nil && *old == *nw) {
 		if err := addNewSupporter(ctx, tx, old, -1); err != nil {

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +108,64 @@ func BenchmarkSupportersByLifetimeTotal(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/page")
+}
+
+// TestSupporterTotalsFollowAMovedDonation moves a donation to another supporter and another
+// currency, through the upsert the webhook uses: the lifetime totals move by its difference, the
+// row a currency is left without is deleted, and every figure equals its recomputation.
+func TestSupporterTotalsFollowAMovedDonation(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	exec(t, db, `INSERT INTO supporters (id, email, created_at, updated_at) VALUES (1, 'a@example.com', 0, 0), (2, 'b@example.com', 0, 0)`)
+	paid := at("2026-04-02 10:00:00")
+	gift := func(key string, supporter int64, amount int64, currency pledge.Currency, authoritative bool) {
+		t.Helper()
+		err := db.inTx(ctx, func(tx *Tx) error {
+			return upsertDonation(ctx, tx, donation{key: "stripe_invoice_id", keyValue: key, supporter: supporter,
+				origin: origin{frequency: pledge.Monthly}, amount: pledge.Money{Amount: amount, Currency: currency}, paidAt: paid}, authoritative)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	totals := func() string {
+		t.Helper()
+		var out []string
+		rows, err := db.read.Query(`SELECT supporter_id, currency, net, donations FROM supporter_totals ORDER BY 1, 2`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s, n, c int64
+			var cur string
+			if err := rows.Scan(&s, &cur, &n, &c); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%d %s %d/%d", s, cur, n, c))
+		}
+		var last1, last2 sql.NullInt64
+		if err := db.read.QueryRow(`SELECT (SELECT last_paid_at FROM supporters WHERE id = 1), (SELECT last_paid_at FROM supporters WHERE id = 2)`).Scan(&last1, &last2); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, "; ") + fmt.Sprintf(" last %v %v", last1.Valid, last2.Valid)
+	}
+	gift("in_1", 1, 500, "usd", false)
+	gift("in_2", 1, 700, "usd", false)
+	if got, want := totals(), "1 usd 1200/2 last true false"; got != want {
+		t.Fatalf("totals = %q, want %q", got, want)
+	}
+	gift("in_2", 2, 700, "usd", false) // the second gift turns out to be the other supporter's
+	if got, want := totals(), "1 usd 500/1; 2 usd 700/1 last true true"; got != want {
+		t.Fatalf("after the move: %q, want %q", got, want)
+	}
+	gift("in_1", 2, 900, "eur", true) // the invoice itself: another amount, currency and supporter
+	want := "2 eur 900/1; 2 usd 700/1 last false true"
+	if got := totals(); got != want {
+		t.Fatalf("after the second move: %q, want %q", got, want)
+	}
+	rebuild(t, db)
+	if got := totals(); got != want {
+		t.Fatalf("recomputed: %q, kept event by event: %q", got, want)
+	}
 }
