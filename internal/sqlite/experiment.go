@@ -21,12 +21,8 @@ const (
 func (db *DB) AddExperimentStats(ctx context.Context, stats []pledge.ExperimentStat) (err error) {
 	defer wrapErr(&err, "add experiment stats")
 	return eachInTx(ctx, db, stats, func(tx *Tx, st pledge.ExperimentStat) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO experiment_stats (experiment, variant, day, views, clicks) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (experiment, variant, day)
-			DO UPDATE SET views = experiment_stats.views + excluded.views, clicks = experiment_stats.clicks + excluded.clicks`,
-			st.Arm.Experiment, st.Arm.Variant, st.Day.UTC().Unix(), st.Views, st.Click)
-		return translate(err)
+		return addViewsClicks(ctx, tx, "experiment_stats", []string{"experiment", "variant", "day"},
+			[]any{st.Arm.Experiment, st.Arm.Variant, st.Day.UTC().Unix()}, st.Views, st.Click)
 	})
 }
 

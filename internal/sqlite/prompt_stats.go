@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -13,13 +14,9 @@ import (
 func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) (err error) {
 	defer wrapErr(&err, "add prompt stats")
 	return eachInTx(ctx, db, stats, func(tx *Tx, st pledge.PromptStat) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO prompt_stats (day, article, campaign, views, clicks) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (day, article, campaign)
-			DO UPDATE SET views = prompt_stats.views + excluded.views, clicks = prompt_stats.clicks + excluded.clicks`,
-			st.Day.UTC().Unix(), st.Article, st.Campaign, st.Views, st.Clicks)
-		if err != nil {
-			return translate(err)
+		if err := addViewsClicks(ctx, tx, "prompt_stats", []string{"day", "article", "campaign"},
+			[]any{st.Day.UTC().Unix(), st.Article, st.Campaign}, st.Views, st.Clicks); err != nil {
+			return err
 		}
 		if st.Title != "" && st.Article != "" {
 			// One headline per article, replaced only when it changed.
@@ -32,6 +29,16 @@ func (db *DB) AddPromptStats(ctx context.Context, stats []pledge.PromptStat) (er
 		}
 		return nil
 	})
+}
+
+// addViewsClicks adds views and clicks to the counter row of table (prompt_stats,
+// experiment_stats) whose key columns hold keys, creating it at zero first.
+func addViewsClicks(ctx context.Context, tx *Tx, table string, keyCols []string, keys []any, views, clicks int64) error {
+	cols := strings.Join(keyCols, ", ")
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (`+cols+`, views, clicks) VALUES (`+strings.Repeat("?, ", len(keys))+`?, ?)
+		ON CONFLICT (`+cols+`) DO UPDATE SET views = `+table+`.views + excluded.views, clicks = `+table+`.clicks + excluded.clicks`,
+		append(keys, views, clicks)...)
+	return translate(err)
 }
 
 // PromptStats returns the stored counts, oldest day first (for tests and reports).
