@@ -84,10 +84,11 @@ vet:
 
 # go test runs packages -p at a time (the number of cores: 2 here), in the order given: both passes
 # name their longest packages first (by go test -json's timings), so that none of them starts late
-# and runs on alone at the end. The PostgreSQL pass runs 3 at a time: its three long packages
-# (60 to 80 s each) wait on the server more than they use a core (35 s of CPU in the tests and
-# 59 s in PostgreSQL over a 124 s pass), and 2 at a time left the third to start only when the
-# first had ended.
+# and runs on alone at the end. The PostgreSQL pass runs 3 at a time: 2 at a time, its third long
+# package (each takes 45 to 90 s) started only when the first had ended, and the pass takes about
+# 30 s of CPU in the tests and 60 to 90 s in PostgreSQL, less than 2 cores over its 90 to 125 s.
+# That is reasoned for a quiet machine: under a load of 5 to 11 from other work, 3 at a time did
+# not measure faster (110 and 126 s, against 92 to 124 s for 2 at a time).
 SLOW_PKGS    := ./cmd/pledge/ ./internal/server/ ./internal/soak/ ./internal/sqlite/ ./internal/abtest/
 
 # The store-backed packages, and the end-to-end tests of cmd/pledge, run a second time on
