@@ -162,3 +162,35 @@ func TestSplitProgress(t *testing.T) {
 		t.Fatalf("progress lines %q", got)
 	}
 }
+
+// TestRowsJudgedByTheirTargets checks that each row is judged by its own line of the targets
+// table (the SQLite and PostgreSQL rows of one kind have different targets), on both sides of it,
+// and that a row not measured is short.
+func TestRowsJudgedByTheirTargets(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		x        float64
+		measured bool
+		target   string
+		ok       bool
+	}{
+		{"remind", 3.0, true, ">=3.0", true},
+		{"remind", 2.99, true, ">=3.0", false},
+		{"remind-pg", 1.2, true, ">=1.0", true},
+		{"webhook", 0.9, true, ">=1.0", false},
+		{"webhook-pg", 0.5, true, ">=0.5", true},
+		{"dashboard", 0.4, true, "<=0.4", true},
+		{"dashboard", 0.41, true, "<=0.4", false},
+		{"dashboard-pg", 0.9, true, "<=1.0", true},
+		{"donate-overhead", 0.98, true, "<=1.0ms", true},
+		{"donate-overhead", 1.2, true, "<=1.0ms", false},
+		{"memory", 39.9, true, "<=40MB", true},
+		{"memory", 41.5, true, "<=40MB", false},
+		{"prompt-cpu", 0.9, false, ">=0.85", false},
+	} {
+		r := row{Name: c.name}.judged(c.x, c.measured)
+		if r.Target != c.target || r.OK != c.ok {
+			t.Errorf("%s at %v (measured %v): target %s ok %v, want %s %v", c.name, c.x, c.measured, r.Target, r.OK, c.target, c.ok)
+		}
+	}
+}

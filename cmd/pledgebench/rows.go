@@ -87,7 +87,7 @@ func (b *bench) promptRow(ctx context.Context, svc *service) (int64, error) {
 	}
 	rt := ratio(val.Rate(), base.Rate())
 	b.rows = append(b.rows, row{Name: "prompt", Value: val.Rate(), Baseline: base.Rate(), Unit: "req/s",
-		Ratio: rt, Target: ">=0.7", OK: rt >= 0.7 && val.OK > 0})
+		Ratio: rt}.judged(rt, val.OK > 0))
 	// prompt-cpu: each server's own CPU time (user and system, from /proc) per request over all
 	// rounds, which the machine's other load moves far less than throughput. Its ratio is the
 	// plain server's over pledge's, so that 1.0 is "as cheap as replaying the bytes" and, as for
@@ -95,7 +95,7 @@ func (b *bench) promptRow(ctx context.Context, svc *service) (int64, error) {
 	vu, bu := perRequest(valCPU, val.Total), perRequest(baseCPU, base.Total)
 	crt := ratio(bu, vu)
 	b.rows = append(b.rows, row{Name: "prompt-cpu", Value: vu, Baseline: bu, Unit: "us/req",
-		Ratio: crt, Target: ">=0.85", OK: crt >= 0.85 && val.OK > 0})
+		Ratio: crt}.judged(crt, val.OK > 0))
 	rss, err := peakRSS(plain.cmd.Process.Pid)
 	if err != nil {
 		return 0, err
@@ -123,7 +123,7 @@ func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw ba
 	}
 	rt := ratio(val.Rate(), base.Rate())
 	b.rows = append(b.rows, row{Name: name, Value: val.Rate(), Baseline: base.Rate(), Unit: "writes/s",
-		Ratio: rt, Target: ">=1.0", OK: rt >= 1.0 && val.OK > 0})
+		Ratio: rt}.judged(rt, val.OK > 0))
 	return nil
 }
 
@@ -200,7 +200,7 @@ func (b *bench) webhookRow(ctx context.Context, svc *service, name string, nChec
 	}
 	rt := ratio(val.Rate(), base.Rate())
 	b.rows = append(b.rows, row{Name: name, Value: val.Rate(), Baseline: base.Rate(), Unit: "events/s",
-		Ratio: rt, Target: ">=0.5", OK: rt >= 0.5 && val.OK > 0})
+		Ratio: rt}.judged(rt, val.OK > 0))
 	return nil
 }
 
@@ -233,7 +233,7 @@ func (b *bench) donateRow(ctx context.Context, svc *service) error {
 	}
 	over := ms(val.P50()) - ms(base.P50())
 	b.rows = append(b.rows, row{Name: "donate-overhead", Value: over, Baseline: ms(base.P50()), Unit: "ms",
-		Ratio: ratio(ms(val.P50()), ms(base.P50())), Target: "<=2ms", OK: over <= 2})
+		Ratio: ratio(ms(val.P50()), ms(base.P50()))}.judged(over, true))
 	return nil
 }
 

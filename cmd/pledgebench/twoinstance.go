@@ -118,7 +118,7 @@ func (b *bench) twoInstanceRows(ctx context.Context) error {
 func (b *bench) addTwoInstanceRow(name, unit string, one, two loadResult) {
 	rt := ratio(two.Rate(), one.Rate())
 	b.rows = append(b.rows, row{Name: name, Value: two.Rate(), Baseline: one.Rate(), Unit: unit,
-		Ratio: rt, Target: twoInstanceTarget, OK: rt >= 0.7 && two.OK > 0 && one.OK > 0})
+		Ratio: rt}.judged(rt, two.OK > 0 && one.OK > 0))
 }
 
 // attackSplit runs one attack per targeter at once, the workers split evenly between them, and
