@@ -25,7 +25,7 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (_ *pledge.Deferral
 		ctx := wctx
 		out := *d
 		out.RemindAt = tx.now.Add(d.Choice.Duration())
-		out.Status = pledge.ReminderNone
+		out.Status, out.Attempts, out.NextAttemptAt, out.SentAt, out.UpdatedAt = pledge.ReminderNone, 0, time.Time{}, time.Time{}, tx.now
 		var email, key, next any
 		if d.Email != "" {
 			out.Status, email, key, next = pledge.ReminderPending, db.seal(d.Email), db.addressKey(d.Email), out.RemindAt.Unix()
@@ -55,13 +55,18 @@ func (db *DB) Defer(ctx context.Context, d *pledge.Deferral) (_ *pledge.Deferral
 				reminder_status = excluded.reminder_status, attempts = 0,
 				next_attempt_at = excluded.next_attempt_at, claimed_at = NULL, claim_token = NULL,
 				sent_at = NULL, updated_at = excluded.updated_at
-			RETURNING `+deferralColumns,
+			RETURNING id, created_at`,
 			d.ReaderID, d.Article, d.Choice, d.Frequency, d.Lang, out.RemindAt.Unix(), email, key, out.Status, next,
 			tx.now.Unix(), tx.now.Unix())
-		// The row as stored comes back with the write: no second statement to read it.
-		var err error
-		found, err = db.scanDeferral(row)
-		return err
+		// The write sets every column from out but the row's id and, for a reader's second
+		// click, when it was first made: those come back with it, the rest is out as stored.
+		var created int64
+		if err := row.Scan(&out.ID, &created); err != nil {
+			return translate(err)
+		}
+		out.CreatedAt = time.Unix(created, 0).UTC()
+		found = &out
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -40,6 +40,18 @@ func TestDeferChoicesAndDates(t *testing.T) {
 	}
 }
 
+// asStored checks that what Defer returned is the row as stored.
+func asStored(t *testing.T, db *sqlite.DB, d *pledge.Deferral) {
+	t.Helper()
+	stored, err := db.FindDeferral(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *stored != *d {
+		t.Errorf("Defer returned %+v,\nthe row is %+v", *d, *stored)
+	}
+}
+
 func TestDeferRepeatUpdatesOneRow(t *testing.T) {
 	ctx := context.Background()
 	clk := testkit.NewClock(t0)
@@ -48,6 +60,7 @@ func TestDeferRepeatUpdatesOneRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	asStored(t, db, first)
 	clk.Add(time.Hour)
 	second, err := db.Defer(ctx, &pledge.Deferral{ReaderID: "rd_1", Choice: pledge.ChoiceMonth, Article: "https://news.example/b"})
 	if err != nil {
@@ -56,6 +69,7 @@ func TestDeferRepeatUpdatesOneRow(t *testing.T) {
 	if second.ID != first.ID {
 		t.Fatalf("second click made row %d, want the same row %d", second.ID, first.ID)
 	}
+	asStored(t, db, second)
 	if want := t0.Add(time.Hour).AddDate(0, 0, 30); !second.RemindAt.Equal(want) || second.Choice != pledge.ChoiceMonth {
 		t.Fatalf("after repeat: %s %s, want month %s", second.Choice, second.RemindAt, want)
 	}
