@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,19 +29,21 @@ func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (_ *pledge.Dashboa
 		daily     map[pledge.Currency][]pledge.DailyMoney
 		mrr       map[pledge.Currency][]pledge.MRRPoint
 	)
+	// What was live at each period's ends is read once for all the parts that need it.
+	lives := db.livesAt(ctx, d.Previous.From, d.Previous.To, p.From, p.To)
 	errs := make([]error, 6)
 	var wg sync.WaitGroup
 	run := func(i int, fn func() error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = fn() }()
 	}
-	run(0, func() (err error) { cur, err = db.kpis(ctx, p); return err })
-	run(1, func() (err error) { prev, err = db.kpis(ctx, d.Previous); return err })
+	run(0, func() (err error) { cur, err = db.kpis(ctx, p, lives); return err })
+	run(1, func() (err error) { prev, err = db.kpis(ctx, d.Previous, lives); return err })
 	run(2, func() (err error) {
 		if daily, err = db.dailyMoney(ctx, p); err != nil {
 			return err
 		}
-		mrr, err = db.mrrSeries(ctx, p)
+		mrr, err = db.mrrSeries(ctx, p, lives)
 		return err
 	})
 	run(3, func() error { return db.funnel(ctx, p, d) })
@@ -75,8 +79,8 @@ func (db *DB) Dashboard(ctx context.Context, p pledge.Period) (_ *pledge.Dashboa
 	return d, nil
 }
 
-// kpis returns the headline figures of p, per currency.
-func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*pledge.KPIs, error) {
+// kpis returns the headline figures of p, per currency. lives must cover p.From and p.To.
+func (db *DB) kpis(ctx context.Context, p pledge.Period, lives func() (livesByTime, error)) (map[pledge.Currency]*pledge.KPIs, error) {
 	out := map[pledge.Currency]*pledge.KPIs{}
 	get := func(c pledge.Currency) *pledge.KPIs {
 		if k, ok := out[c]; ok {
@@ -116,22 +120,18 @@ func (db *DB) kpis(ctx context.Context, p pledge.Period) (map[pledge.Currency]*p
 		return nil, err
 	}
 
-	live, err := db.liveSubscriptions(ctx, p.To)
+	byTime, err := lives()
 	if err != nil {
 		return nil, err
 	}
-	for c, l := range live {
+	for c, l := range byTime[p.To.Unix()] {
 		k := get(c)
 		k.ActiveMonthly, k.ActiveAnnual = l.monthly, l.annual
 		k.CancellationsScheduled = l.scheduled
 		k.MRR = l.mrr()
 		k.ARR = k.MRR * 12
 	}
-	atStart, err := db.liveSubscriptions(ctx, p.From)
-	if err != nil {
-		return nil, err
-	}
-	for c, l := range atStart {
+	for c, l := range byTime[p.From.Unix()] {
 		get(c).RecurringAtStart = l.monthly + l.annual
 	}
 
@@ -246,42 +246,96 @@ type live struct {
 // gifts make $1 of MRR rather than twelve times a rounded-down cent.
 func (l live) mrr() int64 { return l.monthlySum + l.annualSum/12 }
 
-// liveSubscriptions returns the recurring revenue live at t (a day's start), per currency: the
-// sum of the starts and cancellations of every day before t, a few rows a day of history.
-func (db *DB) liveSubscriptions(ctx context.Context, t time.Time) (map[pledge.Currency]*live, error) {
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT currency, frequency, sum(subscriptions), sum(amount), sum(scheduled) FROM subscriptions_daily
-		WHERE day < ? GROUP BY currency, frequency`, t.Unix())
+// livesByTime is the recurring revenue live at some instants (Unix seconds), per currency.
+type livesByTime map[int64]map[pledge.Currency]*live
+
+// livesAt returns a function that reads what was live at each of ts the first time it is called
+// (liveSubscriptions) and hands every caller that one answer.
+func (db *DB) livesAt(ctx context.Context, ts ...time.Time) func() (livesByTime, error) {
+	return sync.OnceValues(func() (livesByTime, error) { return db.liveSubscriptions(ctx, ts...) })
+}
+
+// liveSubscriptions returns the recurring revenue live at each of ts (a day's start), per
+// currency: the sum of the starts and cancellations of every day before it, a few rows a day of
+// history. One read serves every instant: the days are summed by the interval between
+// consecutive instants they fall in, and each instant's figures are the running sum of the
+// intervals before it.
+func (db *DB) liveSubscriptions(ctx context.Context, ts ...time.Time) (livesByTime, error) {
+	var us []int64
+	for _, t := range ts {
+		us = append(us, t.Unix())
+	}
+	sort.Slice(us, func(i, j int) bool { return us[i] < us[j] })
+	us = slices.Compact(us)
+	out := livesByTime{}
+	if len(us) == 0 {
+		return out, nil
+	}
+	// Interval i holds the days before us[i] and on or after us[i-1].
+	var interval strings.Builder
+	args := make([]any, 0, len(us)+1)
+	interval.WriteString("CASE")
+	for i, u := range us {
+		fmt.Fprintf(&interval, " WHEN day < ? THEN %d", i)
+		args = append(args, u)
+	}
+	interval.WriteString(" END")
+	args = append(args, us[len(us)-1])
+	type key struct {
+		c pledge.Currency
+		f pledge.Frequency
+	}
+	type sums struct {
+		n, scheduled int
+		sum          int64
+	}
+	byInterval := map[key][]sums{}
+	var keys []key
+	err := eachRow(ctx, db.read, `
+		SELECT `+interval.String()+`, currency, frequency, sum(subscriptions), sum(amount), sum(scheduled)
+		FROM subscriptions_daily WHERE day < ? GROUP BY 1, 2, 3`, args, func(rows *sql.Rows) error {
+		var i int
+		var k key
+		var s sums
+		if err := rows.Scan(&i, &k.c, &k.f, &s.n, &s.sum, &s.scheduled); err != nil {
+			return err
+		}
+		if _, ok := byInterval[k]; !ok {
+			byInterval[k] = make([]sums, len(us))
+			keys = append(keys, k)
+		}
+		byInterval[k][i] = s
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[pledge.Currency]*live{}
-	for rows.Next() {
-		var c pledge.Currency
-		var f pledge.Frequency
-		var n, scheduled int
-		var sum int64
-		if err := rows.Scan(&c, &f, &n, &sum, &scheduled); err != nil {
-			return nil, err
-		}
-		if n == 0 && sum == 0 {
-			continue
-		}
-		l, ok := out[c]
-		if !ok {
-			l = &live{}
-			out[c] = l
-		}
-		l.scheduled += scheduled
-		switch f {
-		case pledge.Monthly:
-			l.monthly, l.monthlySum = l.monthly+n, l.monthlySum+sum
-		case pledge.Annual:
-			l.annual, l.annualSum = l.annual+n, l.annualSum+sum
+	for _, u := range us {
+		out[u] = map[pledge.Currency]*live{}
+	}
+	for _, k := range keys {
+		var run sums
+		for i, s := range byInterval[k] {
+			run.n, run.sum, run.scheduled = run.n+s.n, run.sum+s.sum, run.scheduled+s.scheduled
+			if run.n == 0 && run.sum == 0 {
+				continue
+			}
+			at := out[us[i]]
+			l, ok := at[k.c]
+			if !ok {
+				l = &live{}
+				at[k.c] = l
+			}
+			l.scheduled += run.scheduled
+			switch k.f {
+			case pledge.Monthly:
+				l.monthly, l.monthlySum = l.monthly+run.n, l.monthlySum+run.sum
+			case pledge.Annual:
+				l.annual, l.annualSum = l.annual+run.n, l.annualSum+run.sum
+			}
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // dayIndex returns which day of p t falls on.
@@ -334,13 +388,14 @@ func (db *DB) dailyMoney(ctx context.Context, p pledge.Period) (map[pledge.Curre
 	return out, rows.Err()
 }
 
-// mrrSeries returns MRR at the end of each day of p, per currency: what was live at the start,
-// then each day's starts and cancellations.
-func (db *DB) mrrSeries(ctx context.Context, p pledge.Period) (map[pledge.Currency][]pledge.MRRPoint, error) {
-	start, err := db.liveSubscriptions(ctx, p.From)
+// mrrSeries returns MRR at the end of each day of p, per currency: what was live at the start
+// (lives must cover p.From), then each day's starts and cancellations.
+func (db *DB) mrrSeries(ctx context.Context, p pledge.Period, lives func() (livesByTime, error)) (map[pledge.Currency][]pledge.MRRPoint, error) {
+	byTime, err := lives()
 	if err != nil {
 		return nil, err
 	}
+	start := byTime[p.From.Unix()]
 	n := p.Days()
 	type deltas struct{ monthly, annual []int64 }
 	ds := map[pledge.Currency]*deltas{}
@@ -615,7 +670,8 @@ func (db *DB) sumByArticle(ctx context.Context, query string, p pledge.Period, f
 // currency order: the same figures Dashboard shows for the period.
 func (db *DB) Figures(ctx context.Context, p pledge.Period) (_ []pledge.KPIs, err error) {
 	defer wrapErr(&err, "figures")
-	m, err := db.kpis(ctx, p.WholeDays())
+	p = p.WholeDays()
+	m, err := db.kpis(ctx, p, db.livesAt(ctx, p.From, p.To))
 	if err != nil {
 		return nil, err
 	}

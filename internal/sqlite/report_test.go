@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -329,4 +330,109 @@ func TestMRRLeavesOutUnpaidSubscriptions(t *testing.T) {
 func firstWeekOfMarch() pledge.Period {
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	return pledge.Period{From: from, To: from.AddDate(0, 0, 7)}
+}
+
+// TestLiveSubscriptionsAtManyInstants: one read for several instants (in any order, repeated)
+// gives each instant what a read of the days before it alone gives.
+func TestLiveSubscriptionsAtManyInstants(t *testing.T) {
+	db := openTestDB(t)
+	fixtureLedger(t, db)
+	ctx := context.Background()
+	alone := func(u int64) map[pledge.Currency]live {
+		out := map[pledge.Currency]live{}
+		err := eachRow(ctx, db.read, `SELECT currency, frequency, sum(subscriptions), sum(amount), sum(scheduled)
+			FROM subscriptions_daily WHERE day < ? GROUP BY currency, frequency`, []any{u}, func(rows *sql.Rows) error {
+			var c pledge.Currency
+			var f pledge.Frequency
+			var n, scheduled int
+			var sum int64
+			if err := rows.Scan(&c, &f, &n, &sum, &scheduled); err != nil {
+				return err
+			}
+			if n == 0 && sum == 0 {
+				return nil
+			}
+			l := out[c]
+			l.scheduled += scheduled
+			if f == pledge.Monthly {
+				l.monthly, l.monthlySum = l.monthly+n, l.monthlySum+sum
+			} else {
+				l.annual, l.annualSum = l.annual+n, l.annualSum+sum
+			}
+			out[c] = l
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	var ts []time.Time
+	for d := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC); d.Before(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 3) {
+		ts = append(ts, d)
+	}
+	ts = append(ts, ts[7], ts[2]) // repeated, out of order
+	got, err := db.liveSubscriptions(ctx, ts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, tm := range ts {
+		want := alone(tm.Unix())
+		g := map[pledge.Currency]live{}
+		for c, l := range got[tm.Unix()] {
+			g[c] = *l
+		}
+		if fmt.Sprint(g) != fmt.Sprint(want) {
+			t.Errorf("live at %s = %+v, want %+v", tm.Format("2006-01-02"), g, want)
+		}
+		seen += len(want)
+	}
+	if seen == 0 {
+		t.Fatal("the fixture has no live subscriptions at any instant")
+	}
+}
+
+// TestDashboardPreviousIsFigures: the dashboard's previous period shows the figures of that
+// period read on their own.
+func TestDashboardPreviousIsFigures(t *testing.T) {
+	db := openTestDB(t)
+	fixtureLedger(t, db)
+	ctx := context.Background()
+	for _, p := range []pledge.Period{
+		firstWeekOfMarch(),
+		{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC)},
+		{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC), MonthToDate: true},
+	} {
+		d, err := db.Dashboard(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, which := range []struct {
+			p   pledge.Period
+			get func(pledge.CurrencyReport) pledge.KPIs
+		}{
+			{d.Period, func(r pledge.CurrencyReport) pledge.KPIs { return r.Current }},
+			{d.Previous, func(r pledge.CurrencyReport) pledge.KPIs { return r.Previous }},
+		} {
+			figs, err := db.Figures(ctx, which.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[pledge.Currency]pledge.KPIs{}
+			for _, k := range figs {
+				want[k.Currency] = k
+			}
+			for _, r := range d.Currencies {
+				k := which.get(r)
+				w, ok := want[k.Currency]
+				if !ok {
+					w = pledge.KPIs{Currency: k.Currency}
+				}
+				if k != w {
+					t.Errorf("%s–%s %s: dashboard %+v, figures %+v", which.p.From.Format("2006-01-02"), which.p.To.Format("2006-01-02"), k.Currency, k, w)
+				}
+			}
+		}
+	}
 }
