@@ -326,8 +326,8 @@ func refreshSupporterFigures(ctx context.Context, tx *Tx, supporterID int64, f f
 	if !f.totals && !f.last && !f.first {
 		return nil
 	}
-	// A row per donation (or, without totals, per gift of the first gift's second), or one of
-	// NULL donation columns when there is none; no row when there is no such supporter.
+	// A row per donation (or, without totals, the first gift's alone), or one of NULL donation
+	// columns when there is none; no row when there is no such supporter.
 	q := `
 		SELECT s.first_paid_at, s.first_currency, s.first_frequency, s.last_paid_at,
 		       (SELECT max(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1),
@@ -335,7 +335,10 @@ func refreshSupporterFigures(ctx context.Context, tx *Tx, supporterID int64, f f
 		       coalesce(d.stripe_invoice_id, d.stripe_payment_intent_id, d.stripe_charge_id, '')
 		FROM supporters s LEFT JOIN donations d ON d.supporter_id = s.id`
 	if !f.totals {
-		q += ` AND d.paid_at = (SELECT min(paid_at) FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1)`
+		// The first gift alone: the index gives the earliest second, and only the gifts of that
+		// second are ordered by their Stripe ids (however many gifts share it).
+		q += ` AND d.id = (SELECT id FROM donations INDEXED BY donations_supporter_paid WHERE supporter_id = ?1
+			ORDER BY ` + firstGiftOrder + ` LIMIT 1)`
 	}
 	rows, err := tx.QueryContext(ctx, q+` WHERE s.id = ?1`, supporterID)
 	if err != nil {
