@@ -161,8 +161,9 @@ type rollupDelta[K comparable, M comparable] struct {
 // a removed donation). Sums are linear, so adding the difference is exactly taking the old
 // contribution away and adding the new one, in one statement instead of two.
 func deltas[K comparable, M comparable](hasBefore bool, kb K, mb M, hasAfter bool, ka K, ma M,
-	minus func(M, M) M, neg func(M) M) []rollupDelta[K, M] {
+	minus func(M, M) M) []rollupDelta[K, M] {
 	var zero M
+	neg := func(m M) M { return minus(zero, m) }
 	switch {
 	case hasBefore && hasAfter && kb == ka:
 		if d := minus(ma, mb); d != zero {
@@ -216,7 +217,7 @@ func (m settleMeasures) times(sign int64) settleMeasures {
 // rows whose figures change: a settlement touches settlement_daily alone, and an unchanged row
 // costs nothing. With first, it also recomputes the first gift of the supporters the donation
 // belonged to before and belongs to after (a gift's paid time, keys or supporter may have moved),
-// in the same read of their donations.
+// in the same read of the supporter as their last gift (refreshSupporterFigures).
 func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow, first bool) error {
 	if before != nil && after != nil && *before == *after && !first {
 		return nil
@@ -230,21 +231,19 @@ func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow, fir
 	}
 	hb, ha := before != nil, after != nil
 	mb, ma := b.contribution(), a.contribution()
-	neg := func(m measures) measures { return m.times(-1) }
-	for _, d := range deltas(hb, b.dailyKey(), mb, ha, a.dailyKey(), ma, measures.minus, neg) {
+	for _, d := range deltas(hb, b.dailyKey(), mb, ha, a.dailyKey(), ma, measures.minus) {
 		if err := addDaily(ctx, tx, d.key, d.add); err != nil {
 			return err
 		}
 	}
-	for _, d := range deltas(hb, b.sourceKey(), mb, ha, a.sourceKey(), ma, measures.minus, neg) {
+	for _, d := range deltas(hb, b.sourceKey(), mb, ha, a.sourceKey(), ma, measures.minus) {
 		if err := addSource(ctx, tx, d.key, d.add); err != nil {
 			return err
 		}
 	}
 	sb, smb := b.settlement()
 	sa, sma := a.settlement()
-	for _, d := range deltas(hb, sb, smb, ha, sa, sma, settleMeasures.minus,
-		func(m settleMeasures) settleMeasures { return m.times(-1) }) {
+	for _, d := range deltas(hb, sb, smb, ha, sa, sma, settleMeasures.minus) {
 		if err := addSettlement(ctx, tx, d.key, d.add); err != nil {
 			return err
 		}
@@ -253,7 +252,7 @@ func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow, fir
 	// last and first gifts follow its paid time (and, for the first, its keys and supporter).
 	tb, ta := totalKey{b.supporter, b.currency}, totalKey{a.supporter, a.currency}
 	for _, d := range deltas(hb && b.supporter != 0, tb, supporterTotal{}.add(&b), ha && a.supporter != 0, ta,
-		supporterTotal{}.add(&a), supporterTotal.minus, supporterTotal.neg) {
+		supporterTotal{}.add(&a), supporterTotal.minus) {
 		if err := addSupporterTotal(ctx, tx, d.key, d.add); err != nil {
 			return err
 		}
@@ -306,8 +305,6 @@ func (t supporterTotal) add(d *donationRow) supporterTotal {
 func (t supporterTotal) minus(o supporterTotal) supporterTotal {
 	return supporterTotal{t.net - o.net, t.donations - o.donations}
 }
-
-func (t supporterTotal) neg() supporterTotal { return supporterTotal{}.minus(t) }
 
 // figures says what refreshSupporterFigures recomputes of a supporter: the lifetime totals from
 // all their donations (after customers and their gifts moved between supporters; a changed
