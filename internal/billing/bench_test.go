@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/stripe/stripe-go/v76/webhook"
 )
 
@@ -25,6 +26,31 @@ func BenchmarkVerifySignature(b *testing.B) {
 	for b.Loop() {
 		if _, err := w.Verify(payload, header); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyTranslate is what a webhook delivery costs before the store: the signature
+// check and envelope (Verify), then the translation of a full checkout.session.completed object
+// into its ledger fact (Translate), as the handler does for every delivery.
+func BenchmarkVerifyTranslate(b *testing.B) {
+	const secret = "whsec_bench_0123456789"
+	c := &pledge.Checkout{ID: "co_bench", Frequency: pledge.Once, Amount: pledge.Money{Amount: 500, Currency: "usd"}}
+	payload, err := BuildEvent("checkout.session.completed", EventParams{Checkout: c})
+	if err != nil {
+		b.Fatal(err)
+	}
+	header := SignatureHeader(payload, secret, time.Now())
+	w := &Webhooks{Secrets: []string{secret}}
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		ev, err := w.Verify(payload, header)
+		if err != nil {
+			b.Fatal(err)
+		}
+		le, err := Translate(ev)
+		if err != nil || le.Fact == nil {
+			b.Fatalf("translate: %v, %v", le, err)
 		}
 	}
 }

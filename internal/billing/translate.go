@@ -53,18 +53,12 @@ func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
 		return le, nil
 	}
 	raw := ev.Data.Raw
-	var head struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return nil, fmt.Errorf("event %s: %w", ev.ID, err)
-	}
-	le.ObjectID = head.ID
 	var err error
 	switch ev.Type {
 	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
 		"checkout.session.async_payment_failed", "checkout.session.expired":
-		le.Fact, err = translateSession(ev.Type, raw)
+		// The hottest type names its object itself: one decode of the object, not two.
+		le.ObjectID, le.Fact, err = translateSession(ev.Type, raw)
 	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required", "invoice.upcoming":
 		le.Fact, err = translateInvoice(ev.Type, raw)
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
@@ -102,6 +96,15 @@ func Translate(ev *stripe.Event) (*pledge.LedgerEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event %s (%s): %w", ev.ID, ev.Type, err)
 	}
+	if le.ObjectID == "" {
+		var head struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return nil, fmt.Errorf("event %s: %w", ev.ID, err)
+		}
+		le.ObjectID = head.ID
+	}
 	if f, ok := le.Fact.(*pledge.InvoiceUpcoming); ok && le.ObjectID == "" {
 		le.ObjectID = f.Subscription // an upcoming invoice has no id of its own
 	}
@@ -131,20 +134,21 @@ func idOf[T interface {
 	return ""
 }
 
-func translateSession(typ stripe.EventType, raw json.RawMessage) (any, error) {
+// translateSession returns the session's id and its fact (nil for a session not Pledge's).
+func translateSession(typ stripe.EventType, raw json.RawMessage) (string, any, error) {
 	var s stripe.CheckoutSession
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	meta, ours := metadataOf(s.Metadata)
 	if !ours {
-		return nil, nil
+		return s.ID, nil, nil
 	}
 	switch typ {
 	case "checkout.session.async_payment_failed":
-		return &pledge.CheckoutClosed{SessionID: s.ID, CheckoutID: meta.CheckoutID, Status: pledge.CheckoutFailed}, nil
+		return s.ID, &pledge.CheckoutClosed{SessionID: s.ID, CheckoutID: meta.CheckoutID, Status: pledge.CheckoutFailed}, nil
 	case "checkout.session.expired":
-		return &pledge.CheckoutClosed{SessionID: s.ID, CheckoutID: meta.CheckoutID, Status: pledge.CheckoutAbandoned}, nil
+		return s.ID, &pledge.CheckoutClosed{SessionID: s.ID, CheckoutID: meta.CheckoutID, Status: pledge.CheckoutAbandoned}, nil
 	}
 	f := &pledge.CheckoutCompleted{
 		SessionID: s.ID, CheckoutID: meta.CheckoutID, Meta: meta,
@@ -168,7 +172,7 @@ func translateSession(typ stripe.EventType, raw json.RawMessage) (any, error) {
 	if s.Mode == stripe.CheckoutSessionModeSubscription {
 		f.PaymentIntent = ""
 	}
-	return f, nil
+	return s.ID, f, nil
 }
 
 // invoiceParent is where API versions after 2023-10-16 put an invoice's subscription.

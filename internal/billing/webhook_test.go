@@ -19,6 +19,7 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/testkit"
 	"github.com/pledge-news/pledge/internal/testkit/storetest"
+	"github.com/stripe/stripe-go/v76/webhook"
 )
 
 const (
@@ -83,6 +84,43 @@ func TestVerify(t *testing.T) {
 	}
 	if !strings.Contains(string(payload), `"amount_total":500`) {
 		t.Fatal("the tampered case did not tamper")
+	}
+}
+
+// TestVerifyDecodesAsStripeGo: Verify decodes the envelope itself (not through stripe-go's
+// ConstructEvent, which also decodes the object into a map); for every event type it builds, the
+// event must be the one stripe-go's own decoding gives, its object the same raw JSON, and a
+// signed body that is not an event must be refused as stripe-go refuses it.
+func TestVerifyDecodesAsStripeGo(t *testing.T) {
+	w := &billing.Webhooks{Secrets: []string{secret}}
+	for _, typ := range billing.HandledTypes {
+		payload := build(t, typ, billing.EventParams{Checkout: checkout(pledge.Monthly, 500), Email: "ann@example.com"})
+		header := billing.SignatureHeader(payload, secret, time.Now())
+		want, err := webhook.ConstructEvent(payload, header, secret)
+		if err != nil {
+			t.Fatalf("%s: stripe-go refuses it: %v", typ, err)
+		}
+		got, err := w.Verify(payload, header)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if got.ID != want.ID || got.Type != want.Type || got.Created != want.Created || got.Livemode != want.Livemode ||
+			got.APIVersion != want.APIVersion || got.Object != want.Object || got.PendingWebhooks != want.PendingWebhooks ||
+			string(got.Data.Raw) != string(want.Data.Raw) {
+			t.Fatalf("%s: Verify gave %+v, stripe-go %+v", typ, got, want)
+		}
+		if want.ID == "" || len(want.Data.Raw) < 100 {
+			t.Fatalf("%s: the built event has no id or object: %s", typ, payload)
+		}
+	}
+	for _, body := range []string{`not json`, `{"id":"evt_1","api_version":"2023-10-16","data":7}`} {
+		header := billing.SignatureHeader([]byte(body), secret, time.Now())
+		if _, err := webhook.ConstructEvent([]byte(body), header, secret); err == nil {
+			t.Fatalf("stripe-go accepts %q", body)
+		}
+		if _, err := w.Verify([]byte(body), header); pledge.ErrorCode(err) != pledge.EUNAUTHORIZED {
+			t.Fatalf("Verify(%q) = %v, want EUNAUTHORIZED", body, err)
+		}
 	}
 }
 
