@@ -194,3 +194,34 @@ func TestRowsJudgedByTheirTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestMachineCPU: the machine's busy time grows while this test keeps a core busy, and a side's
+// cost per answer and share of the cores follow from it.
+func TestMachineCPU(t *testing.T) {
+	before, cores := machineCPU()
+	if cores < 1 || before <= 0 {
+		t.Fatalf("machineCPU() = %v, %d cores", before, cores)
+	}
+	start := time.Now()
+	for {
+		if after, _ := machineCPU(); after-before >= 50*time.Millisecond {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatal("a minute of spinning and the machine's busy time did not grow by 50 ms")
+		}
+	}
+	r := &loadResult{OK: 4, Elapsed: 2 * time.Second, Busy: time.Second, Cores: 2, Window: 2 * time.Second}
+	if r.CPUPerOK() != 250*time.Millisecond || r.Saturation() != 0.25 {
+		t.Fatalf("CPUPerOK %v, Saturation %v", r.CPUPerOK(), r.Saturation())
+	}
+	var sum loadResult
+	sum.add(r)
+	sum.add(r)
+	if sum.Busy != 2*time.Second || sum.Cores != 2 || sum.Saturation() != 0.25 || sum.CPUPerOK() != 250*time.Millisecond {
+		t.Fatalf("added: %+v", sum)
+	}
+	if !strings.Contains(r.String(), "machine CPU 250000µs/ok (25% of 2 cores busy)") {
+		t.Fatalf("String() = %q", r.String())
+	}
+}

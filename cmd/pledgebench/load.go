@@ -21,6 +21,39 @@ type loadResult struct {
 	Latencies []time.Duration // of the OK requests
 	Codes     map[int]int
 	Errors    map[string]int
+	// Busy is the CPU time the whole machine spent busy while it ran, on Cores cores (machineCPU):
+	// with nothing else running, what one OK answer costs every process involved together.
+	Busy   time.Duration
+	Cores  int
+	Window time.Duration // the wall time Busy was measured over (the side, with its setup)
+}
+
+// measured runs one side of a row, noting the machine's busy CPU time while it runs.
+func measured(run func() (*loadResult, error)) (*loadResult, error) {
+	before, cores := machineCPU()
+	start := time.Now()
+	r, err := run()
+	if r != nil && cores > 0 {
+		after, _ := machineCPU()
+		r.Busy, r.Cores, r.Window = after-before, cores, time.Since(start)
+	}
+	return r, err
+}
+
+// CPUPerOK is the machine's busy CPU time per OK answer; 0 when unknown.
+func (r *loadResult) CPUPerOK() time.Duration {
+	if r.OK == 0 || r.Busy <= 0 {
+		return 0
+	}
+	return r.Busy / time.Duration(r.OK)
+}
+
+// Saturation is the share of the machine's cores that were busy while it ran.
+func (r *loadResult) Saturation() float64 {
+	if r.Cores == 0 || r.Window <= 0 {
+		return 0
+	}
+	return r.Busy.Seconds() / (r.Window.Seconds() * float64(r.Cores))
 }
 
 // Rate is OK requests per second.
@@ -42,6 +75,9 @@ func (r *loadResult) add(o *loadResult) {
 	r.OK += o.OK
 	r.Total += o.Total
 	r.Elapsed += o.Elapsed
+	r.Busy += o.Busy
+	r.Window += o.Window
+	r.Cores = max(r.Cores, o.Cores)
 	r.Latencies = append(r.Latencies, o.Latencies...)
 	for k, v := range o.Codes {
 		r.Codes[k] += v
@@ -59,6 +95,10 @@ func (r *loadResult) String() string {
 	sort.Strings(codes)
 	s := fmt.Sprintf("%d ok of %d in %.1fs = %.0f/s, p50 %.2fms, codes %s", r.OK, r.Total, r.Elapsed.Seconds(),
 		r.Rate(), ms(r.P50()), strings.Join(codes, " "))
+	if c := r.CPUPerOK(); c > 0 {
+		s += fmt.Sprintf(", machine CPU %.0fµs/ok (%.0f%% of %d cores busy)", float64(c)/float64(time.Microsecond),
+			100*r.Saturation(), r.Cores)
+	}
 	for e, n := range r.Errors {
 		s += fmt.Sprintf("; error x%d: %.120s", n, e)
 	}

@@ -142,3 +142,29 @@ func cpuTime(pid int) time.Duration {
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
+
+// machineCPU returns the CPU time every core of the machine has spent busy so far (all but idle
+// and iowait, from /proc/stat), and the number of cores; 0, 0 when it cannot be read.
+func machineCPU() (busy time.Duration, cores int) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 5 && f[0] == "cpu":
+			var ticks int64
+			for i, v := range f[1:] {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				if i != 3 && i != 4 && i < 8 { // idle and iowait are not busy; guest time is in user
+					ticks += n
+				}
+			}
+			busy = time.Duration(ticks) * time.Second / 100
+		case len(f) > 0 && strings.HasPrefix(f[0], "cpu"):
+			cores++
+		}
+	}
+	return busy, cores
+}

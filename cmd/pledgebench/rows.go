@@ -156,15 +156,23 @@ func (b *bench) againstRaw(ctx context.Context, svc *service, name string, raw b
 	}
 	say("%s: %d connections, %d rounds of %s each side", name, b.o.Conns, b.o.Rounds, b.o.Dur)
 	for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
-		r, err := raw(ctx, fmt.Sprintf("%s-%d", name, i))
+		r, err := measured(func() (*loadResult, error) { return raw(ctx, fmt.Sprintf("%s-%d", name, i)) })
 		if err != nil {
 			return base, val, err
 		}
 		say("  raw inserts %s", r)
 		base.add(r)
-		r = attackOK(ctx, attack, b.o.Conns, b.o.Dur, tr)
+		r, _ = measured(func() (*loadResult, error) { return attackOK(ctx, attack, b.o.Conns, b.o.Dur, tr), nil })
 		say("  %s %s", label, r)
 		val.add(r)
+	}
+	if c := val.CPUPerOK(); c > 0 && base.CPUPerOK() > 0 {
+		// What bounds the row: with the machine's every core busy at this cost, the value could not
+		// exceed ceiling a second, whatever the software did about waiting.
+		ceiling := float64(val.Cores) * float64(time.Second) / float64(c)
+		say("  machine CPU per item: raw insert %.0fµs, %s %.0fµs; at this cost all %d cores allow at most %.0f/s, ratio %.2f",
+			float64(base.CPUPerOK())/float64(time.Microsecond), name, float64(c)/float64(time.Microsecond), val.Cores,
+			ceiling, ceiling/base.Rate())
 	}
 	after, err := countRows(svc.db, counted)
 	if err != nil {
