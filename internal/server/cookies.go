@@ -87,7 +87,12 @@ func (s *Server) verify(name, signed string, now time.Time) (string, bool) {
 
 // setSigned sets a signed, HttpOnly cookie that expires at expires.
 func (s *Server) setSigned(c echo.Context, name, value string, expires time.Time) {
-	c.SetCookie(&http.Cookie{
+	s.setSignedOn(c.Response(), name, value, expires)
+}
+
+// setSignedOn is setSigned on any response.
+func (s *Server) setSignedOn(w http.ResponseWriter, name, value string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
 		Name:     name,
 		Value:    s.sign(name, value, expires),
 		Path:     "/",
@@ -102,7 +107,12 @@ func (s *Server) setSigned(c echo.Context, name, value string, expires time.Time
 // readSigned returns a signed cookie's value; a missing, tampered or expired cookie reads as
 // absent.
 func (s *Server) readSigned(c echo.Context, name string) (string, bool) {
-	ck, err := c.Cookie(name)
+	return s.readSignedOf(c.Request(), name)
+}
+
+// readSignedOf is readSigned of any request.
+func (s *Server) readSignedOf(r *http.Request, name string) (string, bool) {
+	ck, err := r.Cookie(name)
 	if err != nil {
 		return "", false
 	}

@@ -20,7 +20,7 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	// Each visit can cost a Stripe API call, and Stripe's rate limit is shared with session creation.
 	pages.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit, "error.rate.thanks"))
 	pages.GET("/donate/cancelled", s.handleCancelled)
-	s.area(e, "", promptPolicy).GET("/prompt", s.handlePrompt)
+	s.area(e, "", promptPolicy).direct("/prompt", s.servePrompt, s.handlePrompt)
 	s.area(e, "", assetPolicy).GET("/embed.js", s.handleEmbedJS)
 	if s.cfg.Demo {
 		pages.GET("/demo/article", s.handleDemoArticle)
@@ -60,10 +60,14 @@ func updating(c echo.Context) bool { return c.FormValue("step") == "update" }
 // utm_campaign and utm_source too, as the reminder e-mail's link carries) or the prompt's query;
 // the currency falls back to the reader's language, then the default.
 func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
-	q := c.QueryParams()
+	return s.choiceOf(c.QueryParams(), c.Request().Header.Get("Accept-Language"))
+}
+
+// choiceOf is choiceFromQuery of a query and an Accept-Language header.
+func (s *Server) choiceOf(q url.Values, acceptLanguage string) pledge.GiftChoice {
 	return pledge.GiftChoice{
 		Frequency: q.Get("frequency"),
-		Currency:  string(s.cfg.Giving.Catalogue.CurrencyFor(q.Get("currency"), c.Request().Header.Get("Accept-Language"))),
+		Currency:  string(s.cfg.Giving.Catalogue.CurrencyFor(q.Get("currency"), acceptLanguage)),
 		Amount:    q.Get("amount"),
 		Article:   q.Get("article"),
 		Campaign:  firstNonEmpty(q.Get("campaign"), q.Get("utm_campaign")),

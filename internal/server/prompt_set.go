@@ -108,6 +108,12 @@ func (s *Server) buildLivePlan(p *pledge.Plan) (*livePlan, error) {
 // before the reader has an id) and the prompts that arm sees (the default's for the holdback
 // and outside experiments), both from the one plan in force. No database, no rendering.
 func (s *Server) armSet(c echo.Context) (pledge.Arm, *promptSet) {
+	return s.armOf(func() string { return s.viewID(c) })
+}
+
+// armOf is armSet for the reader whose experiment id viewID returns (asked only while an
+// experiment runs).
+func (s *Server) armOf(viewID func() string) (pledge.Arm, *promptSet) {
 	lp := s.live.Load()
 	if lp == nil {
 		return pledge.Arm{}, s.base
@@ -116,7 +122,7 @@ func (s *Server) armSet(c echo.Context) (pledge.Arm, *promptSet) {
 	if e == nil {
 		return pledge.Arm{}, lp.def
 	}
-	arm := s.assigner.Assign(e, s.viewID(c))
+	arm := s.assigner.Assign(e, viewID())
 	if ps := lp.arms[arm]; ps != nil {
 		return arm, ps
 	}
