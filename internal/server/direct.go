@@ -136,9 +136,10 @@ func (s *Server) csrfGET(w http.ResponseWriter, r *http.Request, rule csrfRule) 
 	} else {
 		token = csrfRandomToken()
 	}
-	http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: "/", SameSite: http.SameSiteLaxMode,
-		Expires: time.Now().Add(csrfCookieMaxAge), Secure: s.cfg.Secure(), HttpOnly: true})
-	w.Header().Add(echo.HeaderVary, echo.HeaderCookie)
+	h := w.Header()
+	addCookie(h, &http.Cookie{Name: name, Path: "/", SameSite: http.SameSiteLaxMode,
+		Expires: time.Now().Add(csrfCookieMaxAge), Secure: s.cfg.Secure(), HttpOnly: true}, token)
+	h.Add(echo.HeaderVary, echo.HeaderCookie)
 	return token
 }
 

@@ -60,19 +60,26 @@ func updating(c echo.Context) bool { return c.FormValue("step") == "update" }
 // utm_campaign and utm_source too, as the reminder e-mail's link carries) or the prompt's query;
 // the currency falls back to the reader's language, then the default.
 func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
-	return s.choiceOf(c.QueryParams(), c.Request().Header.Get("Accept-Language"))
+	ch := queryChoice(c.QueryParams())
+	ch.Currency = s.currencyFor(ch.Currency, c.Request())
+	return ch
 }
 
-// choiceOf is choiceFromQuery of a query and an Accept-Language header.
-func (s *Server) choiceOf(q url.Values, acceptLanguage string) pledge.GiftChoice {
+// queryChoice is the choice a query asks for, its currency as asked.
+func queryChoice(q url.Values) pledge.GiftChoice {
 	return pledge.GiftChoice{
 		Frequency: q.Get("frequency"),
-		Currency:  string(s.cfg.Giving.Catalogue.CurrencyFor(q.Get("currency"), acceptLanguage)),
+		Currency:  q.Get("currency"),
 		Amount:    q.Get("amount"),
 		Article:   q.Get("article"),
 		Campaign:  firstNonEmpty(q.Get("campaign"), q.Get("utm_campaign")),
 		Source:    firstNonEmpty(q.Get("source"), q.Get("utm_source")),
 	}
+}
+
+// currencyFor is the currency asked for if offered, else the reader's language's, else the default.
+func (s *Server) currencyFor(asked string, r *http.Request) string {
+	return string(s.cfg.Giving.Catalogue.CurrencyFor(asked, r.Header.Get("Accept-Language")))
 }
 
 // embedded reports whether a form was posted from the prompt inside an article's frame.

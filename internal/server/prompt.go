@@ -1,9 +1,10 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -19,7 +20,7 @@ import (
 // Echo serves it when the direct route (servePrompt) leaves a request to it: a preset amount,
 // rendered from the template, and what is not a plain GET.
 func (s *Server) handlePrompt(c echo.Context) error {
-	a := s.decidePrompt(c.Request(), c.QueryParams())
+	a := s.decidePrompt(c.Request(), s.promptQueryOf(c.Request()))
 	if !a.show || a.pr != nil {
 		s.answerPrompt(c.Response(), c.Request(), &a, csrfToken(c))
 		return nil
@@ -31,14 +32,14 @@ func (s *Server) handlePrompt(c echo.Context) error {
 		s.stats.view(s.statArticle(p.Article), p.Campaign)
 		s.stats.armView(a.arm)
 	}
-	s.stats.title(s.statArticle(p.Article), a.title)
+	s.stats.title(s.statArticle(p.Article), a.q.title)
 	return s.render(c, http.StatusOK, "prompt#document", p)
 }
 
 // servePrompt is GET /prompt's direct route (direct.go): the pre-rendered prompt, or 204, without
 // echo; a preset amount it leaves to handlePrompt.
 func (s *Server) servePrompt(w http.ResponseWriter, r *http.Request, begin func() string) int {
-	a := s.decidePrompt(r, r.URL.Query())
+	a := s.decidePrompt(r, s.promptQueryOf(r))
 	if a.show && a.pr == nil {
 		return 0
 	}
@@ -58,15 +59,15 @@ type promptAnswer struct {
 	setViews    bool
 	arm         pledge.Arm
 	ps          *promptSet
-	ch          pledge.GiftChoice
+	q           *promptQuery
+	ch          pledge.GiftChoice // q's, its currency matched to the reader's language
 	lc          *locale.Catalogue
 	pr          *prerendered // the pre-rendered prompt; nil for a preset amount (the template's)
-	title       string
 }
 
 // decidePrompt decides GET /prompt's answer for r, whose query is q.
-func (s *Server) decidePrompt(r *http.Request, q url.Values) (a promptAnswer) {
-	a.change = q.Get("change") == "1"
+func (s *Server) decidePrompt(r *http.Request, q *promptQuery) (a promptAnswer) {
+	a.q, a.change = q, q.change
 	if (a.change && s.promptDeferred(r)) || (!a.change && s.promptSilenced(r)) {
 		return a
 	}
@@ -86,19 +87,18 @@ func (s *Server) decidePrompt(r *http.Request, q url.Values) (a promptAnswer) {
 		return a
 	}
 	a.show = true
-	accept := r.Header.Get("Accept-Language")
-	a.ch = s.choiceOf(q, accept)
+	a.ch = q.choice
+	a.ch.Currency = s.currencyFor(q.choice.Currency, r)
 	f := a.ps.giving.DefaultFrequency
 	if a.ch.Frequency != "" { // most views name none: spare building the error that says so
 		if pf, err := pledge.ParseFrequency(a.ch.Frequency); err == nil {
 			f = pf
 		}
 	}
-	a.lc = s.langOf(q.Get("lang"), accept)
+	a.lc = s.langOf(q.lang, r.Header.Get("Accept-Language"))
 	if a.ch.Amount == "" {
 		a.pr = a.ps.prompts[promptKey{a.lc.Code, pledge.Currency(a.ch.Currency), f}]
 	}
-	a.title = pledge.CleanTitle(q.Get("title"))
 	return a
 }
 
@@ -128,15 +128,16 @@ func (s *Server) answerPrompt(w http.ResponseWriter, r *http.Request, a *promptA
 		w.WriteHeader(http.StatusNoContent)
 		return http.StatusNoContent
 	}
-	v := promptValues{csrf: csrf, nonce: newNonce(), article: pledge.CleanArticle(a.ch.Article),
-		campaign: pledge.CleanCampaign(a.ch.Campaign), source: pledge.CleanSource(a.ch.Source)}
-	article := pledge.CleanArticleFromOrigins(v.article, s.cfg.EmbedOrigins) // s.statArticle, cleaned once
+	v := promptValues{csrf: csrf, q: a.q}
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	hex.Encode(v.nonce[:], nonce[:]) // newNonce's, without its allocations
 	if !a.change {
-		s.stats.view(article, v.campaign)
+		s.stats.view(a.q.statArticle, a.q.campaign)
 		s.stats.armView(a.arm)
 	}
-	s.stats.title(article, a.title)
-	page := a.pr.write(v)
+	s.stats.title(a.q.statArticle, a.q.title)
+	page := a.pr.write(&v)
 	defer releasePage(page)
 	h := w.Header()
 	h["Content-Type"] = htmlType

@@ -159,6 +159,7 @@ type Server struct {
 	base      *promptSet
 	langs     *locale.Set
 	langCache langCache
+	queries   queryCache // the prompt's queries, parsed (prompt_cache.go)
 	stats     *statsBatcher
 	// remindPerEmail and managePerAddress limit POST /remind and POST /manage per address given.
 	remindPerEmail   func(email string) bool
