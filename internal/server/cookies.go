@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -133,7 +134,7 @@ func addCookie[V string | []byte](h http.Header, c *http.Cookie, v V) {
 		ck := *c
 		ck.Value = string(v)
 		if line := ck.String(); line != "" {
-			h["Set-Cookie"] = append(h["Set-Cookie"], line)
+			appendCookie(h, line)
 		}
 		return
 	}
@@ -142,7 +143,7 @@ func addCookie[V string | []byte](h http.Header, c *http.Cookie, v V) {
 	if c.Path != "" {
 		b = append(append(b, "; Path="...), c.Path...)
 	}
-	b = c.Expires.UTC().AppendFormat(append(b, "; Expires="...), http.TimeFormat)
+	b = appendHTTPDate(append(b, "; Expires="...), c.Expires)
 	if c.MaxAge > 0 {
 		b = strconv.AppendInt(append(b, "; Max-Age="...), int64(c.MaxAge), 10)
 	} else if c.MaxAge < 0 {
@@ -157,7 +158,16 @@ func addCookie[V string | []byte](h http.Header, c *http.Cookie, v V) {
 	if c.SameSite == http.SameSiteLaxMode {
 		b = append(b, "; SameSite=Lax"...)
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], string(b))
+	appendCookie(h, string(b))
+}
+
+// appendCookie adds a Set-Cookie line to h, with room for a second: the prompt sets two.
+func appendCookie(h http.Header, line string) {
+	if old := h["Set-Cookie"]; old != nil {
+		h["Set-Cookie"] = append(old, line)
+	} else {
+		h["Set-Cookie"] = append(make([]string, 0, 2), line)
+	}
 }
 
 // validCookieExpires is net/http's test of an Expires it writes: a year from 1601 (RFC 6265).
@@ -194,4 +204,28 @@ func (s *Server) readerID(c echo.Context) string {
 	id := "rd_" + hex.EncodeToString(b)
 	s.setSigned(c, cookieReader, id, time.Now().Add(365*24*time.Hour))
 	return id
+}
+
+// httpDates keeps the last dates appendHTTPDate wrote, a few by their second: the cookies of a
+// second's prompts expire in the same few seconds (a day and 30 days on, for new readers).
+var httpDates [16]atomic.Pointer[httpDate]
+
+type httpDate struct {
+	unix int64
+	text [len(http.TimeFormat)]byte
+}
+
+// appendHTTPDate appends t as http.TimeFormat writes it (in UTC).
+func appendHTTPDate(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	slot := &httpDates[uint64(sec)*0x9E3779B97F4A7C15>>60] // a day and 30 days apart are far apart here
+	if d := slot.Load(); d != nil && d.unix == sec {
+		return append(b, d.text[:]...)
+	}
+	d := &httpDate{unix: sec}
+	if len(t.UTC().AppendFormat(d.text[:0], http.TimeFormat)) != len(d.text) { // a year beyond 9999
+		return t.UTC().AppendFormat(b, http.TimeFormat)
+	}
+	slot.Store(d)
+	return append(b, d.text[:]...)
 }

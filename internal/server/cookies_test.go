@@ -49,3 +49,17 @@ type httpHeaderWriter http.Header
 func (w httpHeaderWriter) Header() http.Header       { return http.Header(w) }
 func (httpHeaderWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (httpHeaderWriter) WriteHeader(int)             {}
+
+// TestAppendHTTPDate: the cached dates are those http.TimeFormat writes, however the seconds
+// share the cache's slots, and from any zone.
+func TestAppendHTTPDate(t *testing.T) {
+	base := time.Date(2026, 12, 2, 21, 59, 59, 999, time.FixedZone("X", -5*3600))
+	for _, tm := range []time.Time{base, base.Add(time.Second), base.Add(16 * time.Second), base.Add(24 * time.Hour),
+		base.Add(30 * 24 * time.Hour), base.Add(365 * 24 * time.Hour), base.Add(-time.Nanosecond), base.AddDate(9000, 0, 0)} {
+		for range 2 { // the second time from the cache
+			if got, want := string(appendHTTPDate([]byte("x"), tm)), "x"+tm.UTC().Format(http.TimeFormat); got != want {
+				t.Fatalf("appendHTTPDate(%v) = %q, want %q", tm, got, want)
+			}
+		}
+	}
+}

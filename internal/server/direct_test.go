@@ -59,15 +59,17 @@ func TestDirectRoutesAnswerAsEcho(t *testing.T) {
 			}
 			// A direct route that panics, to compare the recovery.
 			s.area(s.echo, "", promptPolicy).direct("/test/panic",
-				func(w http.ResponseWriter, r *http.Request, begin func() string) int { panic("secret panic detail") },
+				func(w http.ResponseWriter, r *http.Request, now time.Time, begin func() string) int {
+					panic("secret panic detail")
+				},
 				func(c echo.Context) error { panic("secret panic detail") })
 			// Which requests the direct routes answered (the rest fell through to echo).
 			var directly bool
 			for _, d := range s.direct {
 				serve := d.serve
-				d.serve = func(w http.ResponseWriter, r *http.Request, begin func() string) int {
+				d.serve = func(w http.ResponseWriter, r *http.Request, now time.Time, begin func() string) int {
 					directly = true
-					st := serve(w, r, begin)
+					st := serve(w, r, now, begin)
 					directly = st != 0
 					return st
 				}

@@ -20,7 +20,7 @@ import (
 // Echo serves it when the direct route (servePrompt) leaves a request to it: a preset amount,
 // rendered from the template, and what is not a plain GET.
 func (s *Server) handlePrompt(c echo.Context) error {
-	a := s.decidePrompt(c.Request(), s.promptQueryOf(c.Request()))
+	a := s.decidePrompt(c.Request(), s.promptQueryOf(c.Request()), time.Now())
 	if !a.show || a.pr != nil {
 		s.answerPrompt(c.Response(), c.Request(), &a, csrfToken(c))
 		return nil
@@ -38,8 +38,8 @@ func (s *Server) handlePrompt(c echo.Context) error {
 
 // servePrompt is GET /prompt's direct route (direct.go): the pre-rendered prompt, or 204, without
 // echo; a preset amount it leaves to handlePrompt.
-func (s *Server) servePrompt(w http.ResponseWriter, r *http.Request, begin func() string) int {
-	a := s.decidePrompt(r, s.promptQueryOf(r))
+func (s *Server) servePrompt(w http.ResponseWriter, r *http.Request, now time.Time, begin func() string) int {
+	a := s.decidePrompt(r, s.promptQueryOf(r), now)
 	if a.show && a.pr == nil {
 		return 0
 	}
@@ -65,8 +65,8 @@ type promptAnswer struct {
 	pr          *prerendered // the pre-rendered prompt; nil for a preset amount (the template's)
 }
 
-// decidePrompt decides GET /prompt's answer for r, whose query is q.
-func (s *Server) decidePrompt(r *http.Request, q *promptQuery) (a promptAnswer) {
+// decidePrompt decides GET /prompt's answer for r, whose query is q, at now.
+func (s *Server) decidePrompt(r *http.Request, q *promptQuery, now time.Time) (a promptAnswer) {
 	a.q, a.change = q, q.change
 	if (a.change && s.promptDeferred(r)) || (!a.change && s.promptSilenced(r)) {
 		return a
@@ -75,13 +75,13 @@ func (s *Server) decidePrompt(r *http.Request, q *promptQuery) (a promptAnswer) 
 	// the id it is drawn from) and the prompts that arm sees, pre-rendered by SetPlan. The
 	// holdback sees none: its "views" are the prompts it was not shown.
 	if a.change {
-		a.arm, a.ps = s.armOf(func() string {
+		a.arm, a.ps = s.armOf(now, func() string {
 			v, _, _ := s.readViews(r)
 			return v.id
 		})
 	} else {
-		a.views, a.viewsExpire, a.setViews = s.nextViews(r, time.Now())
-		a.arm, a.ps = s.armOf(func() string { return a.views.id })
+		a.views, a.viewsExpire, a.setViews = s.nextViews(r, now)
+		a.arm, a.ps = s.armOf(now, func() string { return a.views.id })
 	}
 	if a.arm.Held() {
 		return a
@@ -142,7 +142,7 @@ func (s *Server) answerPrompt(w http.ResponseWriter, r *http.Request, a *promptA
 	h := w.Header()
 	h["Content-Type"] = htmlType
 	// A known length spares the chunked encoding: one write fewer per view.
-	h.Set(echo.HeaderContentLength, strconv.Itoa(page.Len()))
+	h[echo.HeaderContentLength] = []string{strconv.Itoa(page.Len())}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(page.Bytes())
 	return http.StatusOK
@@ -151,10 +151,33 @@ func (s *Server) answerPrompt(w http.ResponseWriter, r *http.Request, a *promptA
 // allowEmbedOrigin lets the configured article origins read the response from script (CORS), for
 // newsrooms that fetch the prompt rather than frame it.
 func (s *Server) allowEmbedOrigin(h http.Header, r *http.Request) {
-	h.Add("Vary", "Origin")
+	addVary(h, echo.HeaderOrigin)
 	if o := r.Header.Get("Origin"); o != "" && slices.Contains(s.cfg.EmbedOrigins, o) {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+}
+
+// The Vary values the prompt sends, shared (Add copies a full slice on append, and nothing else
+// changes a header's values in place).
+var (
+	varyCookie       = []string{echo.HeaderCookie}
+	varyOrigin       = []string{echo.HeaderOrigin}
+	varyCookieOrigin = []string{echo.HeaderCookie, echo.HeaderOrigin}
+)
+
+// addVary is h.Add("Vary", v), without allocating for the prompt's values.
+func addVary(h http.Header, v string) {
+	old := h[echo.HeaderVary]
+	switch {
+	case len(old) == 0 && v == echo.HeaderCookie:
+		h[echo.HeaderVary] = varyCookie
+	case len(old) == 0 && v == echo.HeaderOrigin:
+		h[echo.HeaderVary] = varyOrigin
+	case len(old) == 1 && old[0] == echo.HeaderCookie && v == echo.HeaderOrigin:
+		h[echo.HeaderVary] = varyCookieOrigin
+	default:
+		h.Add(echo.HeaderVary, v)
 	}
 }
 
