@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"crypto/rand"
 	"net/http"
 	"sync"
@@ -170,7 +171,7 @@ func csrfRandomToken() string {
 	var tok [n]byte
 	var buf [n + n/4]byte
 	for i := 0; i < n; {
-		_, _ = rand.Read(buf[:])
+		randomBytes(buf[:])
 		for _, b := range buf {
 			if int(b) >= limit {
 				continue
@@ -182,4 +183,22 @@ func csrfRandomToken() string {
 		}
 	}
 	return string(tok[:])
+}
+
+// randomReaders buffer crypto/rand, as echo's CSRF middleware does for its tokens: a prompt view
+// takes three random values (request id, CSRF token, nonce), and each read of the system's
+// generator costs more than copying the bytes out of a buffer.
+var randomReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(rand.Reader, 4096) }}
+
+// randomBytes fills b (at most 4 KB) from crypto/rand, through randomReaders. It copies from the
+// buffer (Peek) rather than Read into b, which would put b on the heap.
+func randomBytes(b []byte) {
+	r := randomReaders.Get().(*bufio.Reader)
+	defer randomReaders.Put(r)
+	p, err := r.Peek(len(b))
+	if err != nil {
+		panic("crypto/rand: " + err.Error()) // crypto/rand's reader never fails (Go 1.24)
+	}
+	copy(b, p)
+	_, _ = r.Discard(len(b))
 }

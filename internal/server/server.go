@@ -362,7 +362,7 @@ func requestIDOf(r *http.Request) string {
 		return id
 	}
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	randomBytes(b[:])
 	return hex.EncodeToString(b[:])
 }
 
