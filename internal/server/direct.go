@@ -138,7 +138,7 @@ func (w *sessionCookieWriter) Write(b []byte) (int, error) {
 // with its cookie (kept a day) and "Vary: Cookie", or, for a browser that sends Sec-Fetch-Site
 // (which the middleware judges by instead) or a route without forms, no token and no cookie.
 func (s *Server) csrfGET(w http.ResponseWriter, r *http.Request, rule csrfRule, now time.Time) string {
-	if rule == csrfNone || r.Header.Get(echo.HeaderSecFetchSite) != "" {
+	if rule == csrfNone || headerValue(r.Header, echo.HeaderSecFetchSite) != "" {
 		return middleware.CSRFUsingSecFetchSite
 	}
 	name := s.csrfCookieName()

@@ -61,7 +61,7 @@ func updating(c echo.Context) bool { return c.FormValue("step") == "update" }
 // the currency falls back to the reader's language, then the default.
 func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
 	ch := queryChoice(c.QueryParams())
-	ch.Currency = s.currencyFor(ch.Currency, c.Request())
+	ch.Currency = s.currencyFor(ch.Currency, c.Request().Header.Get("Accept-Language"))
 	return ch
 }
 
@@ -77,9 +77,10 @@ func queryChoice(q url.Values) pledge.GiftChoice {
 	}
 }
 
-// currencyFor is the currency asked for if offered, else the reader's language's, else the default.
-func (s *Server) currencyFor(asked string, r *http.Request) string {
-	return string(s.cfg.Giving.Catalogue.CurrencyFor(asked, r.Header.Get("Accept-Language")))
+// currencyFor is the currency asked for if offered, else the reader's language's (from an
+// Accept-Language header), else the default.
+func (s *Server) currencyFor(asked, acceptLanguage string) string {
+	return string(s.cfg.Giving.Catalogue.CurrencyFor(asked, acceptLanguage))
 }
 
 // embedded reports whether a form was posted from the prompt inside an article's frame.

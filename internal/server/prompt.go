@@ -87,14 +87,15 @@ func (s *Server) decidePrompt(r *http.Request, q *promptQuery, now time.Time) (a
 	}
 	a.show = true
 	a.ch = q.choice
-	a.ch.Currency = s.currencyFor(q.choice.Currency, r)
+	accept := headerValue(r.Header, "Accept-Language")
+	a.ch.Currency = s.currencyFor(q.choice.Currency, accept)
 	f := a.ps.giving.DefaultFrequency
 	if a.ch.Frequency != "" { // most views name none: spare building the error that says so
 		if pf, err := pledge.ParseFrequency(a.ch.Frequency); err == nil {
 			f = pf
 		}
 	}
-	a.lc = s.langOf(q.lang, r.Header.Get("Accept-Language"))
+	a.lc = s.langOf(q.lang, accept)
 	if a.ch.Amount == "" {
 		a.pr = a.ps.prompts[promptKey{a.lc.Code, pledge.Currency(a.ch.Currency), f}]
 	}
@@ -151,7 +152,7 @@ func (s *Server) answerPrompt(w http.ResponseWriter, r *http.Request, a *promptA
 // newsrooms that fetch the prompt rather than frame it.
 func (s *Server) allowEmbedOrigin(h http.Header, r *http.Request) {
 	addVary(h, echo.HeaderOrigin)
-	if o := r.Header.Get("Origin"); o != "" && slices.Contains(s.cfg.EmbedOrigins, o) {
+	if o := headerValue(r.Header, echo.HeaderOrigin); o != "" && slices.Contains(s.cfg.EmbedOrigins, o) {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}

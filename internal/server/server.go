@@ -358,12 +358,21 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 
 // requestIDOf is r's request id: the client's own when safeRequestID keeps it, else a fresh one.
 func requestIDOf(r *http.Request) string {
-	if id := r.Header.Get(echo.HeaderXRequestID); safeRequestID(id) {
+	if id := headerValue(r.Header, echo.HeaderXRequestID); safeRequestID(id) {
 		return id
 	}
 	var b [16]byte
 	randomBytes(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// headerValue is h.Get(key) for a key in canonical form, without canonicalising it again: the
+// prompt reads five of a request's headers on every view.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // safeRequestID reports whether a client's request id may be kept: 1 to 64 of A-Z a-z 0-9 . _ -.
