@@ -20,7 +20,7 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	// Each visit can cost a Stripe API call, and Stripe's rate limit is shared with session creation.
 	pages.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit, "error.rate.thanks"))
 	pages.GET("/donate/cancelled", s.handleCancelled)
-	s.area(e, "", promptPolicy).GET("/prompt", s.handlePrompt)
+	s.area(e, "", promptPolicy).direct("/prompt", s.servePrompt, s.handlePrompt)
 	s.area(e, "", assetPolicy).GET("/embed.js", s.handleEmbedJS)
 	if s.cfg.Demo {
 		pages.GET("/demo/article", s.handleDemoArticle)
@@ -60,15 +60,27 @@ func updating(c echo.Context) bool { return c.FormValue("step") == "update" }
 // utm_campaign and utm_source too, as the reminder e-mail's link carries) or the prompt's query;
 // the currency falls back to the reader's language, then the default.
 func (s *Server) choiceFromQuery(c echo.Context) pledge.GiftChoice {
-	q := c.QueryParams()
+	ch := queryChoice(c.QueryParams())
+	ch.Currency = s.currencyFor(ch.Currency, c.Request().Header.Get("Accept-Language"))
+	return ch
+}
+
+// queryChoice is the choice a query asks for, its currency as asked.
+func queryChoice(q url.Values) pledge.GiftChoice {
 	return pledge.GiftChoice{
 		Frequency: q.Get("frequency"),
-		Currency:  string(s.cfg.Giving.Catalogue.CurrencyFor(q.Get("currency"), c.Request().Header.Get("Accept-Language"))),
+		Currency:  q.Get("currency"),
 		Amount:    q.Get("amount"),
 		Article:   q.Get("article"),
 		Campaign:  firstNonEmpty(q.Get("campaign"), q.Get("utm_campaign")),
 		Source:    firstNonEmpty(q.Get("source"), q.Get("utm_source")),
 	}
+}
+
+// currencyFor is the currency asked for if offered, else the reader's language's (from an
+// Accept-Language header), else the default.
+func (s *Server) currencyFor(asked, acceptLanguage string) string {
+	return string(s.cfg.Giving.Catalogue.CurrencyFor(asked, acceptLanguage))
 }
 
 // embedded reports whether a form was posted from the prompt inside an article's frame.

@@ -33,12 +33,17 @@ func (s *Server) lang(c echo.Context) *locale.Catalogue {
 	if asked == "" && c.Request().Method == "POST" {
 		asked = c.FormValue("lang")
 	}
+	return s.langOf(asked, c.Request().Header.Get("Accept-Language"))
+}
+
+// langOf is the language asked for by name (asked, "" for none), else the best for an
+// Accept-Language header, else the default.
+func (s *Server) langOf(asked, accept string) *locale.Catalogue {
 	if asked != "" {
 		if lc := s.langs.Get(asked); lc != nil {
 			return lc
 		}
 	}
-	accept := c.Request().Header.Get("Accept-Language")
 	if asked == "" {
 		s.langCache.mu.RLock()
 		lc, ok := s.langCache.m[accept]

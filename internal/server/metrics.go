@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +17,15 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// counters and observers keep the series already used, by requestKey and by route: finding
+	// one by its label values hashes them and formats the status on every request.
+	counters  sync.Map
+	observers sync.Map
+}
+
+type requestKey struct {
+	route, method string
+	status        int
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -49,11 +59,25 @@ func (m *metrics) middleware() echo.MiddlewareFunc {
 			if route == "" || c.Response().Status == 404 && route == "/*" {
 				route = "unmatched"
 			}
-			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
-			m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			m.observe(route, c.Request().Method, c.Response().Status, time.Since(start))
 			return nil
 		}
 	}
+}
+
+// observe counts a request and its latency under its route pattern.
+func (m *metrics) observe(route, method string, status int, latency time.Duration) {
+	k := requestKey{route, method, status}
+	c, ok := m.counters.Load(k)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
+	o, ok := m.observers.Load(route)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(route, m.latency.WithLabelValues(route))
+	}
+	o.(prometheus.Observer).Observe(latency.Seconds())
 }
 
 // MetricsHandler serves the Prometheus metrics. It is not on the main listener (route names,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"net/http"
 	"net/url"
 	"regexp"
 	"sync"
@@ -28,34 +29,113 @@ type promptKey struct {
 // prerendered is a page split at its slots: parts[0] slots[0] parts[1] ... parts[n].
 type prerendered struct {
 	parts []string
-	slots []string
+	slots []slot
 	size  int
 }
 
-// promptValues are what differs between two readers' prompts.
+// A slot is where a per-request value goes in a pre-rendered page.
+type slot int
+
+const (
+	slotCSRF slot = iota
+	slotNonce
+	slotArticle
+	slotRemind // the remind link's article parameter
+	slotCampaign
+	slotSource
+)
+
+// slotNames are the slots by the names the template's markers carry.
+var slotNames = map[string]slot{"csrf": slotCSRF, "nonce": slotNonce, "article": slotArticle, "remind": slotRemind,
+	"campaign": slotCampaign, "source": slotSource}
+
+// promptValues are what differs between two readers' prompts: the CSRF token and nonce of each
+// request, and what the query asks (the article, escaped for the page, the campaign and source).
 type promptValues struct {
-	csrf, nonce, article, campaign, source string
+	csrf  string
+	nonce [32]byte // hex
+	q     *promptQuery
 }
 
-func (v promptValues) slot(name string) string {
-	switch name {
-	case "csrf":
-		return html.EscapeString(v.csrf)
-	case "nonce":
-		return v.nonce
-	case "article":
-		return html.EscapeString(v.article)
-	case "remind":
-		if v.article == "" {
-			return ""
-		}
-		return "&amp;article=" + html.EscapeString(url.QueryEscape(v.article))
-	case "campaign":
-		return v.campaign // CleanCampaign allows only [A-Za-z0-9._-]
-	case "source":
-		return v.source // CleanSource allows only [a-z0-9_-]
+func (v *promptValues) slot(b *bytes.Buffer, s slot) {
+	switch s {
+	case slotCSRF:
+		b.WriteString(html.EscapeString(v.csrf))
+	case slotNonce:
+		b.Write(v.nonce[:])
+	case slotArticle:
+		b.WriteString(v.q.articleHTML)
+	case slotRemind:
+		b.WriteString(v.q.remindHTML)
+	case slotCampaign:
+		b.WriteString(v.q.campaign) // CleanCampaign allows only [A-Za-z0-9._-]
+	case slotSource:
+		b.WriteString(v.q.source) // CleanSource allows only [a-z0-9_-]
 	}
-	return ""
+}
+
+// promptQuery is what the prompt reads from its query, cleaned, and the article escaped for its
+// slots: the same for every view of one article through one embed, so it is kept
+// (promptQueryOf) rather than parsed and cleaned on each view.
+type promptQuery struct {
+	change bool
+	// choice is the choice as asked, its currency not yet matched to the reader's language.
+	choice                    pledge.GiftChoice
+	lang, title               string
+	article, campaign, source string // cleaned
+	statArticle               string // the article the view is counted under (statArticle)
+	articleHTML, remindHTML   string
+}
+
+// The query cache: at most maxPromptQueries queries of at most maxCachedQuery bytes; when full it
+// is emptied, and the queries of the articles being read fill it again.
+const (
+	maxPromptQueries = 1000
+	maxCachedQuery   = 1024
+)
+
+type queryCache struct {
+	mu sync.RWMutex
+	m  map[string]*promptQuery
+}
+
+// promptQueryOf is the prompt's query of r.
+func (s *Server) promptQueryOf(r *http.Request) *promptQuery {
+	raw := r.URL.RawQuery
+	c := &s.queries
+	c.mu.RLock()
+	pq := c.m[raw]
+	c.mu.RUnlock()
+	if pq != nil {
+		return pq
+	}
+	pq = s.parsePromptQuery(r.URL.Query())
+	if len(raw) <= maxCachedQuery {
+		c.mu.Lock()
+		if c.m == nil || len(c.m) >= maxPromptQueries {
+			c.m = make(map[string]*promptQuery)
+		}
+		c.m[raw] = pq
+		c.mu.Unlock()
+	}
+	return pq
+}
+
+func (s *Server) parsePromptQuery(q url.Values) *promptQuery {
+	pq := &promptQuery{
+		change: q.Get("change") == "1",
+		choice: queryChoice(q),
+		lang:   q.Get("lang"),
+		title:  pledge.CleanTitle(q.Get("title")),
+	}
+	pq.article = pledge.CleanArticle(pq.choice.Article)
+	pq.campaign, pq.source = pledge.CleanCampaign(pq.choice.Campaign), pledge.CleanSource(pq.choice.Source)
+	pq.statArticle = pledge.CleanArticleFromOrigins(pq.article, s.cfg.EmbedOrigins) // s.statArticle, cleaned once
+	pq.articleHTML = html.EscapeString(pq.article)
+	if pq.article != "" {
+		pq.remindHTML = "&amp;article=" + html.EscapeString(url.QueryEscape(pq.article))
+	}
+	return pq
 }
 
 // prerenderPrompts renders ps's prompt for every language, currency and frequency with slot
@@ -83,8 +163,12 @@ func (s *Server) prerenderPrompts(ps *promptSet) (map[promptKey]*prerendered, er
 				page := buf.String()
 				last := 0
 				for _, m := range slotRE.FindAllStringSubmatchIndex(page, -1) {
+					sl, ok := slotNames[page[m[2]:m[3]]]
+					if !ok {
+						return nil, fmt.Errorf("prompt template: unknown slot %q", page[m[2]:m[3]])
+					}
 					pr.parts = append(pr.parts, page[last:m[0]])
-					pr.slots = append(pr.slots, page[m[2]:m[3]])
+					pr.slots = append(pr.slots, sl)
 					last = m[1]
 				}
 				pr.parts = append(pr.parts, page[last:])
@@ -105,14 +189,14 @@ var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // write splices the values into the page, in a buffer from pageBufs; give it back with
 // releasePage once the page is written out.
-func (pr *prerendered) write(v promptValues) *bytes.Buffer {
+func (pr *prerendered) write(v *promptValues) *bytes.Buffer {
 	b := pageBufs.Get().(*bytes.Buffer)
 	b.Reset()
-	b.Grow(pr.size + 2*len(v.article) + 64)
+	b.Grow(pr.size + 2*len(v.q.articleHTML) + len(v.q.remindHTML) + 64)
 	for i, part := range pr.parts {
 		b.WriteString(part)
 		if i < len(pr.slots) {
-			b.WriteString(v.slot(pr.slots[i]))
+			v.slot(b, pr.slots[i])
 		}
 	}
 	return b

@@ -1,9 +1,8 @@
 package server
 
 import (
+	"net/http"
 	"time"
-
-	"github.com/labstack/echo/v4"
 )
 
 // viewCap returns the view cap in force (withDefaults': at most 4 times in 30 days, then quiet
@@ -20,35 +19,31 @@ func (s *Server) viewCap() Limit {
 // or supporter cookie, or past the view cap. It reads signed cookies only: no database on the
 // prompt's hot path. A tampered or expired cookie reads as absent. It never counts a view: the
 // prompt handler calls countPromptView when it does show the prompt.
-func (s *Server) promptSilenced(c echo.Context) bool {
-	if s.promptDeferred(c) {
+func (s *Server) promptSilenced(r *http.Request) bool {
+	if s.promptDeferred(r) {
 		return true
 	}
 	capacity := s.viewCap()
 	if capacity.N < 0 {
 		return false
 	}
-	n, _, ok := s.promptViews(c)
+	n, _, ok := s.promptViews(r)
 	return ok && n >= capacity.N
 }
 
 // promptDeferred reports whether the reader asked not to be asked, or already gives.
-func (s *Server) promptDeferred(c echo.Context) bool {
-	if _, ok := s.readSigned(c, cookieDeferral); ok {
+func (s *Server) promptDeferred(r *http.Request) bool {
+	if _, ok := s.readSignedOf(r, cookieDeferral); ok {
 		return true
 	}
-	_, ok := s.readSigned(c, cookieSupporter)
+	_, ok := s.readSignedOf(r, cookieSupporter)
 	return ok
 }
 
-// countPromptView counts one showing of the prompt in the signed view-count cookie. The window
-// starts with the first counted view and does not slide: the cookie keeps its first expiry.
-func (s *Server) countPromptView(c echo.Context) { s.countView(c) }
-
 // promptViews reads the view-count cookie: the count and when its window ends. A window that has
 // ended reads as absent (the cookie may outlive it to keep an experiment id: view_cookie.go).
-func (s *Server) promptViews(c echo.Context) (n int, expires time.Time, ok bool) {
-	v, _, ok := s.readViews(c)
+func (s *Server) promptViews(r *http.Request) (n int, expires time.Time, ok bool) {
+	v, _, ok := s.readViews(r)
 	if !ok || !time.Now().Before(v.window) {
 		return 0, time.Time{}, false
 	}

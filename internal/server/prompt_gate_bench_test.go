@@ -34,7 +34,7 @@ func BenchmarkPromptDecision(b *testing.B) {
 			req.AddCookie(tt.cookie)
 			c := echo.New().NewContext(req, httptest.NewRecorder())
 			for b.Loop() {
-				if got := s.promptSilenced(c); got != tt.want {
+				if got := s.promptSilenced(c.Request()); got != tt.want {
 					b.Fatalf("silenced = %v, want %v", got, tt.want)
 				}
 			}

@@ -108,15 +108,21 @@ func (s *Server) buildLivePlan(p *pledge.Plan) (*livePlan, error) {
 // before the reader has an id) and the prompts that arm sees (the default's for the holdback
 // and outside experiments), both from the one plan in force. No database, no rendering.
 func (s *Server) armSet(c echo.Context) (pledge.Arm, *promptSet) {
+	return s.armOf(time.Now(), func() string { return s.viewID(c) })
+}
+
+// armOf is armSet at now for the reader whose experiment id viewID returns (asked only while
+// an experiment runs).
+func (s *Server) armOf(now time.Time, viewID func() string) (pledge.Arm, *promptSet) {
 	lp := s.live.Load()
 	if lp == nil {
 		return pledge.Arm{}, s.base
 	}
-	e := lp.plan.Running(time.Now())
+	e := lp.plan.Running(now)
 	if e == nil {
 		return pledge.Arm{}, lp.def
 	}
-	arm := s.assigner.Assign(e, s.viewID(c))
+	arm := s.assigner.Assign(e, viewID())
 	if ps := lp.arms[arm]; ps != nil {
 		return arm, ps
 	}

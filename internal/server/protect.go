@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -33,18 +34,20 @@ func (s *Server) protectCookies(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		res := c.Response()
-		res.Before(func() {
-			h := res.Header()
-			all := h.Values("Set-Cookie")
-			if len(all) == 0 {
-				return
-			}
-			h.Del("Set-Cookie")
-			for _, v := range all {
-				h.Add("Set-Cookie", sessionOnly(v))
-			}
-		})
+		res.Before(func() { sessionOnlyCookies(res.Header()) })
 		return next(c)
+	}
+}
+
+// sessionOnlyCookies makes every cookie set in h a session cookie (sessionOnly).
+func sessionOnlyCookies(h http.Header) {
+	all := h.Values("Set-Cookie")
+	if len(all) == 0 {
+		return
+	}
+	h.Del("Set-Cookie")
+	for _, v := range all {
+		h.Add("Set-Cookie", sessionOnly(v))
 	}
 }
 

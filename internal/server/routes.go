@@ -79,13 +79,15 @@ type area struct {
 	s *Server
 	g *echo.Group
 	p policy
+	// guarded: the group has middleware of its own (sign-in, say), which a direct route would skip.
+	guarded bool
 }
 
 // area returns the group of routes under prefix with policy p. Middleware m, as Echo's group
 // middleware, runs on the prefix's unknown paths too (Echo registers not-found routes for them),
 // so those paths get p as well.
 func (s *Server) area(e *echo.Echo, prefix string, p policy, m ...echo.MiddlewareFunc) *area {
-	a := &area{s: s, g: e.Group(prefix, m...), p: p}
+	a := &area{s: s, g: e.Group(prefix, m...), p: p, guarded: len(m) > 0}
 	if len(m) > 0 {
 		s.setPolicy(prefix, p)
 		s.setPolicy(prefix+"/*", p)
@@ -101,6 +103,18 @@ func (a *area) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 // POST adds a POST route to the area.
 func (a *area) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 	a.add(http.MethodPost, path, h, m)
+}
+
+// direct adds a GET route whose plain GETs serve answers without echo (direct.go), under the
+// area's policy; echo's h answers the rest, and what serve declines. A direct route has no route
+// middleware of its own: rate limits and sign-in are echo's.
+func (a *area) direct(path string, serve directFunc, h echo.HandlerFunc) {
+	if a.guarded {
+		panic("direct route " + path + " in an area with middleware of its own")
+	}
+	r := a.g.Add(http.MethodGet, path, h)
+	a.s.setPolicy(r.Path, a.p)
+	a.s.direct[r.Path] = &directRoute{path: r.Path, p: a.p, serve: serve}
 }
 
 func (a *area) add(method, path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) {

@@ -141,9 +141,15 @@ type Server struct {
 	assigner pledge.Assigner
 
 	// policies holds each route path's policy, set by the areas that register the routes
-	// (routes.go); framable lists the paths whose policy lets article pages frame them.
+	// (routes.go); framable lists the paths whose policy lets article pages frame them; direct
+	// holds the routes whose plain GETs are answered without echo (direct.go).
 	policies map[string]policy
 	framable map[string]bool
+	direct   map[string]*directRoute
+	// security is the headers every response carries (securityHeaders); recover is the panic
+	// handler of every request, echo's or a direct route's.
+	security securityHeaderSet
+	recover  echo.MiddlewareFunc
 
 	// giving is the way from a choice to Stripe Checkout; New builds it, Handler gives it the
 	// Checkouts and Payments set in between.
@@ -153,6 +159,7 @@ type Server struct {
 	base      *promptSet
 	langs     *locale.Set
 	langCache langCache
+	queries   queryCache // the prompt's queries, parsed (prompt_cache.go)
 	stats     *statsBatcher
 	// remindPerEmail and managePerAddress limit POST /remind and POST /manage per address given.
 	remindPerEmail   func(email string) bool
@@ -175,6 +182,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		Registry: prometheus.NewRegistry(),
 		policies: map[string]policy{},
 		framable: map[string]bool{},
+		direct:   map[string]*directRoute{},
 	}
 	var err error
 	if s.renderer, err = newRenderer(webFS, s.templateFuncs()); err != nil {
@@ -212,6 +220,13 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}, []string{"type", "outcome"})
 	s.Registry.MustRegister(s.webhookEvents)
 
+	s.security = s.buildSecurityHeaders()
+	s.recover = middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.logger.Error("panic", "err", err, "route", c.Path(), "stack", string(stack))
+			return err
+		},
+	})
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
 	s.echo.IPExtractor = ipExtractor(cfg.TrustedProxies)
@@ -292,16 +307,12 @@ func (s *Server) templateFuncs() template.FuncMap {
 	}
 }
 
-// Handler registers middleware and routes and returns the http.Handler to serve. Call it once,
-// after the service fields are set: it hands the stores set since New to the services New built.
+// Handler registers middleware and routes and returns the http.Handler to serve (the Server:
+// its direct routes, then echo). Call it once, after the service fields are set: it hands the
+// stores set since New to the services New built.
 func (s *Server) Handler() http.Handler {
 	e := s.echo
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.logger.Error("panic", "err", err, "route", c.Path(), "stack", string(stack))
-			return err
-		},
-	}))
+	e.Use(s.recover)
 	e.Use(requestID)
 	e.Use(s.logRequests())
 	e.Use(s.metrics.middleware())
@@ -327,7 +338,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerNewsletterRoutes(e)
 	s.registerWebhookRoutes(e)
 	s.area(e, "", pagePolicy).GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/donate") })
-	return e
+	return s
 }
 
 // requestID gives every request an id, answered in X-Request-Id and carried by its log lines. A
@@ -337,17 +348,31 @@ func (s *Server) Handler() http.Handler {
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		id := req.Header.Get(echo.HeaderXRequestID)
-		if !safeRequestID(id) {
-			b := make([]byte, 16)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
-		}
+		id := requestIDOf(req)
 		// The request logger reads the request's header first: it must see the id kept.
 		req.Header.Set(echo.HeaderXRequestID, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 		return next(c)
 	}
+}
+
+// requestIDOf is r's request id: the client's own when safeRequestID keeps it, else a fresh one.
+func requestIDOf(r *http.Request) string {
+	if id := headerValue(r.Header, echo.HeaderXRequestID); safeRequestID(id) {
+		return id
+	}
+	var b [16]byte
+	randomBytes(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// headerValue is h.Get(key) for a key in canonical form, without canonicalising it again: the
+// prompt reads five of a request's headers on every view.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // safeRequestID reports whether a client's request id may be kept: 1 to 64 of A-Z a-z 0-9 . _ -.
@@ -384,20 +409,24 @@ func (s *Server) logRequests() echo.MiddlewareFunc {
 			if v.Status < 400 && s.policyFor(c).logs == logFailures {
 				return nil
 			}
-			route := v.RoutePath
-			if route == "" {
-				route = "unmatched"
-			}
-			s.logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("method", v.Method),
-				slog.String("route", route),
-				slog.Int("status", v.Status),
-				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
-				slog.String("request_id", v.RequestID),
-			)
+			s.logRequest(c.Request().Context(), v.Method, v.RoutePath, v.Status, v.Latency, v.RequestID)
 			return nil
 		},
 	})
+}
+
+// logRequest writes a request's log line (logRequests').
+func (s *Server) logRequest(ctx context.Context, method, route string, status int, latency time.Duration, id string) {
+	if route == "" {
+		route = "unmatched"
+	}
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "request",
+		slog.String("method", method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
+		slog.String("request_id", id),
+	)
 }
 
 // csrf protects every form, by the rule of the route's policy. Tokens travel in the _csrf field
@@ -522,6 +551,39 @@ func (s *Server) csrfCookieName() string {
 // securityHeaders sets the headers every response carries. Routes whose policy is framed may be
 // framed by the configured article origins; everything else refuses to be framed.
 func (s *Server) securityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			s.security.set(c.Response().Header(), s.policyFor(c).framed)
+			return next(c)
+		}
+	}
+}
+
+// securityHeaderSet is the security headers' values, built once (buildSecurityHeaders) and shared
+// (each a one-element slice, which Set replaces and Add copies on append): they go on every
+// response, the article-view ones included.
+type securityHeaderSet struct {
+	framed, unframed, deny []string
+	common                 []struct {
+		key   string
+		value []string
+	}
+}
+
+// set sets the headers on h, for a route that may be framed or not.
+func (sh *securityHeaderSet) set(h http.Header, framed bool) {
+	if framed {
+		h["Content-Security-Policy"] = sh.framed
+	} else {
+		h["Content-Security-Policy"] = sh.unframed
+		h["X-Frame-Options"] = sh.deny
+	}
+	for _, kv := range sh.common {
+		h[kv.key] = kv.value
+	}
+}
+
+func (s *Server) buildSecurityHeaders() securityHeaderSet {
 	ancestors := "'none'"
 	if len(s.cfg.EmbedOrigins) > 0 {
 		ancestors = "'self' " + strings.Join(s.cfg.EmbedOrigins, " ")
@@ -531,11 +593,8 @@ func (s *Server) securityHeaders() echo.MiddlewareFunc {
 			"connect-src 'self'; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; " +
 			"base-uri 'none'; object-src 'none'; frame-ancestors " + frame
 	}
-	// The values are built once and shared (each a one-element slice, which Set replaces and Add
-	// copies on append): these headers go on every response, the article-view ones included.
 	one := func(v string) []string { return []string{v} }
-	framed, unframed := one(csp(ancestors)), one(csp("'none'"))
-	type header struct {
+	type header = struct {
 		key   string
 		value []string
 	}
@@ -548,24 +607,7 @@ func (s *Server) securityHeaders() echo.MiddlewareFunc {
 	if s.cfg.Secure() {
 		common = append(common, header{"Strict-Transport-Security", one("max-age=63072000; includeSubDomains")})
 	}
-	deny := one("DENY")
-	// Echo v4 applies the global middleware to the route's handler on every request, so what
-	// is built here is built once and the function below, run per request, only closes over it.
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			h := c.Response().Header()
-			if s.policyFor(c).framed {
-				h["Content-Security-Policy"] = framed
-			} else {
-				h["Content-Security-Policy"] = unframed
-				h["X-Frame-Options"] = deny
-			}
-			for _, kv := range common {
-				h[kv.key] = kv.value
-			}
-			return next(c)
-		}
-	}
+	return securityHeaderSet{framed: one(csp(ancestors)), unframed: one(csp("'none'")), deny: one("DENY"), common: common}
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies; Echo's default would
@@ -580,9 +622,6 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
-
-// ServeHTTP lets tests drive the server without a listener.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
 // Close writes what is still counted in memory (prompt statistics). Call it after the HTTP
 // server has stopped and before the store closes.

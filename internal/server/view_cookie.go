@@ -63,8 +63,8 @@ func decodeViewState(value string, cookieExpiry time.Time) (viewState, bool) {
 
 // readViews reads the view cookie and when it expires; a missing, tampered or expired cookie
 // reads as absent.
-func (s *Server) readViews(c echo.Context) (v viewState, expires time.Time, ok bool) {
-	ck, err := c.Cookie(cookieViews)
+func (s *Server) readViews(r *http.Request) (v viewState, expires time.Time, ok bool) {
+	ck, err := r.Cookie(cookieViews)
 	if err != nil {
 		return viewState{}, time.Time{}, false
 	}
@@ -77,18 +77,29 @@ func (s *Server) readViews(c echo.Context) (v viewState, expires time.Time, ok b
 	return v, expires, ok
 }
 
-// countView counts one showing of the prompt against the view cap, and keeps (or, while an
-// experiment runs, makes) the reader's experiment id in the same cookie.
-func (s *Server) countView(c echo.Context) {
+// countPromptView counts one showing of the prompt in the signed view-count cookie, against the
+// view cap, and keeps (or, while an experiment runs, makes) the reader's experiment id in the same
+// cookie. The window starts with the first counted view and does not slide: the cookie keeps its
+// first expiry.
+func (s *Server) countPromptView(c echo.Context) {
+	v, expires, set := s.nextViews(c.Request(), time.Now())
+	if v.id != "" {
+		c.Set(ctxViewID, v.id)
+	}
+	if set {
+		s.setViews(c.Response(), v, expires)
+	}
+}
+
+// nextViews is the view cookie after one more showing of the prompt to r's reader, as
+// countPromptView counts it: its state, its expiry, and whether there is a cookie to set (none
+// without a cap and an experiment).
+func (s *Server) nextViews(r *http.Request, now time.Time) (v viewState, expires time.Time, set bool) {
 	capacity := s.viewCap()
-	now := time.Now()
-	v, expires, _ := s.readViews(c)
+	v, expires, _ = s.readViews(r)
 	if v.id == "" && s.currentPlan().Running(now) != nil {
 		v.id = newViewID()
 		expires = latest(expires, now.Add(viewIDLifetime))
-	}
-	if v.id != "" {
-		c.Set(ctxViewID, v.id)
 	}
 	if capacity.N >= 0 {
 		if v.window.IsZero() || !now.Before(v.window) { // a new window starts with this view
@@ -96,20 +107,20 @@ func (s *Server) countView(c echo.Context) {
 		}
 		v.n++
 	} else if v.id == "" {
-		return // no cap and no experiment: nothing to keep
+		return v, expires, false // no cap and no experiment: nothing to keep
 	}
-	s.setViews(c, v, latest(expires, v.window))
+	return v, latest(expires, v.window), true
 }
 
 // setViews writes the view cookie. In protective mode it is a session cookie (see
 // viewCookieSessionOnly): the experiment id and the view count end with the browser session.
-func (s *Server) setViews(c echo.Context, v viewState, expires time.Time) {
+func (s *Server) setViews(w http.ResponseWriter, v viewState, expires time.Time) {
 	if viewCookieSessionOnly() {
-		c.SetCookie(&http.Cookie{Name: cookieViews, Value: s.sign(cookieViews, v.encode(), expires), Path: "/",
+		http.SetCookie(w, &http.Cookie{Name: cookieViews, Value: s.sign(cookieViews, v.encode(), expires), Path: "/",
 			HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode})
 		return
 	}
-	s.setSigned(c, cookieViews, v.encode(), expires)
+	s.setSignedOn(w, cookieViews, v.encode(), expires)
 }
 
 // viewCookieSessionOnly reports whether the view cookie must end with the browser session, so
@@ -123,7 +134,7 @@ func (s *Server) viewID(c echo.Context) string {
 	if id, ok := c.Get(ctxViewID).(string); ok {
 		return id
 	}
-	v, _, ok := s.readViews(c)
+	v, _, ok := s.readViews(c.Request())
 	if !ok {
 		return ""
 	}
