@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"net/http"
@@ -193,16 +194,15 @@ func (s *Server) readSignedOf(r *http.Request, name string) (string, bool) {
 	return s.verify(name, ck.Value, time.Now())
 }
 
-// readerID returns the anonymous reader id from its cookie, creating and setting one (for a
-// year) when there is none. It identifies a browser, never a person.
+// readerID returns the anonymous reader id from its cookie, creating (newReaderID) and setting
+// one (for a year) when there is none. It identifies a browser, never a person.
 func (s *Server) readerID(c echo.Context) string {
 	if id, ok := s.readSigned(c, cookieReader); ok {
 		return id
 	}
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	id := "rd_" + hex.EncodeToString(b)
-	s.setSigned(c, cookieReader, id, time.Now().Add(365*24*time.Hour))
+	now := time.Now()
+	id := newReaderID(now)
+	s.setSigned(c, cookieReader, id, now.Add(365*24*time.Hour))
 	return id
 }
 
@@ -228,4 +228,17 @@ func appendHTTPDate(b []byte, t time.Time) []byte {
 	}
 	slot.Store(d)
 	return append(b, d.text[:]...)
+}
+
+// newReaderID returns a new anonymous reader id: "rd_", the time it is made (Unix milliseconds,
+// 12 hex digits), then 8 random bytes (16 hex digits). Ids made together sort together, so the
+// first write of a burst of new readers (a deferral, a checkout), which is when most ids are made,
+// lands at the end of the reader_id index rather than on a random page of it: a group commit of
+// some 30 new readers' deferrals then writes a few pages to the write-ahead log, not one each.
+// The time says no more than the row's created_at; protective mode's ids (readerFor) stay random.
+func newReaderID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())) // its low 6 bytes: until the year 10889
+	_, _ = rand.Read(b[8:])
+	return "rd_" + hex.EncodeToString(b[2:])
 }

@@ -28,7 +28,7 @@ type remindFixture struct {
 	db *sqlite.DB
 }
 
-func newRemindFixture(t *testing.T, cfg Config) *remindFixture {
+func newRemindFixture(t testing.TB, cfg Config) *remindFixture {
 	t.Helper()
 	db := sqlite.NewDB(testkit.StoreDSN(t))
 	if err := db.Open(context.Background()); err != nil {
