@@ -546,11 +546,24 @@ func sortFunnel(m map[string]*pledge.FunnelRow) []pledge.FunnelRow {
 	return out
 }
 
-// topMoney returns net money in by article and by campaign, per currency, largest first.
+// topMoney returns net money in by article and by campaign, per currency, largest first. The
+// period's whole weeks come from donations_sources_weekly and the days outside them from
+// donations_sources (weekSpan): the sort of the GROUP BY, most of the query's time, has a quarter
+// of the rows of the days alone for 90 days.
 func (db *DB) topMoney(ctx context.Context, p pledge.Period) (arts, camps []pledge.TopRow, err error) {
+	from, to := p.From.Unix(), p.To.Unix()
+	w0, w1 := weekSpan(from, to)
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT article, campaign, currency, sum(donations), sum(gross - refunded - disputed)
-		FROM donations_sources WHERE day >= ? AND day < ? GROUP BY article, campaign, currency`, p.From.Unix(), p.To.Unix())
+		SELECT article, campaign, currency, sum(donations), sum(net) FROM (
+			SELECT article, campaign, currency, donations, gross - refunded - disputed AS net
+			FROM donations_sources WHERE day >= ?1 AND day < ?2
+			UNION ALL
+			SELECT article, campaign, currency, donations, net
+			FROM donations_sources_weekly WHERE week >= ?2 AND week < ?3
+			UNION ALL
+			SELECT article, campaign, currency, donations, gross - refunded - disputed
+			FROM donations_sources WHERE day >= ?3 AND day < ?4) AS s
+		GROUP BY article, campaign, currency`, from, w0, w1, to)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -600,6 +613,18 @@ func (db *DB) topMoney(ctx context.Context, p pledge.Period) (arts, camps []pled
 		return out
 	}
 	return flat(am), flat(cm), rows.Err()
+}
+
+// weekSpan returns the whole weeks of donations_sources_weekly within [from, to) (whole days):
+// [w0, w1), the weeks that start on or after from and end by to. The days of [from, w0) and
+// [w1, to) lie outside them; with no whole week in the period, w0 = w1 = to and every day is
+// outside.
+func weekSpan(from, to int64) (w0, w1 int64) {
+	w0, w1 = weekOf(from+week-1), weekOf(to)
+	if w0 >= w1 {
+		return to, to
+	}
+	return w0, w1
 }
 
 // deferralStats sums "remind me later" over p: choices made in p, reminders sent in p, and
