@@ -7,6 +7,11 @@
 -- ledger's write path keeps it beside donations_sources (internal/sqlite, changeDonation), with a
 -- row for a week exactly when donations_sources has one for a day of it; measures: the number of
 -- donations and their net (gross - refunded - disputed), all the top lists read.
+--
+-- subscriptions_ended: the open failed payments (the dashboard's figures of each period, and the
+-- past-due list) look up the subscription of each unpaid invoice, by its Stripe id, for when it
+-- ended; the unique index on the Stripe id leads to the table's row for ended_at, this one holds
+-- it (the query names it: SQLite's planner prefers the unique index for an equality).
 
 -- +goose Up
 CREATE TABLE donations_sources_weekly (
@@ -23,5 +28,8 @@ INSERT INTO donations_sources_weekly (week, article, campaign, currency, donatio
 SELECT day - day % 604800, article, campaign, currency, sum(donations), sum(gross - refunded - disputed)
 FROM donations_sources GROUP BY 1, 2, 3, 4;
 
+CREATE INDEX subscriptions_ended ON subscriptions (stripe_subscription_id, ended_at);
+
 -- +goose Down
+DROP INDEX subscriptions_ended;
 DROP TABLE donations_sources_weekly;
