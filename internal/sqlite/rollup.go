@@ -13,8 +13,8 @@ import (
 
 // The daily rollups (donations_daily, donations_sources, subscriptions_daily) let the dashboard
 // read a few rows a day instead of all of history, and donations_sources_weekly the sources' sums
-// by week (migration 0022) for the whole weeks of a period. They are kept here, in Go, by one definition
-// of what each row contributes: a donation (contribution), a supporter's first gift
+// by week (migration 0022) for the whole weeks of a period. They are kept here, in Go, by one
+// definition of what each row contributes: a donation (contribution), a supporter's first gift
 // (newSupporter) and a span of recurring revenue (a pledge.Segment). Every writer goes through
 // these functions: the webhook's effects (as a delta: the row's contribution after a change
 // minus its contribution before), the rebuild after a migration, and `pledge seed`.
@@ -252,8 +252,8 @@ func (m settleMeasures) times(sign int64) settleMeasures {
 }
 
 // changeDonation moves a donation's contribution from before to after (either may be nil: a new
-// or a removed row) in the donations' rollups and in its supporters' lifetime totals, writing only the
-// rows whose figures change: a settlement touches settlement_daily alone, and an unchanged row
+// or a removed row) in the donations' rollups and in its supporters' lifetime totals, writing only
+// the rows whose figures change: a settlement touches settlement_daily alone, and an unchanged row
 // costs nothing. With first, it also recomputes the first gift of the supporters the donation
 // belonged to before and belongs to after (a gift's paid time, keys or supporter may have moved),
 // in the same read of the supporter as their last gift (refreshSupporterFigures).
