@@ -4,10 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 func at(s string) int64 {
@@ -434,5 +437,148 @@ func TestDashboardPreviousIsFigures(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWeekSpan: the whole weeks of donations_sources_weekly inside a period of whole days, and
+// none when no week fits.
+func TestWeekSpan(t *testing.T) {
+	const d = 86400
+	w := int64(2927) * week // a week's first second (a Thursday, as the epoch's)
+	for _, c := range []struct {
+		name           string
+		from, to       int64
+		wantW0, wantW1 int64
+	}{
+		{"aligned both ends", w, w + 3*week, w, w + 3*week},
+		{"days on both sides", w - 2*d, w + 2*week + 3*d, w, w + 2*week},
+		{"starts a day late", w + d, w + 3*week, w + week, w + 3*week},
+		{"one whole week", w - d, w + week + d, w, w + week},
+		{"six days", w + d, w + 7*d, w + 7*d, w + 7*d},
+		{"eight days, no whole week", w + 3*d, w + 11*d, w + 11*d, w + 11*d},
+		{"empty", w, w, w, w},
+	} {
+		if w0, w1 := weekSpan(c.from, c.to); w0 != c.wantW0 || w1 != c.wantW1 {
+			t.Errorf("%s: weekSpan = [%d, %d), want [%d, %d)", c.name, w0, w1, c.wantW0, c.wantW1)
+		}
+	}
+}
+
+// TestTopMoneyFromWeeksAndDays: the top articles and campaigns, read from whole weeks and the days
+// around them, are the sums of the donations themselves, for periods that start and end on and
+// off a week's first day, shorter than a week, and longer than a year's part of the history.
+func TestTopMoneyFromWeeksAndDays(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	now := time.Date(2026, 6, 17, 13, 0, 0, 0, time.UTC) // a Wednesday
+	db.Now = func() time.Time { return now }
+	if err := db.Seed(ctx, SeedOptions{Donations: 3000, Years: 1, Rand: 7}); err != nil {
+		t.Fatal(err)
+	}
+	// Refunds and lost disputes through the webhook's path move both rollups row by row.
+	rows, err := db.read.Query(`SELECT stripe_charge_id, currency, amount FROM donations WHERE id % 11 = 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type charge struct {
+		id     string
+		amount pledge.Money
+	}
+	var charges []charge
+	for rows.Next() {
+		var c charge
+		if err := rows.Scan(&c.id, &c.amount.Currency, &c.amount.Amount); err != nil {
+			t.Fatal(err)
+		}
+		charges = append(charges, c)
+	}
+	rows.Close()
+	for i, c := range charges {
+		var typ string
+		var fact any = &pledge.ChargeRefunded{ChargeID: c.id, Amount: c.amount, AmountRefunded: c.amount.Amount / 3}
+		typ = "charge.refunded"
+		if i%2 == 1 {
+			typ, fact = "charge.dispute.closed", &pledge.DisputeChanged{ChargeID: c.id, Status: "lost", Amount: c.amount}
+		}
+		if _, err := db.ApplyEvent(ctx, &pledge.LedgerEvent{ID: fmt.Sprintf("evt_top_%d", i), Type: typ,
+			Created: now, Fact: fact}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(charges) == 0 {
+		t.Fatal("no donations to refund")
+	}
+	today := now.Truncate(day)
+	weekStart := time.Unix(weekOf(today.Unix()), 0).UTC() // a Thursday, as the epoch
+	periods := []pledge.Period{
+		{From: today.Add(-90 * day), To: today},
+		{From: weekStart.Add(-4 * 7 * day), To: weekStart},
+		{From: weekStart.Add(-4*7*day + day), To: weekStart.Add(-day)},
+		{From: weekStart.Add(-9 * day), To: weekStart.Add(day)},
+		{From: weekStart.Add(-10 * day), To: weekStart.Add(-4 * day)},
+		{From: weekStart.Add(-10 * day), To: weekStart.Add(-2 * day)},
+		{From: today.Add(-400 * day), To: today.Add(day)},
+	}
+	for _, p := range periods {
+		arts, camps, err := db.topMoney(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantArts, wantCamps := topFromDonations(t, db, p)
+		if !slices.Equal(arts, wantArts) || !slices.Equal(camps, wantCamps) {
+			t.Errorf("%s to %s: top articles %v, campaigns %v; from the donations: %v, %v",
+				p.From.Format(time.DateOnly), p.To.Format(time.DateOnly), arts, camps, wantArts, wantCamps)
+		}
+		if len(wantArts) == 0 {
+			t.Errorf("%s to %s: no donations in the period", p.From.Format(time.DateOnly), p.To.Format(time.DateOnly))
+		}
+	}
+	// The 90 days read whole weeks from the weekly rollup.
+	w0, w1 := weekSpan(periods[0].From.Unix(), periods[0].To.Unix())
+	var weekly int
+	db.read.QueryRow(`SELECT count(*) FROM donations_sources_weekly WHERE week >= ? AND week < ?`, w0, w1).Scan(&weekly)
+	if w1-w0 < 12*week || weekly == 0 {
+		t.Errorf("90 days: whole weeks [%d, %d) with %d weekly rows", w0, w1, weekly)
+	}
+}
+
+// topFromDonations computes topMoney's answer from the donations rows themselves.
+func topFromDonations(t *testing.T, db *DB, p pledge.Period) (arts, camps []pledge.TopRow) {
+	t.Helper()
+	top := func(col string) []pledge.TopRow {
+		rows, err := db.read.Query(`SELECT `+col+`, currency, count(*), sum(amount - amount_refunded - amount_disputed)
+			FROM donations WHERE paid_at >= ? AND paid_at < ? AND `+col+` <> ''
+			GROUP BY 1, 2 ORDER BY 2, 4 DESC, 1`, p.From.Unix(), p.To.Unix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []pledge.TopRow
+		for rows.Next() {
+			var r pledge.TopRow
+			if err := rows.Scan(&r.Name, &r.Currency, &r.Donations, &r.Net); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	return top("article"), top("campaign")
+}
+
+// TestDashboardReadsUseTheirIndexes: on SQLite, the top lists read the whole weeks from the weekly
+// rollup's key, and the open failed payments find each subscription's end in subscriptions_ended
+// alone (a covering index), never in the table.
+func TestDashboardReadsUseTheirIndexes(t *testing.T) {
+	testkit.SQLiteOnly(t, "SQLite's query plans (PostgreSQL's planner chooses by its own statistics)")
+	db := openTestDB(t)
+	top := strings.Join(planOf(t, db, `SELECT article FROM donations_sources_weekly WHERE week >= ? AND week < ?`, 0, week), "\n")
+	if !strings.Contains(top, "SEARCH donations_sources_weekly USING PRIMARY KEY (week>? AND week<?)") {
+		t.Errorf("the weekly rollup's read:\n%s", top)
+	}
+	open := strings.Join(planOf(t, db, `SELECT currency FROM (`+db.openFailedQuery()+`) AS f`, int64(1_800_000_000)), "\n")
+	if !strings.Contains(open, "SEARCH s USING COVERING INDEX subscriptions_ended (stripe_subscription_id=?") ||
+		!strings.Contains(open, "COVERING INDEX invoice_attempts_open") {
+		t.Errorf("the open failed payments' plan:\n%s", open)
 	}
 }

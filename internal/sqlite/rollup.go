@@ -12,8 +12,9 @@ import (
 )
 
 // The daily rollups (donations_daily, donations_sources, subscriptions_daily) let the dashboard
-// read a few rows a day instead of all of history. They are kept here, in Go, by one definition
-// of what each row contributes: a donation (contribution), a supporter's first gift
+// read a few rows a day instead of all of history, and donations_sources_weekly the sources' sums
+// by week (migration 0022) for the whole weeks of a period. They are kept here, in Go, by one
+// definition of what each row contributes: a donation (contribution), a supporter's first gift
 // (newSupporter) and a span of recurring revenue (a pledge.Segment). Every writer goes through
 // these functions: the webhook's effects (as a delta: the row's contribution after a change
 // minus its contribution before), the rebuild after a migration, and `pledge seed`.
@@ -145,6 +146,33 @@ func (d *donationRow) sourceKey() sourceKey {
 	return sourceKey{dayOf(d.paidAt), d.article, d.campaign, d.currency}
 }
 
+// week is the length of a donations_sources_weekly row's week (migration 0022); weeks start at
+// the epoch and every multiple of it.
+const week = 7 * 86400
+
+func weekOf(t int64) int64 { return t - t%week }
+
+// weekKey is a donation's row of donations_sources_weekly: its sourceKey with the week for the day.
+func (d *donationRow) weekKey() sourceKey {
+	return sourceKey{weekOf(d.paidAt), d.article, d.campaign, d.currency}
+}
+
+// weekMeasures is one donations_sources_weekly row's sums: what the top lists read of
+// donations_sources.
+type weekMeasures struct{ donations, net int64 }
+
+func (m measures) week() weekMeasures {
+	return weekMeasures{m.donations, pledge.NetOf(m.gross, m.refunded, m.disputed)}
+}
+
+func (m weekMeasures) plus(o weekMeasures) weekMeasures {
+	return weekMeasures{m.donations + o.donations, m.net + o.net}
+}
+
+func (m weekMeasures) minus(o weekMeasures) weekMeasures {
+	return weekMeasures{m.donations - o.donations, m.net - o.net}
+}
+
 func (m measures) minus(o measures) measures { return m.plus(o.times(-1)) }
 
 func (m settleMeasures) minus(o settleMeasures) settleMeasures { return m.plus(o.times(-1)) }
@@ -208,13 +236,24 @@ func addSource(ctx context.Context, tx *Tx, k sourceKey, m measures) error {
 	return nil
 }
 
+func addSourceWeek(ctx context.Context, tx *Tx, k sourceKey, m weekMeasures) error {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO donations_sources_weekly (week, article, campaign, currency, donations, net) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (week, article, campaign, currency) DO UPDATE SET
+			donations = donations_sources_weekly.donations + excluded.donations, net = donations_sources_weekly.net + excluded.net`,
+		k.day, k.article, k.campaign, k.currency, m.donations, m.net); err != nil {
+		return fmt.Errorf("donations_sources_weekly: %w", err)
+	}
+	return nil
+}
+
 func (m settleMeasures) times(sign int64) settleMeasures {
 	return settleMeasures{m.donations * sign, m.amount * sign, m.fee * sign, m.lost * sign, m.net * sign}
 }
 
 // changeDonation moves a donation's contribution from before to after (either may be nil: a new
-// or a removed row) in the three rollups and in its supporters' lifetime totals, writing only the
-// rows whose figures change: a settlement touches settlement_daily alone, and an unchanged row
+// or a removed row) in the donations' rollups and in its supporters' lifetime totals, writing only
+// the rows whose figures change: a settlement touches settlement_daily alone, and an unchanged row
 // costs nothing. With first, it also recomputes the first gift of the supporters the donation
 // belonged to before and belongs to after (a gift's paid time, keys or supporter may have moved),
 // in the same read of the supporter as their last gift (refreshSupporterFigures).
@@ -238,6 +277,14 @@ func changeDonation(ctx context.Context, tx *Tx, before, after *donationRow, fir
 	}
 	for _, d := range deltas(hb, b.sourceKey(), mb, ha, a.sourceKey(), ma, measures.minus) {
 		if err := addSource(ctx, tx, d.key, d.add); err != nil {
+			return err
+		}
+	}
+	// The week's row moves with the day's: it exists exactly when a day of the week has one
+	// (a change within a week whose difference is nothing leaves both the day's and the week's
+	// rows as they were, or writes a day's row of a week whose row is already there).
+	for _, d := range deltas(hb, b.weekKey(), mb.week(), ha, a.weekKey(), ma.week(), weekMeasures.minus) {
+		if err := addSourceWeek(ctx, tx, d.key, d.add); err != nil {
 			return err
 		}
 	}
@@ -555,12 +602,13 @@ func sameSegments(a, b []pledge.Segment) bool {
 }
 
 // rebuildDerived recomputes everything derived from the ledger's rows: supporters' addresses keys
-// and first gifts, every subscription's status and spans, and the three rollups, with the same
+// and first gifts, every subscription's status and spans, and the rollups, with the same
 // functions the webhook uses row by row. It runs after a migration that changed a definition
 // (ledgerVersion) and after `pledge seed`.
 func rebuildDerived(ctx context.Context, tx *Tx) error {
 	for _, q := range []string{
-		`DELETE FROM donations_daily`, `DELETE FROM donations_sources`, `DELETE FROM subscriptions_daily`,
+		`DELETE FROM donations_daily`, `DELETE FROM donations_sources`, `DELETE FROM donations_sources_weekly`,
+		`DELETE FROM subscriptions_daily`,
 		`DELETE FROM subscription_segments`, `DELETE FROM settlement_daily`, `DELETE FROM supporter_totals`,
 		// Only rows that hold a first gift: a write of an unchanged row still costs a new row
 		// version (and its index entries) on PostgreSQL.
@@ -592,7 +640,7 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		supporter int64
 		currency  string
 	}
-	daily, sources := map[dkey]measures{}, map[skey]measures{}
+	daily, sources, weeks := map[dkey]measures{}, map[skey]measures{}, map[skey]weekMeasures{}
 	settled, totals := map[settleKey]settleMeasures{}, map[tkey]supporterTotal{}
 	rows, err := tx.QueryContext(ctx, `SELECT `+donationRowColumns+` FROM donations`)
 	if err != nil {
@@ -609,6 +657,8 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 		daily[k] = daily[k].plus(m)
 		s := skey{dayOf(d.paidAt), d.article, d.campaign, d.currency}
 		sources[s] = sources[s].plus(m)
+		w := skey{weekOf(d.paidAt), d.article, d.campaign, d.currency}
+		weeks[w] = weeks[w].plus(m.week())
 		sk, sm := d.settlement()
 		settled[sk] = settled[sk].plus(sm)
 		if d.supporter != 0 {
@@ -638,6 +688,14 @@ func rebuildDerived(ctx context.Context, tx *Tx) error {
 	}
 	if err := insertRows(ctx, tx, `donations_sources (day, article, campaign, currency, donations, gross, refunded,
 		refunds, disputes, disputed, tax)`, sourceRows); err != nil {
+		return err
+	}
+	weekRows := make([][]any, 0, len(weeks))
+	for k, m := range weeks {
+		weekRows = append(weekRows, []any{k.day, k.article, k.campaign, k.currency, m.donations, m.net})
+	}
+	if err := insertRows(ctx, tx, `donations_sources_weekly (week, article, campaign, currency, donations, net)`,
+		weekRows); err != nil {
 		return err
 	}
 	// settlement_daily was emptied above: each key is inserted once.

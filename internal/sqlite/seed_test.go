@@ -28,6 +28,13 @@ func rollupMismatches(t *testing.T, db *DB) map[string]int {
 				FROM donations GROUP BY 1, 2, 3, 4
 				EXCEPT SELECT day, article, campaign, currency, donations, gross - refunded - disputed
 				FROM donations_sources WHERE donations <> 0) AS x`,
+		"donations_sources_weekly": `
+			SELECT count(*) FROM (
+				SELECT paid_at - paid_at % 604800, article, campaign, currency, count(*),
+				       sum(amount - amount_refunded - amount_disputed)
+				FROM donations GROUP BY 1, 2, 3, 4
+				EXCEPT SELECT week, article, campaign, currency, donations, net
+				FROM donations_sources_weekly WHERE donations <> 0) AS x`,
 		"new_supporters": `
 			SELECT count(*) FROM (
 				SELECT paid_at - paid_at % 86400, currency, frequency, count(*) FROM donations d
