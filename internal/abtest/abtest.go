@@ -17,7 +17,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"gonum.org/v1/gonum/stat/distuv"
+	"gonum.org/v1/gonum/mathext"
 )
 
 // Interval is a 95% credible interval: the posterior's 2.5% and 97.5% quantiles.
@@ -43,8 +43,8 @@ func Rate(k, n int64) Estimate {
 	if k > n {
 		n = k
 	}
-	b := distuv.Beta{Alpha: float64(k) + 1, Beta: float64(n-k) + 1}
-	return Estimate{Mean: b.Mean(), Interval: Interval{Low: b.Quantile(0.025), High: b.Quantile(0.975)}}
+	a, b := float64(k)+1, float64(n-k)+1
+	return Estimate{Mean: a / (a + b), Interval: Interval{Low: mathext.InvRegIncBeta(a, b, 0.025), High: mathext.InvRegIncBeta(a, b, 0.975)}}
 }
 
 // ProbBetterRate is P(p_b > p_a) for p_a ~ Beta(aA, bA) and p_b ~ Beta(aB, bB), in closed form
@@ -188,22 +188,16 @@ func valueDraws(a Arm, pooled map[float64]float64, n int, rng *rand.Rand) []floa
 		atoms = append(atoms, atom{v, own[v] + c/pooledTotal})
 	}
 	slices.SortFunc(atoms, func(x, y atom) int { return cmp.Compare(x.value, y.value) }) // map order must not change the stream
-	src := rng
-	rate := distuv.Beta{Alpha: float64(gifts) + 1, Beta: float64(views-gifts) + 1, Src: src}
-	gammas := make([]distuv.Gamma, len(atoms))
-	for i, at := range atoms {
-		gammas[i] = distuv.Gamma{Alpha: at.alpha, Beta: 1, Src: src}
-	}
 	out := make([]float64, n)
 	for i := range out {
-		p := rate.Rand()
+		p := betaDraw(float64(gifts)+1, float64(views-gifts)+1, rng)
 		if len(atoms) == 0 {
 			out[i] = 0 // no gift anywhere yet: nothing to value
 			continue
 		}
 		var sum, weighted float64
 		for j := range atoms {
-			g := gammas[j].Rand()
+			g := gammaDraw(atoms[j].alpha, rng)
 			sum += g
 			weighted += g * atoms[j].value
 		}

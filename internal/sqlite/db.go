@@ -168,6 +168,16 @@ func (db *DB) Open(ctx context.Context) error {
 			return fmt.Errorf("store: seal readers' data: %w", err)
 		}
 	}
+	// The writer connection that ran the start-up's work keeps its statements prepared (the
+	// driver's cache holds up to _stmt_cache_size of them) and its page cache: after a first
+	// start's migrations, about 1 MB of SQLite's heap that serving never uses again. A fresh
+	// connection serves instead.
+	if err := db.write.Close(); err != nil {
+		return err
+	}
+	if err := db.openWriter(ctx); err != nil {
+		return err
+	}
 	var err error
 	if db.read, err = db.openReaders(); err != nil {
 		return err

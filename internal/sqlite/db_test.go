@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,33 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 	}
 	if err := db.Ready(ctx); err != nil {
 		t.Fatalf("Ready after migrate: %v", err)
+	}
+}
+
+// TestServingWriterIsNotTheMigratingOne: the writer connection that serves is not the one that
+// ran the migrations on a new file (SQLite's total_changes() counts the rows a connection has
+// changed since it opened), so the statements the start-up prepared, which the driver's cache
+// keeps for the connection's life, are not kept while serving.
+func TestServingWriterIsNotTheMigratingOne(t *testing.T) {
+	ctx := context.Background()
+	db := NewDB(filepath.Join(t.TempDir(), "new.db"))
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.Migrate(ctx); err != nil || v < 1 {
+		t.Fatalf("Migrate = %d, %v", v, err)
+	}
+	// Migrate found nothing to do; the connection changed no row before it.
+	var changed int
+	if err := db.write.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&changed); err != nil {
+		t.Fatal(err)
+	}
+	if changed != 0 {
+		t.Errorf("the serving writer connection has changed %d rows: it ran the migrations", changed)
+	}
+	if err := db.Ready(ctx); err != nil {
+		t.Fatalf("Ready: %v", err)
 	}
 }
 
