@@ -292,7 +292,9 @@ func TestKeepThanksAndRecovery(t *testing.T) {
 // and the daily sweep together), and unsubscribing from a kind stops that kind only.
 func TestKeepRenewalNoticeAndUnsubscribe(t *testing.T) {
 	k := startKeep(t)
-	renews := time.Now().Add(10 * 24 * time.Hour).Truncate(time.Second)
+	// Noon UTC, ten days on: the invoice's next attempt an hour later is the same day, whatever the
+	// hour the test runs (the notice names the attempt's date; at 23:00 it was the day after).
+	renews := time.Now().Add(10 * 24 * time.Hour).Truncate(24 * time.Hour).Add(12 * time.Hour)
 	bob := k.give(t, pledge.Annual, 6000, "bob@example.com", "bob")
 	// The subscription as it stands: renewing in ten days.
 	sub := bob
