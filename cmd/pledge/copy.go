@@ -24,34 +24,33 @@ const copyUsage = "usage: pledge copy --from SQLITE_FILE --to postgres://..."
 func runCopy(ctx context.Context, env *Env, args []string) error {
 	cfg := ConfigFromEnv(env.Getenv)
 	fs := newFlagSet(env, "copy")
+	usageErr := usageErrorf(env, "copy", copyUsage)
 	from := fs.String("from", "", "the SQLite file to copy from (its service stopped)")
 	to := fs.String("to", "", "the PostgreSQL database to copy into (postgres://...), new and empty")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, copyUsage)
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(env, fs, args, func(format string, a ...any) error {
-		return copyUsageErr(env, format, a...)
-	}); err != nil {
+	if err := parseFlags(env, fs, args, usageErr); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() > 0:
-		return copyUsageErr(env, "unexpected argument %q", fs.Arg(0))
+		return usageErr("unexpected argument %q", fs.Arg(0))
 	case *from == "":
-		return copyUsageErr(env, "--from is required")
+		return usageErr("--from is required")
 	case postgres.IsURL(*from):
-		return copyUsageErr(env, "--from must be an SQLite file, not %s", postgres.Redact(*from))
+		return usageErr("--from must be an SQLite file, not %s", postgres.Redact(*from))
 	case *to == "":
-		return copyUsageErr(env, "--to is required")
+		return usageErr("--to is required")
 	case !postgres.IsURL(*to):
-		return copyUsageErr(env, "--to must be a postgres:// URL")
+		return usageErr("--to must be a postgres:// URL")
 	}
 	if err := postgres.ParseURL(*to); err != nil {
-		return copyUsageErr(env, "--to: %v", err)
+		return usageErr("--to: %v", err)
 	}
 	if st, err := os.Stat(*from); err != nil || st.IsDir() {
-		return copyUsageErr(env, "--from %s: no such database file", *from)
+		return usageErr("--from %s: no such database file", *from)
 	}
 	cfg.DB = *from
 	src, err := cfg.openDB(ctx)
@@ -82,12 +81,6 @@ func runCopy(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "copied %s to %s: %d rows; donations, supporters and the report match byte for byte\n",
 		*from, postgres.Redact(*to), counts.Total())
 	return nil
-}
-
-// copyUsageErr says what was wrong on one line and exits 2.
-func copyUsageErr(env *Env, format string, args ...any) error {
-	fmt.Fprintf(env.Stderr, "pledge copy: "+format+" (%s)\n", append(args, copyUsage)...)
-	return errUsage
 }
 
 // sameLedger compares what two stores export and report, byte for byte, naming the first

@@ -21,10 +21,7 @@ const experimentsUsage = "Usage: pledge experiments report NAME [--format json|c
 // results, as the staff page shows them, from the database (and PLEDGE_CONFIG's definition, or
 // the copy the database keeps once the file no longer has it).
 func runExperiments(ctx context.Context, env *Env, args []string) error {
-	usageErr := func(format string, a ...any) error {
-		fmt.Fprintf(env.Stderr, "pledge experiments: "+format+"\n", a...)
-		return errUsage
-	}
+	usageErr := usageErrorf(env, "experiments", "")
 	if len(args) == 0 || args[0] != "report" {
 		return usageErr("%s", experimentsUsage)
 	}
@@ -33,10 +30,7 @@ func runExperiments(ctx context.Context, env *Env, args []string) error {
 	cfg, fs := storeFlags(env, "experiments report")
 	fs.StringVar(&cfg.ConfigFile, "config", cfg.ConfigFile, "configuration file (PLEDGE_CONFIG)")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), experimentsUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, experimentsUsage)
 	if err := parseFlags(env, fs, args, usageErr); err != nil {
 		return err
 	}

@@ -180,6 +180,14 @@ func newFlagSet(env *Env, name string) *flag.FlagSet {
 	return fs
 }
 
+// setUsage makes fs's usage (-h) the command's usage line, then its flags with their defaults.
+func setUsage(fs *flag.FlagSet, line string) {
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), line)
+		fs.PrintDefaults()
+	}
+}
+
 // leadingArg splits off a first argument given before the flags (`pledge export donations
 // --from ...`), "" when the first is a flag.
 func leadingArg(args []string) (string, []string) {
@@ -196,6 +204,20 @@ func storeFlags(env *Env, name string) (*Config, *flag.FlagSet) {
 	fs := newFlagSet(env, name)
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "SQLite file or postgres:// URL (PLEDGE_DB)")
 	return &cfg, fs
+}
+
+// usageErrorf returns how a command says in one line what is wrong with its command line:
+// "pledge NAME: ", the message and, when hint is not empty, " (hint)" on standard error. The
+// error it returns is errUsage, on which Run exits 2.
+func usageErrorf(env *Env, name, hint string) func(format string, a ...any) error {
+	return func(format string, a ...any) error {
+		msg := fmt.Sprintf(format, a...)
+		if hint != "" {
+			msg += " (" + hint + ")"
+		}
+		fmt.Fprintf(env.Stderr, "pledge %s: %s\n", name, msg)
+		return errUsage
+	}
 }
 
 // parseFlags parses args into fs. The flag package's own complaint is followed by the whole

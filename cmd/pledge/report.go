@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
@@ -15,34 +14,30 @@ const reportUsage = "Usage: pledge report --from YYYY-MM-DD --to YYYY-MM-DD [--f
 // inclusive, per currency in minor units.
 func runReport(ctx context.Context, env *Env, args []string) error {
 	cfg, fs := storeFlags(env, "report")
+	usageErr := usageErrorf(env, "report", "")
 	from := fs.String("from", "", "first day, YYYY-MM-DD (UTC), inclusive")
 	to := fs.String("to", "", "last day, YYYY-MM-DD (UTC), inclusive")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), reportUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(env, fs, args, func(format string, a ...any) error {
-		return reportUsageErr(env, format, a...)
-	}); err != nil {
+	setUsage(fs, reportUsage)
+	if err := parseFlags(env, fs, args, usageErr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return reportUsageErr(env, "unexpected argument %q (%s)", fs.Arg(0), reportUsage)
+		return usageErr("unexpected argument %q (%s)", fs.Arg(0), reportUsage)
 	}
-	first, err := reportDate(env, "--from", *from)
+	first, err := reportDate("--from", *from, usageErr)
 	if err != nil {
 		return err
 	}
-	last, err := reportDate(env, "--to", *to)
+	last, err := reportDate("--to", *to, usageErr)
 	if err != nil {
 		return err
 	}
 	if first.After(last) {
-		return reportUsageErr(env, "--from %s is after --to %s", *from, *to)
+		return usageErr("--from %s is after --to %s", *from, *to)
 	}
 	if *format != pledge.FormatJSON && *format != pledge.FormatCSV {
-		return reportUsageErr(env, "--format: want json or csv, got %q", *format)
+		return usageErr("--format: want json or csv, got %q", *format)
 	}
 	p := pledge.Period{From: first, To: last.AddDate(0, 0, 1)}
 
@@ -63,19 +58,13 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 }
 
 // reportDate reads a required YYYY-MM-DD flag strictly (a real calendar day, nothing else).
-func reportDate(env *Env, name, s string) (time.Time, error) {
+func reportDate(name, s string, usageErr func(format string, a ...any) error) (time.Time, error) {
 	if s == "" {
-		return time.Time{}, reportUsageErr(env, "%s is required: a date YYYY-MM-DD", name)
+		return time.Time{}, usageErr("%s is required: a date YYYY-MM-DD", name)
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, reportUsageErr(env, "%s: want a date YYYY-MM-DD, got %q", name, s)
+		return time.Time{}, usageErr("%s: want a date YYYY-MM-DD, got %q", name, s)
 	}
 	return t, nil
-}
-
-// reportUsageErr tells the user in one line what is wrong with the command line; Run exits 2.
-func reportUsageErr(env *Env, format string, args ...any) error {
-	fmt.Fprintf(env.Stderr, "pledge report: "+format+"\n", args...)
-	return errUsage
 }

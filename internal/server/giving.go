@@ -15,8 +15,7 @@ import (
 func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	pages := s.area(e, "", pagePolicy)
 	forms := s.area(e, "", embedFormPolicy)
-	forms.GET("/donate", s.handleDonateForm)
-	forms.POST("/donate", s.handleDonate, s.attemptLimit())
+	forms.form("/donate", s.handleDonateForm, s.handleDonate, s.attemptLimit())
 	// Each visit can cost a Stripe API call, and Stripe's rate limit is shared with session creation.
 	pages.GET("/donate/thanks", s.handleThanks, s.rateLimit(s.cfg.ThanksLimit, "error.rate.thanks"))
 	pages.GET("/donate/cancelled", s.handleCancelled)
@@ -24,8 +23,7 @@ func (s *Server) registerGivingRoutes(e *echo.Echo) {
 	s.area(e, "", assetPolicy).GET("/embed.js", s.handleEmbedJS)
 	if s.cfg.Demo {
 		pages.GET("/demo/article", s.handleDemoArticle)
-		pages.GET("/demo/checkout/:id", s.handleDemoCheckout)
-		pages.POST("/demo/checkout/:id", s.handleDemoPay)
+		pages.form("/demo/checkout/:id", s.handleDemoCheckout, s.handleDemoPay)
 	}
 }
 

@@ -42,12 +42,10 @@ type manageInfoPage struct {
 // the prompt may post too) and the signed links it e-mails.
 func (s *Server) registerManageRoutes(e *echo.Echo) {
 	forms := s.area(e, "", embedFormPolicy)
-	forms.GET("/manage", s.handleManageForm)
-	forms.POST("/manage", s.handleManageRequest, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	forms.form("/manage", s.handleManageForm, s.handleManageRequest, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 	pages := s.area(e, "", pagePolicy)
 	pages.GET("/manage/done", s.handleManageDone)
-	pages.GET("/manage/:token", s.handleManageConfirm)
-	pages.POST("/manage/:token", s.handleManageLink, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	pages.form("/manage/:token", s.handleManageConfirm, s.handleManageLink, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 }
 
 func (s *Server) handleManageForm(c echo.Context) error {

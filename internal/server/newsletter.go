@@ -45,8 +45,7 @@ func (s *Server) registerNewsletterRoutes(e *echo.Echo) {
 		return
 	}
 	pages := s.area(e, "", pagePolicy)
-	pages.GET("/newsletter", s.handleNewsletterForm)
-	pages.POST("/newsletter", s.handleNewsletter)
+	pages.form("/newsletter", s.handleNewsletterForm, s.handleNewsletter)
 }
 
 // newsletterWording is the checkbox's wording in a language: what is shown and what is stored.

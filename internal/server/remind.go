@@ -61,11 +61,9 @@ type remindResponse struct {
 // the reminder e-mail's one-click unsubscribe.
 func (s *Server) registerRemindRoutes(e *echo.Echo) {
 	forms := s.area(e, "", framedFormPolicy)
-	forms.GET("/remind", s.handleRemindForm)
-	forms.POST("/remind", s.handleRemind, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
+	forms.form("/remind", s.handleRemindForm, s.handleRemind, s.rateLimit(s.cfg.RemindLimit, "error.rate.remind"))
 	links := s.area(e, "", signedLinkPolicy)
-	links.GET("/reminders/unsubscribe", s.handleUnsubscribeForm)
-	links.POST("/reminders/unsubscribe", s.handleUnsubscribe)
+	links.form("/reminders/unsubscribe", s.handleUnsubscribeForm, s.handleUnsubscribe)
 }
 
 // handleRemindForm shows the choices; ?article= and ?frequency= come from the prompt.

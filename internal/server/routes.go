@@ -105,6 +105,13 @@ func (a *area) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 	a.add(http.MethodPost, path, h, m)
 }
 
+// form adds a form's two routes at path: GET shows it and POST submits it. Middleware m (a rate
+// limit) runs on the submission only: showing the form costs nothing.
+func (a *area) form(path string, show, submit echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	a.GET(path, show)
+	a.POST(path, submit, m...)
+}
+
 // direct adds a GET route whose plain GETs serve answers without echo (direct.go), under the
 // area's policy; echo's h answers the rest, and what serve declines. A direct route has no route
 // middleware of its own: rate limits and sign-in are echo's.

@@ -27,8 +27,7 @@ type mailUnsubscribePage struct {
 // signed token is the authority: mail clients post it without a CSRF token.
 func (s *Server) registerMailRoutes(e *echo.Echo) {
 	links := s.area(e, "", signedLinkPolicy)
-	links.GET("/mail/unsubscribe", s.handleMailUnsubscribeForm)
-	links.POST("/mail/unsubscribe", s.handleMailUnsubscribe)
+	links.form("/mail/unsubscribe", s.handleMailUnsubscribeForm, s.handleMailUnsubscribe)
 }
 
 // mailKindWhat says what a supporter stops receiving.
