@@ -108,11 +108,17 @@ func TestCopyMovesTheLedgerToPostgres(t *testing.T) {
 		{[]string{"copy", "--from", dst, "--to", dst}, "--from must be an SQLite file"},
 		{[]string{"copy", "--from", src, "--to", filepath.Join(dir, "other.db")}, "--to must be a postgres:// URL"},
 		{[]string{"copy", "--from", filepath.Join(dir, "missing.db"), "--to", dst}, "no such database file"},
+		{[]string{"copy", "--bogus"}, "flag provided but not defined: -bogus"},
 	} {
 		code, _, stderr := pledgeOn("", "", tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%v: exit %d, %q; want exit 2 and one line saying %q", tc.args[1:], code, stderr, tc.want)
 		}
+	}
+	// -h prints the usage line once, then the flags.
+	if code, stdout, stderr := pledgeOn("", "", "copy", "-h"); code != 0 || stdout != "" ||
+		strings.Count(stderr, copyUsage) != 1 || !strings.HasPrefix(stderr, copyUsage+"\n") || !strings.Contains(stderr, "-from") {
+		t.Errorf("copy -h: exit %d, %q %q; want exit 0 and the usage line once, then the flags", code, stdout, stderr)
 	}
 }
 
