@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -223,5 +224,35 @@ func TestMachineCPU(t *testing.T) {
 	}
 	if !strings.Contains(r.String(), "machine CPU 250000µs/ok (25% of 2 cores busy)") {
 		t.Fatalf("String() = %q", r.String())
+	}
+}
+
+// TestCPUParts: measured splits a side's busy time into the named processes' own (this process
+// spinning is counted as its part), and the parts add up over rounds with what is left as the
+// rest.
+func TestCPUParts(t *testing.T) {
+	r, err := measured(func() (*loadResult, error) {
+		start, deadline := cpuTime(os.Getpid()), time.Now().Add(time.Minute)
+		for cpuTime(os.Getpid())-start < 50*time.Millisecond && time.Now().Before(deadline) {
+		}
+		return &loadResult{OK: 1}, nil
+	}, cpuPart{"spinner", os.Getpid()})
+	if err != nil || len(r.Parts) != 1 || r.Parts[0].Name != "spinner" || r.Parts[0].Used < 50*time.Millisecond {
+		t.Fatalf("measured: %+v, %v; want the spinner's 50 ms or more", r, err)
+	}
+
+	side := &loadResult{OK: 4, Busy: 1000 * time.Microsecond, Cores: 2, Window: time.Second,
+		Parts: []partCPU{{"service", 600 * time.Microsecond}, {"load generator", 200 * time.Microsecond}}}
+	var sum loadResult
+	sum.add(side)
+	sum.add(side)
+	if len(sum.Parts) != 2 || sum.Parts[0].Used != 1200*time.Microsecond || sum.Parts[1].Used != 400*time.Microsecond {
+		t.Fatalf("added parts: %+v", sum.Parts)
+	}
+	if got, want := sum.PartsPerOK(), "service 150, load generator 50, the rest 50 µs/ok"; got != want {
+		t.Fatalf("PartsPerOK() = %q, want %q", got, want)
+	}
+	if !strings.Contains(sum.String(), "cores busy): service 150, load generator 50, the rest 50 µs/ok") {
+		t.Fatalf("String() = %q", sum.String())
 	}
 }

@@ -162,7 +162,8 @@ func (b *bench) againstRaw(ctx context.Context, svc *service, name string, raw b
 		}
 		say("  raw inserts %s", r)
 		base.add(r)
-		r, _ = measured(func() (*loadResult, error) { return attackOK(ctx, attack, b.o.Conns, b.o.Dur, tr), nil })
+		r, _ = measured(func() (*loadResult, error) { return attackOK(ctx, attack, b.o.Conns, b.o.Dur, tr), nil },
+			b.cpuParts(svc)...)
 		say("  %s %s", label, r)
 		val.add(r)
 	}
@@ -170,9 +171,9 @@ func (b *bench) againstRaw(ctx context.Context, svc *service, name string, raw b
 		// What bounds the row: with the machine's every core busy at this cost, the value could not
 		// exceed ceiling a second, whatever the software did about waiting.
 		ceiling := float64(val.Cores) * float64(time.Second) / float64(c)
-		say("  machine CPU per item: raw insert %.0fµs, %s %.0fµs; at this cost all %d cores allow at most %.0f/s, ratio %.2f",
-			float64(base.CPUPerOK())/float64(time.Microsecond), name, float64(c)/float64(time.Microsecond), val.Cores,
-			ceiling, ceiling/base.Rate())
+		say("  machine CPU per item: raw insert %.0fµs, %s %.0fµs (%s); at this cost all %d cores allow at most %.0f/s, ratio %.2f",
+			float64(base.CPUPerOK())/float64(time.Microsecond), name, float64(c)/float64(time.Microsecond), val.PartsPerOK(),
+			val.Cores, ceiling, ceiling/base.Rate())
 	}
 	after, err := countRows(svc.db, counted)
 	if err != nil {
@@ -182,6 +183,16 @@ func (b *bench) againstRaw(ctx context.Context, svc *service, name string, raw b
 		return base, val, fmt.Errorf(lost, val.OK, after-before)
 	}
 	return base, val, nil
+}
+
+// cpuParts are the processes a side against raw inserts splits the machine's time into: the
+// service, this program (the load generator) and stripe-mock (the settler's calls).
+func (b *bench) cpuParts(svc *service) []cpuPart {
+	parts := []cpuPart{{"service", svc.cmd.Process.Pid}, {"load generator", os.Getpid()}}
+	if b.mock != nil {
+		parts = append(parts, cpuPart{"stripe-mock", b.mock.cmd.Process.Pid})
+	}
+	return parts
 }
 
 // webhookRow: distinct signed checkout.session.completed events for prepared checkouts, verified
