@@ -126,7 +126,7 @@ var envNames = []struct {
 	{"PLEDGE_EMBED_ORIGINS", func(c *Config) *string { return &c.EmbedOrigins }, "article origins that may embed the prompt"},
 	{"PLEDGE_DONATE_LIMIT", func(c *Config) *string { return &c.DonateLimit }, "POST /donate attempts per client IP, N/DURATION"},
 	{"PLEDGE_DONATE_GLOBAL_LIMIT", func(c *Config) *string { return &c.DonateGlobalLimit }, "POST /donate attempts over all clients, N/DURATION (default 10x PLEDGE_DONATE_LIMIT)"},
-	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "POST /remind and /manage per client IP, N/DURATION"},
+	{"PLEDGE_REMIND_LIMIT", func(c *Config) *string { return &c.RemindLimit }, "each of POST /remind, /manage and /manage/TOKEN per client IP, N/DURATION"},
 	{"PLEDGE_INSTANCES", func(c *Config) *string { return &c.Instances }, "how many instances share the database (PostgreSQL); each enforces 1/N of the rate limits"},
 	{"PLEDGE_STAFF_IDLE", func(c *Config) *string { return &c.StaffIdle }, "staff sessions end after this long unused"},
 	{"PLEDGE_PROMPT_VIEW_CAP", func(c *Config) *string { return &c.PromptViewCap }, "prompt showings per reader before it goes quiet, N/DURATION"},
