@@ -10,7 +10,14 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/balancetransaction"
+	portalsession "github.com/stripe/stripe-go/v76/billingportal/session"
+	"github.com/stripe/stripe-go/v76/charge"
+	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/customer"
+	"github.com/stripe/stripe-go/v76/event"
+	"github.com/stripe/stripe-go/v76/paymentintent"
+	"github.com/stripe/stripe-go/v76/subscription"
 )
 
 // Config is what the Stripe client needs. It is built from the service's configuration in
@@ -32,9 +39,24 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
+// API is the part of Stripe's API the service calls, one stripe-go client per resource. It is not
+// stripe-go's client.API, which holds a client for every resource Stripe has and so links some
+// 150 packages the service never calls (about 1 MB of the binary, all of it resident when the
+// service runs: see docs/performance.md, "Issue 18: memory, fourth round").
+type API struct {
+	BalanceTransactions   *balancetransaction.Client
+	BillingPortalSessions *portalsession.Client
+	Charges               *charge.Client
+	CheckoutSessions      *checkoutsession.Client
+	Customers             *customer.Client
+	Events                *event.Client
+	PaymentIntents        *paymentintent.Client
+	Subscriptions         *subscription.Client
+}
+
 // Client talks to Stripe. It is safe for concurrent use.
 type Client struct {
-	api  *client.API
+	api  *API
 	key  string
 	site string
 }
@@ -57,16 +79,22 @@ func New(cfg Config) *Client {
 	if cfg.APIBase != "" {
 		bc.URL = stripe.String(strings.TrimRight(cfg.APIBase, "/"))
 	}
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, bc),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
+	b, key := stripe.GetBackendWithConfig(stripe.APIBackend, bc), cfg.SecretKey
+	api := &API{
+		BalanceTransactions:   &balancetransaction.Client{B: b, Key: key},
+		BillingPortalSessions: &portalsession.Client{B: b, Key: key},
+		Charges:               &charge.Client{B: b, Key: key},
+		CheckoutSessions:      &checkoutsession.Client{B: b, Key: key},
+		Customers:             &customer.Client{B: b, Key: key},
+		Events:                &event.Client{B: b, Key: key},
+		PaymentIntents:        &paymentintent.Client{B: b, Key: key},
+		Subscriptions:         &subscription.Client{B: b, Key: key},
 	}
-	return &Client{api: client.New(cfg.SecretKey, backends), key: cfg.SecretKey, site: cfg.Site}
+	return &Client{api: api, key: key, site: cfg.Site}
 }
 
-// API returns the underlying stripe-go client.
-func (c *Client) API() *client.API { return c.api }
+// API returns the stripe-go clients of the resources the service uses.
+func (c *Client) API() *API { return c.api }
 
 // Live reports whether the client uses a live-mode key.
 func (c *Client) Live() bool { return IsLiveKey(c.key) }

@@ -22,9 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pledge-news/pledge/internal/abtest"
 	"github.com/pledge-news/pledge/internal/locale"
@@ -96,8 +96,8 @@ type Server struct {
 	catalogues sync.Map
 	macs       macPool // the cookies' HMAC states (cookies.go)
 
-	// Registry holds the service's Prometheus metrics; MetricsHandler serves it.
-	Registry *prometheus.Registry
+	// Metrics holds the service's Prometheus series; MetricsHandler serves them.
+	Metrics *vm.Set
 	// Ready reports an error when the service cannot serve (database, migrations).
 	Ready func(ctx context.Context) error
 
@@ -164,7 +164,6 @@ type Server struct {
 	// remindPerEmail and managePerAddress limit POST /remind and POST /manage per address given.
 	remindPerEmail   func(email string) bool
 	managePerAddress func(email string) bool
-	webhookEvents    *prometheus.CounterVec
 	// background tracks work that outlives its request (the /manage e-mails); see Wait.
 	background sync.WaitGroup
 }
@@ -179,7 +178,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		cfg:      cfg.withDefaults(),
 		echo:     echo.New(),
 		logger:   logger,
-		Registry: prometheus.NewRegistry(),
+		Metrics:  vm.NewSet(),
 		policies: map[string]policy{},
 		framable: map[string]bool{},
 		direct:   map[string]*directRoute{},
@@ -201,7 +200,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	s.langs = s.base.langs
 	s.langCache.m = map[string]*locale.Catalogue{}
 	s.assigner = pledge.NewAssigner(cfg.Secret)
-	s.metrics = newMetrics(s.Registry)
+	s.metrics = newMetrics(s.Metrics)
 
 	// The services the handlers share, built once here; the register functions only register.
 	s.giving = &pledge.Giving{
@@ -214,11 +213,6 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	s.remindPerEmail = keyedLimiter(s.cfg.RemindEmailLimit)
 	s.managePerAddress = keyedLimiter(s.cfg.ManageEmailLimit)
-	s.webhookEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pledge_webhook_events_total",
-		Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, failed; rejected for a bad signature).",
-	}, []string{"type", "outcome"})
-	s.Registry.MustRegister(s.webhookEvents)
 
 	s.security = s.buildSecurityHeaders()
 	s.recover = middleware.RecoverWithConfig(middleware.RecoverConfig{

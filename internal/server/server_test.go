@@ -114,6 +114,39 @@ func TestHealthAndReadiness(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), "pledge_http_request_duration_seconds_bucket") {
 		t.Error("/metrics lacks the latency histogram")
 	}
+	// The text format operators' scrapes read: each family typed, the latency histogram's buckets
+	// (the same bounds as ever, cumulative, ending at +Inf), and the runtime's and the process's
+	// series Prometheus's Go client wrote under these names.
+	body := rec.Body.String()
+	for _, want := range []string{
+		"# TYPE pledge_http_requests_total counter\n",
+		"# TYPE pledge_http_request_duration_seconds histogram\n",
+		`pledge_http_request_duration_seconds_bucket{route="/readyz",le="0.0005"} `,
+		`pledge_http_request_duration_seconds_bucket{route="/readyz",le="10"} 2` + "\n",
+		`pledge_http_request_duration_seconds_bucket{route="/readyz",le="+Inf"} 2` + "\n",
+		`pledge_http_request_duration_seconds_count{route="/readyz"} 2` + "\n",
+		"\ngo_goroutines ", "\ngo_threads ", "\ngo_memstats_heap_inuse_bytes ", "\ngo_gc_duration_seconds_count ",
+		"\nprocess_cpu_seconds_total ", "\nprocess_resident_memory_bytes ", "\nprocess_start_time_seconds ",
+		"\nprocess_open_fds ", "\nprocess_max_fds ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
+		t.Errorf("/metrics Content-Type %q", ct)
+	}
+}
+
+// TestSeriesEscapesLabelValues: a label value with a quote, a backslash or a newline is written
+// escaped, as the text format requires, so a strange route or event type cannot break a scrape.
+func TestSeriesEscapesLabelValues(t *testing.T) {
+	if got, want := series("x_total", "a", `q"b\c`+"\n", "b", "plain"), `x_total{a="q\"b\\c\n",b="plain"}`; got != want {
+		t.Fatalf("series = %s, want %s", got, want)
+	}
+	if got := series("x_total"); got != "x_total" {
+		t.Fatalf("series without labels = %s", got)
+	}
 }
 
 func TestSecurityHeaders(t *testing.T) {
