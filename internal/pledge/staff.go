@@ -54,16 +54,6 @@ type StaffSession struct {
 	Expires time.Time
 }
 
-// LoginLimit is how many failed logins for one account from one client IP (IPv6: its /64) are
-// allowed within LoginWindow; the next attempt for that pair is refused with ERATELIMIT, while
-// the account stays open from elsewhere and the IP for other accounts. LoginIPLimit is the
-// higher limit over all accounts from one client IP, against password spraying.
-const (
-	LoginLimit   = 5
-	LoginIPLimit = 20
-	LoginWindow  = 15 * time.Minute
-)
-
 // StaffService manages staff accounts and their sessions.
 type StaffService interface {
 	// CreateStaff adds an account (ECONFLICT when the address exists, EINVALID for a short password).
@@ -72,11 +62,12 @@ type StaffService interface {
 	ListStaff(ctx context.Context) ([]*Staff, error)
 	// DisableStaff stops an account from signing in and ends its sessions.
 	DisableStaff(ctx context.Context, email string) error
-	// Login checks a password and starts a session, ending the session oldToken named (if any).
-	// It answers ERATELIMIT once the account has LoginLimit recent failures from the IP, or the IP
-	// LoginIPLimit over all accounts, and
+	// SignIn returns the sign-in service over this store (one per store, so its bound on
+	// password hashes holds for the whole process). Its Login checks a password and starts a
+	// session, ending the session oldToken named (if any). It answers ERATELIMIT once the account
+	// has LoginLimit recent failures from the IP, or the IP LoginIPLimit over all accounts, and
 	// EUNAUTHORIZED for a wrong address or password.
-	Login(ctx context.Context, email, password, ip, oldToken string) (*StaffSession, error)
+	SignIn() *SignIn
 	// Session returns the live session for a token, sliding its idle timeout; EUNAUTHORIZED if
 	// there is none.
 	Session(ctx context.Context, token string) (*StaffSession, error)

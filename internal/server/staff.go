@@ -164,7 +164,7 @@ func (s *Server) handleStaffLogin(c echo.Context) error {
 	if ck, err := c.Cookie(s.staffCookie()); err == nil {
 		old = ck.Value
 	}
-	sess, err := s.Staff.Login(c.Request().Context(), f.Email, f.Password, clientKey(c.RealIP()), old)
+	sess, err := s.Staff.SignIn().Login(c.Request().Context(), f.Email, f.Password, clientKey(c.RealIP()), old)
 	switch code := pledge.ErrorCode(err); code {
 	case "":
 	case pledge.EUNAUTHORIZED, pledge.ERATELIMIT:

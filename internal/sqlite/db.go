@@ -55,8 +55,8 @@ type DB struct {
 	// pg: the database is PostgreSQL (Path is a postgres:// URL).
 	pg bool
 
-	// hashers bounds the staff password hashes running at once (Login).
-	hashers chan struct{}
+	// signIn signs staff in over this store (SignIn).
+	signIn *pledge.SignIn
 
 	group       chan *groupWrite
 	groupMu     sync.RWMutex
@@ -86,6 +86,7 @@ var (
 	_ pledge.ReportService     = (*DB)(nil)
 	_ pledge.SettlementService = (*DB)(nil)
 	_ pledge.StaffService      = (*DB)(nil)
+	_ pledge.SignInStore       = (*DB)(nil)
 	_ pledge.StatementService  = (*DB)(nil)
 	_ pledge.SupporterService  = (*DB)(nil)
 )
@@ -93,7 +94,8 @@ var (
 // NewDB returns a store for the SQLite file at path, or for the PostgreSQL database when path is
 // a postgres:// or postgresql:// URL. Call Open before use.
 func NewDB(path string) *DB {
-	db := &DB{Path: path, Now: time.Now, migr: migrations.FS, hashers: make(chan struct{}, loginHashers)}
+	db := &DB{Path: path, Now: time.Now, migr: migrations.FS}
+	db.signIn = pledge.NewSignIn(db, func() time.Time { return db.Now() })
 	if postgres.IsURL(path) {
 		db.pg, db.migr = true, postgres.Migrations
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -17,16 +16,6 @@ import (
 
 // DefaultStaffIdle is how long a staff session lives without use unless StaffIdle is set.
 const DefaultStaffIdle = 12 * time.Hour
-
-// dummyHash returns the hash checked against when an address is unknown, so that a wrong address
-// takes as long as a wrong password and the timing does not tell which addresses exist. It matches
-// no password, and Login makes it at pledge.PasswordCost, the cost of HashPassword's hashes: with
-// the real cost it is m=65536,t=3,p=2; under testkit.CheapPasswords it is as cheap as the tests'
-// own hashes, instead of a full-cost hash on every unknown address the tests try.
-func dummyHash(c pledge.Argon2Cost) string {
-	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$c2FsdHNhbHRzYWx0c2FsdA$Z6mB0bsk8pyF0W2S2Nr0Ds2Kq4mJ1Y6j8C+3s5f6G7k",
-		c.MemoryKiB, c.Time, c.Threads)
-}
 
 // CreateStaff adds a staff account.
 func (db *DB) CreateStaff(ctx context.Context, email, password string, role pledge.Role) (_ *pledge.Staff, err error) {
@@ -97,22 +86,17 @@ func sessionID(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Login checks the password and starts a new session. Failures are stored, so the limit holds
-// across restarts; the old session (a session id the browser had before signing in) is deleted
-// whatever the outcome of the password check. The slow password hash runs outside any
-// transaction, at most loginHashers at a time (beyond that: ERATELIMIT, try again in a moment),
-// so sign-ins never hold the single writer; a short write transaction then re-checks the lockout
-// and records the failure or creates the session.
-func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (_ *pledge.StaffSession, err error) {
-	defer wrapErr(&err, "login")
-	email = strings.ToLower(strings.TrimSpace(email))
-	locked := pledge.Errorf(pledge.ERATELIMIT,
-		"Too many failed sign-in attempts. Wait 15 minutes and try again, or ask an admin to check your account.")
-	if n, err := db.loginFailures(ctx, db.read, email, ip); err != nil {
-		return nil, err
-	} else if n {
-		return nil, db.endOldSession(ctx, oldToken, locked)
-	}
+// SignIn returns the sign-in service over this store; NewDB makes it.
+func (db *DB) SignIn() *pledge.SignIn { return db.signIn }
+
+// Login signs in through SignIn: pledge.SignIn.Login.
+func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (*pledge.StaffSession, error) {
+	return db.signIn.Login(ctx, email, password, ip, oldToken)
+}
+
+// StaffCredentials returns the account whose address is email, with its password hash.
+func (db *DB) StaffCredentials(ctx context.Context, email string) (_ *pledge.Staff, _ string, err error) {
+	defer wrapErr(&err, "staff credentials")
 	var s pledge.Staff
 	var hash string
 	var created int64
@@ -120,103 +104,81 @@ func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (
 	err = db.read.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, disabled_at FROM staff WHERE `+db.eqNoCase("email"),
 		email).Scan(&s.ID, &s.Email, &s.Role, &hash, &created, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		hash = dummyHash(pledge.PasswordCost)
+		return nil, "", pledge.Errorf(pledge.ENOTFOUND, "No staff member has that address.")
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	select {
-	case db.hashers <- struct{}{}:
-	default:
-		return nil, pledge.Errorf(pledge.ERATELIMIT, "Many people are signing in right now. Please try again in a moment.")
-	}
-	ok := pledge.CheckPassword(hash, password) && s.ID != 0 && !disabled.Valid
-	<-db.hashers
+	s.CreatedAt, s.DisabledAt = time.Unix(created, 0).UTC(), fromUnix(disabled)
+	return &s, hash, nil
+}
 
-	tx, err := db.BeginTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	if oldToken != "" {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(oldToken)); err != nil {
-			return nil, err
-		}
-	}
-	// Failures recorded while the hash ran count too.
-	if n, err := db.loginFailures(ctx, tx, email, ip); err != nil {
-		return nil, err
-	} else if n {
-		return nil, commitThen(tx, locked)
-	}
-	since := tx.now.Add(-pledge.LoginWindow).Unix()
-	if !ok {
-		// Delete attempts past the window as we go, so the table stays small.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE at <= ?`, since); err != nil {
-			return nil, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (email, ip, at) VALUES (?, ?, ?)`,
-			email, ip, tx.now.Unix()); err != nil {
-			return nil, err
-		}
-		return nil, commitThen(tx, pledge.Errorf(pledge.EUNAUTHORIZED, "That e-mail address and password do not match an account."))
-	}
-	// Only this pair's failures are forgiven: a sign-in must not wipe out what others tried
-	// against the account from elsewhere, nor the client's failures against other accounts.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE email = ? AND ip = ?`, email, ip); err != nil {
-		return nil, err
-	}
-	s.CreatedAt = time.Unix(created, 0).UTC()
+// LoginFailures counts the failed sign-ins after since: of email from ip, and from ip.
+func (db *DB) LoginFailures(ctx context.Context, email, ip string, since time.Time) (pair, client int, err error) {
+	defer wrapErr(&err, "login failures")
+	return loginFailures(ctx, db.read, email, ip, since)
+}
+
+func loginFailures(ctx context.Context, q queryer, email, ip string, since time.Time) (pair, client int, err error) {
+	err = q.QueryRowContext(ctx, `
+		SELECT (SELECT count(*) FROM login_attempts WHERE email = ?1 AND ip = ?2 AND at > ?3),
+		       (SELECT count(*) FROM login_attempts WHERE ip = ?2 AND at > ?3)`,
+		email, ip, since.Unix()).Scan(&pair, &client)
+	return pair, client, err
+}
+
+// SignInTx runs fn in one write transaction, committed when fn returns nil.
+func (db *DB) SignInTx(ctx context.Context, fn func(pledge.SignInTx) error) (err error) {
+	defer wrapErr(&err, "login")
+	return db.inTx(ctx, func(tx *Tx) error { return fn(signInTx{ctx: ctx, tx: tx}) })
+}
+
+// signInTx is pledge.SignInTx over a write transaction.
+type signInTx struct {
+	ctx context.Context
+	tx  *Tx
+}
+
+func (t signInTx) Logout(token string) error {
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(token))
+	return err
+}
+
+func (t signInTx) LoginFailures(email, ip string, since time.Time) (int, int, error) {
+	return loginFailures(t.ctx, t.tx, email, ip, since)
+}
+
+func (t signInTx) ForgetLoginFailures(before time.Time) error {
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM login_attempts WHERE at <= ?`, before.Unix())
+	return err
+}
+
+func (t signInTx) RecordLoginFailure(email, ip string, at time.Time) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO login_attempts (email, ip, at) VALUES (?, ?, ?)`, email, ip, at.Unix())
+	return err
+}
+
+func (t signInTx) ClearLoginFailures(email, ip string) error {
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM login_attempts WHERE email = ? AND ip = ?`, email, ip)
+	return err
+}
+
+func (t signInTx) CreateSession(st pledge.Staff) (*pledge.StaffSession, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
-	expires := tx.now.Add(db.staffIdle())
-	if _, err := tx.ExecContext(ctx, `
+	now := t.tx.now
+	expires := now.Add(t.tx.db.staffIdle())
+	if _, err := t.tx.ExecContext(t.ctx, `
 		INSERT INTO staff_sessions (id, staff_id, created_at, last_seen_at, expires) VALUES (?, ?, ?, ?, ?)`,
-		sessionID(token), s.ID, tx.now.Unix(), tx.now.Unix(), expires.Unix()); err != nil {
+		sessionID(token), st.ID, now.Unix(), now.Unix(), expires.Unix()); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM staff_sessions WHERE expires <= ?`, tx.now.Unix()); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM staff_sessions WHERE expires <= ?`, now.Unix()); err != nil {
 		return nil, err
 	}
-	return &pledge.StaffSession{Token: token, Staff: s, Expires: expires}, tx.Commit()
-}
-
-// loginHashers is how many password hashes (argon2id, 64 MiB each) may run at once.
-const loginHashers = 2
-
-// loginFailures reports whether this account from this client has LoginLimit failures within
-// LoginWindow, or the client LoginIPLimit over all accounts. Counting the pair, not the account
-// alone, keeps anyone who knows an editor's address from locking them out; counting the client
-// over all accounts stops password spraying.
-func (db *DB) loginFailures(ctx context.Context, q queryer, email, ip string) (bool, error) {
-	since := db.Now().Add(-pledge.LoginWindow).Unix()
-	var byPair, byIP int
-	err := q.QueryRowContext(ctx, `
-		SELECT (SELECT count(*) FROM login_attempts WHERE email = ?1 AND ip = ?2 AND at > ?3),
-		       (SELECT count(*) FROM login_attempts WHERE ip = ?2 AND at > ?3)`,
-		email, ip, since).Scan(&byPair, &byIP)
-	return byPair >= pledge.LoginLimit || byIP >= pledge.LoginIPLimit, err
-}
-
-// endOldSession deletes the session oldToken names (if any) and returns result.
-func (db *DB) endOldSession(ctx context.Context, oldToken string, result error) error {
-	if oldToken == "" {
-		return result
-	}
-	if err := db.execWrite(ctx, `DELETE FROM staff_sessions WHERE id = ?`, sessionID(oldToken)); err != nil {
-		return err
-	}
-	return result
-}
-
-// commitThen commits tx and returns result, or the commit's error.
-func commitThen(tx *Tx, result error) error {
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	return result
+	return &pledge.StaffSession{Token: token, Staff: st, Expires: expires}, nil
 }
 
 func (db *DB) staffIdle() time.Duration {
