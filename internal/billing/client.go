@@ -42,7 +42,7 @@ type Config struct {
 // API is the part of Stripe's API the service calls, one stripe-go client per resource. It is not
 // stripe-go's client.API, which holds a client for every resource Stripe has and so links some
 // 150 packages the service never calls (about 1 MB of the binary, all of it resident when the
-// service runs: see docs/performance.md, "Issue 18: memory, fourth round").
+// service runs: see docs/performance.md, "The memory row, fourth round").
 type API struct {
 	BalanceTransactions   *balancetransaction.Client
 	BillingPortalSessions *portalsession.Client
