@@ -702,12 +702,6 @@ type propDelivery struct {
 	dup bool // delivered before in this run: must answer duplicate
 }
 
-// propClock is the store's clock, set before each delivery.
-type propClock struct{ unix atomic.Int64 }
-
-func (c *propClock) now() time.Time  { return time.Unix(c.unix.Load(), 0).UTC() }
-func (c *propClock) set(t time.Time) { c.unix.Store(t.Unix()) }
-
 // propRunsDir is where the runs' databases go: memory (/dev/shm) when the machine has it, since
 // every commit is synchronous=FULL and a thousand runs' fsyncs are most of the time on a disk;
 // else the test's temporary directory.
@@ -719,8 +713,9 @@ func propRunsDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// open copies the template to a new file and opens it.
-func (h *propHarness) open(t *testing.T, dir string) (*sqlite.DB, *propClock) {
+// open copies the template to a new file and opens it, on a clock that run sets to each
+// delivery's time (in whole seconds, as the clock it replaced kept) before the delivery.
+func (h *propHarness) open(t *testing.T, dir string) (*sqlite.DB, *testkit.Clock) {
 	t.Helper()
 	path := filepath.Join(dir, fmt.Sprintf("run%d.db", h.runs.Add(1)))
 	if testkit.OnPostgres() {
@@ -737,9 +732,8 @@ func (h *propHarness) open(t *testing.T, dir string) (*sqlite.DB, *propClock) {
 	if h.sealer != nil {
 		db.Sealer = h.sealer
 	}
-	clock := &propClock{}
-	clock.set(propTime("2026-01-01 00:00:00"))
-	db.Now = clock.now
+	clock := testkit.NewClock(propTime("2026-01-01 00:00:00"))
+	db.Now = clock.Now
 	if err := db.Open(context.Background()); err != nil {
 		h.release(db)
 		t.Fatal(err)
@@ -758,7 +752,7 @@ func (h *propHarness) run(t *testing.T, seq propSeq, ds []propDelivery, keep boo
 	db, clock := h.open(t, dir)
 	var problems []string
 	for _, d := range ds {
-		clock.set(d.at)
+		clock.Set(d.at.Truncate(time.Second).UTC())
 		out, err := db.ApplyEvent(context.Background(), d.e)
 		switch {
 		case err != nil:
