@@ -182,14 +182,9 @@ func TestRotationInterruptedAndResumed(t *testing.T) {
 	db.Close()
 
 	// Rotation: the new key first, the old one still there to open what is left.
-	db = NewDB(path)
 	// Open would finish the rotation itself; this test drives it batch by batch, so it opens the
 	// store with the old key, then swaps in the rotating sealer.
-	db.Sealer = newSealer(t, k1)
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { db.Close() }()
+	db = openTestDB(t, atDSN(path), withSealer(newSealer(t, k1)))
 	db.Sealer = newSealer(t, k2, k1)
 	stop, cancel := context.WithCancel(ctx)
 	batches := 0
