@@ -35,6 +35,7 @@ import (
 	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // propLedgerTables are the ledger tables whose rows the snapshot shows, and propRollupTables the
@@ -1237,11 +1238,7 @@ func testLedgerProperty(t *testing.T, sealer *seal.Sealer) {
 		// each emptied and given the template's rows again before every run (propPGStore).
 		h.template = testkit.StoreDSN(t)
 	}
-	tmpl := sqlite.NewDB(h.template)
-	tmpl.Now = func() time.Time { return propTime("2025-12-01 09:00:00") }
-	if err := tmpl.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tmpl := storetest.OpenAt(t, h.template, testkit.NewClock(propTime("2025-12-01 09:00:00")))
 	n := 0
 	h.seqs = propSequences(func(f pledge.Frequency, amount int64, c pledge.Currency, article, campaign string) *pledge.Checkout {
 		n++
