@@ -47,7 +47,7 @@ func startDemo(t *testing.T, extra map[string]string) *demo {
 		"PLEDGE_ADDR":         fmt.Sprintf("127.0.0.1:%d", port),
 		"PLEDGE_METRICS_ADDR": "off",
 		"PLEDGE_BASE_URL":     base,
-		"PLEDGE_DB":           testDB(t),
+		"PLEDGE_DB":           testkit.StoreDSN(t),
 		"STRIPE_API_BASE":     mockURL,
 	}
 	for k, v := range extra {

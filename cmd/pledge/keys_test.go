@@ -26,7 +26,7 @@ func runCmd(t *testing.T, getenv func(string) string, args ...string) (string, s
 // re-seals everything under a new key, and resumes a rotation left half done; the exports are
 // the same throughout.
 func TestKeysNewAndRotate(t *testing.T) {
-	keyFile, dbPath := filepath.Join(testkit.PrivateDir(t), "data.key"), testDB(t)
+	keyFile, dbPath := filepath.Join(testkit.PrivateDir(t), "data.key"), testkit.StoreDSN(t)
 	getenv := env("PLEDGE_DB", dbPath, "PLEDGE_DATA_KEY_FILE", keyFile)
 	if _, errs, code := runCmd(t, getenv, "keys", "new", keyFile); code != 0 {
 		t.Fatalf("keys new: %d %s", code, errs)

@@ -13,9 +13,9 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 const testSecret = "whsec_cmd_test"
@@ -47,7 +47,7 @@ func startService(t *testing.T, extra map[string]string) *service {
 	s := &service{env: map[string]string{
 		"PLEDGE_ADDR":           fmt.Sprintf("127.0.0.1:%d", port),
 		"PLEDGE_METRICS_ADDR":   "127.0.0.1:0",
-		"PLEDGE_DB":             testDB(t),
+		"PLEDGE_DB":             testkit.StoreDSN(t),
 		"PLEDGE_BASE_URL":       fmt.Sprintf("http://127.0.0.1:%d", port),
 		"STRIPE_SECRET_KEY":     "sk_test_cmd",
 		"STRIPE_WEBHOOK_SECRET": testSecret + ",whsec_cmd_next",
@@ -63,21 +63,9 @@ func startService(t *testing.T, extra map[string]string) *service {
 	s.logs = &testkit.LockedBuffer{}
 	go func() { s.errc <- Run(ctx, []string{"serve"}, strings.NewReader(""), s.logs, s.logs, s.getenv) }()
 	testkit.WaitHTTP(t, s.url+"/healthz", 10*time.Second)
-	s.db = sqlite.NewDB(s.env["PLEDGE_DB"])
-	if k := s.env["PLEDGE_DATA_KEY_FILE"]; k != "none" {
-		keys, err := seal.ReadKeys(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.db.Sealer, err = seal.New(keys...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	// Closed after the service stops (the cleanups run last first).
+	s.db = storetest.OpenAt(t, s.env["PLEDGE_DB"], nil, storetest.SealedBy(t, s.env["PLEDGE_DATA_KEY_FILE"]))
 	t.Cleanup(func() {
-		s.db.Close()
 		cancel()
 		if code := <-s.errc; code != 0 {
 			t.Errorf("serve exited %d", code)
@@ -234,7 +222,7 @@ func TestReconcileCommand(t *testing.T) {
 }
 
 func TestCommandUsageErrors(t *testing.T) {
-	s := &service{env: map[string]string{"PLEDGE_DB": testDB(t), "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": testSecret,
+	s := &service{env: map[string]string{"PLEDGE_DB": testkit.StoreDSN(t), "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": testSecret,
 		"PLEDGE_DATA_KEY_FILE": "none"}}
 	if _, _, code := s.run(t, "export", "refunds"); code != 2 {
 		t.Fatalf("export refunds exited %d, want 2", code)
@@ -260,7 +248,7 @@ func TestCommandUsageErrors(t *testing.T) {
 func TestDemoPay(t *testing.T) {
 	port := testkit.FreePort(t)
 	env := map[string]string{
-		"PLEDGE_DEMO": "1", "PLEDGE_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "PLEDGE_DB": testDB(t),
+		"PLEDGE_DEMO": "1", "PLEDGE_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "PLEDGE_DB": testkit.StoreDSN(t),
 		"PLEDGE_METRICS_ADDR": "off",
 		"PLEDGE_BASE_URL":     fmt.Sprintf("http://localhost:%d", port), "STRIPE_API_BASE": testkit.StripeMock(t),
 	}

@@ -29,7 +29,7 @@ func TestBadConfigurationExitsWithOneClearLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			code := Run(context.Background(), []string{"serve", "-db", testDB(t)}, nil, &stdout, &stderr, tt.env)
+			code := Run(context.Background(), []string{"serve", "-db", testkit.StoreDSN(t)}, nil, &stdout, &stderr, tt.env)
 			if code == 0 {
 				t.Fatal("exit code 0")
 			}
@@ -64,7 +64,7 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	cfg := ConfigFromEnv(env("PLEDGE_DEMO", "1"))
 	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = testDB(t)
+	cfg.DB = testkit.StoreDSN(t)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "PLEDGE_DEMO=1", fmt.Sprintf("PLEDGE_ADDR=127.0.0.1:%d", port),
 		fmt.Sprintf("PLEDGE_METRICS_ADDR=127.0.0.1:%d", metricsPort),
-		"PLEDGE_DB="+testDB(t), "STRIPE_SECRET_KEY=", "PLEDGE_SECRET=")
+		"PLEDGE_DB="+testkit.StoreDSN(t), "STRIPE_SECRET_KEY=", "PLEDGE_SECRET=")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -26,7 +26,7 @@ func startMain(t *testing.T, vars map[string]string) (*Main, string) {
 	vars["PLEDGE_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
 	vars["PLEDGE_BASE_URL"] = base
 	vars["PLEDGE_METRICS_ADDR"] = "off"
-	vars["PLEDGE_DB"] = testDB(t)
+	vars["PLEDGE_DB"] = testkit.StoreDSN(t)
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return vars[k] },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg, _, err := loadConfig(env, "serve", nil, nil)

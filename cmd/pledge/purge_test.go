@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // TestPurgeKeepsTheFigures (issue 13, item 3): `pledge purge` forgets, past the retention
@@ -11,7 +13,7 @@ import (
 // and audit detail, and `pledge report` over all of history prints the same figures before and
 // after.
 func TestPurgeKeepsTheFigures(t *testing.T) {
-	dbPath := testDB(t)
+	dbPath := testkit.StoreDSN(t)
 	getenv := env("PLEDGE_DB", dbPath, "PLEDGE_DATA_KEY_FILE", "none")
 	if _, errs, code := runCmd(t, getenv, "seed", "--donations", "2000", "--seed", "3"); code != 0 {
 		t.Fatalf("seed: %d %s", code, errs)

@@ -106,7 +106,7 @@ func TestRemindersSendEndToEnd(t *testing.T) {
 }
 
 func TestRemindersSendNeedsSMTP(t *testing.T) {
-	vars := map[string]string{"PLEDGE_DEMO": "1", "PLEDGE_DB": testDB(t)}
+	vars := map[string]string{"PLEDGE_DEMO": "1", "PLEDGE_DB": testkit.StoreDSN(t)}
 	var out, errOut bytes.Buffer
 	code := Run(context.Background(), []string{"reminders", "send"}, nil, &out, &errOut, func(k string) string { return vars[k] })
 	if code != 2 || !strings.Contains(errOut.String(), "PLEDGE_SMTP_URL") {

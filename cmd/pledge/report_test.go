@@ -18,10 +18,11 @@ import (
 
 	"github.com/pledge-news/pledge/internal/billing"
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 func TestReportUsageErrors(t *testing.T) {
-	s := &service{env: map[string]string{"PLEDGE_DB": testDB(t)}}
+	s := &service{env: map[string]string{"PLEDGE_DB": testkit.StoreDSN(t)}}
 	for _, tc := range []struct {
 		args []string
 		want string // in the one line of stderr

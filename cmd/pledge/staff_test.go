@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // run runs one pledge command against the database at db.
@@ -20,7 +21,7 @@ func run(t *testing.T, db, stdin string, args ...string) (code int, stdout, stde
 }
 
 func TestStaffCommands(t *testing.T) {
-	db := testDB(t)
+	db := testkit.StoreDSN(t)
 	if code, _, stderr := run(t, db, "too short\n", "staff", "add", "ed@news.example"); code == 0 || !strings.Contains(stderr, "at least 12 characters") {
 		t.Fatalf("short password: exit %d, %q", code, stderr)
 	}
@@ -41,11 +42,7 @@ func TestStaffCommands(t *testing.T) {
 		t.Fatal("list shows the password or its hash")
 	}
 	// The password is the first line only, and it works.
-	store := sqlite.NewDB(db)
-	if err := store.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := storetest.OpenAt(t, db, nil)
 	if _, err := store.Login(context.Background(), "ed@news.example", "a long enough passphrase", "127.0.0.1", ""); err != nil {
 		t.Fatalf("login with the added password: %v", err)
 	}
@@ -61,16 +58,12 @@ func TestStaffCommands(t *testing.T) {
 }
 
 func TestSeedAndErase(t *testing.T) {
-	db := testDB(t)
+	db := testkit.StoreDSN(t)
 	code, out, stderr := run(t, db, "", "seed", "--donations", "500", "--seed", "1")
 	if code != 0 || !strings.Contains(out, "seeded 500 donations") || !strings.Contains(stderr, "500/500") {
 		t.Fatalf("seed: exit %d, %q, progress %q", code, out, stderr)
 	}
-	store := sqlite.NewDB(db)
-	if err := store.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := storetest.OpenAt(t, db, nil)
 	var donations int
 	if err := store.Reader().QueryRow(`SELECT count(*) FROM donations`).Scan(&donations); err != nil || donations != 500 {
 		t.Fatalf("%d donations seeded (%v), want 500", donations, err)

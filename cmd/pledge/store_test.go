@@ -11,21 +11,14 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/pledge-news/pledge/internal/postgres"
-	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // The end-to-end tests run on the store `make test` chooses (PLEDGE_TEST_STORE): every test that
-// goes through the store takes its PLEDGE_DB from testDB, so that the PostgreSQL pass runs it on
+// goes through the store takes its PLEDGE_DB from testkit.StoreDSN (a fresh, empty store of
+// the test's own: an SQLite file in a directory only this user can enter, or a PostgreSQL
+// database dropped when the test ends), so that the PostgreSQL pass runs it on
 // PostgreSQL. The tests about SQLite itself (its files) call testkit.SQLiteOnly and are listed
 // in internal/testkit/sqlite_only.txt, which the PostgreSQL pass leaves out.
-
-// testDB returns PLEDGE_DB for a fresh, empty store of this test: an SQLite file in a directory
-// only this user can enter, or (PLEDGE_TEST_STORE=postgres) a PostgreSQL database of its own,
-// dropped when the test ends.
-func testDB(t testing.TB) string {
-	t.Helper()
-	return testkit.StoreDSN(t)
-}
 
 // storeReader opens a read-only handle on the store at dsn, for tests that count rows with
 // their own SQL (`?` placeholders work on both engines).

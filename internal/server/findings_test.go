@@ -16,7 +16,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
-	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -74,11 +74,7 @@ type articleSiteEnv struct {
 func newArticleSiteEnv(t *testing.T) *articleSiteEnv {
 	t.Helper()
 	ctx := context.Background()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, nil)
 	if _, err := db.CreateStaff(ctx, adminEmail, password, pledge.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}

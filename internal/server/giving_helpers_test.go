@@ -18,7 +18,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
-	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -39,12 +39,7 @@ func quiet(_ *Config, s *Server) { s.logger = slog.New(slog.NewTextHandler(io.Di
 
 func newGivingFixture(t testing.TB, payments pledge.PaymentService, opts ...fixtureOption) *givingFixture {
 	t.Helper()
-	ctx := context.Background()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, nil)
 	base, _ := url.Parse("http://pledge.test")
 	cfg := Config{
 		BaseURL:      base,

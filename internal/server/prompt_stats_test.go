@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/testkit"
 )
 
 // flakyStats fails its first write, then records.
@@ -35,8 +36,8 @@ func (f *flakyStats) AddPromptStats(_ context.Context, stats []pledge.PromptStat
 func TestStatsBatcherKeepsCountsAcrossAFailedFlush(t *testing.T) {
 	store := &flakyStats{fail: true}
 	b := newStatsBatcher(store, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	day := time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC)
-	b.now = func() time.Time { return day }
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC))
+	b.now = clock.Now
 	for range 3 {
 		b.view("https://news.example/a", "")
 	}
@@ -44,7 +45,7 @@ func TestStatsBatcherKeepsCountsAcrossAFailedFlush(t *testing.T) {
 	if err := b.flush(context.Background()); err == nil {
 		t.Fatal("the failing write was not reported")
 	}
-	b.now = func() time.Time { return day.Add(2 * time.Minute) } // the next day
+	clock.Add(2 * time.Minute) // the next day
 	b.view("https://news.example/a", "")
 	if err := b.Close(); err != nil {
 		t.Fatal(err)

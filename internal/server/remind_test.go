@@ -18,7 +18,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
-	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // remindFixture is a real Server on a real SQLite file, with a stand-in GET /prompt that applies
@@ -30,11 +30,7 @@ type remindFixture struct {
 
 func newRemindFixture(t testing.TB, cfg Config) *remindFixture {
 	t.Helper()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, nil)
 	if cfg.BaseURL == nil {
 		cfg.BaseURL, _ = url.Parse("http://support.test")
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,8 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pledge-news/pledge/internal/sqlite"
-	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // routeParam matches the :param and * parts of an Echo route, replaced by a harmless value to
@@ -24,11 +22,7 @@ var routeParam = regexp.MustCompile(`:[A-Za-z_]+|\*`)
 func newWiredServer(t *testing.T, mutate ...func(*Config)) *Server {
 	t.Helper()
 	s := newTestServer(t, mutate...)
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, nil)
 	s.Ready = db.Ready
 	v, dbv := reflect.ValueOf(s).Elem(), reflect.ValueOf(db)
 	for i := range v.NumField() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -21,11 +22,7 @@ import (
 // temporary file (about a minute or two); the sub-benchmark measures one page.
 func BenchmarkDashboard90d(b *testing.B) {
 	ctx := context.Background()
-	db := sqlite.NewDB(b.TempDir() + "/bench.db")
-	if err := db.Open(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenAt(b, b.TempDir()+"/bench.db", nil)
 	start := time.Now()
 	if err := db.Seed(ctx, sqlite.SeedOptions{Donations: 1_000_000, Rand: 42}); err != nil {
 		b.Fatal(err)

@@ -11,13 +11,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -34,20 +34,14 @@ type staffEnv struct {
 	db    *sqlite.DB
 	srv   *Server
 	http  *httptest.Server
-	clock *atomic.Int64
+	clock *testkit.Clock
 }
 
 func newStaffEnv(t testing.TB, baseURL string) *staffEnv {
 	t.Helper()
 	ctx := context.Background()
-	clock := &atomic.Int64{}
-	clock.Store(time.Now().Unix())
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	db.Now = func() time.Time { return time.Unix(clock.Load(), 0) }
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	clock := testkit.NewClock(time.Now().Truncate(time.Second))
+	db := storetest.Open(t, clock)
 	if _, err := db.CreateStaff(ctx, adminEmail, password, pledge.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +259,7 @@ func TestStaffLockout(t *testing.T) {
 	// The lock is on this account from this address: a colleague on the same address signs in.
 	wantRedirect(t, e.client().login(viewerEmail, password), "/staff")
 	// Fifteen minutes later the account may try again.
-	e.clock.Add(int64(16 * time.Minute / time.Second))
+	e.clock.Add(16 * time.Minute)
 	wantRedirect(t, c.login(adminEmail, password), "/staff")
 }
 
@@ -326,13 +320,13 @@ func TestStaffIdleTimeout(t *testing.T) {
 	e := newStaffEnv(t, "http://localhost")
 	c := e.client()
 	wantRedirect(t, c.login(viewerEmail, password), "/staff")
-	e.clock.Add(int64(11 * time.Hour / time.Second))
+	e.clock.Add(11 * time.Hour)
 	res, _ := c.do("GET", "/staff/supporters", nil)
 	wantStatus(t, res, http.StatusOK) // use slides the timeout
-	e.clock.Add(int64(11 * time.Hour / time.Second))
+	e.clock.Add(11 * time.Hour)
 	res, _ = c.do("GET", "/staff/supporters", nil)
 	wantStatus(t, res, http.StatusOK)
-	e.clock.Add(int64(12*time.Hour/time.Second) + 1)
+	e.clock.Add(12*time.Hour + time.Second)
 	res, _ = c.do("GET", "/staff/supporters", nil)
 	wantRedirect(t, res, "/staff/login")
 }
@@ -533,11 +527,7 @@ func TestGrouped(t *testing.T) {
 // admin, with no token.
 func TestArticleOriginCannotPostStaffForms(t *testing.T) {
 	ctx := context.Background()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, nil)
 	if _, err := db.CreateStaff(ctx, adminEmail, password, pledge.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}

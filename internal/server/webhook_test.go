@@ -18,6 +18,7 @@ import (
 	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 	"github.com/pledge-news/pledge/web"
 )
 
@@ -32,11 +33,7 @@ type webhookEnv struct {
 
 func newWebhookEnv(t testing.TB) *webhookEnv {
 	t.Helper()
-	db := sqlite.NewDB(testkit.StoreDSN(t))
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, nil)
 	base, _ := url.Parse("http://localhost:8080")
 	logs := &bytes.Buffer{}
 	srv, err := server.New(server.Config{BaseURL: base, Org: "Test", Secret: bytes.Repeat([]byte("k"), 32),

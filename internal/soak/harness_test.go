@@ -20,8 +20,8 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/pledge-news/pledge/internal/seal"
-	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // pledgeBin is the pledge binary built once for the package's tests (a real child process,
@@ -198,11 +198,8 @@ func (s *server) query(t *testing.T) *sql.DB {
 func prepareCheckouts(t *testing.T, path string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	db := sqlite.NewDB(path)
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenAt(t, path, nil)
+	defer db.Close() // before the server starts, not when the test ends
 	tx, err := db.BeginTx(ctx)
 	if err != nil {
 		t.Fatal(err)

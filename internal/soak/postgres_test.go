@@ -20,9 +20,8 @@ import (
 
 	"github.com/pledge-news/pledge/internal/pledge"
 	"github.com/pledge-news/pledge/internal/postgres"
-	"github.com/pledge-news/pledge/internal/seal"
-	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 func isPostgres(dsn string) bool {
@@ -193,20 +192,9 @@ func TestSoakTwoInstancesOnePostgres(t *testing.T) {
 func prepareDueReminders(t *testing.T, dsn, key string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	db := sqlite.NewDB(dsn)
-	keys, err := seal.ReadKeys(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if db.Sealer, err = seal.New(keys...); err != nil {
-		t.Fatal(err)
-	}
-	past := time.Now().Add(-8 * 24 * time.Hour)
-	db.Now = func() time.Time { return past }
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	past := testkit.NewClock(time.Now().Add(-8 * 24 * time.Hour))
+	db := storetest.OpenAt(t, dsn, past, storetest.SealedBy(t, key))
+	defer db.Close() // before the servers start, not when the test ends
 	var out []string
 	for i := range n {
 		addr := fmt.Sprintf("due.%03d@example.com", i)

@@ -12,7 +12,7 @@ import (
 // against: one durable (synchronous=FULL) transaction per inserted row, many goroutines queueing
 // on the one writer connection.
 func BenchmarkSingleRowCommit(b *testing.B) {
-	db := openBenchDB(b)
+	db := openTestDB(b, atDSN(filepath.Join(b.TempDir(), "pledge.db")))
 	ctx := context.Background()
 	var n atomic.Int64
 	b.SetParallelism(32)
@@ -40,7 +40,7 @@ func BenchmarkSingleRowCommit(b *testing.B) {
 // BenchmarkWriteGrouped is the same work through the group committer: concurrent writes share
 // one commit, so one fsync.
 func BenchmarkWriteGrouped(b *testing.B) {
-	db := openBenchDB(b)
+	db := openTestDB(b, atDSN(filepath.Join(b.TempDir(), "pledge.db")))
 	ctx := context.Background()
 	var n atomic.Int64
 	b.SetParallelism(32)
@@ -57,15 +57,4 @@ func BenchmarkWriteGrouped(b *testing.B) {
 			}
 		}
 	})
-}
-
-// openBenchDB opens a store on a fresh file, as the tests do.
-func openBenchDB(b *testing.B) *DB {
-	b.Helper()
-	db := NewDB(filepath.Join(b.TempDir(), "pledge.db"))
-	if err := db.Open(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
 }

@@ -14,16 +14,44 @@ import (
 	"github.com/pledge-news/pledge/internal/testkit"
 )
 
-// openTestDB opens a fresh database file in the test's temp dir.
-func openTestDB(t testing.TB) *DB {
+// openTestDB opens a store, by default a fresh one of the test's own (testkit.StoreDSN), and
+// closes it when the test ends (a test may close it sooner: Close twice is harmless). It is the
+// package's one way to open a store in a test; the stores outside it use storetest.Open.
+func openTestDB(t testing.TB, opts ...dbOption) *DB {
 	t.Helper()
-	db := NewDB(testkit.StoreDSN(t))
+	dsn := ""
+	for _, o := range opts {
+		if o.dsn != "" {
+			dsn = o.dsn
+		}
+	}
+	if dsn == "" {
+		dsn = testkit.StoreDSN(t)
+	}
+	db := NewDB(dsn)
+	for _, o := range opts {
+		if o.set != nil {
+			o.set(db)
+		}
+	}
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// dbOption changes the store openTestDB opens: where it is, or a field set before Open.
+type dbOption struct {
+	dsn string
+	set func(*DB)
+}
+
+// atDSN opens the store at dsn (a second handle, or one the test reopens) instead of a fresh one.
+func atDSN(dsn string) dbOption { return dbOption{dsn: dsn} }
+
+// withSealer opens the store with s as its data key(s).
+func withSealer(s Sealer) dbOption { return dbOption{set: func(db *DB) { db.Sealer = s }} }
 
 func TestPragmasOnEveryConnection(t *testing.T) {
 	db := openTestDB(t)
@@ -121,11 +149,7 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 // keeps for the connection's life, are not kept while serving.
 func TestServingWriterIsNotTheMigratingOne(t *testing.T) {
 	ctx := context.Background()
-	db := NewDB(filepath.Join(t.TempDir(), "new.db"))
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t, atDSN(filepath.Join(t.TempDir(), "new.db")))
 	if v, err := db.Migrate(ctx); err != nil || v < 1 {
 		t.Fatalf("Migrate = %d, %v", v, err)
 	}
@@ -145,10 +169,7 @@ func TestServingWriterIsNotTheMigratingOne(t *testing.T) {
 func TestFailingMigrationLeavesDatabaseAsItWas(t *testing.T) {
 	path := testkit.StoreDSN(t)
 	ctx := context.Background()
-	db := NewDB(path)
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openTestDB(t, atDSN(path))
 	before, _ := db.Migrate(ctx)
 	db.Close()
 
@@ -168,11 +189,7 @@ func TestFailingMigrationLeavesDatabaseAsItWas(t *testing.T) {
 	}
 	broken.Close()
 
-	db = NewDB(path)
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = openTestDB(t, atDSN(path))
 	after, _ := db.Migrate(ctx)
 	if after != before {
 		t.Errorf("version after failed migration = %d, want %d", after, before)

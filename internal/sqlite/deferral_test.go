@@ -112,12 +112,7 @@ func TestClaimConcurrentSendersDisjoint(t *testing.T) {
 	clk := testkit.NewClock(t0)
 	db := storetest.Open(t, clk)
 	// A second handle on the same file, as a second process (`pledge reminders send` beside serve).
-	other := sqlite.NewDB(db.Path)
-	other.Now = clk.Now
-	if err := other.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := storetest.OpenAt(t, db.Path, clk)
 	const n = 40
 	for i := range n {
 		mustDefer(t, db, fmt.Sprintf("rd_%d", i), pledge.ChoiceWeek, fmt.Sprintf("r%d@example.com", i))

@@ -98,10 +98,7 @@ func TestDatabaseFilesAreTheOwners(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "var")
 	path := filepath.Join(dir, "pledge.db")
-	db := NewDB(path)
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openTestDB(t, atDSN(path))
 	if _, err := db.Secret(ctx); err != nil { // a write: the -wal and -shm files exist
 		t.Fatal(err)
 	}

@@ -70,12 +70,8 @@ func TestWriteGroupedAfterClose(t *testing.T) {
 // begins IMMEDIATE, on PostgreSQL it first takes the store's advisory lock.
 func TestTwoStoresOnOneDatabaseWriteOneAtATime(t *testing.T) {
 	a := openTestDB(t)
-	b := NewDB(a.Path)
+	b := openTestDB(t, atDSN(a.Path))
 	ctx := context.Background()
-	if err := b.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	if _, err := a.write.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('counter', '0')`); err != nil {
 		t.Fatal(err)
 	}

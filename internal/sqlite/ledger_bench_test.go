@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
-	"github.com/pledge-news/pledge/internal/sqlite"
-	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // BenchmarkApplyEvent applies distinct paid checkout.session.completed facts (each a new
@@ -17,11 +16,7 @@ import (
 // PostgreSQL when PLEDGE_TEST_STORE=postgres.
 func BenchmarkApplyEvent(b *testing.B) {
 	ctx := context.Background()
-	db := sqlite.NewDB(testkit.StoreDSN(b))
-	if err := db.Open(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.Open(b, nil)
 	n := b.N + 64
 	checkouts := make([]*pledge.Checkout, n)
 	for i := range checkouts {

@@ -35,6 +35,7 @@ import (
 	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
+	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
 // propLedgerTables are the ledger tables whose rows the snapshot shows, and propRollupTables the
@@ -702,12 +703,6 @@ type propDelivery struct {
 	dup bool // delivered before in this run: must answer duplicate
 }
 
-// propClock is the store's clock, set before each delivery.
-type propClock struct{ unix atomic.Int64 }
-
-func (c *propClock) now() time.Time  { return time.Unix(c.unix.Load(), 0).UTC() }
-func (c *propClock) set(t time.Time) { c.unix.Store(t.Unix()) }
-
 // propRunsDir is where the runs' databases go: memory (/dev/shm) when the machine has it, since
 // every commit is synchronous=FULL and a thousand runs' fsyncs are most of the time on a disk;
 // else the test's temporary directory.
@@ -719,8 +714,9 @@ func propRunsDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// open copies the template to a new file and opens it.
-func (h *propHarness) open(t *testing.T, dir string) (*sqlite.DB, *propClock) {
+// open copies the template to a new file and opens it, on a clock that run sets to each
+// delivery's time (in whole seconds, as the clock it replaced kept) before the delivery.
+func (h *propHarness) open(t *testing.T, dir string) (*sqlite.DB, *testkit.Clock) {
 	t.Helper()
 	path := filepath.Join(dir, fmt.Sprintf("run%d.db", h.runs.Add(1)))
 	if testkit.OnPostgres() {
@@ -737,9 +733,8 @@ func (h *propHarness) open(t *testing.T, dir string) (*sqlite.DB, *propClock) {
 	if h.sealer != nil {
 		db.Sealer = h.sealer
 	}
-	clock := &propClock{}
-	clock.set(propTime("2026-01-01 00:00:00"))
-	db.Now = clock.now
+	clock := testkit.NewClock(propTime("2026-01-01 00:00:00"))
+	db.Now = clock.Now
 	if err := db.Open(context.Background()); err != nil {
 		h.release(db)
 		t.Fatal(err)
@@ -758,7 +753,7 @@ func (h *propHarness) run(t *testing.T, seq propSeq, ds []propDelivery, keep boo
 	db, clock := h.open(t, dir)
 	var problems []string
 	for _, d := range ds {
-		clock.set(d.at)
+		clock.Set(d.at.Truncate(time.Second).UTC())
 		out, err := db.ApplyEvent(context.Background(), d.e)
 		switch {
 		case err != nil:
@@ -1243,11 +1238,7 @@ func testLedgerProperty(t *testing.T, sealer *seal.Sealer) {
 		// each emptied and given the template's rows again before every run (propPGStore).
 		h.template = testkit.StoreDSN(t)
 	}
-	tmpl := sqlite.NewDB(h.template)
-	tmpl.Now = func() time.Time { return propTime("2025-12-01 09:00:00") }
-	if err := tmpl.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tmpl := storetest.OpenAt(t, h.template, testkit.NewClock(propTime("2025-12-01 09:00:00")))
 	n := 0
 	h.seqs = propSequences(func(f pledge.Frequency, amount int64, c pledge.Currency, article, campaign string) *pledge.Checkout {
 		n++

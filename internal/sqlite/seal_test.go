@@ -29,18 +29,6 @@ func newKey(t *testing.T) *seal.Key {
 	return k
 }
 
-func openWith(t *testing.T, path string, s Sealer) *DB {
-	t.Helper()
-	db := NewDB(path)
-	if s != nil {
-		db.Sealer = s
-	}
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 func exportedSupporters(t *testing.T, db *DB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -64,7 +52,7 @@ func TestSealedAtRest(t *testing.T) {
 	path := testkit.StoreDSN(t)
 	const addr, name, remind = "Sealed.Reader@Example.org", "Selma Sealington", "Later.Reader@Example.net"
 
-	db := openWith(t, path, nil)
+	db := openTestDB(t, atDSN(path))
 	if err := db.Seed(ctx, SeedOptions{Donations: 200, Rand: 9}); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +75,7 @@ func TestSealedAtRest(t *testing.T) {
 	}
 
 	k1 := newKey(t)
-	db = openWith(t, path, newSealer(t, k1))
+	db = openTestDB(t, atDSN(path), withSealer(newSealer(t, k1)))
 	defer func() { db.Close() }()
 	needles := []string{addr, name, remind, "example.com"} // every seeded address is on example.com
 	for _, n := range needles {
@@ -181,7 +169,7 @@ func TestRotationInterruptedAndResumed(t *testing.T) {
 	ctx := context.Background()
 	path := testkit.StoreDSN(t)
 	k1, k2 := newKey(t), newKey(t)
-	db := openWith(t, path, newSealer(t, k1))
+	db := openTestDB(t, atDSN(path), withSealer(newSealer(t, k1)))
 	if err := db.Seed(ctx, SeedOptions{Donations: 400, Rand: 4}); err != nil {
 		t.Fatal(err)
 	}
@@ -194,14 +182,9 @@ func TestRotationInterruptedAndResumed(t *testing.T) {
 	db.Close()
 
 	// Rotation: the new key first, the old one still there to open what is left.
-	db = NewDB(path)
 	// Open would finish the rotation itself; this test drives it batch by batch, so it opens the
 	// store with the old key, then swaps in the rotating sealer.
-	db.Sealer = newSealer(t, k1)
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { db.Close() }()
+	db = openTestDB(t, atDSN(path), withSealer(newSealer(t, k1)))
 	db.Sealer = newSealer(t, k2, k1)
 	stop, cancel := context.WithCancel(ctx)
 	batches := 0
@@ -227,7 +210,7 @@ func TestRotationInterruptedAndResumed(t *testing.T) {
 	}
 	db.Close()
 
-	db = openWith(t, path, newSealer(t, k2))
+	db = openTestDB(t, atDSN(path), withSealer(newSealer(t, k2)))
 	for _, tbl := range []string{"supporters WHERE email", "supporters WHERE name", "customers WHERE email", "customers WHERE name", "deferrals WHERE email"} {
 		if n := countWhere(t, db, tbl+` LIKE 'enc:`+k1.ID+`:%'`); n > 0 {
 			t.Errorf("%s: %d values still under the old key", tbl, n)

@@ -30,11 +30,7 @@ func TestUpgradeToTheTruthfulLedger(t *testing.T) {
 			old[e.Name()] = &fstest.MapFile{Data: b}
 		}
 	}
-	db := NewDB(path)
-	db.migr = old
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openTestDB(t, atDSN(path), dbOption{set: func(db *DB) { db.migr = old }})
 	d := func(n int) int64 { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, n).Unix() }
 	for _, q := range []struct {
 		sql  string

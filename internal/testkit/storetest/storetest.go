@@ -6,6 +6,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/pledge-news/pledge/internal/seal"
 	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit"
 )
@@ -17,16 +18,41 @@ func Open(t testing.TB, clk *testkit.Clock) *sqlite.DB {
 	return OpenAt(t, testkit.StoreDSN(t), clk)
 }
 
-// OpenAt is Open for the store at dsn: a second handle on a store the test already has.
-func OpenAt(t testing.TB, dsn string, clk *testkit.Clock) *sqlite.DB {
+// OpenAt is Open for the store at dsn: a second handle on a store the test already has. Each of
+// opts changes the store before it opens (SealedBy).
+func OpenAt(t testing.TB, dsn string, clk *testkit.Clock, opts ...Option) *sqlite.DB {
 	t.Helper()
 	db := sqlite.NewDB(dsn)
 	if clk != nil {
 		db.Now = clk.Now
+	}
+	for _, o := range opts {
+		o(db)
 	}
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Option changes a store before OpenAt opens it.
+type Option func(*sqlite.DB)
+
+// SealedBy opens the store with the data keys in keyFile, as PLEDGE_DATA_KEY_FILE names them
+// (none when keyFile is "none").
+func SealedBy(t testing.TB, keyFile string) Option {
+	t.Helper()
+	if keyFile == "none" {
+		return func(*sqlite.DB) {}
+	}
+	keys, err := seal.ReadKeys(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := seal.New(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(db *sqlite.DB) { db.Sealer = s }
 }
