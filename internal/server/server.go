@@ -34,7 +34,7 @@ import (
 // Config is what the HTTP side needs to know about its deployment.
 type Config struct {
 	BaseURL *url.URL
-	Org     string // the newsroom's name, shown on every page
+	Org     string // the newsroom's name when Giving is left unset (Giving.Org is the name in force)
 	Demo    bool
 	// EmbedOrigins are the article origins that may frame the prompt and post its forms.
 	EmbedOrigins   []string
@@ -194,7 +194,6 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	if err := s.cfg.Giving.Validate(); err != nil {
 		return nil, fmt.Errorf("giving settings: %w", err)
 	}
-	s.cfg.Org = s.cfg.Giving.Org
 	if s.base, err = s.buildPromptSet(s.cfg.Giving); err != nil {
 		return nil, err
 	}
@@ -236,7 +235,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 // The defaults of the settings that have one, for withDefaults.
 var (
 	defaultThanksLimit      = Limit{N: 30, Per: time.Minute}
-	defaultViewCap          = Limit{N: 4, Per: 30 * 24 * time.Hour}
+	DefaultViewCap          = Limit{N: 4, Per: 30 * 24 * time.Hour} // also PLEDGE_PROMPT_VIEW_CAP's default
 	defaultRemindEmailLimit = Limit{N: 5, Per: time.Hour}
 	defaultManageEmailLimit = Limit{N: 5, Per: time.Hour}
 	defaultStatsFlush       = 10 * time.Second
@@ -257,7 +256,7 @@ func (c Config) withDefaults() Config {
 	}
 	for _, l := range []struct{ v, def *Limit }{
 		{&c.ThanksLimit, &defaultThanksLimit},
-		{&c.PromptViewCap, &defaultViewCap},
+		{&c.PromptViewCap, &DefaultViewCap},
 		{&c.RemindEmailLimit, &defaultRemindEmailLimit},
 		{&c.ManageEmailLimit, &defaultManageEmailLimit},
 	} {
