@@ -141,10 +141,8 @@ type Server struct {
 	assigner pledge.Assigner
 
 	// policies holds each route path's policy, set by the areas that register the routes
-	// (routes.go); framable lists the paths whose policy lets article pages frame them; direct
-	// holds the routes whose plain GETs are answered without echo (direct.go).
+	// (routes.go); direct holds the routes whose plain GETs are answered without echo (direct.go).
 	policies map[string]policy
-	framable map[string]bool
 	direct   map[string]*directRoute
 	// security is the headers every response carries (securityHeaders); recover is the panic
 	// handler of every request, echo's or a direct route's.
@@ -181,7 +179,6 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		logger:   logger,
 		Registry: prometheus.NewRegistry(),
 		policies: map[string]policy{},
-		framable: map[string]bool{},
 		direct:   map[string]*directRoute{},
 	}
 	var err error
