@@ -631,6 +631,3 @@ func (s *Server) FlushStats(ctx context.Context) error {
 	}
 	return s.stats.flush(ctx)
 }
-
-// Shutdown is a convenience for tests; serve uses an http.Server around Handler.
-func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }
