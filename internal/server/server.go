@@ -139,6 +139,8 @@ type Server struct {
 	// assigner puts readers into their arms.
 	live     atomic.Pointer[livePlan]
 	assigner pledge.Assigner
+	// origin is Pledge's own origin (scheme://host of BaseURL), set once in New.
+	origin string
 
 	// policies holds each route path's policy, set by the areas that register the routes
 	// (routes.go); direct holds the routes whose plain GETs are answered without echo (direct.go).
@@ -190,6 +192,9 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	}
 	if err := s.cfg.Giving.Validate(); err != nil {
 		return nil, fmt.Errorf("giving settings: %w", err)
+	}
+	if s.cfg.BaseURL != nil {
+		s.origin = s.cfg.BaseURL.Scheme + "://" + s.cfg.BaseURL.Host
 	}
 	if s.base, err = s.buildPromptSet(s.cfg.Giving); err != nil {
 		return nil, err
@@ -437,7 +442,7 @@ func (s *Server) logRequest(ctx context.Context, method, route string, status in
 // not set a cookie on every hit.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	var trusted []string
-	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
+	own := s.origin
 	for _, o := range s.cfg.EmbedOrigins {
 		if o != own {
 			trusted = append(trusted, o)
