@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pledge-news/pledge/internal/pledge"
+	"github.com/pledge-news/pledge/internal/sqlite"
 	"github.com/pledge-news/pledge/internal/testkit/storetest"
 )
 
@@ -54,14 +55,21 @@ func TestNetInSQLIsNetOf(t *testing.T) {
 			t.Errorf("%v: top campaigns %+v, want one with net %d", p, d.TopCampaigns, want)
 		}
 	}
+	got := lastSupporterTotals(t, db)
+	if len(got) != 1 || got[0] != (pledge.Money{Amount: want, Currency: "usd"}) {
+		t.Fatalf("export totals %v, want %d usd", got, want)
+	}
+}
+
+// lastSupporterTotals is the net totals the supporter export gives its last supporter.
+func lastSupporterTotals(t *testing.T, db *sqlite.DB) []pledge.Money {
+	t.Helper()
 	var got []pledge.Money
-	if err := db.EachSupporter(ctx, pledge.ExportFilter{}, func(s *pledge.SupporterRecord) error {
+	if err := db.EachSupporter(context.Background(), pledge.ExportFilter{}, func(s *pledge.SupporterRecord) error {
 		got = s.Totals
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0] != (pledge.Money{Amount: want, Currency: "usd"}) {
-		t.Fatalf("export totals %v, want %d usd", got, want)
-	}
+	return got
 }
