@@ -151,8 +151,8 @@ func DefaultConfig() Config {
 		DonateLimit:   "10/10m",
 		RemindLimit:   "30/10m",
 		Instances:     "1",
-		StaffIdle:     "12h",
-		PromptViewCap: "4/720h",
+		StaffIdle:     shortDuration(sqlite.DefaultStaffIdle),
+		PromptViewCap: formatLimit(server.DefaultViewCap),
 		RenewalNotice: "14d",
 	}
 }
@@ -435,6 +435,22 @@ func parseDays(s string) (time.Duration, error) {
 		return time.Duration(d) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// formatLimit writes a limit as ParseLimit reads it, for the defaults kept by the packages that
+// apply them: 4/720h.
+func formatLimit(l server.Limit) string { return fmt.Sprintf("%d/%s", l.N, shortDuration(l.Per)) }
+
+// shortDuration writes d as a setting is written, without trailing zero units: 12h, 10m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // ParseLimit reads a rate limit written N/DURATION ("10/10m").

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -275,6 +276,20 @@ func TestMetricsAddr(t *testing.T) {
 		var ce *ConfigError
 		if err := cfg.Validate(); !errors.As(err, &ce) || ce.Var != "PLEDGE_METRICS_ADDR" {
 			t.Errorf("PLEDGE_METRICS_ADDR=%s: %v, want an error naming it", bad, err)
+		}
+	}
+}
+
+// The defaults kept by the packages that apply them (sqlite.DefaultStaffIdle, server.DefaultViewCap)
+// read as README's table writes them.
+func TestDefaultConfigWritesPackageDefaults(t *testing.T) {
+	c := DefaultConfig()
+	if c.StaffIdle != "12h" || c.PromptViewCap != "4/720h" {
+		t.Fatalf("staff idle %q, view cap %q; want 12h and 4/720h", c.StaffIdle, c.PromptViewCap)
+	}
+	for d, want := range map[time.Duration]string{10 * time.Minute: "10m", 90 * time.Second: "1m30s", 36 * time.Hour: "36h", 90 * time.Minute: "1h30m"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -333,3 +333,11 @@ func validateProtect(p pledge.ProtectSettings) error {
 	}
 	return nil
 }
+
+// quietAfterGift is protect.quiet_after_gift with its default: a session-only mark.
+func quietAfterGift(s string) string {
+	if s == server.QuietNone {
+		return server.QuietNone
+	}
+	return server.QuietSession
+}

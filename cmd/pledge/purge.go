@@ -5,17 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pledge-news/pledge/internal/server"
 	"github.com/pledge-news/pledge/internal/sqlite"
 )
-
-// quietAfterGift is protect.quiet_after_gift with its default: a session-only mark.
-func quietAfterGift(s string) string {
-	if s == server.QuietNone {
-		return server.QuietNone
-	}
-	return server.QuietSession
-}
 
 // purgeOnce forgets what is older than the retention period and logs what went.
 func purgeOnce(ctx context.Context, db *sqlite.DB, retention time.Duration) (sqlite.PurgeCounts, error) {

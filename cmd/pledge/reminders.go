@@ -16,27 +16,16 @@ import (
 // reminderInterval is how often serve looks for due reminders.
 const reminderInterval = time.Minute
 
-// orgName is the newsroom's name shown on pages and in e-mail.
-func (c *Config) orgName() string {
-	if c.giving.Org != "" {
-		return c.giving.Org
-	}
-	return pledge.DefaultSettings().Org
-}
-
 // newMailer returns the SMTP mailer, or nil when e-mail is not configured.
 func newMailer(cfg *Config) (*mail.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
-	langs := cfg.langs // loaded by Validate
-	if langs == nil {
-		var err error
-		if langs, err = server.LoadLanguages(cfg.giving); err != nil {
-			return nil, err
-		}
+	langs, err := cfg.languages()
+	if err != nil {
+		return nil, err
 	}
-	m, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.orgName(), BaseURL: cfg.baseURL,
+	m, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom, Org: cfg.giving.Org, BaseURL: cfg.baseURL,
 		ArticleOrigins: cfg.embedOrigins, Languages: langs, LegalName: cfg.giving.LegalName, Address: cfg.giving.Address,
 		NewsletterURL: cfg.giving.NewsletterURL, Protect: cfg.mailProtect()})
 	if err != nil {

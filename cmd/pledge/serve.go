@@ -96,7 +96,6 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	srv, err := server.New(server.Config{
 		BaseURL:         cfg.baseURL,
-		Org:             cfg.orgName(),
 		Giving:          m.promptSettings(plan),
 		Demo:            cfg.Demo,
 		EmbedOrigins:    cfg.embedOrigins,

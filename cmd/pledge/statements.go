@@ -45,24 +45,45 @@ func newSupporterMail(cfg *Config, db *sqlite.DB, mailer *mail.Mailer, secret []
 }
 
 // statementDocument lays a statement out with the newsroom's names from PLEDGE_CONFIG.
-func statementDocument(cfg *Config, st *pledge.Statement) mail.StatementDocument {
-	return mail.NewStatementDocument(cfg.catalogue(st.Lang), st, cfg.orgName(), cfg.giving.LegalName, cfg.giving.Address)
+func statementDocument(cfg *Config, st *pledge.Statement) (mail.StatementDocument, error) {
+	lc, err := cfg.catalogue(st.Lang)
+	if err != nil {
+		return mail.StatementDocument{}, err
+	}
+	return mail.NewStatementDocument(lc, st, cfg.giving.Org, cfg.giving.LegalName, cfg.giving.Address), nil
+}
+
+// languages returns the catalogues built from PLEDGE_CONFIG: those Validate loaded, else (a Config
+// not validated, in tests) loaded now and kept.
+func (c *Config) languages() (*locale.Set, error) {
+	if c.langs == nil {
+		langs, err := server.LoadLanguages(c.giving)
+		if err != nil {
+			return nil, err
+		}
+		c.langs = langs
+	}
+	return c.langs, nil
 }
 
 // catalogue is the catalogue of a language code, the default for "" or a language not spoken.
-func (c *Config) catalogue(code string) *locale.Catalogue {
-	if c.langs == nil { // a Config not validated (tests): the built-in catalogues
-		c.langs, _ = server.LoadLanguages(c.giving)
+func (c *Config) catalogue(code string) (*locale.Catalogue, error) {
+	langs, err := c.languages()
+	if err != nil {
+		return nil, err
 	}
-	if lc := c.langs.Get(code); lc != nil {
-		return lc
+	if lc := langs.Get(code); lc != nil {
+		return lc, nil
 	}
-	return c.langs.Default()
+	return langs.Default(), nil
 }
 
 // statementPDF renders a statement as PDF.
 func statementPDF(cfg *Config, st *pledge.Statement) ([]byte, error) {
-	d := statementDocument(cfg, st)
+	d, err := statementDocument(cfg, st)
+	if err != nil {
+		return nil, err
+	}
 	return pdf.Render(pdf.Document{Title: d.Title, Header: d.Header, Tables: d.Tables, Footer: d.Footer})
 }
 
@@ -72,7 +93,11 @@ func statementFile(cfg *Config, st *pledge.Statement, format string) (string, []
 		b, err := statementPDF(cfg, st)
 		return "application/pdf", b, err
 	}
-	b, err := statementDocument(cfg, st).HTML()
+	d, err := statementDocument(cfg, st)
+	if err != nil {
+		return "", nil, err
+	}
+	b, err := d.HTML()
 	return "text/html; charset=utf-8", b, err
 }
 

@@ -109,12 +109,6 @@ func (o Override) Apply(s Settings) Settings {
 	return s
 }
 
-// Empty reports whether the override changes nothing.
-func (o Override) Empty() bool {
-	return o.Heading == nil && o.Message == nil && o.Signoff == nil && len(o.Ask) == 0 &&
-		len(o.Highlight) == 0 && len(o.Presets) == 0 && len(o.DefaultAmount) == 0 && o.DefaultFrequency == ""
-}
-
 var experimentNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // Control is the variant the others are compared with: the first.
@@ -140,11 +134,6 @@ func (e *Experiment) Arms() []string {
 		out = append(out, Holdback)
 	}
 	return out
-}
-
-// InWindow reports whether now lies within the experiment's days.
-func (e *Experiment) InWindow(now time.Time) bool {
-	return (e.Start.IsZero() || !now.Before(e.Start)) && (e.End.IsZero() || now.Before(e.End))
 }
 
 // Validate checks one experiment against the newsroom's settings; errors name the field the way

@@ -114,7 +114,10 @@ type StatementTotal struct {
 	Refunded int64
 }
 
-// Net is what the supporter gave and kept given.
+// Net is what the supporter gave and kept given: Amount less what the newsroom refunded. It is
+// not NetOf: a statement is a receipt of gifts and refunds (docs/managing-support.md), and a
+// dispute is neither, but the card issuer taking the money back, which the supporter's bank
+// records and the statement's lines do not show; so disputes are left out of its net.
 func (t StatementTotal) Net() int64 { return t.Amount - t.Refunded }
 
 // NewStatement builds a statement from its gifts, adding the totals.

@@ -49,7 +49,7 @@ func (p Period) Previous() Period {
 
 // KPIs are the headline figures of one currency over one period. Money is in that currency's
 // minor units; figures of different currencies are never added together. docs/ledger.md's "What the
-// figures mean" defines each one; this struct, NetOf and the store's rollups are that definition.
+// figures mean" defines each one; this struct, NetOf, Derive and the store's rollups are that definition.
 type KPIs struct {
 	Currency Currency
 	Gross    int64 // what the donations paid in the period brought: after discounts, before tax
@@ -119,8 +119,17 @@ func NetOf(gross, refunded, disputed int64) int64 { return gross - refunded - di
 // RecurringSupporters is the number of live recurring gifts at the period's end.
 func (k KPIs) RecurringSupporters() int { return k.ActiveMonthly + k.ActiveAnnual }
 
-// Active is the number of live recurring supporters.
-func (k KPIs) Active() int { return k.ActiveMonthly + k.ActiveAnnual }
+// Derive fills the figures that follow from the others: Net from Gross, Refunded and Disputed
+// (NetOf), Average from Net and Donations (zero without donations), ARR from MRR. A store fills
+// the counted figures and calls it once they are all in.
+func (k *KPIs) Derive() {
+	k.Net = NetOf(k.Gross, k.Refunded, k.Disputed)
+	k.Average = 0
+	if k.Donations > 0 {
+		k.Average = k.Net / int64(k.Donations)
+	}
+	k.ARR = k.MRR * 12
+}
 
 // DailyMoney is one UTC day's net money in for one currency, by frequency.
 type DailyMoney struct {

@@ -30,3 +30,17 @@ func TestPeriodPrevious(t *testing.T) {
 		}
 	}
 }
+
+// Derive fills Net (NetOf), Average (net per donation, zero without donations) and ARR (MRR × 12).
+func TestKPIsDerive(t *testing.T) {
+	k := KPIs{Gross: 3500, Refunded: 500, Disputed: 1200, Donations: 3, MRR: 1250}
+	k.Derive()
+	if k.Net != 1800 || k.Average != 600 || k.ARR != 15000 {
+		t.Fatalf("net %d average %d ARR %d, want 1800 600 15000", k.Net, k.Average, k.ARR)
+	}
+	z := KPIs{Average: 7, MRR: 0}
+	z.Derive()
+	if z.Net != 0 || z.Average != 0 || z.ARR != 0 {
+		t.Fatalf("no donations: net %d average %d ARR %d, want zeros", z.Net, z.Average, z.ARR)
+	}
+}

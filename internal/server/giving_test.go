@@ -435,7 +435,7 @@ func TestPromptPrerenderedMatchesTemplate(t *testing.T) {
 			ch := f.srv.choiceFromQuery(c)
 			ch.Nonce = hidden.Get("nonce")
 			p := f.srv.givingPage(f.srv.base, f.srv.lang(c), ch, true, nil)
-			p.Layout.Org, p.Layout.CSRF = f.srv.cfg.Org, hidden.Get("_csrf")
+			p.Layout.Org, p.Layout.CSRF = f.srv.cfg.Giving.Org, hidden.Get("_csrf")
 			p.syncRemind()
 			var slow strings.Builder
 			if err := f.srv.renderer.execute(&slow, "prompt#document", p); err != nil {

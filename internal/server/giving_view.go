@@ -309,7 +309,7 @@ func (p *givingForm) syncRemind() {
 
 // letterOrigins are the origins the letter may link to: the article sites and Pledge's own.
 func (s *Server) letterOrigins() []string {
-	return append([]string{s.cfg.BaseURL.Scheme + "://" + s.cfg.BaseURL.Host}, s.cfg.EmbedOrigins...)
+	return append([]string{s.origin}, s.cfg.EmbedOrigins...)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -47,13 +47,6 @@ func signedURL(base string, secret []byte, path, purpose, value string, exp time
 	return strings.TrimRight(base, "/") + path + "?token=" + url.QueryEscape(s.sign(purpose, value, exp))
 }
 
-// UnsubscribeToken returns the signed token of a reminder's unsubscribe link for deferral id,
-// valid until exp.
-func UnsubscribeToken(secret []byte, id int64, exp time.Time) string {
-	s := &Server{cfg: Config{Secret: secret}}
-	return s.sign(linkUnsubscribe, strconv.FormatInt(id, 10), exp)
-}
-
 // UnsubscribeURL returns the full unsubscribe link of deferral id, valid for 90 days from now.
 func UnsubscribeURL(base string, secret []byte, id int64, now time.Time) string {
 	return signedURL(base, secret, "/reminders/unsubscribe", linkUnsubscribe, strconv.FormatInt(id, 10), now.Add(unsubscribeTTL))

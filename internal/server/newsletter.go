@@ -50,7 +50,7 @@ func (s *Server) registerNewsletterRoutes(e *echo.Echo) {
 
 // newsletterWording is the checkbox's wording in a language: what is shown and what is stored.
 func (s *Server) newsletterWording(lc *locale.Catalogue) string {
-	return lc.T("newsletter.consent", "org", s.cfg.Org)
+	return lc.T("newsletter.consent", "org", s.cfg.Giving.Org)
 }
 
 func wordingHash(w string) string {

@@ -146,7 +146,7 @@ func (s *Server) prerenderPrompts(ps *promptSet) (map[promptKey]*prerendered, er
 		for _, cur := range ps.giving.Catalogue.Currencies {
 			for _, f := range pledge.Frequencies {
 				p := s.givingPage(ps, lc, pledge.GiftChoice{Currency: string(cur), Frequency: string(f)}, true, nil)
-				p.Layout.Org = s.cfg.Org
+				p.Layout.Org = s.cfg.Giving.Org
 				p.Layout.CSRF = slotMark + "csrfX"
 				p.Nonce = slotMark + "nonceX"
 				p.Article = slotMark + "articleX"

@@ -5,16 +5,6 @@ import (
 	"time"
 )
 
-// viewCap returns the view cap in force (withDefaults': at most 4 times in 30 days, then quiet
-// until the window that began with the first of those views ends); a negative N switches it off.
-// A Server not made by New has no settings filled in, and gets the default too.
-func (s *Server) viewCap() Limit {
-	if s.cfg.PromptViewCap.N == 0 {
-		return defaultViewCap
-	}
-	return s.cfg.PromptViewCap
-}
-
 // promptSilenced reports whether GET /prompt should answer 204 for this reader: a valid deferral
 // or supporter cookie, or past the view cap. It reads signed cookies only: no database on the
 // prompt's hot path. A tampered or expired cookie reads as absent. It never counts a view: the
@@ -23,7 +13,7 @@ func (s *Server) promptSilenced(r *http.Request) bool {
 	if s.promptDeferred(r) {
 		return true
 	}
-	capacity := s.viewCap()
+	capacity := s.cfg.PromptViewCap // withDefaults fills it in; a negative N switches it off
 	if capacity.N < 0 {
 		return false
 	}

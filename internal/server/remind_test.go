@@ -328,7 +328,7 @@ func TestPromptViewCap(t *testing.T) {
 		t.Fatalf("expired views cookie: %d", got)
 	}
 	// The default cap is 4 in 30 days.
-	if got := (&Server{}).viewCap(); got != (Limit{N: 4, Per: 30 * 24 * time.Hour}) {
+	if got := (Config{}).withDefaults().PromptViewCap; got != (Limit{N: 4, Per: 30 * 24 * time.Hour}) {
 		t.Fatalf("default cap %+v", got)
 	}
 }

@@ -194,7 +194,7 @@ func (r *renderer) execute(w io.Writer, name string, data any) error {
 // page is rendered into a buffer first, so a template error never sends half a page.
 func (s *Server) render(c echo.Context, status int, name string, data page) error {
 	l := data.layout()
-	l.Org = s.cfg.Org
+	l.Org = s.cfg.Giving.Org
 	if l.L == nil {
 		l.L = s.lang(c)
 	}

@@ -137,9 +137,6 @@ func (s *Server) setPolicy(path string, p policy) {
 		panic(fmt.Sprintf("route %s registered under policies %s and %s", path, old.name, p.name))
 	}
 	s.policies[path] = p
-	if p.framed {
-		s.framable[path] = true
-	}
 }
 
 // policyFor is the policy of the route a request matched (pagePolicy for none).

@@ -34,7 +34,7 @@ import (
 // Config is what the HTTP side needs to know about its deployment.
 type Config struct {
 	BaseURL *url.URL
-	Org     string // the newsroom's name, shown on every page
+	Org     string // the newsroom's name when Giving is left unset (Giving.Org is the name in force)
 	Demo    bool
 	// EmbedOrigins are the article origins that may frame the prompt and post its forms.
 	EmbedOrigins   []string
@@ -139,12 +139,12 @@ type Server struct {
 	// assigner puts readers into their arms.
 	live     atomic.Pointer[livePlan]
 	assigner pledge.Assigner
+	// origin is Pledge's own origin (scheme://host of BaseURL), set once in New.
+	origin string
 
 	// policies holds each route path's policy, set by the areas that register the routes
-	// (routes.go); framable lists the paths whose policy lets article pages frame them; direct
-	// holds the routes whose plain GETs are answered without echo (direct.go).
+	// (routes.go); direct holds the routes whose plain GETs are answered without echo (direct.go).
 	policies map[string]policy
-	framable map[string]bool
 	direct   map[string]*directRoute
 	// security is the headers every response carries (securityHeaders); recover is the panic
 	// handler of every request, echo's or a direct route's.
@@ -180,7 +180,6 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 		logger:   logger,
 		Metrics:  vm.NewSet(),
 		policies: map[string]policy{},
-		framable: map[string]bool{},
 		direct:   map[string]*directRoute{},
 	}
 	var err error
@@ -193,7 +192,9 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 	if err := s.cfg.Giving.Validate(); err != nil {
 		return nil, fmt.Errorf("giving settings: %w", err)
 	}
-	s.cfg.Org = s.cfg.Giving.Org
+	if s.cfg.BaseURL != nil {
+		s.origin = s.cfg.BaseURL.Scheme + "://" + s.cfg.BaseURL.Host
+	}
 	if s.base, err = s.buildPromptSet(s.cfg.Giving); err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func New(cfg Config, webFS fs.FS, logger *slog.Logger) (*Server, error) {
 // The defaults of the settings that have one, for withDefaults.
 var (
 	defaultThanksLimit      = Limit{N: 30, Per: time.Minute}
-	defaultViewCap          = Limit{N: 4, Per: 30 * 24 * time.Hour}
+	DefaultViewCap          = Limit{N: 4, Per: 30 * 24 * time.Hour} // also PLEDGE_PROMPT_VIEW_CAP's default
 	defaultRemindEmailLimit = Limit{N: 5, Per: time.Hour}
 	defaultManageEmailLimit = Limit{N: 5, Per: time.Hour}
 	defaultStatsFlush       = 10 * time.Second
@@ -251,7 +252,7 @@ func (c Config) withDefaults() Config {
 	}
 	for _, l := range []struct{ v, def *Limit }{
 		{&c.ThanksLimit, &defaultThanksLimit},
-		{&c.PromptViewCap, &defaultViewCap},
+		{&c.PromptViewCap, &DefaultViewCap},
 		{&c.RemindEmailLimit, &defaultRemindEmailLimit},
 		{&c.ManageEmailLimit, &defaultManageEmailLimit},
 	} {
@@ -435,7 +436,7 @@ func (s *Server) logRequest(ctx context.Context, method, route string, status in
 // not set a cookie on every hit.
 func (s *Server) csrf() echo.MiddlewareFunc {
 	var trusted []string
-	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
+	own := s.origin
 	for _, o := range s.cfg.EmbedOrigins {
 		if o != own {
 			trusted = append(trusted, o)
@@ -629,6 +630,3 @@ func (s *Server) FlushStats(ctx context.Context) error {
 	}
 	return s.stats.flush(ctx)
 }
-
-// Shutdown is a convenience for tests; serve uses an http.Server around Handler.
-func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }

@@ -3,7 +3,6 @@ package server
 import (
 	"golang.org/x/text/language"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -94,7 +93,7 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 // request came from (same-origin, or none for a typed address or bookmark); without it, the
 // Referer must be Pledge's own (its pages send it: strict-origin-when-cross-origin).
 func (s *Server) sameOriginOnly(next echo.HandlerFunc) echo.HandlerFunc {
-	own := strings.TrimSuffix(s.cfg.BaseURL.String(), s.cfg.BaseURL.RequestURI())
+	own := s.origin
 	return func(c echo.Context) error {
 		r := c.Request()
 		ok := false

@@ -335,7 +335,7 @@ func (n numberFormat) currencyViewOf(r pledge.CurrencyReport, d *pledge.Dashboar
 		n.countKPI("donations", "Donations", "payments, renewals included", k.Donations, pk.Donations),
 		n.moneyKPI("average", "Average gift", "net, per donation", k.Average, pk.Average, c),
 		n.countKPI("new", "New supporters", "first donation in the period", k.NewSupporters, pk.NewSupporters),
-		n.countKPI("active", "Recurring supporters", fmt.Sprintf("%d monthly, %d annual, at the period's end", k.ActiveMonthly, k.ActiveAnnual), k.Active(), pk.Active()),
+		n.countKPI("active", "Recurring supporters", fmt.Sprintf("%d monthly, %d annual, at the period's end", k.ActiveMonthly, k.ActiveAnnual), k.RecurringSupporters(), pk.RecurringSupporters()),
 		n.moneyKPI("mrr", "MRR", "monthly + annual ÷ 12", k.MRR, pk.MRR, c),
 		n.moneyKPI("arr", "ARR", "MRR × 12", k.ARR, pk.ARR, c),
 		n.countKPI("cancellations", "Cancellations", "recurring gifts ended", k.Cancellations, pk.Cancellations),

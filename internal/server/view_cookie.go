@@ -95,7 +95,7 @@ func (s *Server) countPromptView(c echo.Context) {
 // countPromptView counts it: its state, its expiry, and whether there is a cookie to set (none
 // without a cap and an experiment).
 func (s *Server) nextViews(r *http.Request, now time.Time) (v viewState, expires time.Time, set bool) {
-	capacity := s.viewCap()
+	capacity := s.cfg.PromptViewCap
 	v, expires, _ = s.readViews(r)
 	if v.id == "" && s.currentPlan().Running(now) != nil {
 		v.id = newViewID()

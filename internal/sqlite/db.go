@@ -147,9 +147,10 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens both pools and applies pending migrations.
-func (db *DB) Open(ctx context.Context) error {
+func (db *DB) Open(ctx context.Context) (err error) {
+	defer wrapErr(&err, "open")
 	if db.Path == "" {
-		return fmt.Errorf("store: no database path")
+		return errors.New("no database path")
 	}
 	if err := db.openWriter(ctx); err != nil {
 		return err
@@ -167,7 +168,7 @@ func (db *DB) Open(ctx context.Context) error {
 		// What was stored before sealing was turned on, or under a key being rotated away, is
 		// sealed under the current key now.
 		if _, err := db.SealAll(ctx, db.SealBatch, db.SealProgress); err != nil {
-			return fmt.Errorf("store: seal readers' data: %w", err)
+			return fmt.Errorf("seal readers' data: %w", err)
 		}
 	}
 	// The writer connection that ran the start-up's work keeps its statements prepared (the
@@ -180,7 +181,6 @@ func (db *DB) Open(ctx context.Context) error {
 	if err := db.openWriter(ctx); err != nil {
 		return err
 	}
-	var err error
 	if db.read, err = db.openReaders(); err != nil {
 		return err
 	}
@@ -236,10 +236,10 @@ func (db *DB) Migrate(ctx context.Context) (_ int64, err error) {
 	defer wrapErr(&err, "migrate")
 	p, err := db.provider()
 	if err != nil {
-		return 0, fmt.Errorf("store: migrations: %w", err)
+		return 0, fmt.Errorf("load migrations: %w", err)
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return 0, fmt.Errorf("store: migrate: %w", err)
+		return 0, err
 	}
 	return p.GetDBVersion(ctx)
 }
@@ -306,7 +306,8 @@ func (tx *Tx) end() {
 // BeginTx starts a write transaction on the single writer connection. On PostgreSQL it first
 // takes the store's advisory lock (postgres.LockSQL), held until commit or rollback, so that
 // write transactions run one at a time across every instance on the database, as on SQLite.
-func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
+func (db *DB) BeginTx(ctx context.Context) (_ *Tx, err error) {
+	defer wrapErr(&err, "begin")
 	tx, err := db.beginWrite(ctx, db.write.BeginTx)
 	if err != nil {
 		return nil, err

@@ -64,7 +64,8 @@ func (db *DB) EachDonation(ctx context.Context, f pledge.ExportFilter, fn func(*
 
 // EachSupporter streams the supporters created in the range, oldest first, with their donation
 // counts, net totals per currency and live subscriptions. The net is what was paid less refunds,
-// and less what disputes withdrew (pledge.NetOf, as the rollups).
+// and less what disputes withdrew: the SQL mirrors pledge.NetOf (TestNetInSQLIsNetOf holds them
+// equal), so that the per-currency totals are aggregated in the one query.
 func (db *DB) EachSupporter(ctx context.Context, f pledge.ExportFilter, fn func(*pledge.SupporterRecord) error) (err error) {
 	defer wrapErr(&err, "each supporter")
 	from, to := bounds(f)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 )
 
 // inTx runs fn in one write transaction: begun, rolled back when fn fails, committed when it
@@ -93,7 +94,11 @@ type opError struct {
 	err error
 }
 
-func (e *opError) Error() string { return "store: " + e.op + ": " + e.err.Error() }
+// Error names the store once: a cause that is itself named "store: ..." (a sentinel such as
+// ErrNeedKey, which stands alone too) loses its prefix.
+func (e *opError) Error() string {
+	return "store: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "store: ")
+}
 func (e *opError) Unwrap() error { return e.err }
 
 // wrapErr names the operation of *errp, deferred at the top of an exported method. An error that

@@ -774,7 +774,7 @@ func (db *DB) rebuildIfStale(ctx context.Context) error {
 	}
 	return db.inTx(ctx, func(tx *Tx) error {
 		if err := rebuildDerived(ctx, tx); err != nil {
-			return fmt.Errorf("store: rebuild the ledger's rollups: %w", err)
+			return fmt.Errorf("rebuild the ledger's rollups: %w", err)
 		}
 		return nil
 	})

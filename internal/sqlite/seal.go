@@ -139,7 +139,7 @@ type SealProgress func(table string, rows int)
 func (db *DB) SealAll(ctx context.Context, batch int, progress SealProgress) (_ int, err error) {
 	defer wrapErr(&err, "seal all")
 	if db.Sealer == nil {
-		return 0, errors.New("store: no data key to seal with")
+		return 0, errors.New("no data key to seal with")
 	}
 	if batch <= 0 {
 		batch = 500
@@ -272,7 +272,7 @@ func (db *DB) sealBatch(ctx context.Context, sel, upd string, cols []string, key
 		for i, v := range r.vals {
 			plain, err := db.Sealer.Open(v)
 			if err != nil {
-				return 0, after, fmt.Errorf("store: re-seal %s: %w", cols[i], err)
+				return 0, after, fmt.Errorf("re-seal %s: %w", cols[i], err)
 			}
 			if cols[i] == "email" {
 				address = plain

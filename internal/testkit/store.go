@@ -176,20 +176,6 @@ func copyDatabase(t testing.TB, src string) string {
 	return postgres.AdminURL(name)
 }
 
-// DropStore drops a database CloneStore made, before the test ends (close its store first).
-func DropStore(t testing.TB, dsn string) {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := pgAdmin(ctx, `DROP DATABASE IF EXISTS `+strings.TrimPrefix(u.Path, "/")+` WITH (FORCE)`); err != nil {
-		t.Errorf("testkit: drop database: %v", err)
-	}
-}
-
 // PrivateDir returns a new directory for this test that only this user can enter (0700): the
 // store refuses files that every local user could read.
 func PrivateDir(t testing.TB) string {
