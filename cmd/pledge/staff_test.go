@@ -43,13 +43,13 @@ func TestStaffCommands(t *testing.T) {
 	}
 	// The password is the first line only, and it works.
 	store := storetest.OpenAt(t, db, nil)
-	if _, err := store.Login(context.Background(), "ed@news.example", "a long enough passphrase", "127.0.0.1", ""); err != nil {
+	if _, err := store.SignIn().Login(context.Background(), "ed@news.example", "a long enough passphrase", "127.0.0.1", ""); err != nil {
 		t.Fatalf("login with the added password: %v", err)
 	}
 	if code, _, _ := run(t, db, "", "staff", "disable", "ed@news.example"); code != 0 {
 		t.Fatal("disable failed")
 	}
-	if _, err := store.Login(context.Background(), "ed@news.example", "a long enough passphrase", "127.0.0.2", ""); pledge.ErrorCode(err) != pledge.EUNAUTHORIZED {
+	if _, err := store.SignIn().Login(context.Background(), "ed@news.example", "a long enough passphrase", "127.0.0.2", ""); pledge.ErrorCode(err) != pledge.EUNAUTHORIZED {
 		t.Fatalf("a disabled account signed in: %v", err)
 	}
 	if _, out, _ := run(t, db, "", "staff", "list"); !strings.Contains(out, "disabled") {

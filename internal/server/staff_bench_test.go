@@ -31,7 +31,7 @@ func BenchmarkDashboard90d(b *testing.B) {
 	if _, err := db.CreateStaff(ctx, viewerEmail, password, pledge.RoleViewer); err != nil {
 		b.Fatal(err)
 	}
-	sess, err := db.Login(ctx, viewerEmail, password, "127.0.0.1", "")
+	sess, err := db.SignIn().Login(ctx, viewerEmail, password, "127.0.0.1", "")
 	if err != nil {
 		b.Fatal(err)
 	}

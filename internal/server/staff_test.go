@@ -545,7 +545,7 @@ func TestArticleOriginCannotPostStaffForms(t *testing.T) {
 	}
 	srv.Checkouts, srv.Staff, srv.Reports, srv.Supporters, srv.Exports = db, db, db, db, db
 	srv.Handler()
-	sess, err := db.Login(ctx, adminEmail, password, "192.0.2.9", "")
+	sess, err := db.SignIn().Login(ctx, adminEmail, password, "192.0.2.9", "")
 	if err != nil {
 		t.Fatal(err)
 	}

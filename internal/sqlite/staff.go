@@ -89,11 +89,6 @@ func sessionID(token string) string {
 // SignIn returns the sign-in service over this store; NewDB makes it.
 func (db *DB) SignIn() *pledge.SignIn { return db.signIn }
 
-// Login signs in through SignIn: pledge.SignIn.Login.
-func (db *DB) Login(ctx context.Context, email, password, ip, oldToken string) (*pledge.StaffSession, error) {
-	return db.signIn.Login(ctx, email, password, ip, oldToken)
-}
-
 // StaffCredentials returns the account whose address is email, with its password hash.
 func (db *DB) StaffCredentials(ctx context.Context, email string) (_ *pledge.Staff, _ string, err error) {
 	defer wrapErr(&err, "staff credentials")

@@ -23,7 +23,7 @@ func TestLoginLockoutPerAccountAndAddress(t *testing.T) {
 		}
 	}
 	login := func(email, password, ip string) error {
-		_, err := db.Login(ctx, email, password, ip, "")
+		_, err := db.SignIn().Login(ctx, email, password, ip, "")
 		return err
 	}
 	for i := 0; i < pledge.LoginLimit; i++ {
