@@ -116,6 +116,10 @@ func (k KPIs) MonthlyChurn() float64 {
 // disputes withdrew (taxes are never in gross to begin with).
 func NetOf(gross, refunded, disputed int64) int64 { return gross - refunded - disputed }
 
+// MRROf is the one definition of monthly recurring revenue: the live monthly gifts' amounts plus
+// a twelfth of the live annual gifts' (their sum divided once, in minor units, rounding down).
+func MRROf(monthly, annual int64) int64 { return monthly + annual/12 }
+
 // RecurringSupporters is the number of live recurring gifts at the period's end.
 func (k KPIs) RecurringSupporters() int { return k.ActiveMonthly + k.ActiveAnnual }
 

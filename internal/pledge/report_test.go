@@ -44,3 +44,20 @@ func TestKPIsDerive(t *testing.T) {
 		t.Fatalf("no donations: net %d average %d ARR %d, want zeros", z.Net, z.Average, z.ARR)
 	}
 }
+
+// MRROf counts a monthly gift whole and an annual gift as a twelfth, the annual sum divided once:
+// three annual gifts of 10.00 are 2.50 a month, not three twelfths rounded down each.
+func TestMRROf(t *testing.T) {
+	for _, tc := range []struct{ monthly, annual, want int64 }{
+		{0, 0, 0},
+		{500, 0, 500},
+		{0, 12000, 1000},
+		{0, 3 * 1000, 250},
+		{1000, 1000, 1083},
+		{0, 11, 0},
+	} {
+		if got := MRROf(tc.monthly, tc.annual); got != tc.want {
+			t.Errorf("MRROf(%d, %d) = %d, want %d", tc.monthly, tc.annual, got, tc.want)
+		}
+	}
+}

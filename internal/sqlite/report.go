@@ -250,7 +250,7 @@ type live struct {
 
 // mrr counts annual gifts as a twelfth a month. It sums before dividing, so that twelve $1 annual
 // gifts make $1 of MRR rather than twelve times a rounded-down cent.
-func (l live) mrr() int64 { return l.monthlySum + l.annualSum/12 }
+func (l live) mrr() int64 { return pledge.MRROf(l.monthlySum, l.annualSum) }
 
 // livesByTime is the recurring revenue live at some instants (Unix seconds), per currency.
 type livesByTime map[int64]map[pledge.Currency]*live
