@@ -15,7 +15,7 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-const experimentsUsage = "Usage: pledge experiments report NAME [--format json|csv]"
+const experimentsUsage = "usage: pledge experiments report NAME [--format json|csv]"
 
 // runExperiments is `pledge experiments report NAME [--format json|csv]`: an experiment's
 // results, as the staff page shows them, from the database (and PLEDGE_CONFIG's definition, or

@@ -16,7 +16,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	to := fs.String("to", "", "last day (YYYY-MM-DD, UTC, inclusive) or RFC 3339 time (exclusive)")
 	format := fs.String("format", pledge.FormatCSV, "csv or json")
 	withVariant := fs.Bool("with-variant", false, "donations: add checkout, experiment and variant after the usual columns")
-	setUsage(fs, "Usage: pledge export donations|supporters [--from DATE] [--to DATE] [--format csv|json] [--with-variant]")
+	setUsage(fs, "usage: pledge export donations|supporters [--from DATE] [--to DATE] [--format csv|json] [--with-variant]")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

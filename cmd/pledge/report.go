@@ -8,7 +8,7 @@ import (
 	"github.com/pledge-news/pledge/internal/pledge"
 )
 
-const reportUsage = "Usage: pledge report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]"
+const reportUsage = "usage: pledge report --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv]"
 
 // runReport prints the dashboard's headline figures for a period of whole UTC days, both dates
 // inclusive, per currency in minor units.

@@ -27,7 +27,7 @@ func runTrigger(ctx context.Context, env *Env, args []string) error {
 		typ = fs.Arg(0)
 	}
 	if typ == "" {
-		fmt.Fprintf(env.Stderr, "Usage: pledge trigger EVENT_TYPE [--url URL] [--checkout ID]\nTypes: %v\n", billing.HandledTypes)
+		fmt.Fprintf(env.Stderr, "usage: pledge trigger EVENT_TYPE [--url URL] [--checkout ID]\nTypes: %v\n", billing.HandledTypes)
 		return errUsage
 	}
 	if billing.IsLiveKey(cfg.StripeSecretKey) {
