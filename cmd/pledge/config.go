@@ -364,11 +364,8 @@ func (c *Config) loadDataKey() error {
 	if c.DataKeyFile == "" || c.DataKeyFile == "none" {
 		return nil
 	}
-	keys, err := seal.ReadKeys(c.DataKeyFile)
-	if err != nil {
-		return &ConfigError{"PLEDGE_DATA_KEY_FILE", err.Error()}
-	}
-	if c.sealer, err = seal.New(keys...); err != nil {
+	var err error
+	if c.sealer, err = seal.Load(c.DataKeyFile); err != nil {
 		return &ConfigError{"PLEDGE_DATA_KEY_FILE", err.Error()}
 	}
 	return nil

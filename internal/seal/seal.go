@@ -165,6 +165,16 @@ type sealKey struct {
 	index []byte // HMAC key of the address index
 }
 
+// Load returns the sealer of the key file at path (ReadKeys, then New): what
+// PLEDGE_DATA_KEY_FILE names.
+func Load(path string) (*Sealer, error) {
+	keys, err := ReadKeys(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(keys...)
+}
+
 // New returns a Sealer for keys, the current one first.
 func New(keys ...*Key) (*Sealer, error) {
 	if len(keys) == 0 {

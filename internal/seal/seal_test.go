@@ -67,9 +67,15 @@ func TestKeyFile(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0].ID != k.ID {
 		t.Fatalf("ReadKeys = %v, %v", keys, err)
 	}
+	if s, err := Load(path); err != nil || s.KeyID() != k.ID {
+		t.Fatalf("Load = %v, %v; want a sealer under key %s", s, err, k.ID)
+	}
 	os.Chmod(path, 0o644)
 	if _, err := ReadKeys(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("a world-readable key: %v", err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("Load of a world-readable key: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "bad"), []byte("hello\n"), 0o600)
 	if _, err := ReadKeys(filepath.Join(dir, "bad")); err == nil {

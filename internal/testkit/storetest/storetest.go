@@ -46,11 +46,7 @@ func SealedBy(t testing.TB, keyFile string) Option {
 	if keyFile == "none" {
 		return func(*sqlite.DB) {}
 	}
-	keys, err := seal.ReadKeys(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := seal.New(keys...)
+	s, err := seal.Load(keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
