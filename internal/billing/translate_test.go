@@ -237,7 +237,7 @@ func TestTranslateReadsPledgeSite(t *testing.T) {
 			if has := strings.Contains(string(payload), `"pledge_site"`); has != (site != "") {
 				t.Errorf("%s, site %q: pledge_site in the payload: %v", typ, site, has)
 			}
-			m, ok := billing.FactMetadata(translate(t, payload).Fact)
+			m, ok := pledge.FactMetadata(translate(t, payload).Fact)
 			if !ok || m.Site != site || m.CheckoutID != "co_test" {
 				t.Errorf("%s, site %q: metadata %+v (%v)", typ, site, m, ok)
 			}

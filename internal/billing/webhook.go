@@ -193,7 +193,7 @@ func (w *Webhooks) dropForeign(le *pledge.LedgerEvent, ev *stripe.Event) bool {
 // siteOf is the pledge_site mark of a fact's object: from its metadata when the fact carries
 // them, else from the object's own metadata (a closed Checkout Session).
 func siteOf(fact any, ev *stripe.Event) string {
-	if m, ok := FactMetadata(fact); ok {
+	if m, ok := pledge.FactMetadata(fact); ok {
 		return m.Site
 	}
 	if ev.Data == nil {
@@ -206,31 +206,6 @@ func siteOf(fact any, ev *stripe.Event) string {
 		return ""
 	}
 	return obj.Metadata[MetaSite]
-}
-
-// FactMetadata returns the Pledge metadata a fact carries; ok is false for the fact types that
-// carry none (closed sessions, refunds without their fetched charge, disputes, fraud warnings,
-// customers) and for nil.
-func FactMetadata(fact any) (m pledge.Metadata, ok bool) {
-	switch f := fact.(type) {
-	case *pledge.CheckoutCompleted:
-		return f.Meta, true
-	case *pledge.InvoicePaid:
-		return f.Meta, true
-	case *pledge.InvoiceFailed:
-		return f.Meta, true
-	case *pledge.InvoiceUpcoming:
-		return f.Meta, true
-	case *pledge.SubscriptionChanged:
-		return f.Meta, true
-	case *pledge.ChargeRefunded:
-		return f.Meta, true
-	case *pledge.RefundUpdated:
-		if f.Charge != nil { // the charge as fetched after a failed refund
-			return f.Charge.Meta, true
-		}
-	}
-	return pledge.Metadata{}, false
 }
 
 // settle completes a fact the payload left open: an invoice whose subscription metadata is not in

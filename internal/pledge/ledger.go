@@ -32,6 +32,16 @@ type LedgerEvent struct {
 	Fact     any
 }
 
+// FactMetadata returns the Pledge metadata a fact carries: the facts that may carry some say it
+// with their Metadata method. ok is false for the fact types that carry none (closed sessions,
+// refunds without their fetched charge, disputes, fraud warnings, customers) and for nil.
+func FactMetadata(fact any) (m Metadata, ok bool) {
+	if f, ok := fact.(interface{ Metadata() (Metadata, bool) }); ok {
+		return f.Metadata()
+	}
+	return Metadata{}, false
+}
+
 // CheckoutID returns the local checkout the event is about, "" when it names none.
 func (e *LedgerEvent) CheckoutID() string {
 	switch f := e.Fact.(type) {
@@ -123,6 +133,9 @@ type CheckoutCompleted struct {
 	Charge string
 }
 
+// Metadata is the Checkout Session's (see FactMetadata).
+func (f *CheckoutCompleted) Metadata() (Metadata, bool) { return f.Meta, true }
+
 // CheckoutClosed is a Checkout Session whose delayed payment failed (Status failed) or that expired
 // unpaid (Status abandoned).
 type CheckoutClosed struct {
@@ -147,6 +160,9 @@ type InvoicePaid struct {
 	Interval      string // the price's recurring interval, month or year
 }
 
+// Metadata is the invoice's subscription's, from the payload or settled from the store or Stripe.
+func (f *InvoicePaid) Metadata() (Metadata, bool) { return f.Meta, true }
+
 // InvoiceFailed is a subscription invoice whose payment failed or needs the supporter's action:
 // the subscription is past due and the attempt is recorded.
 type InvoiceFailed struct {
@@ -163,6 +179,9 @@ type InvoiceFailed struct {
 	Customer string // the invoice's Stripe customer
 }
 
+// Metadata is the invoice's subscription's, from the payload or settled from the store or Stripe.
+func (f *InvoiceFailed) Metadata() (Metadata, bool) { return f.Meta, true }
+
 // InvoiceUpcoming is Stripe's notice (invoice.upcoming) that a subscription will renew: the
 // upcoming invoice's amount and the date it will be charged. It changes nothing in the ledger;
 // an annual renewal gets its notice e-mail from it.
@@ -174,6 +193,9 @@ type InvoiceUpcoming struct {
 	Interval     string
 	RenewsAt     time.Time // next_payment_attempt, else the new period's start
 }
+
+// Metadata is the invoice's subscription's, from the payload or settled from the store or Stripe.
+func (f *InvoiceUpcoming) Metadata() (Metadata, bool) { return f.Meta, true }
 
 // SubscriptionChanged is a subscription object as customer.subscription.created, updated or
 // deleted shows it.
@@ -194,6 +216,9 @@ type SubscriptionChanged struct {
 	CancellationReason string
 }
 
+// Metadata is the subscription's.
+func (f *SubscriptionChanged) Metadata() (Metadata, bool) { return f.Meta, true }
+
 // CustomerChanged is a Stripe customer's e-mail address or name as customer.created or
 // customer.updated shows it (the billing portal changes them).
 type CustomerChanged struct {
@@ -211,6 +236,9 @@ type ChargeRefunded struct {
 	Meta           Metadata
 }
 
+// Metadata is the charge's.
+func (f *ChargeRefunded) Metadata() (Metadata, bool) { return f.Meta, true }
+
 // RefundUpdated is a refund whose status changed (charge.refund.updated). A succeeded or pending
 // refund counts toward its charge's refunded total; a failed or canceled one stops counting, and
 // the charge is read again from Stripe (Charge) since its total changed.
@@ -222,6 +250,14 @@ type RefundUpdated struct {
 	Currency      Currency
 	Status        string
 	Charge        *ChargeRefunded // the charge as fetched after a failure, nil otherwise
+}
+
+// Metadata is the fetched charge's: a refund carries none of its own.
+func (f *RefundUpdated) Metadata() (Metadata, bool) {
+	if f.Charge == nil {
+		return Metadata{}, false
+	}
+	return f.Charge.Meta, true
 }
 
 // DisputeChanged is a dispute on a charge as charge.dispute.created, updated, closed,

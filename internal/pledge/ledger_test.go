@@ -228,3 +228,20 @@ func TestLedgerEventCheckoutID(t *testing.T) {
 		t.Errorf("no fact: %q", got)
 	}
 }
+
+func TestFactMetadata(t *testing.T) {
+	m := Metadata{CheckoutID: "co_1", Site: "eu.news.example"}
+	for _, fact := range []any{&CheckoutCompleted{Meta: m}, &InvoicePaid{Meta: m}, &InvoiceFailed{Meta: m},
+		&InvoiceUpcoming{Meta: m}, &SubscriptionChanged{Meta: m}, &ChargeRefunded{Meta: m},
+		&RefundUpdated{Charge: &ChargeRefunded{Meta: m}}} {
+		if got, ok := FactMetadata(fact); !ok || got != m {
+			t.Errorf("%T: FactMetadata = %+v, %v; want %+v, true", fact, got, ok, m)
+		}
+	}
+	for _, fact := range []any{nil, &CheckoutClosed{CheckoutID: "co_1"}, &RefundUpdated{}, &DisputeChanged{},
+		&FraudWarning{}, &CustomerChanged{}} {
+		if got, ok := FactMetadata(fact); ok || got != (Metadata{}) {
+			t.Errorf("%T: FactMetadata = %+v, %v; want none", fact, got, ok)
+		}
+	}
+}
