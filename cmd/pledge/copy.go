@@ -27,8 +27,7 @@ func runCopy(ctx context.Context, env *Env, args []string) error {
 	usageErr := usageErrorf(env, "copy", copyUsage)
 	from := fs.String("from", "", "the SQLite file to copy from (its service stopped)")
 	to := fs.String("to", "", "the PostgreSQL database to copy into (postgres://...), new and empty")
-	setUsage(fs, copyUsage)
-	if err := parseFlags(env, fs, args, usageErr); err != nil {
+	if err := parseFlags(env, fs, copyUsage, args, usageErr); err != nil {
 		return err
 	}
 	switch {

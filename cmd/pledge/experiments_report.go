@@ -30,8 +30,7 @@ func runExperiments(ctx context.Context, env *Env, args []string) error {
 	cfg, fs := storeFlags(env, "experiments report")
 	fs.StringVar(&cfg.ConfigFile, "config", cfg.ConfigFile, "configuration file (PLEDGE_CONFIG)")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")
-	setUsage(fs, experimentsUsage)
-	if err := parseFlags(env, fs, args, usageErr); err != nil {
+	if err := parseFlags(env, fs, experimentsUsage, args, usageErr); err != nil {
 		return err
 	}
 	switch {

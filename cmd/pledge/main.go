@@ -221,9 +221,10 @@ func usageErrorf(env *Env, name, hint string) func(format string, a ...any) erro
 }
 
 // parseFlags parses args into fs. The flag package's own complaint is followed by the whole
-// usage: a bad flag is said in one line through usageErr instead; -h prints fs.Usage and returns
-// flag.ErrHelp.
-func parseFlags(env *Env, fs *flag.FlagSet, args []string, usageErr func(format string, a ...any) error) error {
+// usage: a bad flag is said in one line through usageErr instead; -h prints the usage line and
+// the flags (setUsage) and returns flag.ErrHelp.
+func parseFlags(env *Env, fs *flag.FlagSet, usage string, args []string, usageErr func(format string, a ...any) error) error {
+	setUsage(fs, usage)
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	fs.SetOutput(env.Stderr)

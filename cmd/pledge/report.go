@@ -18,8 +18,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	from := fs.String("from", "", "first day, YYYY-MM-DD (UTC), inclusive")
 	to := fs.String("to", "", "last day, YYYY-MM-DD (UTC), inclusive")
 	format := fs.String("format", pledge.FormatJSON, "json or csv")
-	setUsage(fs, reportUsage)
-	if err := parseFlags(env, fs, args, usageErr); err != nil {
+	if err := parseFlags(env, fs, reportUsage, args, usageErr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
