@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +42,65 @@ func TestAttackCountsOnlyTheWantedStatus(t *testing.T) {
 	}
 	if len(res.Latencies) != res.OK || res.Elapsed <= 0 || res.Rate() <= 0 {
 		t.Fatalf("latencies %d, elapsed %s, rate %f", len(res.Latencies), res.Elapsed, res.Rate())
+	}
+}
+
+// TestAttackSendsEachTargetOnItsWorkersConnections: every request is the targeter's (method,
+// header, body), the attack ends when the targets run out, its clients keep at most one
+// connection each, and it closes them when it ends.
+func TestAttackSendsEachTargetOnItsWorkersConnections(t *testing.T) {
+	const workers, n = 4, 50
+	var mu sync.Mutex
+	conns := map[string]bool{}
+	var bad []string
+	var opened, closed atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		conns[r.RemoteAddr] = true
+		if r.Method != http.MethodPut || r.Header.Get("X-Bench") != "yes" || !strings.HasPrefix(string(body), "n=") {
+			bad = append(bad, fmt.Sprintf("%s %q %q", r.Method, r.Header.Get("X-Bench"), body))
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	var next atomic.Int64
+	tr := func(tg *target) error {
+		i := next.Add(1)
+		if i > n {
+			return errNoTargets
+		}
+		tg.Method, tg.URL, tg.Body = http.MethodPut, srv.URL+"/x", []byte(fmt.Sprint("n=", i))
+		tg.Header = http.Header{"X-Bench": {"yes"}}
+		return nil
+	}
+	res := attack(context.Background(), "t", workers, time.Minute, http.StatusAccepted, tr)
+	if res.OK != n || res.Total != n || len(res.Errors) != 0 {
+		t.Fatalf("ok %d of %d, errors %v; want %d of %d", res.OK, res.Total, res.Errors, n, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bad) > 0 {
+		t.Fatalf("requests unlike the targets: %v", bad)
+	}
+	if len(conns) == 0 || len(conns) > workers {
+		t.Fatalf("%d connections for %d clients", len(conns), workers)
+	}
+	for deadline := time.Now().Add(10 * time.Second); closed.Load() < opened.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections still open after the attack", opened.Load()-closed.Load(), opened.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Command pledgebench is `make bench`'s load program. Everything runs on loopback: it starts
-// stripe-mock and `pledge serve` as real child processes, drives them with vegeta (used as a
-// library), measures each row beside a baseline measured in the same run on the same machine,
-// and ends its output with one line per row:
+// stripe-mock and `pledge serve` as real child processes, drives them with closed loops of
+// fasthttp clients (load.go), measures each row beside a baseline measured in the same run on the
+// same machine, and ends its output with one line per row:
 //
 //	BENCH <name> value=<figure><unit> baseline=<figure><unit> ratio=<r> target=<comparison> ok|short
 //

@@ -15,7 +15,6 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/pledge-news/pledge/internal/postgres"
 	"github.com/pledge-news/pledge/internal/sqlite"
@@ -66,7 +65,7 @@ func (b *bench) promptRow(ctx context.Context, svc *service) (int64, error) {
 		return 0, err
 	}
 	say("prompt: %d bytes of %s and %d headers; %d connections, %d rounds of %s each side", len(body), ctype, len(hdr), b.o.Conns, b.o.Rounds, b.o.Dur)
-	get := func(u string) vegeta.Targeter { return staticTargeter(http.MethodGet, u, nil, nil) }
+	get := func(u string) targeter { return staticTargeter(http.MethodGet, u, nil, nil) }
 	attack(ctx, "warm", b.o.Conns, time.Second, 200, get(plainURL))
 	attack(ctx, "warm", b.o.Conns, time.Second, 200, get(u))
 	var base, val loadResult
@@ -128,7 +127,7 @@ func (b *bench) remindRow(ctx context.Context, svc *service, name string, raw ba
 }
 
 // remindTargeter is the remind row's request: a new reader's "remind me in a week".
-func remindTargeter(svc *service) vegeta.Targeter {
+func remindTargeter(svc *service) targeter {
 	body := []byte(url.Values{"choice": {"week"}, "article": {benchArticle}}.Encode())
 	h := formHeader(svc.base)
 	h.Set("Accept", "application/json")
@@ -148,7 +147,7 @@ func (b *bench) remindLoad(ctx context.Context, svc *service) {
 // service's requests from tr (attack names the attack, label the requests in the log). Then it
 // checks that every request the service acknowledged left a row that the count(*) query counted
 // finds; lost (a format of the acknowledged and stored counts) says which did not.
-func (b *bench) againstRaw(ctx context.Context, svc *service, name string, raw baseline, attack, label string, tr vegeta.Targeter,
+func (b *bench) againstRaw(ctx context.Context, svc *service, name string, raw baseline, attack, label string, tr targeter,
 	counted, lost string) (base, val loadResult, err error) {
 	before, err := countRows(svc.db, counted)
 	if err != nil {
@@ -199,10 +198,10 @@ func (b *bench) cpuParts(svc *service) []cpuPart {
 // and applied, at 64 connections, against the same raw inserts.
 func (b *bench) webhookRow(ctx context.Context, svc *service, name string, nCheckouts int, raw baseline) error {
 	var next atomic.Int64
-	tr := func(t *vegeta.Target) error {
+	tr := func(t *target) error {
 		i := next.Add(1) - 1
 		if i >= int64(nCheckouts) {
-			return vegeta.ErrNoTargets
+			return errNoTargets
 		}
 		payload := sessionCompletedEvent(b.runID, int(i), time.Now())
 		t.Method, t.URL, t.Body = http.MethodPost, svc.base+"/webhooks/stripe", payload
@@ -228,7 +227,7 @@ func (b *bench) webhookRow(ctx context.Context, svc *service, name string, nChec
 // stripe-mock.
 func (b *bench) donateRow(ctx context.Context, svc *service) error {
 	h := formHeader(svc.base)
-	tr := func(t *vegeta.Target) error {
+	tr := func(t *target) error {
 		t.Method, t.URL, t.Header = http.MethodPost, svc.base+"/donate", h
 		t.Body = []byte(url.Values{"frequency": {"once"}, "amount": {"10"}, "currency": {"usd"},
 			"article": {benchArticle}, "campaign": {"bench"}, "nonce": {randHex(16)}}.Encode())
@@ -430,7 +429,7 @@ func insertCheckouts(ctx context.Context, db *sqlite.DB, runID string, from, to 
 }
 
 // attackOK is attack counting any 2xx as OK.
-func attackOK(ctx context.Context, name string, workers int, dur time.Duration, tr vegeta.Targeter) *loadResult {
+func attackOK(ctx context.Context, name string, workers int, dur time.Duration, tr targeter) *loadResult {
 	return attackWant(ctx, name, workers, dur, func(code int) bool { return code >= 200 && code < 300 }, tr)
 }
 

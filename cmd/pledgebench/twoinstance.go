@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // twoInstanceTarget is the two-instance rows' target: two instances on one database give at least
@@ -49,15 +47,15 @@ func (b *bench) twoInstanceRows(ctx context.Context) error {
 	defer bb.stop()
 	svcs := []*service{a, bb}
 
-	prompt := func(s *service) vegeta.Targeter {
+	prompt := func(s *service) targeter {
 		return staticTargeter(http.MethodGet, s.base+"/prompt?article="+url.QueryEscape(benchArticle), nil, nil)
 	}
 	var next atomic.Int64
-	event := func(s *service) vegeta.Targeter {
-		return func(t *vegeta.Target) error {
+	event := func(s *service) targeter {
+		return func(t *target) error {
 			i := next.Add(1) - 1
 			if i >= nCheckouts {
-				return vegeta.ErrNoTargets
+				return errNoTargets
 			}
 			payload := sessionCompletedEvent(b.runID, int(i), time.Now())
 			t.Method, t.URL, t.Body = http.MethodPost, s.base+"/webhooks/stripe", payload
@@ -70,7 +68,7 @@ func (b *bench) twoInstanceRows(ctx context.Context) error {
 	for _, s := range svcs {
 		attack(ctx, "warm", b.o.Conns/2, time.Second, 200, prompt(s))
 	}
-	measure := func(name, what string, tr func(*service) vegeta.Targeter, want func(int) bool) (one, two loadResult) {
+	measure := func(name, what string, tr func(*service) targeter, want func(int) bool) (one, two loadResult) {
 		say("two-instance-%s: %s, %d connections on one instance or split over two, %d rounds of %s each side", name, what, b.o.Conns, b.o.Rounds, b.o.Dur)
 		for i := 0; i < b.o.Rounds && ctx.Err() == nil; i++ {
 			c0 := cpuTime(a.cmd.Process.Pid)
@@ -123,7 +121,7 @@ func (b *bench) addTwoInstanceRow(name, unit string, one, two loadResult) {
 
 // attackSplit runs one attack per targeter at once, the workers split evenly between them, and
 // sums them as one: the OK requests of all over the longest one's time.
-func attackSplit(ctx context.Context, name string, workers int, dur time.Duration, want func(int) bool, trs ...vegeta.Targeter) *loadResult {
+func attackSplit(ctx context.Context, name string, workers int, dur time.Duration, want func(int) bool, trs ...targeter) *loadResult {
 	results := make([]*loadResult, len(trs))
 	var wg sync.WaitGroup
 	for i, tr := range trs {
