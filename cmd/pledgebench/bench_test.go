@@ -46,7 +46,7 @@ func TestAttackCountsOnlyTheWantedStatus(t *testing.T) {
 }
 
 // TestAttackSendsEachTargetOnItsWorkersConnections: every request is the targeter's (method,
-// header, body), the attack ends when the targets run out, its clients keep at most one
+// headers, Content-Type once, body), the attack ends when the targets run out, its clients keep at most one
 // connection each, and it closes them when it ends.
 func TestAttackSendsEachTargetOnItsWorkersConnections(t *testing.T) {
 	const workers, n = 4, 50
@@ -58,8 +58,9 @@ func TestAttackSendsEachTargetOnItsWorkersConnections(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		conns[r.RemoteAddr] = true
-		if r.Method != http.MethodPut || r.Header.Get("X-Bench") != "yes" || !strings.HasPrefix(string(body), "n=") {
-			bad = append(bad, fmt.Sprintf("%s %q %q", r.Method, r.Header.Get("X-Bench"), body))
+		if r.Method != http.MethodPut || r.Header.Get("X-Bench") != "yes" || !strings.HasPrefix(string(body), "n=") ||
+			len(r.Header["Content-Type"]) != 1 || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			bad = append(bad, fmt.Sprintf("%s %q %q %q", r.Method, r.Header.Get("X-Bench"), r.Header["Content-Type"], body))
 		}
 		mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
@@ -81,7 +82,7 @@ func TestAttackSendsEachTargetOnItsWorkersConnections(t *testing.T) {
 			return errNoTargets
 		}
 		tg.Method, tg.URL, tg.Body = http.MethodPut, srv.URL+"/x", []byte(fmt.Sprint("n=", i))
-		tg.Header = http.Header{"X-Bench": {"yes"}}
+		tg.Header = http.Header{"X-Bench": {"yes"}, "Content-Type": {"application/x-www-form-urlencoded"}}
 		return nil
 	}
 	res := attack(context.Background(), "t", workers, time.Minute, http.StatusAccepted, tr)
