@@ -45,10 +45,11 @@ func TestAttackCountsOnlyTheWantedStatus(t *testing.T) {
 	}
 }
 
-// TestAttackSendsEachTargetOnItsWorkersConnections: every request is the targeter's (method,
-// headers, Content-Type once, body), the attack ends when the targets run out, its clients keep at most one
-// connection each, and it closes them when it ends.
-func TestAttackSendsEachTargetOnItsWorkersConnections(t *testing.T) {
+// TestAttackSendsEachTargetAndClosesItsConnections: every request is the targeter's (method,
+// headers, Content-Type once, body), the attack ends when the targets run out, its clients share
+// at most as many keep-alive connections as there are clients, and the attack closes them when
+// it ends (well before fasthttp would close idle ones itself, after 10 s).
+func TestAttackSendsEachTargetAndClosesItsConnections(t *testing.T) {
 	const workers, n = 4, 50
 	var mu sync.Mutex
 	conns := map[string]bool{}
@@ -97,11 +98,30 @@ func TestAttackSendsEachTargetOnItsWorkersConnections(t *testing.T) {
 	if len(conns) == 0 || len(conns) > workers {
 		t.Fatalf("%d connections for %d clients", len(conns), workers)
 	}
-	for deadline := time.Now().Add(10 * time.Second); closed.Load() < opened.Load(); {
+	for deadline := time.Now().Add(3 * time.Second); closed.Load() < opened.Load(); {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d connections still open after the attack", opened.Load()-closed.Load(), opened.Load())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAttackEndsOnATargetersError: a targeter's error ends the attack (not a minute later),
+// counted among the errors, with every request it did build sent and counted.
+func TestAttackEndsOnATargetersError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	var next atomic.Int64
+	tr := func(tg *target) error {
+		if next.Add(1) > 5 {
+			return errors.New("broken")
+		}
+		tg.Method, tg.URL = http.MethodGet, srv.URL
+		return nil
+	}
+	res := attack(context.Background(), "t", 3, time.Minute, http.StatusOK, tr)
+	if res.Total != 5 || res.OK != 5 || res.Errors["broken"] < 1 || res.Errors["broken"] > 3 {
+		t.Fatalf("total %d, ok %d, errors %v; want the 5 built requests and the targeter's error", res.Total, res.OK, res.Errors)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -173,9 +174,10 @@ type targeter func(*target) error
 
 var errNoTargets = errors.New("no targets to attack")
 
-// attack runs a closed loop of `workers` concurrent clients (each on its own keep-alive
-// connection) for dur, counting a response as OK when its status is want. A targeter that
-// returns an error ends the attack early.
+// attack runs a closed loop of `workers` concurrent clients (sharing at most as many keep-alive
+// connections, one each at a time) for dur, counting a response as OK when its status is want. A
+// targeter that returns an error ends the attack early: errNoTargets quietly, any other counted
+// among the errors.
 func attack(ctx context.Context, name string, workers int, dur time.Duration, want int, tr targeter) *loadResult {
 	return attackWant(ctx, name, workers, dur, func(code int) bool { return code == want }, tr)
 }
@@ -185,8 +187,8 @@ func attack(ctx context.Context, name string, workers int, dur time.Duration, wa
 // The clients are fasthttp's: each sends its request and reads the answer on its own goroutine,
 // where net/http's client hands every request to two goroutines of the connection's and back.
 // On this 2-core machine the load generator shares the cores with the service it measures, and
-// the lighter client leaves the service more of them (a reminder's request cost this process 80
-// to 90 µs of CPU with vegeta on net/http, 35 to 40 with fasthttp; docs/performance.md).
+// the lighter client leaves the service more of them (a reminder's request cost this process 65
+// to 90 µs of CPU with vegeta on net/http, 27 to 38 with fasthttp; docs/performance.md).
 func attackWant(ctx context.Context, name string, workers int, dur time.Duration, want func(int) bool, tr targeter) *loadResult {
 	// The attack's own client, so that its connections are closed when it ends: a client that
 	// leaves does not keep its connection open, and connections abandoned by one round would
@@ -197,6 +199,7 @@ func attackWant(ctx context.Context, name string, workers int, dur time.Duration
 	}
 	defer c.CloseIdleConnections()
 	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
+	var stop atomic.Bool // a targeter ended the attack
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -206,7 +209,7 @@ func attackWant(ctx context.Context, name string, workers int, dur time.Duration
 		go func() {
 			defer wg.Done()
 			own := loadClient{res: loadResult{Codes: map[int]int{}, Errors: map[string]int{}}}
-			own.run(ctx, c, deadline, want, tr)
+			own.run(ctx, c, deadline, &stop, want, tr)
 			mu.Lock()
 			res.add(&own.res)
 			mu.Unlock()
@@ -217,23 +220,25 @@ func attackWant(ctx context.Context, name string, workers int, dur time.Duration
 	return res
 }
 
-// loadClient is one of an attack's clients: it sends one request after another until the deadline
-// or the targets run out, and sums its answers in res.
+// loadClient is one of an attack's clients: it sends one request after another until the
+// deadline, or until its targeter or another client's ends the attack (stop), and sums its
+// answers in res.
 type loadClient struct {
 	res loadResult
 }
 
-func (cl *loadClient) run(ctx context.Context, c *fasthttp.Client, deadline time.Time, want func(int) bool, tr targeter) {
+func (cl *loadClient) run(ctx context.Context, c *fasthttp.Client, deadline time.Time, stop *atomic.Bool, want func(int) bool, tr targeter) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	var t target
-	for ctx.Err() == nil && time.Now().Before(deadline) {
+	for ctx.Err() == nil && !stop.Load() && time.Now().Before(deadline) {
 		t = target{}
 		if err := tr(&t); err != nil {
 			if !errors.Is(err, errNoTargets) {
 				cl.res.Errors[err.Error()]++
 			}
+			stop.Store(true)
 			return
 		}
 		req.Reset()
