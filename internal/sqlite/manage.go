@@ -16,7 +16,7 @@ func (db *DB) FindSupportAccount(ctx context.Context, email string) (_ *pledge.S
 	if normalise(email) == "" {
 		return nil, pledge.Errorf(pledge.ENOTFOUND, "Not found.")
 	}
-	where, args := db.addressMatch("s.email_key", "s.email", email)
+	where, args := db.addressMatch("supporters", "s", email)
 	return db.findSupportAccount(ctx, db.read, where, args...)
 }
 
@@ -26,17 +26,23 @@ func (db *DB) FindSupportAccountByID(ctx context.Context, supporterID int64) (_ 
 	return db.findSupportAccount(ctx, db.read, `s.id = ?`, supporterID)
 }
 
-func (db *DB) findSupportAccount(ctx context.Context, q queryer, where string, args ...any) (*pledge.SupportAccount, error) {
-	var a pledge.SupportAccount
-	var sub sql.NullString
-	err := q.QueryRowContext(ctx, `
+// supportAccountSQL is findSupportAccount's query: the newest supporter with a Stripe customer
+// that where selects, with their newest active subscription.
+func supportAccountSQL(where string) string {
+	return `
 		SELECT s.id, s.email, s.stripe_customer_id,
 		       (SELECT b.stripe_subscription_id FROM subscriptions b
 		        WHERE b.supporter_id = s.id AND b.status IN ('active', 'trialing', 'past_due')
 		        ORDER BY b.created_at DESC, b.id DESC LIMIT 1)
 		FROM supporters s
-		WHERE `+where+` AND s.stripe_customer_id IS NOT NULL AND s.erased_at IS NULL
-		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`, args...).Scan(&a.SupporterID, &a.Email, &a.CustomerID, &sub)
+		WHERE ` + where + ` AND s.stripe_customer_id IS NOT NULL AND s.erased_at IS NULL
+		ORDER BY s.updated_at DESC, s.id DESC LIMIT 1`
+}
+
+func (db *DB) findSupportAccount(ctx context.Context, q queryer, where string, args ...any) (*pledge.SupportAccount, error) {
+	var a pledge.SupportAccount
+	var sub sql.NullString
+	err := q.QueryRowContext(ctx, supportAccountSQL(where), args...).Scan(&a.SupporterID, &a.Email, &a.CustomerID, &sub)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -43,14 +43,25 @@ func (db *DB) addressKey(email string) string {
 	return db.Sealer.Index(n)
 }
 
-// addressMatch is the condition and arguments that find rows of an address: by its address key
-// and, without a data key, also by the address itself in any case (rows written by hand or
-// before their table had a key column).
-func (db *DB) addressMatch(keyCol, col, email string) (string, []any) {
-	if db.Sealer != nil {
-		return keyCol + ` = ?`, []any{db.addressKey(email)}
+// addressMatch is the condition and arguments that find the rows of table (supporters or
+// deferrals, named alias in the query, or "" when it has none) of an address: by its address
+// key (email_key) and, without a data key, also by the address itself (email) in any case (rows
+// written by hand or before their table had a key column). The two lookups are a union, each on
+// its own index: SQLite's planner (3.54) reads "key = ? OR email = ? COLLATE NOCASE" with a scan
+// of the whole table, unanalysed, however large.
+func (db *DB) addressMatch(table, alias, email string) (string, []any) {
+	col := func(c string) string {
+		if alias == "" {
+			return c
+		}
+		return alias + "." + c
 	}
-	return `(` + keyCol + ` = ? OR ` + db.eqNoCase(col) + `)`, []any{db.addressKey(email), strings.TrimSpace(email)}
+	if db.Sealer != nil {
+		return col("email_key") + ` = ?`, []any{db.addressKey(email)}
+	}
+	return col("id") + ` IN (SELECT id FROM ` + table + ` WHERE email_key = ?
+		UNION ALL SELECT id FROM ` + table + ` WHERE ` + db.eqNoCase("email") + `)`,
+		[]any{db.addressKey(email), strings.TrimSpace(email)}
 }
 
 // seal returns the stored form of a reader's address or name.

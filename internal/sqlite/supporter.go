@@ -217,7 +217,7 @@ func (db *DB) FindSupporter(ctx context.Context, id int64) (_ *pledge.SupporterD
 	}
 	d := &pledge.SupporterDetail{Supporter: *s, SameAddress: 1}
 	if s.Email != "" {
-		where, args := db.addressMatch("email_key", "email", s.Email)
+		where, args := db.addressMatch("supporters", "", s.Email)
 		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM supporters WHERE `+where,
 			args...).Scan(&d.SameAddress); err != nil {
 			return nil, err
@@ -394,6 +394,18 @@ func (p *person) subjects() string {
 	return strings.Join(parts, ", ")
 }
 
+// personSQL is selectPerson's query of the supporter records: the record ?1, and those of the
+// address whose key is ?2 or (Stripe customers' addresses, stored as ?3) equal to ?3 in any case.
+// A union of three lookups, each on its own index, for the reason addressMatch gives.
+func (db *DB) personSQL() string {
+	return `
+		SELECT id FROM supporters
+		WHERE id IN (SELECT CAST(?1 AS BIGINT)
+			UNION ALL SELECT id FROM supporters WHERE ?2 <> '' AND email_key = ?2
+			UNION ALL SELECT id FROM supporters WHERE ?2 <> '' AND ` + db.cmpNoCase("email", "=", "?3") + `)
+		ORDER BY id <> ?1, id`
+}
+
 // selectPerson selects a person by a supporter record's id, or (id 0) by an address.
 // Every look-up by address compares address keys (supporters and reminder requests) or, for
 // Stripe customers, the stored address exactly as sealed or, without a data key, in any case.
@@ -412,10 +424,7 @@ func (db *DB) selectPerson(ctx context.Context, q rowsQueryer, id int64, email s
 	key := db.addressKey(p.email)
 	stored := db.seal(p.email)
 	var err error
-	if p.ids, err = queryIDs(ctx, q, `
-		SELECT id FROM supporters
-		WHERE id = ?1 OR (?2 <> '' AND (email_key = ?2 OR `+db.cmpNoCase("email", "=", "?3")+`))
-		ORDER BY id <> ?1, id`, id, key, stored); err != nil {
+	if p.ids, err = queryIDs(ctx, q, db.personSQL(), id, key, stored); err != nil {
 		return nil, err
 	}
 	if len(p.ids) == 0 {
@@ -460,7 +469,7 @@ func (db *DB) selectPerson(ctx context.Context, q rowsQueryer, id int64, email s
 		p.consents = append(p.consents, c)
 	}
 	if p.email != "" {
-		where, args := db.addressMatch("email_key", "email", p.email)
+		where, args := db.addressMatch("deferrals", "", p.email)
 		dids, err := queryIDs(ctx, q, `SELECT id FROM deferrals WHERE `+where+` ORDER BY id`, args...)
 		if err != nil {
 			return nil, err
