@@ -350,23 +350,7 @@ func TestEmailLookupsUseNocaseIndex(t *testing.T) {
 		"person": {db.personSQL(), []any{0, db.addressKey(email), email}, "INDEX supporters_email_nocase (email=?)"},
 		"search": {search, searchArgs, "INDEX supporters_email_nocase (email>? AND email<?)"},
 	} {
-		rows, err := db.read.Query(`EXPLAIN QUERY PLAN `+q.sql, q.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
+		plan := planOf(t, db.read, q.sql, q.args...)
 		joined := strings.Join(plan, "\n")
 		if !strings.Contains(joined, q.want) {
 			t.Errorf("%s lookup does not use supporters_email_nocase (%s):\n%s", name, q.want, joined)

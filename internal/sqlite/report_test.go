@@ -572,11 +572,11 @@ func topFromDonations(t *testing.T, db *DB, p pledge.Period) (arts, camps []pled
 func TestDashboardReadsUseTheirIndexes(t *testing.T) {
 	testkit.SQLiteOnly(t, "SQLite's query plans (PostgreSQL's planner chooses by its own statistics)")
 	db := openTestDB(t)
-	top := strings.Join(planOf(t, db, `SELECT article FROM donations_sources_weekly WHERE week >= ? AND week < ?`, 0, week), "\n")
+	top := strings.Join(planOf(t, db.read, `SELECT article FROM donations_sources_weekly WHERE week >= ? AND week < ?`, 0, week), "\n")
 	if !strings.Contains(top, "SEARCH donations_sources_weekly USING PRIMARY KEY (week>? AND week<?)") {
 		t.Errorf("the weekly rollup's read:\n%s", top)
 	}
-	open := strings.Join(planOf(t, db, `SELECT currency FROM (`+db.openFailedQuery()+`) AS f`, int64(1_800_000_000)), "\n")
+	open := strings.Join(planOf(t, db.read, `SELECT currency FROM (`+db.openFailedQuery()+`) AS f`, int64(1_800_000_000)), "\n")
 	if !strings.Contains(open, "SEARCH s USING COVERING INDEX subscriptions_ended (stripe_subscription_id=?") ||
 		!strings.Contains(open, "COVERING INDEX invoice_attempts_open") {
 		t.Errorf("the open failed payments' plan:\n%s", open)

@@ -300,11 +300,8 @@ func (db *DB) eventsAbout(ctx context.Context, objects []any, limit int) ([]pled
 	if len(objects) == 0 {
 		return nil, nil
 	}
-	return queryAll(ctx, db.read, `
-		SELECT id, type, created, object_id, outcome FROM stripe_events
-		WHERE object_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
-		   OR related_id IN (?`+strings.Repeat(", ?", len(objects)-1)+`)
-		ORDER BY created DESC, id LIMIT ?`, append(append(objects, objects...), limit), func(rows *sql.Rows) (pledge.StripeEvent, error) {
+	args := append(append(append(make([]any, 0, 2*len(objects)+1), objects...), objects...), limit)
+	return queryAll(ctx, db.read, eventsAboutSQL(len(objects)), args, func(rows *sql.Rows) (pledge.StripeEvent, error) {
 		var e pledge.StripeEvent
 		var created int64
 		if err := rows.Scan(&e.ID, &e.Type, &created, &e.ObjectID, &e.Outcome); err != nil {
@@ -313,6 +310,23 @@ func (db *DB) eventsAbout(ctx context.Context, objects []any, limit int) ([]pled
 		e.Created = time.Unix(created, 0).UTC()
 		return e, nil
 	})
+}
+
+// eventsAboutSQL is eventsAbout's query for n objects (its arguments: the objects twice, then the
+// limit): the events whose object is one of them and those related to one, each found by its own
+// index (named: most events relate to nothing, so the statistics of stripe_events_related say a
+// related id matches half the table, and SQLite would rather walk every event newest first) and
+// merged. With "object_id IN (...) OR related_id IN (...)" SQLite did walk them: half a second on
+// the seeded 220,000 events for a supporter with few.
+func eventsAboutSQL(n int) string {
+	in := `(?` + strings.Repeat(", ?", n-1) + `)`
+	return `
+		SELECT id, type, created, object_id, outcome FROM stripe_events INDEXED BY stripe_events_object
+		WHERE object_id IN ` + in + `
+		UNION
+		SELECT id, type, created, object_id, outcome FROM stripe_events INDEXED BY stripe_events_related
+		WHERE related_id IN ` + in + `
+		ORDER BY created DESC, id LIMIT ?`
 }
 
 // checkoutsOf returns the checkouts a supporter's donations and subscriptions came from, oldest
