@@ -208,10 +208,9 @@ func attackWant(ctx context.Context, name string, workers int, dur time.Duration
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			own := loadClient{res: loadResult{Codes: map[int]int{}, Errors: map[string]int{}}}
-			own.run(ctx, c, deadline, &stop, want, tr)
+			own := runClient(ctx, c, deadline, &stop, want, tr)
 			mu.Lock()
-			res.add(&own.res)
+			res.add(own)
 			mu.Unlock()
 		}()
 	}
@@ -220,26 +219,22 @@ func attackWant(ctx context.Context, name string, workers int, dur time.Duration
 	return res
 }
 
-// loadClient is one of an attack's clients: it sends one request after another until the
-// deadline, or until its targeter or another client's ends the attack (stop), and sums its
-// answers in res.
-type loadClient struct {
-	res loadResult
-}
-
-func (cl *loadClient) run(ctx context.Context, c *fasthttp.Client, deadline time.Time, stop *atomic.Bool, want func(int) bool, tr targeter) {
+// runClient is one of an attack's clients: it sends one request after another until the
+// deadline, or until its targeter or another client's ends the attack (stop), and returns the sum
+// of its answers.
+func runClient(ctx context.Context, c *fasthttp.Client, deadline time.Time, stop *atomic.Bool, want func(int) bool, tr targeter) *loadResult {
+	res := &loadResult{Codes: map[int]int{}, Errors: map[string]int{}}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	var t target
 	for ctx.Err() == nil && !stop.Load() && time.Now().Before(deadline) {
-		t = target{}
+		var t target
 		if err := tr(&t); err != nil {
 			if !errors.Is(err, errNoTargets) {
-				cl.res.Errors[err.Error()]++
+				res.Errors[err.Error()]++
 			}
 			stop.Store(true)
-			return
+			break
 		}
 		req.Reset()
 		req.Header.SetMethod(t.Method)
@@ -252,18 +247,19 @@ func (cl *loadClient) run(ctx context.Context, c *fasthttp.Client, deadline time
 		req.SetBody(t.Body)
 		sent := time.Now()
 		err := c.DoDeadline(req, resp, sent.Add(30*time.Second))
-		cl.res.Total++
+		res.Total++
 		if err != nil {
-			cl.res.Errors[err.Error()]++
+			res.Errors[err.Error()]++
 			continue
 		}
 		code := resp.StatusCode()
-		cl.res.Codes[code]++
+		res.Codes[code]++
 		if want(code) {
-			cl.res.OK++
-			cl.res.Latencies = append(cl.res.Latencies, time.Since(sent))
+			res.OK++
+			res.Latencies = append(res.Latencies, time.Since(sent))
 		}
 	}
+	return res
 }
 
 // staticTargeter sends the same request every time.

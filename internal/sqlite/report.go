@@ -529,7 +529,7 @@ func (db *DB) articleTitles(ctx context.Context, d *pledge.Dashboard) error {
 	if len(args) == 0 {
 		return nil
 	}
-	return eachRow(ctx, db.read, `SELECT url, title FROM articles WHERE url IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args, func(rows *sql.Rows) error {
+	return eachRow(ctx, db.read, `SELECT url, title FROM articles WHERE url IN (`+placeholders(len(args))+`)`, args, func(rows *sql.Rows) error {
 		var u, t string
 		if err := rows.Scan(&u, &t); err != nil {
 			return err

@@ -52,7 +52,7 @@ func (db *DB) supporterTotals(ctx context.Context, page []*pledge.Supporter) err
 		by[s.ID] = s
 		args = append(args, s.ID)
 	}
-	in := `(?` + strings.Repeat(", ?", len(args)-1) + `)`
+	in := `(` + placeholders(len(args)) + `)`
 	err := eachRow(ctx, db.read, `SELECT supporter_id, currency, net FROM supporter_totals
 		WHERE supporter_id IN `+in+` ORDER BY supporter_id, net DESC, currency`, args, func(rows *sql.Rows) error {
 		var id int64
@@ -319,7 +319,7 @@ func (db *DB) eventsAbout(ctx context.Context, objects []any, limit int) ([]pled
 // merged. With "object_id IN (...) OR related_id IN (...)" SQLite did walk them: half a second on
 // the seeded 220,000 events for a supporter with few.
 func eventsAboutSQL(n int) string {
-	in := `(?` + strings.Repeat(", ?", n-1) + `)`
+	in := `(` + placeholders(n) + `)`
 	return `
 		SELECT id, type, created, object_id, outcome FROM stripe_events INDEXED BY stripe_events_object
 		WHERE object_id IN ` + in + `
